@@ -1,0 +1,73 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for the swarmdrop program: with
+// SWARMDROP_TEST_MAIN=1 it runs Main on its arguments and exits, so tests
+// can run real swarmdrop processes without building one (no cgo, no Fyne).
+func TestMain(m *testing.M) {
+	if os.Getenv("SWARMDROP_TEST_MAIN") == "1" {
+		os.Exit(Main(os.Args[1:], nil))
+	}
+	os.Exit(m.Run())
+}
+
+// result is what a swarmdrop process printed and how it exited.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// swarmdropCmd returns a command that runs swarmdrop with args, with the
+// XDG folders pointed into a temporary folder of t.
+func swarmdropCmd(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(),
+		"SWARMDROP_TEST_MAIN=1",
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+		"XDG_STATE_HOME="+filepath.Join(home, "state"),
+		"XDG_RUNTIME_DIR="+filepath.Join(home, "run"),
+		"XDG_DOWNLOAD_DIR="+filepath.Join(home, "Downloads"),
+	)
+	os.MkdirAll(filepath.Join(home, "run"), 0o700)
+	return cmd
+}
+
+// runSwarmdrop runs swarmdrop with args to completion.
+func runSwarmdrop(t testing.TB, args ...string) result {
+	t.Helper()
+	cmd := swarmdropCmd(t, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestUsageErrors(t *testing.T) {
+	r := runSwarmdrop(t, "--bogus")
+	if r.code != ExitUsage || !bytes.HasPrefix([]byte(r.stderr), []byte("swarmdrop: ")) {
+		t.Fatalf("got %+v", r)
+	}
+	r = runSwarmdrop(t, "--help")
+	if r.code != 0 || !bytes.Contains([]byte(r.stdout), []byte("swarmdrop create")) {
+		t.Fatalf("help: %+v", r)
+	}
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""Swarmdrop's reference peer for tests: libtorrent-rasterbar (Debian's
+python3-libtorrent), run with /usr/bin/python3. Everything binds to the
+loopback address given with --ip (127.0.0.0/8); nothing else is contacted:
+LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
+
+  ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
+  ltpeer.py info TORRENT
+  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check]
+  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S]
+  ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
+
+Output lines (flushed): 'LISTENING <port>' once listening; 'DONE <seconds> s
+<bytes> bytes' when a download completes (exit 0) or 'TIMEOUT ...' (exit 1);
+'NODES n' each second from dht; 'PEER ip:port' for each peer found.
+"""
+import argparse, os, sys, tempfile, time
+import libtorrent as lt
+
+
+def session(port, ip, dht_boot=None, dht=True):
+    s = {
+        'listen_interfaces': '%s:%d' % (ip, port),
+        'outgoing_interfaces': '',
+        'enable_dht': dht,
+        'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+        'enable_incoming_utp': False, 'enable_outgoing_utp': False,
+        'allow_multiple_connections_per_ip': True,
+        'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
+        'dht_ignore_dark_internet': False, 'dht_enforce_node_id': False,
+        'dht_prefer_verified_node_ids': False,
+        'dht_bootstrap_nodes': dht_boot or '',
+        'alert_mask': lt.alert.category_t.all_categories,
+        'user_agent': 'ltpeer/' + lt.__version__,
+    }
+    ses = lt.session(s)
+    return ses
+
+
+def wait_listen(ses, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.listen_succeeded_alert):
+                print('LISTENING %d' % al.port, flush=True)
+                return
+            if isinstance(al, lt.listen_failed_alert):
+                print('LISTEN_FAILED %s' % al.message(), flush=True)
+                sys.exit(3)
+        time.sleep(0.02)
+
+
+def hp(s):
+    h, p = s.strip().rsplit(':', 1)
+    return h, int(p)
+
+
+def cmd_create(a):
+    fs = lt.file_storage()
+    lt.add_files(fs, a.path)
+    flags = lt.create_torrent.v1_only if hasattr(lt.create_torrent, 'v1_only') else 0
+    ct = lt.create_torrent(fs, a.piece_length or 0, flags=flags)
+    for n in (a.nodes or '').split(','):
+        if n.strip():
+            h, p = hp(n)
+            ct.add_node(h, p)
+    for i, t in enumerate(a.tracker or []):
+        ct.add_tracker(t, i)
+    if a.private:
+        ct.set_priv(True)
+    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(a.path)))
+    with open(a.out, 'wb') as f:
+        f.write(lt.bencode(ct.generate()))
+    print(lt.torrent_info(a.out).info_hash(), flush=True)
+
+
+def cmd_info(a):
+    ti = lt.torrent_info(a.torrent)
+    print('infohash', ti.info_hash())
+    print('name', ti.name(), 'pieces', ti.num_pieces(), 'piece_length', ti.piece_length(), 'size', ti.total_size())
+    print('nodes', ','.join('%s:%d' % n for n in ti.nodes()))
+    print('trackers', ','.join(t.url for t in ti.trackers()))
+    print('private', int(ti.priv()))
+    fs = ti.files()
+    for i in range(fs.num_files()):
+        print('file', fs.file_size(i), fs.file_path(i))
+
+
+def add(ses, src, d, seed=False):
+    if src.startswith('magnet:'):
+        p = lt.parse_magnet_uri(src)
+    else:
+        p = lt.add_torrent_params()
+        p.ti = lt.torrent_info(src)
+    p.save_path = d
+    if seed:
+        p.flags |= lt.torrent_flags.seed_mode
+    return ses.add_torrent(p)
+
+
+def cmd_seed(a):
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht))
+    wait_listen(ses)
+    h = add(ses, a.torrent, a.dir, seed=not a.check)
+    if a.check:
+        end = time.time() + a.seconds
+        while not h.status().is_seeding and time.time() < end:
+            time.sleep(0.05)
+    print('SEEDING', flush=True)
+    end = time.time() + a.seconds
+    last = 0
+    while time.time() < end:
+        time.sleep(0.2)
+        if a.dht and time.time() - last > 5:
+            h.force_dht_announce()
+            last = time.time()
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.peer_connect_alert) or isinstance(al, lt.incoming_connection_alert):
+                print('CONNECT', flush=True)
+    return 0
+
+
+def cmd_download(a):
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht))
+    wait_listen(ses)
+    t0 = time.time()
+    h = add(ses, a.torrent, a.dir)
+    if a.peer:
+        h.connect_peer(hp(a.peer))
+    end = t0 + a.seconds
+    last_connect = time.time()
+    while time.time() < end:
+        st = h.status()
+        if st.is_seeding or (st.has_metadata and st.state == lt.torrent_status.seeding):
+            dt = time.time() - t0
+            print('DONE %.3f s %d bytes' % (dt, st.total_wanted), flush=True)
+            return 0
+        if a.peer and st.num_peers == 0 and time.time() - last_connect > 1:
+            h.connect_peer(hp(a.peer))
+            last_connect = time.time()
+        ses.pop_alerts()
+        time.sleep(0.01)
+    st = h.status()
+    print('TIMEOUT progress %.3f peers %d' % (st.progress, st.num_peers), flush=True)
+    return 1
+
+
+def cmd_dht(a):
+    ses = session(a.port, a.ip, a.bootstrap)
+    wait_listen(ses)
+    end = time.time() + a.seconds
+    found = set()
+    th = None
+    if a.announce:
+        p = lt.parse_magnet_uri('magnet:?xt=urn:btih:' + a.announce)
+        p.save_path = tempfile.gettempdir()
+        p.flags |= lt.torrent_flags.upload_mode
+        th = ses.add_torrent(p)
+    while time.time() < end:
+        if th is not None:
+            th.force_dht_announce()
+        if a.get:
+            ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(a.get)))
+        time.sleep(1)
+        ses.post_dht_stats()
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.dht_stats_alert):
+                n = sum(b['num_nodes'] for b in al.routing_table)
+                print('NODES', n, flush=True)
+            elif isinstance(al, lt.dht_get_peers_reply_alert):
+                for p in al.peers():
+                    if p not in found:
+                        found.add(p)
+                        print('PEER %s:%d' % p, flush=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sp = ap.add_subparsers(dest='cmd', required=True)
+    c = sp.add_parser('create'); c.add_argument('path'); c.add_argument('out')
+    c.add_argument('--piece-length', type=int); c.add_argument('--nodes')
+    c.add_argument('--tracker', action='append'); c.add_argument('--private', action='store_true')
+    i = sp.add_parser('info'); i.add_argument('torrent')
+    s = sp.add_parser('seed'); s.add_argument('torrent'); s.add_argument('dir')
+    s.add_argument('--check', action='store_true', help='verify the data first instead of seed mode')
+    d = sp.add_parser('download'); d.add_argument('torrent'); d.add_argument('dir')
+    d.add_argument('--peer')
+    h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
+    for p in (s, d):
+        p.add_argument('--dht')
+    for p in (s, d, h):
+        p.add_argument('--port', type=int, required=True)
+        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8)')
+        p.add_argument('--seconds', type=float, default=60)
+    a = ap.parse_args()
+    return {'create': cmd_create, 'info': cmd_info, 'seed': cmd_seed, 'download': cmd_download, 'dht': cmd_dht}[a.cmd](a) or 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,16 @@
+// Command swarmdrop is a desktop BitTorrent client built around the
+// trackerless system (the Mainline DHT). With no arguments, or with
+// .torrent files and magnet links, it opens the window; otherwise it runs
+// one of its subcommands (see app.Main).
+package main
+
+import (
+	"os"
+
+	"github.com/swarmdrop/swarmdrop/app"
+	"github.com/swarmdrop/swarmdrop/ui"
+)
+
+func main() {
+	os.Exit(app.Main(os.Args[1:], ui.Run))
+}

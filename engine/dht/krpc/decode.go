@@ -1,0 +1,225 @@
+package krpc
+
+import (
+	"math/big"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// wireMsg is the bencoded shape of a message, before validation.
+type wireMsg struct {
+	T  []byte     `bencode:"t"`
+	Y  []byte     `bencode:"y"`
+	Q  []byte     `bencode:"q"`
+	A  *wireArgs  `bencode:"a"`
+	R  *wireReply `bencode:"r"`
+	// Optional and loosely typed fields are kept raw and parsed apart.
+	E  bencode.Bytes `bencode:"e"`
+	IP bencode.Bytes `bencode:"ip"`
+	RO bencode.Bytes `bencode:"ro"`
+	V  bencode.Bytes `bencode:"v"`
+}
+
+type wireArgs struct {
+	ID          []byte   `bencode:"id"`
+	Target      []byte   `bencode:"target"`
+	InfoHash    []byte   `bencode:"info_hash"`
+	Token       []byte   `bencode:"token"`
+	Port        *int64   `bencode:"port"`
+	ImpliedPort int64    `bencode:"implied_port"`
+	Want        bencode.Bytes `bencode:"want"`
+}
+
+type wireReply struct {
+	ID     []byte   `bencode:"id"`
+	Nodes  []byte   `bencode:"nodes"`
+	Nodes6 []byte   `bencode:"nodes6"`
+	Values [][]byte `bencode:"values"`
+	Token  []byte   `bencode:"token"`
+}
+
+// Decode parses one KRPC message. Any input is safe: a malformed message
+// gives an error wrapping ErrMalformed, never a panic. When the input was
+// a well-formed bencoded dictionary with a usable `t` and `y`, the
+// returned Msg carries T and Y even alongside an error, so that a node can
+// answer a bad query with error 203.
+func Decode(b []byte) (Msg, error) {
+	var w wireMsg
+	if err := bencode.Unmarshal(b, &w); err != nil {
+		return Msg{}, malformed("%v", err)
+	}
+	var m Msg
+	if w.T == nil {
+		return m, malformed("no transaction ID")
+	}
+	if len(w.T) > MaxTIDLen {
+		return m, malformed("transaction ID of %d bytes", len(w.T))
+	}
+	m.T = w.T
+	if len(w.Y) != 1 {
+		return m, malformed("message type %q", w.Y)
+	}
+	m.Y = Kind(w.Y[0])
+	var ip, v []byte
+	var ro int64
+	if optional(w.IP, &ip) && (len(ip) == CompactPeerLen || len(ip) == CompactPeer6Len) {
+		m.IP, _ = ParseCompactPeer(ip)
+	}
+	m.ReadOnly = optional(w.RO, &ro) && ro != 0
+	if optional(w.V, &v) && len(v) > 0 && len(v) <= MaxVersion {
+		m.V = v
+	}
+	var err error
+	switch m.Y {
+	case KindQuery:
+		err = m.decodeQuery(&w)
+	case KindResponse:
+		err = m.decodeReply(w.R)
+	case KindError:
+		err = m.decodeError(w.E)
+	default:
+		err = malformed("message type %q", w.Y)
+	}
+	return m, err
+}
+
+func (m *Msg) decodeQuery(w *wireMsg) error {
+	if len(w.Q) == 0 || len(w.Q) > MaxMethodLen {
+		return malformed("query method of %d bytes", len(w.Q))
+	}
+	if w.A == nil {
+		return malformed("query without arguments")
+	}
+	a := w.A
+	if err := copyID(&m.A.ID, a.ID, "id"); err != nil {
+		return err
+	}
+	// The method is set only once the arguments it needs are known to be
+	// valid, so that a caller can tell a bad query (Q == "") from a valid
+	// one of an unknown method.
+	method := string(w.Q)
+	if a.Target != nil || method == MethodFindNode {
+		if err := copyID(&m.A.Target, a.Target, "target"); err != nil {
+			return err
+		}
+	}
+	if a.InfoHash != nil || method == MethodGetPeers || method == MethodAnnouncePeer {
+		if err := copyID(&m.A.InfoHash, a.InfoHash, "info_hash"); err != nil {
+			return err
+		}
+	}
+	if len(a.Token) > MaxTokenLen {
+		return malformed("token of %d bytes", len(a.Token))
+	}
+	if len(a.Token) > 0 {
+		m.A.Token = a.Token
+	}
+	m.A.ImpliedPort = a.ImpliedPort != 0
+	if a.Port != nil {
+		if *a.Port < 0 || *a.Port > 65535 {
+			return malformed("port %d", *a.Port)
+		}
+		m.A.Port = int(*a.Port)
+	}
+	if method == MethodAnnouncePeer {
+		if len(m.A.Token) == 0 {
+			return malformed("announce_peer without a token")
+		}
+		if !m.A.ImpliedPort && m.A.Port == 0 {
+			return malformed("announce_peer without a port")
+		}
+	}
+	var want []string
+	if optional(a.Want, &want) && len(want) > 0 && len(want) <= maxWant {
+		for _, s := range want {
+			if len(s) > 8 {
+				want = nil
+				break
+			}
+		}
+		m.A.Want = want
+	}
+	m.Q = method
+	return nil
+}
+
+func (m *Msg) decodeReply(r *wireReply) error {
+	if r == nil {
+		return malformed("response without return values")
+	}
+	if err := copyID(&m.R.ID, r.ID, "id"); err != nil {
+		return err
+	}
+	var err error
+	if m.R.Nodes, err = ParseCompactNodes(r.Nodes); err != nil {
+		return err
+	}
+	if m.R.Nodes6, err = ParseCompactNodes6(r.Nodes6); err != nil {
+		return err
+	}
+	for _, v := range r.Values {
+		p, err := ParseCompactPeer(v)
+		if err != nil {
+			return err
+		}
+		m.R.Values = append(m.R.Values, p)
+	}
+	if len(r.Token) > MaxTokenLen {
+		return malformed("token of %d bytes", len(r.Token))
+	}
+	if len(r.Token) > 0 {
+		m.R.Token = r.Token
+	}
+	return nil
+}
+
+func (m *Msg) decodeError(raw bencode.Bytes) error {
+	var x any
+	if raw == nil {
+		return malformed("error message without an error")
+	}
+	if err := bencode.Unmarshal(raw, &x); err != nil {
+		return malformed("error list: %v", err)
+	}
+	e, _ := x.([]any)
+	if len(e) == 0 {
+		return malformed("error without a code")
+	}
+	switch c := e[0].(type) {
+	case int64:
+		if c < -1<<31 || c > 1<<31-1 {
+			return malformed("error code %d", c)
+		}
+		m.E.Code = int(c)
+	case *big.Int:
+		return malformed("error code %v", c)
+	default:
+		return malformed("error code of type %T", e[0])
+	}
+	if len(e) > 1 {
+		s, ok := e[1].(string)
+		if !ok {
+			return malformed("error message of type %T", e[1])
+		}
+		if len(s) > MaxErrorText {
+			s = s[:MaxErrorText]
+		}
+		m.E.Msg = s
+	}
+	return nil
+}
+
+// copyID copies a 20-byte field into dst.
+func copyID(dst *ID, b []byte, field string) error {
+	if len(b) != len(dst) {
+		return malformed("%s of %d bytes", field, len(b))
+	}
+	copy(dst[:], b)
+	return nil
+}
+
+// optional decodes the raw value of an optional field into v and reports
+// whether it was present and of the right type.
+func optional(raw bencode.Bytes, v any) bool {
+	return raw != nil && bencode.Unmarshal(raw, v) == nil
+}

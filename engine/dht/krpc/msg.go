@@ -1,0 +1,115 @@
+// Package krpc encodes and decodes the messages of the Mainline DHT
+// (BEP 5 KRPC over UDP), with the read-only flag of BEP 43 and the `ip`
+// field of BEP 42. It is a pure codec: no I/O, no clocks, no goroutines.
+//
+// Decode validates what it returns: a message that lacks a field its kind
+// or method requires, or whose binary fields have the wrong length, is an
+// error (wrapping ErrMalformed). Optional metadata (`ip`, `ro`, `v`,
+// `want`) is ignored when malformed instead of rejecting the message.
+package krpc
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// ID is a 160-bit DHT node ID or info hash.
+type ID [20]byte
+
+// Kind is a message's `y` key: a query, a response or an error.
+type Kind byte
+
+// The three message kinds.
+const (
+	KindQuery    Kind = 'q'
+	KindResponse Kind = 'r'
+	KindError    Kind = 'e'
+)
+
+// Methods of BEP 5 (the `q` key of a query).
+const (
+	MethodPing         = "ping"
+	MethodFindNode     = "find_node"
+	MethodGetPeers     = "get_peers"
+	MethodAnnouncePeer = "announce_peer"
+)
+
+// Error codes of BEP 5.
+const (
+	CodeGeneric       = 201
+	CodeServer        = 202
+	CodeProtocol      = 203 // malformed packet, invalid arguments or bad token
+	CodeMethodUnknown = 204
+)
+
+// Limits on the variable-length fields that a peer can make us store and
+// echo back.
+const (
+	MaxTIDLen    = 32  // transaction ID (`t`)
+	MaxTokenLen  = 64  // get_peers token
+	MaxMethodLen = 64  // query method name (`q`)
+	MaxVersion   = 32  // client version (`v`); longer is ignored
+	MaxErrorText = 256 // error message; longer is truncated
+	maxWant      = 8   // `want` entries; more is ignored
+)
+
+// ErrMalformed is wrapped by every error of Decode.
+var ErrMalformed = errors.New("malformed KRPC message")
+
+// Msg is one KRPC message. The zero value is not a valid message; set T
+// and Y, then Q and A for a query, R for a response or E for an error.
+// Slices in a decoded Msg do not alias the input buffer.
+type Msg struct {
+	T        []byte         // transaction ID, echoed in the response
+	Y        Kind           // KindQuery, KindResponse or KindError
+	Q        string         // method, for queries
+	A        Args           // arguments, for queries
+	R        Reply          // return values, for responses
+	E        Error          // for errors
+	IP       netip.AddrPort // BEP 42: the address the sender of a response saw the query come from; zero if absent
+	ReadOnly bool           // BEP 43 `ro`: the querying node does not answer queries
+	V        []byte         // client version, e.g. "LT\x01\x02"; nil if absent
+}
+
+// Args are the arguments of a query (`a`). Which fields are set depends on
+// the method: Target for find_node, InfoHash for get_peers and
+// announce_peer, Token and Port (or ImpliedPort) for announce_peer.
+type Args struct {
+	ID          ID
+	Target      ID
+	InfoHash    ID
+	Token       []byte
+	Port        int  // announce_peer: the peer's TCP port
+	ImpliedPort bool // announce_peer: use the UDP source port instead of Port
+	Want        []string
+}
+
+// Reply holds the return values of a response (`r`).
+type Reply struct {
+	ID     ID
+	Nodes  []NodeInfo       // IPv4 contacts (`nodes`, 26 bytes each)
+	Nodes6 []NodeInfo       // IPv6 contacts (`nodes6`, 38 bytes each)
+	Values []netip.AddrPort // peers for get_peers (6 or 18 bytes each)
+	Token  []byte           // get_peers: to be sent back with announce_peer
+}
+
+// Error is the body of an error message (`e`): a code and a text. It
+// implements error, so a node can return a peer's error as is.
+type Error struct {
+	Code int
+	Msg  string
+}
+
+func (e Error) Error() string { return fmt.Sprintf("KRPC error %d: %s", e.Code, e.Msg) }
+
+// NodeInfo is a DHT contact: a node ID and its UDP address.
+type NodeInfo struct {
+	ID   ID
+	Addr netip.AddrPort
+}
+
+// malformed returns an error wrapping ErrMalformed.
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}

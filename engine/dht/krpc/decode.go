@@ -8,11 +8,11 @@ import (
 
 // wireMsg is the bencoded shape of a message, before validation.
 type wireMsg struct {
-	T  []byte     `bencode:"t"`
-	Y  []byte     `bencode:"y"`
-	Q  []byte     `bencode:"q"`
-	A  *wireArgs  `bencode:"a"`
-	R  *wireReply `bencode:"r"`
+	T []byte     `bencode:"t"`
+	Y []byte     `bencode:"y"`
+	Q []byte     `bencode:"q"`
+	A *wireArgs  `bencode:"a"`
+	R *wireReply `bencode:"r"`
 	// Optional and loosely typed fields are kept raw and parsed apart.
 	E  bencode.Bytes `bencode:"e"`
 	IP bencode.Bytes `bencode:"ip"`
@@ -21,12 +21,12 @@ type wireMsg struct {
 }
 
 type wireArgs struct {
-	ID          []byte   `bencode:"id"`
-	Target      []byte   `bencode:"target"`
-	InfoHash    []byte   `bencode:"info_hash"`
-	Token       []byte   `bencode:"token"`
-	Port        *int64   `bencode:"port"`
-	ImpliedPort int64    `bencode:"implied_port"`
+	ID          []byte        `bencode:"id"`
+	Target      []byte        `bencode:"target"`
+	InfoHash    []byte        `bencode:"info_hash"`
+	Token       []byte        `bencode:"token"`
+	Port        *int64        `bencode:"port"`
+	ImpliedPort int64         `bencode:"implied_port"`
 	Want        bencode.Bytes `bencode:"want"`
 }
 

@@ -35,7 +35,7 @@ func sampleMsgs() map[string]Msg {
 		"announce_peer implied": {T: []byte("t4"), Y: KindQuery, Q: MethodAnnouncePeer,
 			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Port: 0, ImpliedPort: true, Token: []byte("x")}},
 		"unknown method": {T: []byte("t5"), Y: KindQuery, Q: "vote", A: Args{ID: self}},
-		"reply ping": {T: []byte("aa"), Y: KindResponse, R: Reply{ID: self}, IP: ap("1.2.3.4:5678")},
+		"reply ping":     {T: []byte("aa"), Y: KindResponse, R: Reply{ID: self}, IP: ap("1.2.3.4:5678")},
 		"reply find_node": {T: []byte("t1"), Y: KindResponse, R: Reply{ID: self,
 			Nodes: []NodeInfo{
 				{ID: id("11111111111111111111"), Addr: ap("10.0.0.1:1")},

@@ -1,0 +1,109 @@
+package dht
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
+	"github.com/swarmdrop/swarmdrop/internal/atomicfile"
+)
+
+// tableFile is the bencoded form of the saved table.
+type tableFile struct {
+	ID     []byte `bencode:"id"`
+	Nodes  []byte `bencode:"nodes"`            // compact IPv4 contacts, good ones first
+	Nodes6 []byte `bencode:"nodes6,omitempty"` // compact IPv6 contacts
+	IP     []byte `bencode:"ip,omitempty"`     // our external address, 4 or 16 bytes
+	Saved  int64  `bencode:"saved"`            // Unix seconds
+}
+
+// savedTable is what loadTable found.
+type savedTable struct {
+	ok    bool
+	id    ID
+	ip    netip.Addr
+	nodes []krpc.NodeInfo
+}
+
+// maxSavedNodes bounds what is read back from a state file.
+const maxSavedNodes = 2000
+
+// loadTable reads the table saved at path. A missing file (or path "")
+// gives an empty result and no error.
+func loadTable(path string) (savedTable, error) {
+	if path == "" {
+		return savedTable{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return savedTable{}, nil
+	}
+	if err != nil {
+		return savedTable{}, fmt.Errorf("loading the DHT table: %w", err)
+	}
+	var f tableFile
+	if err := bencode.Unmarshal(b, &f); err != nil {
+		return savedTable{}, fmt.Errorf("loading the DHT table from %s: %w", path, err)
+	}
+	if len(f.ID) != 20 {
+		return savedTable{}, fmt.Errorf("loading the DHT table from %s: node ID of %d bytes", path, len(f.ID))
+	}
+	nodes, err := krpc.ParseCompactNodes(f.Nodes)
+	if err != nil {
+		return savedTable{}, fmt.Errorf("loading the DHT table from %s: %w", path, err)
+	}
+	nodes6, err := krpc.ParseCompactNodes6(f.Nodes6)
+	if err != nil {
+		return savedTable{}, fmt.Errorf("loading the DHT table from %s: %w", path, err)
+	}
+	s := savedTable{ok: true, id: ID(f.ID), nodes: append(nodes, nodes6...)}
+	if len(s.nodes) > maxSavedNodes {
+		s.nodes = s.nodes[:maxSavedNodes]
+	}
+	if ip, ok := netip.AddrFromSlice(f.IP); ok {
+		s.ip = ip.Unmap()
+	}
+	return s, nil
+}
+
+// save writes the table to the state file, atomically.
+func (n *Node) save() error {
+	path := n.cfg.StateFile
+	if path == "" {
+		return nil
+	}
+	now := time.Now()
+	nodes := n.table.All(now)
+	self := n.table.Self()
+	f := tableFile{
+		ID:     self[:],
+		Nodes:  krpc.AppendCompactNodes([]byte{}, nodes),
+		Nodes6: krpc.AppendCompactNodes6(nil, nodes),
+		Saved:  now.Unix(),
+	}
+	n.mu.Lock()
+	if n.externalIP.IsValid() {
+		f.IP = n.externalIP.AsSlice()
+	}
+	n.mu.Unlock()
+	b, err := bencode.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("saving the DHT table: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("saving the DHT table: %w", err)
+	}
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
+		return fmt.Errorf("saving the DHT table: %w", err)
+	}
+	n.mu.Lock()
+	n.savedAt = now
+	n.mu.Unlock()
+	return nil
+}

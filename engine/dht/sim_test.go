@@ -1,0 +1,193 @@
+package dht
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
+)
+
+// simNode is one node of a simulation.
+type simNode struct {
+	n    *Node
+	addr netip.AddrPort
+}
+
+// startSim starts count nodes on an in-memory network, at 10.x.y.z, each
+// bootstrapping from the first; they join in waves so that each wave
+// bootstraps from a network that already exists. The nodes stop when the
+// test ends.
+func startSim(t *testing.T, count int) []simNode {
+	t.Helper()
+	mn := newMemNet()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	nodes := make([]simNode, count)
+	for i := range nodes {
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881)
+		cfg := Config{
+			Conn:                mn.Listen(addr),
+			QueryTimeout:        3 * time.Second,
+			MaintenanceInterval: time.Hour,
+		}
+		if i > 0 {
+			cfg.Bootstrap = []string{nodes[0].addr.String()}
+		}
+		n, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = simNode{n: n, addr: addr}
+	}
+	const wave = 50
+	for start := 0; start < count; start += wave {
+		end := min(start+wave, count)
+		for _, sn := range nodes[start:end] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := sn.n.Serve(ctx); err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			}()
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for _, sn := range nodes[max(start, 1):end] {
+			for sn.n.Stats().LastBootstrap.IsZero() {
+				if time.Now().After(deadline) {
+					t.Fatalf("node %v did not bootstrap", sn.addr)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	// In a network that has run for a while, periodic refreshes have made
+	// every node known to its neighbours; here the nodes joined within a
+	// second, so each looks itself up once more now that all are in.
+	for _, sn := range nodes {
+		sn.n.kickBootstrap()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, sn := range nodes {
+		for sn.n.boots.Load() < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %v did not bootstrap again", sn.addr)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nodes
+}
+
+// trueClosest returns the k nodes closest to target, skipping exclude.
+func trueClosest(nodes []simNode, target ID, k int, exclude ID) []ID {
+	var ids []ID
+	for _, sn := range nodes {
+		if id := ID(sn.n.ID()); id != exclude {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b ID) int { return distanceCmp(a, b, target) })
+	return ids[:k]
+}
+
+// parallel runs f(i) for i in [0, count) on a few goroutines.
+func parallel(count, workers int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= count {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestSimulation runs 500 nodes in one process over an in-memory network:
+// every node finds the true 8 closest nodes of a random target, and a peer
+// announced from one node is found by get_peers from every other node.
+func TestSimulation(t *testing.T) {
+	const count = 500
+	started := time.Now()
+	nodes := startSim(t, count)
+	t.Logf("%d nodes joined in %v", count, time.Since(started))
+
+	started = time.Now()
+	var misses atomic.Int64
+	var queries atomic.Int64
+	parallel(count, 16, func(i int) {
+		sn := nodes[i]
+		target := randomID()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		got, err := sn.n.lookup(ctx, target, krpc.MethodFindNode, nil)
+		if err != nil {
+			t.Errorf("node %d: lookup: %v", i, err)
+			return
+		}
+		want := trueClosest(nodes, target, K, sn.n.ID())
+		var ids []ID
+		for _, c := range got {
+			ids = append(ids, c.ID)
+		}
+		if !slices.Equal(ids, want) {
+			misses.Add(1)
+			t.Logf("table:\n%s", sn.n.table.dump())
+			t.Errorf("node %d (%x, table %d): lookup of %x found\n%v\nwant\n%v", i, sn.n.ID(), sn.n.table.Len(), target[:4], shortIDs(ids), shortIDs(want))
+		}
+		queries.Add(1)
+	})
+	t.Logf("%d find_node lookups in %v, %d missed the true 8 closest", queries.Load(), time.Since(started), misses.Load())
+
+	// One node announces a peer; every other node must find it.
+	ih := randomID()
+	announcer := nodes[count/2]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := announcer.n.GetPeers(ctx, ih, 4242, func([]netip.AddrPort) {}); err != nil {
+		t.Fatalf("announcing: %v", err)
+	}
+	want := netip.AddrPortFrom(announcer.addr.Addr(), 4242)
+	started = time.Now()
+	var notFound atomic.Int64
+	parallel(count, 16, func(i int) {
+		if i == count/2 {
+			return
+		}
+		var found []netip.AddrPort
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err := nodes[i].n.GetPeers(ctx, ih, 0, func(p []netip.AddrPort) { found = append(found, p...) })
+		if err != nil || !slices.Contains(found, want) {
+			notFound.Add(1)
+			t.Errorf("node %d: get_peers found %v (%v), want %v", i, found, err, want)
+		}
+	})
+	t.Logf("%d get_peers lookups in %v; %d did not find the peer", count-1, time.Since(started), notFound.Load())
+}
+
+func shortIDs(ids []ID) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, fmt.Sprintf("%x", id[:3]))
+	}
+	return out
+}

@@ -1,0 +1,182 @@
+package dht
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
+)
+
+func testAddr(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 6881)
+}
+
+// idAt returns an ID sharing exactly prefix bits with self, made unique by
+// n in its last bytes.
+func idAt(self ID, prefix, n int) ID {
+	id := randomIDWithPrefix(self, prefix, false)
+	id[18], id[19] = byte(n>>8), byte(n)
+	return id
+}
+
+func TestTableSplitsOnlyOwnBucket(t *testing.T) {
+	now := time.Now()
+	self := ID{}
+	tb := newRoutingTable(self, now)
+	// 8 nodes far away (first bit set), then 8 more far away: the far
+	// bucket stays at 8, the others become spares.
+	for i := range 16 {
+		tb.Seen(idAt(self, 0, i), testAddr(i), now)
+	}
+	if g, _, b := tb.Counts(now); g != K || b != 2 {
+		t.Fatalf("got %d good in %d buckets, want %d in 2", g, b, K)
+	}
+	// Nodes close to us split our bucket again and again.
+	for i := range 40 {
+		tb.Seen(idAt(self, 1+i%5, 100+i), testAddr(100+i), now)
+	}
+	g, _, b := tb.Counts(now)
+	if b < 6 || g != K+40 {
+		t.Fatalf("got %d good in %d buckets; want %d in at least 6", g, b, K+40)
+	}
+	// Every bucket but the last holds IDs sharing exactly its index.
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for i, bk := range tb.buckets {
+		if len(bk.nodes) > K {
+			t.Fatalf("bucket %d has %d nodes", i, len(bk.nodes))
+		}
+		for _, e := range bk.nodes {
+			cpl := commonPrefixLen(self, e.id)
+			if i < len(tb.buckets)-1 && cpl != i || cpl < i {
+				t.Fatalf("bucket %d holds an ID with prefix %d", i, cpl)
+			}
+		}
+	}
+}
+
+func TestTableReplacesBadNodeAfterTwoFailures(t *testing.T) {
+	now := time.Now()
+	self := ID{}
+	tb := newRoutingTable(self, now)
+	for i := range K {
+		tb.Seen(idAt(self, 0, i), testAddr(i), now)
+	}
+	// Force the far bucket to stay far by filling ours too.
+	for i := range K {
+		tb.Seen(idAt(self, 3, 50+i), testAddr(50+i), now)
+	}
+	spare := idAt(self, 0, 99)
+	tb.Seen(spare, testAddr(99), now)
+	if got := tb.Closest(spare, 1, false, now); got[0].ID == spare {
+		t.Fatal("a full bucket of good nodes took a new one")
+	}
+	// Once the nodes are questionable (15 minutes on), they are the ones
+	// maintenance pings, the bucket with a spare first.
+	later := now.Add(goodFor + time.Minute)
+	ping := tb.ToPing(later, time.Second, 100)
+	if len(ping) < K {
+		t.Fatalf("ToPing gave %d nodes, want the %d of the bucket with a spare", len(ping), K)
+	}
+	victim := testAddr(3)
+	tb.Failed(victim, later)
+	if got := tb.Closest(spare, K+1, false, later); containsID(got, spare) {
+		t.Fatal("replaced after one failure")
+	}
+	tb.Failed(victim, later)
+	got := tb.Closest(spare, K, false, later)
+	if !containsID(got, spare) {
+		t.Fatalf("the spare did not replace the node that failed twice: %v", got)
+	}
+	for _, c := range got {
+		if c.Addr == victim {
+			t.Fatal("the bad node is still there")
+		}
+	}
+}
+
+func containsID(nodes []krpc.NodeInfo, id ID) bool {
+	for _, n := range nodes {
+		if n.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTableOneNodePerAddress(t *testing.T) {
+	now := time.Now()
+	tb := newRoutingTable(ID{}, now)
+	a := testAddr(1)
+	first, second := idAt(ID{}, 0, 1), idAt(ID{}, 0, 2)
+	tb.Seen(first, a, now)
+	tb.Seen(second, a, now) // the node at a restarted with a new ID
+	all := tb.All(now)
+	if len(all) != 1 || all[0].ID != second {
+		t.Fatalf("got %v", all)
+	}
+	// A known good ID claimed from another address is ignored.
+	tb.Seen(second, testAddr(2), now)
+	all = tb.All(now)
+	if len(all) != 1 || all[0].Addr != a {
+		t.Fatalf("got %v", all)
+	}
+	// Our own ID and unusable addresses never enter.
+	tb.Seen(ID{}, testAddr(3), now)
+	tb.Seen(idAt(ID{}, 0, 3), netip.AddrPortFrom(netip.MustParseAddr("10.0.0.9"), 0), now)
+	if tb.Len() != 1 {
+		t.Fatalf("table has %d nodes", tb.Len())
+	}
+}
+
+func TestTableStatesAndQueried(t *testing.T) {
+	now := time.Now()
+	tb := newRoutingTable(ID{}, now)
+	id := idAt(ID{}, 0, 1)
+	if !tb.Queried(id, testAddr(1), now) {
+		t.Fatal("an unknown node with room in its bucket is not worth a ping")
+	}
+	tb.Add(id, testAddr(1), now)
+	if g, q, _ := tb.Counts(now); g != 0 || q != 1 {
+		t.Fatalf("a loaded node is %d good %d questionable", g, q)
+	}
+	tb.Seen(id, testAddr(1), now)
+	if g, _, _ := tb.Counts(now); g != 1 {
+		t.Fatal("a node that answered is not good")
+	}
+	later := now.Add(goodFor + time.Second)
+	if g, q, _ := tb.Counts(later); g != 0 || q != 1 {
+		t.Fatal("a silent node stays good")
+	}
+	// BEP 5: it is good again if it queries us after having answered.
+	if tb.Queried(id, testAddr(1), later) {
+		t.Fatal("a known node is worth a ping")
+	}
+	if g, _, _ := tb.Counts(later); g != 1 {
+		t.Fatal("a node that answered once and queried us recently is not good")
+	}
+	if len(tb.Closest(ID{}, K, true, later)) != 1 {
+		t.Fatal("ClosestGood")
+	}
+}
+
+func TestTableResetRefilesNodes(t *testing.T) {
+	now := time.Now()
+	tb := newRoutingTable(ID{}, now)
+	for i := range 30 {
+		tb.Seen(randomID(), testAddr(i), now)
+	}
+	before := tb.Len()
+	self := randomID()
+	tb.Reset(self, now)
+	if tb.Self() != self || tb.Len() < before-K {
+		t.Fatalf("after reset: self %x, %d nodes (had %d)", tb.Self(), tb.Len(), before)
+	}
+	if stale := tb.Stale(now.Add(time.Hour), 15*time.Minute); len(stale) == 0 {
+		t.Fatal("no stale bucket after an hour")
+	}
+	if stale := tb.Stale(now.Add(time.Hour), 15*time.Minute); len(stale) != 0 {
+		t.Fatal("buckets stay stale once their refresh started")
+	}
+}

@@ -35,9 +35,9 @@ type candidate struct {
 type lookup struct {
 	n         *Node
 	target    ID
-	method    string                   // find_node or get_peers
-	onPeers   func([]netip.AddrPort)   // get_peers: new peers, deduplicated
-	cands     []*candidate             // unknown IDs first, then by distance to target
+	method    string                 // find_node or get_peers
+	onPeers   func([]netip.AddrPort) // get_peers: new peers, deduplicated
+	cands     []*candidate           // unknown IDs first, then by distance to target
 	byAddr    map[netip.AddrPort]*candidate
 	peers     map[netip.AddrPort]bool
 	results   chan result

@@ -24,7 +24,7 @@ type pending struct {
 	id      ID           // the ID we expect, zero if unknown
 	deliver func(result) // nil: nobody waits for the outcome
 	sent    time.Time
-	timer *time.Timer
+	timer   *time.Timer
 }
 
 // transactions matches answers to our queries by transaction ID and

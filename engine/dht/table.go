@@ -66,8 +66,8 @@ type routingTable struct {
 	// mu guards self, buckets and byAddr.
 	mu      sync.Mutex
 	self    ID
-	buckets []*bucket                  // bucket i: IDs sharing exactly i leading bits with self; the last one: at least that many
-	byAddr  map[netip.AddrPort]*entry  // the nodes of all buckets (not the spares)
+	buckets []*bucket                 // bucket i: IDs sharing exactly i leading bits with self; the last one: at least that many
+	byAddr  map[netip.AddrPort]*entry // the nodes of all buckets (not the spares)
 }
 
 func newRoutingTable(self ID, now time.Time) *routingTable {

@@ -19,6 +19,7 @@ const (
 	SourceContacts   = "contacts"
 	SourceAdded      = "added contacts"
 	SourcePeerPort   = "peer PORT message"
+	SourceIncoming   = "incoming queries"
 )
 
 // maintain bootstraps the node, then keeps its table fresh until ctx
@@ -100,16 +101,28 @@ func (n *Node) bootstrap(ctx context.Context) {
 }
 
 // join looks up our own ID from the table, then from the contacts if
-// that found fewer than K good nodes.
+// that found fewer than K good nodes. A join is recorded in Stats when the
+// node had no good node before it, and on the first one.
 func (n *Node) join(ctx context.Context) {
 	self := n.table.Self()
+	first := n.boots.Load() == 0
+	before, _, _ := n.table.Counts(time.Now())
+	recorded := false
+	record := func(source string) int {
+		g, _, _ := n.table.Counts(time.Now())
+		if g > 0 && !recorded && (first || before == 0) {
+			recorded = true
+			n.joined(source)
+		}
+		return g
+	}
 	if n.table.Len() > 0 {
 		source := SourceTable
-		if n.boots.Load() == 0 {
+		if first {
 			source = SourceSavedTable
 		}
 		n.lookupFrom(ctx, self, krpc.MethodFindNode, nil, n.table.All(time.Now()), nil)
-		if n.joined(source) >= K {
+		if record(source) >= K {
 			return
 		}
 	}
@@ -124,21 +137,17 @@ func (n *Node) join(ctx context.Context) {
 	}
 	if addrs = n.seedAddrs(); len(addrs) > 0 {
 		n.lookupFrom(ctx, self, krpc.MethodFindNode, nil, nil, addrs)
-		n.joined(source)
+		record(source)
 	}
 }
 
-// joined records a bootstrap from source if the table now has good nodes,
-// and returns their number.
-func (n *Node) joined(source string) int {
+// joined records that the node joined the network through source.
+func (n *Node) joined(source string) {
 	g, _, _ := n.table.Counts(time.Now())
-	if g > 0 {
-		n.mu.Lock()
-		n.lastBootstrap, n.lastBootstrapSource = time.Now(), source
-		n.mu.Unlock()
-		n.logf("dht: bootstrapped from the %s: %d good nodes", source, g)
-	}
-	return g
+	n.mu.Lock()
+	n.lastBootstrap, n.lastBootstrapSource = time.Now(), source
+	n.mu.Unlock()
+	n.logf("dht: joined the network through the %s: %d good nodes", source, g)
 }
 
 // AddContacts hands the node more "host:port" contacts (a torrent's

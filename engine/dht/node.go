@@ -309,7 +309,7 @@ type Stats struct {
 	Dropped             uint64 // malformed or oversized packets
 	LookupsInFlight     int
 	LastBootstrap       time.Time // zero: not bootstrapped yet
-	LastBootstrapSource string    // SourceSavedTable, SourceTable, SourceContacts, SourceAdded or SourcePeerPort
+	LastBootstrapSource string    // SourceSavedTable, SourceTable, SourceContacts, SourceAdded, SourcePeerPort or SourceIncoming
 	TableSavedAt        time.Time
 	Torrents, Peers     int        // the peer store's size
 	ExternalIP          netip.Addr // as set or voted; invalid if unknown

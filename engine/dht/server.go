@@ -138,10 +138,18 @@ func (n *Node) verify(id ID, addr netip.AddrPort) {
 	}
 	n.verifying[addr] = true
 	n.mu.Unlock()
-	forget := func(result) {
+	empty := n.table.Len() == 0
+	forget := func(r result) {
 		n.mu.Lock()
 		delete(n.verifying, addr)
+		// A node with nothing else to start from joins through the first
+		// node that reached it.
+		alone := empty && n.lastBootstrap.IsZero() && len(n.seeds) == 0 && len(n.cfg.Bootstrap) == 0
 		n.mu.Unlock()
+		if alone && r.err == nil && r.msg.Y == krpc.KindResponse {
+			n.joined(SourceIncoming)
+			n.kickBootstrap()
+		}
 	}
 	if _, err := n.send(addr, id, krpc.Msg{Q: krpc.MethodPing}, forget); err != nil {
 		forget(result{})

@@ -102,20 +102,27 @@ func (c *client) recv(timeout time.Duration) (m krpc.Msg, size int, ok bool) {
 	}
 }
 
-// call sends q and waits for its answer.
+// call sends q and waits for its answer; like a real client it sends
+// again (up to 5 times) when no answer comes within a second, since UDP
+// may drop a packet.
 func (c *client) call(q krpc.Msg, to netip.AddrPort) (krpc.Msg, int) {
 	c.t.Helper()
-	c.send(q, to)
-	want := []byte{byte(c.tid >> 8), byte(c.tid)}
-	for {
-		m, size, ok := c.recv(3 * time.Second)
-		if !ok {
-			c.t.Fatalf("no answer to %s from %v", q.Q, to)
-		}
-		if string(m.T) == string(want) {
-			return m, size
+	for range 5 {
+		c.send(q, to)
+		want := []byte{byte(c.tid >> 8), byte(c.tid)}
+		deadline := time.Now().Add(time.Second)
+		for {
+			m, size, ok := c.recv(time.Until(deadline))
+			if !ok {
+				break
+			}
+			if string(m.T) == string(want) {
+				return m, size
+			}
 		}
 	}
+	c.t.Fatalf("no answer to %s from %v", q.Q, to)
+	return krpc.Msg{}, 0
 }
 
 // waitFor polls cond every 10 ms until it holds or timeout passes.

@@ -124,8 +124,9 @@ func TestNoAmplification(t *testing.T) {
 }
 
 // TestFlood floods the node with queries from one address: the rate limit
-// answers only a burst of them, while another address keeps getting every
-// answer. A flood from many addresses and many info hashes leaves every
+// answers only a burst of them, while another address keeps getting
+// answers (sending again when the flood made the socket drop its packet,
+// as any client does). A flood from many addresses and many info hashes leaves every
 // map within its bound.
 func TestFlood(t *testing.T) {
 	n, addr := startNode(t, "127.0.0.1", 0, Config{QueryRate: 10, QueryBurst: 20})

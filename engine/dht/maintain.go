@@ -117,12 +117,17 @@ func (n *Node) join(ctx context.Context) {
 		return g
 	}
 	if n.table.Len() > 0 {
-		source := SourceTable
-		if first {
-			source = SourceSavedTable
-		}
 		n.lookupFrom(ctx, self, krpc.MethodFindNode, nil, n.table.All(time.Now()), nil)
-		if record(source) >= K {
+		g, _, _ := n.table.Counts(time.Now())
+		switch {
+		case first && n.loaded:
+			g = record(SourceSavedTable)
+		case !first:
+			g = record(SourceTable)
+		}
+		// (On a first bootstrap without a saved table, the nodes came
+		// from AddContacts, AddPeerDHTPort or queries, which record it.)
+		if g >= K {
 			return
 		}
 	}

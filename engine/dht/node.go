@@ -117,6 +117,7 @@ type Node struct {
 	kick      chan struct{}       // one slot: bootstrap now
 	done      chan struct{}       // closed when Serve returns
 	served    atomic.Bool
+	loaded    bool // the table came from the state file
 
 	incoming, dropped, rateLimited atomic.Uint64
 	lookups                        atomic.Int64
@@ -180,6 +181,7 @@ func New(cfg Config) (*Node, error) {
 	for _, c := range saved.nodes {
 		n.table.Add(c.ID, c.Addr, now)
 	}
+	n.loaded = n.table.Len() > 0
 	n.tokens = newTokenSecrets(cfg.TokenRotation, now)
 	n.peers = newPeerStore(n.limits.maxTorrents, n.limits.maxPeers, cfg.PeerTTL)
 	n.limiter = newRateLimiter(cfg.QueryRate, float64(cfg.QueryBurst), n.limits.maxIPs, totalQueryRate)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,8 +37,11 @@ func startSim(t *testing.T, count int) []simNode {
 	for i := range nodes {
 		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881)
 		cfg := Config{
-			Conn:                mn.Listen(addr),
-			QueryTimeout:        3 * time.Second,
+			Conn: mn.Listen(addr),
+			// Generous: under the race detector on 2 cores a busy node can
+			// take a while to answer, and a lookup stops waiting for a
+			// query after a quarter of this.
+			QueryTimeout:        8 * time.Second,
 			MaintenanceInterval: time.Hour,
 		}
 		if i > 0 {
@@ -190,4 +194,20 @@ func shortIDs(ids []ID) []string {
 		out = append(out, fmt.Sprintf("%x", id[:3]))
 	}
 	return out
+}
+
+// dump describes the table, bucket by bucket, for failure messages.
+func (t *routingTable) dump() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var sb strings.Builder
+	now := time.Now()
+	for i, b := range t.buckets {
+		fmt.Fprintf(&sb, "b%d:", i)
+		for _, e := range b.nodes {
+			fmt.Fprintf(&sb, " %x/%d", e.id[:2], e.status(now))
+		}
+		fmt.Fprintf(&sb, " spares %d\n", len(b.spares))
+	}
+	return sb.String()
 }

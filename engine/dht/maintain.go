@@ -227,14 +227,17 @@ func (n *Node) contactLoop(ctx context.Context) {
 				n.send(a, ID{}, krpc.Msg{Q: krpc.MethodPing}, nil)
 			}
 		case a := <-n.portPeers:
-			if seen(a.String()) {
+			if n.table.Has(a) || seen(a.String()) {
 				continue
 			}
+			// The answer adds the node to the table; nobody waits for it.
 			g, _, _ := n.table.Counts(time.Now())
-			if _, _, err := n.query(ctx, a, krpc.Msg{Q: krpc.MethodPing}); err == nil && g == 0 {
-				n.joined(SourcePeerPort)
-				n.kickBootstrap()
-			}
+			n.send(a, ID{}, krpc.Msg{Q: krpc.MethodPing}, func(r result) {
+				if g == 0 && r.err == nil && r.msg.Y == krpc.KindResponse {
+					n.joined(SourcePeerPort)
+					n.kickBootstrap()
+				}
+			})
 		}
 	}
 }

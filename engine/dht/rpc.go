@@ -27,17 +27,17 @@ type pending struct {
 	timer   *time.Timer
 }
 
-// transactions matches answers to our queries by transaction ID and
-// address. Safe for concurrent use.
+// transactions matches answers to our queries by transaction ID (random,
+// so that an off-path sender cannot guess it) and address. Safe for
+// concurrent use.
 type transactions struct {
-	// mu guards m and next.
-	mu   sync.Mutex
-	m    map[uint32]*pending
-	next uint32
+	// mu guards m.
+	mu sync.Mutex
+	m  map[uint32]*pending
 }
 
 func newTransactions() *transactions {
-	return &transactions{m: map[uint32]*pending{}, next: rand.Uint32()}
+	return &transactions{m: map[uint32]*pending{}}
 }
 
 // take removes and returns the pending query tid, if any.
@@ -77,11 +77,10 @@ func (n *Node) send(addr netip.AddrPort, id ID, q krpc.Msg, deliver func(result)
 		t.mu.Unlock()
 		return 0, ErrBusy
 	}
-	tid := t.next
+	tid := rand.Uint32()
 	for t.m[tid] != nil {
-		tid++
+		tid = rand.Uint32()
 	}
-	t.next = tid + 1
 	t.m[tid] = p
 	p.timer = time.AfterFunc(n.cfg.QueryTimeout, func() { n.expire(tid) })
 	t.mu.Unlock()

@@ -359,6 +359,13 @@ func (t *routingTable) Counts(now time.Time) (goodN, questionableN, buckets int)
 	return goodN, questionableN, len(t.buckets)
 }
 
+// Has reports whether a node at addr is in the table.
+func (t *routingTable) Has(addr netip.AddrPort) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byAddr[addr] != nil
+}
+
 // Len returns the number of nodes in the table, whatever their state.
 func (t *routingTable) Len() int {
 	t.mu.Lock()

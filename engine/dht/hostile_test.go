@@ -178,7 +178,6 @@ func TestFlood(t *testing.T) {
 // and a well-behaved address still gets its answers.
 func TestFloodManyAddresses(t *testing.T) {
 	n, addr := startNode(t, "127.0.0.1", 0, Config{}, func(n *Node) {
-		n.limits = limits{maxTorrents: 16, maxPeers: 4, maxIPs: 64}
 		n.peers = newPeerStore(16, 4, n.cfg.PeerTTL)
 		n.limiter = newRateLimiter(n.cfg.QueryRate, float64(n.cfg.QueryBurst), 64, totalQueryRate)
 	})

@@ -53,20 +53,25 @@ type lookup struct {
 // is small). It returns the closest nodes that answered, up to K.
 func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort)) ([]*candidate, error) {
 	var seeds []netip.AddrPort
-	start := n.table.Closest(target, 2*K, false, time.Now())
-	for len(start) == 0 {
+	var start []krpc.NodeInfo
+	for {
+		// Nothing to start from yet: wait for the bootstrap (or anything
+		// else) to make a node known. The channel is taken before looking,
+		// so that a change in between is not missed.
+		changed := n.waitNodes()
+		if start = n.table.Closest(target, 2*K, false, time.Now()); len(start) > 0 {
+			break
+		}
 		if seeds = n.seedAddrs(); len(seeds) > 0 {
 			break
 		}
-		// Nothing to start from yet: wait for the bootstrap to find nodes.
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting for DHT nodes: %w", ctx.Err())
 		case <-n.done:
 			return nil, ErrClosed
-		case <-time.After(50 * time.Millisecond):
+		case <-changed:
 		}
-		start = n.table.Closest(target, 2*K, false, time.Now())
 	}
 	if len(start) < K {
 		seeds = n.seedAddrs()

@@ -315,12 +315,15 @@ func (n *Node) resolveAll(ctx context.Context, hostports []string) []netip.AddrP
 // addSeeds remembers resolved contacts for lookups on a small table.
 func (n *Node) addSeeds(addrs []netip.AddrPort) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	for _, a := range addrs {
 		n.seeds = append(slicesDelete(n.seeds, a), a)
 	}
 	if len(n.seeds) > maxSeeds {
 		n.seeds = n.seeds[len(n.seeds)-maxSeeds:]
+	}
+	n.mu.Unlock()
+	if len(addrs) > 0 {
+		n.nodesChanged()
 	}
 }
 

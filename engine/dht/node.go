@@ -71,16 +71,19 @@ type Config struct {
 
 // Limits of the node's memory and of what it answers.
 const (
-	maxPacket        = 4096 // larger UDP payloads are dropped
-	maxAmplification = 8    // a reply is at most this many times the size of its query
-	maxValues        = 100  // peers in one get_peers reply
-	alpha            = 4    // queries in flight per lookup
-	maxLookupQueries = 256  // queries one lookup may send
-	maxPending       = 4096 // our queries awaiting an answer
-	maxContactQueue  = 256  // AddContacts and AddPeerDHTPort entries waiting
-	maxSeeds         = 64   // resolved contacts kept for re-bootstrap
-	maxVerifying     = 256  // unknown nodes that queried us, being pinged
-	totalQueryRate   = 2000 // queries per second answered from all addresses
+	maxPacket          = 4096 // larger UDP payloads are dropped
+	maxAmplification   = 8    // a reply is at most this many times the size of its query
+	maxValues          = 100  // peers in one get_peers reply
+	alpha              = 4    // queries in flight per lookup
+	maxLookupQueries   = 256  // queries one lookup may send
+	maxPending         = 4096 // our queries awaiting an answer
+	maxContactQueue    = 256  // AddContacts and AddPeerDHTPort entries waiting
+	maxSeeds           = 64   // resolved contacts kept for re-bootstrap
+	maxVerifying       = 256  // unknown nodes that queried us, being pinged
+	totalQueryRate     = 2000 // queries per second answered from all addresses
+	maxRateIPs         = 8192 // addresses the rate limiter tracks
+	maxTorrents        = 2000 // info hashes in the peer store
+	maxPeersPerTorrent = 200  // peers per info hash in the peer store
 )
 
 // version is our `v` key: "SW" and a version number.
@@ -95,16 +98,10 @@ var (
 	ErrTimeout = errors.New("no answer")
 )
 
-// limits are the sizes of the node's bounded maps; tests shrink them.
-type limits struct {
-	maxTorrents, maxPeers, maxIPs int
-}
-
 // Node is a DHT node. Build it with New; run it with Serve.
 type Node struct {
-	cfg    Config
-	logf   func(string, ...any)
-	limits limits
+	cfg  Config
+	logf func(string, ...any)
 
 	table   *routingTable
 	tokens  *tokenSecrets
@@ -130,6 +127,7 @@ type Node struct {
 	votes               map[netip.Addr]netip.Addr // voter -> the address it saw us at
 	seeds               []netip.AddrPort          // resolved bootstrap contacts
 	verifying           map[netip.AddrPort]bool   // unknown queriers being pinged
+	nodesWait           chan struct{}             // closed when nodes may have become known; nil if nobody waits
 	lastBootstrap       time.Time
 	lastBootstrapSource string
 	savedAt             time.Time
@@ -156,7 +154,6 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg:       cfg,
 		logf:      cfg.Logf,
-		limits:    limits{maxTorrents: 2000, maxPeers: 200, maxIPs: 8192},
 		contacts:  make(chan string, maxContactQueue),
 		portPeers: make(chan netip.AddrPort, maxContactQueue),
 		kick:      make(chan struct{}, 1),
@@ -183,8 +180,8 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.loaded = n.table.Len() > 0
 	n.tokens = newTokenSecrets(cfg.TokenRotation, now)
-	n.peers = newPeerStore(n.limits.maxTorrents, n.limits.maxPeers, cfg.PeerTTL)
-	n.limiter = newRateLimiter(cfg.QueryRate, float64(cfg.QueryBurst), n.limits.maxIPs, totalQueryRate)
+	n.peers = newPeerStore(maxTorrents, maxPeersPerTorrent, cfg.PeerTTL)
+	n.limiter = newRateLimiter(cfg.QueryRate, float64(cfg.QueryBurst), maxRateIPs, totalQueryRate)
 	n.rpc = newTransactions()
 	return n, nil
 }
@@ -428,6 +425,26 @@ func (n *Node) query(ctx context.Context, addr netip.AddrPort, q krpc.Msg) (krpc
 	case <-n.done:
 		return krpc.Msg{}, 0, ErrClosed
 	}
+}
+
+// nodesChanged wakes the lookups waiting for a first node.
+func (n *Node) nodesChanged() {
+	n.mu.Lock()
+	if n.nodesWait != nil {
+		close(n.nodesWait)
+		n.nodesWait = nil
+	}
+	n.mu.Unlock()
+}
+
+// waitNodes returns a channel closed at the next nodesChanged.
+func (n *Node) waitNodes() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.nodesWait == nil {
+		n.nodesWait = make(chan struct{})
+	}
+	return n.nodesWait
 }
 
 func (n *Node) kickBootstrap() {

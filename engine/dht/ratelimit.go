@@ -12,15 +12,14 @@ import (
 // addresses: idle ones are forgotten first, then arbitrary ones, so a
 // flood from many addresses cannot grow it. Safe for concurrent use.
 type rateLimiter struct {
-	rate, burst float64
-	maxIPs      int
+	rate, burst           float64 // per address
+	totalRate, totalBurst float64 // all addresses together
+	maxIPs                int
 
 	// mu guards perIP and total.
 	mu    sync.Mutex
 	perIP map[netip.Addr]*tokenBucket
 	total tokenBucket
-	// totalRate and totalBurst bound all queries together.
-	totalRate, totalBurst float64
 }
 
 type tokenBucket struct {
@@ -71,12 +70,7 @@ func (l *rateLimiter) Allow(ip netip.Addr, now time.Time) bool {
 // sweepLocked forgets addresses whose bucket has refilled (they carry no
 // state), and if that is not enough, arbitrary ones down to 3/4 of maxIPs.
 func (l *rateLimiter) sweepLocked(now time.Time) {
-	full := l.burst / l.rate
-	for ip, b := range l.perIP {
-		if now.Sub(b.last).Seconds() >= full {
-			delete(l.perIP, ip)
-		}
-	}
+	l.dropIdleLocked(now)
 	for ip := range l.perIP {
 		if len(l.perIP) < l.maxIPs*3/4 {
 			break
@@ -85,16 +79,20 @@ func (l *rateLimiter) sweepLocked(now time.Time) {
 	}
 }
 
-// Sweep forgets idle addresses.
-func (l *rateLimiter) Sweep(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (l *rateLimiter) dropIdleLocked(now time.Time) {
 	full := l.burst / l.rate
 	for ip, b := range l.perIP {
 		if now.Sub(b.last).Seconds() >= full {
 			delete(l.perIP, ip)
 		}
 	}
+}
+
+// Sweep forgets idle addresses.
+func (l *rateLimiter) Sweep(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dropIdleLocked(now)
 }
 
 // Tracked returns how many addresses the limiter holds state for.

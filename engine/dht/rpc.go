@@ -124,6 +124,7 @@ func (n *Node) answer(m krpc.Msg, from netip.AddrPort) {
 	switch {
 	case m.Y == krpc.KindResponse:
 		n.table.Seen(m.R.ID, from, now)
+		n.nodesChanged()
 		if m.IP.IsValid() {
 			n.vote(from.Addr(), m.IP.Addr())
 		}

@@ -47,20 +47,29 @@ func loadTable(path string) (savedTable, error) {
 	if err != nil {
 		return savedTable{}, fmt.Errorf("loading the DHT table: %w", err)
 	}
-	var f tableFile
-	if err := bencode.Unmarshal(b, &f); err != nil {
+	s, err := parseTable(b)
+	if err != nil {
 		return savedTable{}, fmt.Errorf("loading the DHT table from %s: %w", path, err)
 	}
+	return s, nil
+}
+
+// parseTable decodes a saved table.
+func parseTable(b []byte) (savedTable, error) {
+	var f tableFile
+	if err := bencode.Unmarshal(b, &f); err != nil {
+		return savedTable{}, err
+	}
 	if len(f.ID) != 20 {
-		return savedTable{}, fmt.Errorf("loading the DHT table from %s: node ID of %d bytes", path, len(f.ID))
+		return savedTable{}, fmt.Errorf("node ID of %d bytes", len(f.ID))
 	}
 	nodes, err := krpc.ParseCompactNodes(f.Nodes)
 	if err != nil {
-		return savedTable{}, fmt.Errorf("loading the DHT table from %s: %w", path, err)
+		return savedTable{}, err
 	}
 	nodes6, err := krpc.ParseCompactNodes6(f.Nodes6)
 	if err != nil {
-		return savedTable{}, fmt.Errorf("loading the DHT table from %s: %w", path, err)
+		return savedTable{}, err
 	}
 	s := savedTable{ok: true, id: ID(f.ID), nodes: append(nodes, nodes6...)}
 	if len(s.nodes) > maxSavedNodes {

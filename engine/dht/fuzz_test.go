@@ -1,0 +1,66 @@
+package dht
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
+)
+
+// FuzzParseTable checks that any state file is either refused or gives a
+// table that saves back the same contacts.
+func FuzzParseTable(f *testing.F) {
+	nodes := []krpc.NodeInfo{
+		{ID: randomID(), Addr: netip.MustParseAddrPort("127.0.0.1:6881")},
+		{ID: randomID(), Addr: netip.MustParseAddrPort("10.1.2.3:51413")},
+	}
+	id := randomID()
+	good, _ := bencode.Marshal(tableFile{ID: id[:], Nodes: krpc.AppendCompactNodes(nil, nodes),
+		Nodes6: krpc.AppendCompactNodes6(nil, []krpc.NodeInfo{{ID: id, Addr: netip.MustParseAddrPort("[2001:db8::1]:1")}}),
+		IP: []byte{203, 0, 113, 5}, Saved: 1700000000})
+	f.Add(good)
+	f.Add([]byte("d2:id20:aaaaaaaaaaaaaaaaaaaa5:nodes0:5:savedi0ee"))
+	f.Add([]byte("d2:id3:abce"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseTable(b)
+		if err != nil {
+			return
+		}
+		again, err := parseTable(bencode.MustMarshal(tableFile{
+			ID: s.id[:], Nodes: krpc.AppendCompactNodes([]byte{}, s.nodes), Nodes6: krpc.AppendCompactNodes6(nil, s.nodes)}))
+		if err != nil || again.id != s.id || len(again.nodes) != len(s.nodes) {
+			t.Fatalf("re-saving %+v gave %+v, %v", s, again, err)
+		}
+	})
+}
+
+// FuzzHandlePacket feeds arbitrary packets to a node's packet handler
+// (without Serve; its answers go to an in-memory network): nothing panics,
+// whatever the message, and the node's maps stay within bounds.
+func FuzzHandlePacket(f *testing.F) {
+	self := randomID()
+	for _, m := range []krpc.Msg{
+		{T: []byte("aa"), Y: krpc.KindQuery, Q: krpc.MethodPing, A: krpc.Args{ID: self}},
+		{T: []byte("ab"), Y: krpc.KindQuery, Q: krpc.MethodFindNode, A: krpc.Args{ID: self, Target: self}},
+		{T: []byte("ac"), Y: krpc.KindQuery, Q: krpc.MethodGetPeers, A: krpc.Args{ID: self, InfoHash: self}},
+		{T: []byte("ad"), Y: krpc.KindQuery, Q: krpc.MethodAnnouncePeer, A: krpc.Args{ID: self, InfoHash: self, Token: []byte("12345678"), Port: 1}},
+		{T: []byte("ae"), Y: krpc.KindQuery, Q: krpc.MethodAnnouncePeer, A: krpc.Args{ID: self, InfoHash: self, Token: []byte("x"), ImpliedPort: true}},
+		{T: []byte{0, 0, 0, 1}, Y: krpc.KindResponse, R: krpc.Reply{ID: self, Nodes: []krpc.NodeInfo{{ID: self, Addr: netip.MustParseAddrPort("10.0.0.1:1")}}}},
+		{T: []byte{0, 0, 0, 2}, Y: krpc.KindError, E: krpc.Error{Code: 201, Msg: "x"}},
+	} {
+		f.Add(m.Encode(), uint8(1))
+	}
+	mn := newMemNet()
+	n, err := New(Config{Conn: mn.Listen(netip.MustParseAddrPort("10.0.0.1:6881"))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	s := &server{n: n}
+	f.Fuzz(func(t *testing.T, b []byte, from uint8) {
+		s.handle(b, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, from}), 6881))
+		if tor, _ := n.peers.Counts(); tor > maxTorrents || n.limiter.Tracked() > maxRateIPs {
+			t.Fatalf("bounds exceeded: %d torrents", tor)
+		}
+	})
+}

@@ -18,7 +18,7 @@ func FuzzParseTable(f *testing.F) {
 	id := randomID()
 	good, _ := bencode.Marshal(tableFile{ID: id[:], Nodes: krpc.AppendCompactNodes(nil, nodes),
 		Nodes6: krpc.AppendCompactNodes6(nil, []krpc.NodeInfo{{ID: id, Addr: netip.MustParseAddrPort("[2001:db8::1]:1")}}),
-		IP: []byte{203, 0, 113, 5}, Saved: 1700000000})
+		IP:     []byte{203, 0, 113, 5}, Saved: 1700000000})
 	f.Add(good)
 	f.Add([]byte("d2:id20:aaaaaaaaaaaaaaaaaaaa5:nodes0:5:savedi0ee"))
 	f.Add([]byte("d2:id3:abce"))

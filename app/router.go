@@ -45,6 +45,10 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("--nodes: %v", err)
 	}
+	var boot []string
+	for _, c := range contacts {
+		boot = append(boot, c.String())
+	}
 	conn, err := net.ListenPacket("udp", net.JoinHostPort(*bind, strconv.Itoa(*port)))
 	if err != nil {
 		return fmt.Errorf("listening on UDP port %d: %w", *port, err)
@@ -54,7 +58,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	node, err := dht.New(dht.Config{
 		Conn:      conn,
 		StateFile: filepath.Join(CurrentPaths().StateDir, "router-table.dat"),
-		Bootstrap: nodeStrings(contacts),
+		Bootstrap: boot,
 		Router:    true,
 		Logf: func(format string, a ...any) {
 			logMu.Lock()

@@ -54,15 +54,17 @@ type lookup struct {
 func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort)) ([]*candidate, error) {
 	var seeds []netip.AddrPort
 	var start []krpc.NodeInfo
-	for {
+	find := func() bool {
+		start = n.table.Closest(target, 2*K, false, time.Now())
+		seeds = n.seedAddrs()
+		return len(start) > 0 || len(seeds) > 0
+	}
+	for !find() {
 		// Nothing to start from yet: wait for the bootstrap (or anything
-		// else) to make a node known. The channel is taken before looking,
-		// so that a change in between is not missed.
+		// else) to make a node known, looking again once the wake-up is
+		// registered so that a change in between is not missed.
 		changed := n.waitNodes()
-		if start = n.table.Closest(target, 2*K, false, time.Now()); len(start) > 0 {
-			break
-		}
-		if seeds = n.seedAddrs(); len(seeds) > 0 {
+		if find() {
 			break
 		}
 		select {
@@ -73,8 +75,8 @@ func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers fun
 		case <-changed:
 		}
 	}
-	if len(start) < K {
-		seeds = n.seedAddrs()
+	if len(start) >= K {
+		seeds = nil // the contacts are for a small table
 	}
 	return n.lookupFrom(ctx, target, method, onPeers, start, seeds)
 }

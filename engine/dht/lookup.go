@@ -234,8 +234,8 @@ func (l *lookup) handle(r result) {
 	if !c.slow {
 		l.active--
 	}
-	if r.err != nil || r.msg.Y != krpc.KindResponse {
-		c.state = failed
+	if r.err != nil || r.msg.Y != krpc.KindResponse || r.msg.R.ID == l.n.table.Self() {
+		c.state = failed // (a contact that turns out to be ourselves is no use)
 		return
 	}
 	c.state = answered

@@ -277,3 +277,33 @@ func TestServeEndsEverything(t *testing.T) {
 		t.Fatalf("reading the socket after Serve: %v", err)
 	}
 }
+
+// TestContactIsOurself: a bootstrap contact that is the node itself (the
+// settings may name this very machine) is harmless.
+func TestContactIsOurself(t *testing.T) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 90)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	self := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	c := fast
+	c.Conn, c.Bootstrap = conn, []string{self.String()}
+	n, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(ctx) }()
+	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err = n.GetPeers(lctx, randomID(), 0, nil)
+	lcancel()
+	if !errors.Is(err, ErrNoNodes) || n.table.Len() != 0 {
+		t.Fatalf("GetPeers through ourselves: %v; table %d", err, n.table.Len())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -112,6 +112,7 @@ func (t *routingTable) Seen(id ID, addr netip.AddrPort, now time.Time) {
 			}
 			delete(t.byAddr, e.addr)
 			e.addr, e.lastResponse, e.failures = addr, now, 0
+			e.secure = secureIDValid(id, addr.Addr())
 			t.byAddr[addr] = e
 			b.changed = now
 			return

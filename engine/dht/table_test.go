@@ -180,3 +180,60 @@ func TestTableResetRefilesNodes(t *testing.T) {
 		t.Fatal("buckets stay stale once their refresh started")
 	}
 }
+
+// TestTablePrefersSecureIDs: BEP 42 is preferred, not required. A full
+// bucket of questionable nodes whose IDs do not match their public
+// addresses gives way to a node whose ID does; another mismatched node
+// waits as a spare; and a spare with a valid ID is promoted first.
+func TestTablePrefersSecureIDs(t *testing.T) {
+	now := time.Now()
+	self := ID{} // far bucket: IDs starting with a 1 bit
+	tb := newRoutingTable(self, now)
+	public := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{8, 8, byte(i >> 8), byte(i)}), 6881)
+	}
+	far := func(id ID) ID { id[0] |= 0x80; return id }
+	for i := range K {
+		tb.Seen(far(randomID()), public(i), now)
+	}
+	for i := range K { // fill our own half so the far bucket stops splitting
+		tb.Seen(idAt(self, 2, 50+i), testAddr(50+i), now)
+	}
+	later := now.Add(goodFor + time.Minute)
+	insecure := far(randomID())
+	tb.Seen(insecure, public(100), later)
+	if containsID(tb.All(later), insecure) {
+		t.Fatal("a mismatched ID displaced a node")
+	}
+	var secure ID
+	for secure[0]&0x80 == 0 { // a valid ID for its address that falls in the far bucket
+		secure = secureID(public(101).Addr(), byte(randomID()[0]))
+	}
+	if !secureIDValid(secure, public(101).Addr()) {
+		t.Fatal("secureID")
+	}
+	tb.Seen(secure, public(101), later)
+	if !containsID(tb.All(later), secure) {
+		t.Fatal("a valid BEP 42 ID did not replace a questionable mismatched one")
+	}
+	// Spares: the valid one is promoted before a more recent mismatched one.
+	var spareSecure ID
+	for spareSecure[0]&0x80 == 0 {
+		spareSecure = secureID(public(102).Addr(), byte(randomID()[0]))
+	}
+	tb.mu.Lock()
+	b := tb.buckets[0]
+	b.spares = nil
+	b.addSpare(&entry{id: spareSecure, addr: public(102), lastResponse: later, secure: true})
+	b.addSpare(&entry{id: far(randomID()), addr: public(103), lastResponse: later})
+	tb.mu.Unlock()
+	victim := tb.Closest(far(ID{}), K, false, later)[0].Addr
+	if victim == public(101) {
+		victim = tb.Closest(far(ID{}), K, false, later)[1].Addr
+	}
+	tb.Failed(victim, later)
+	tb.Failed(victim, later)
+	if !containsID(tb.All(later), spareSecure) {
+		t.Fatal("the spare with a valid ID was not promoted first")
+	}
+}

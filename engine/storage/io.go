@@ -1,0 +1,165 @@
+package storage
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+// span is the part of a torrent-global byte range that lies in one file:
+// bytes [lo, hi) of the range are at fileOff in file i.
+type span struct {
+	i       int
+	fileOff int64
+	lo, hi  int64
+}
+
+// spans splits the global range [off, off+n) into per-file parts, skipping
+// zero-length files. The range must lie within the torrent.
+func (t *Torrent) spans(off, n int64) []span {
+	var out []span
+	i := sort.Search(len(t.files), func(k int) bool { return t.files[k].offset+t.files[k].length > off })
+	var done int64
+	for ; i < len(t.files) && done < n; i++ {
+		fe := &t.files[i]
+		if fe.length == 0 {
+			continue
+		}
+		fo := off + done - fe.offset
+		m := min(fe.length-fo, n-done)
+		out = append(out, span{i: i, fileOff: fo, lo: done, hi: done + m})
+		done += m
+	}
+	return out
+}
+
+// pieceRange returns the global offset and length of piece index.
+func (t *Torrent) pieceRange(index int) (int64, int64) {
+	return int64(index) * t.info.PieceLength, t.info.PieceSize(index)
+}
+
+// WritePiece writes piece index, which must be complete and verified. The
+// caller keeps data; it is not retained. A full disk gives an error
+// wrapping ErrNoSpace.
+func (t *Torrent) WritePiece(index int, data []byte) error {
+	if index < 0 || index >= t.info.NumPieces() {
+		return fmt.Errorf("writing piece %d: no such piece", index)
+	}
+	off, size := t.pieceRange(index)
+	if int64(len(data)) != size {
+		return fmt.Errorf("writing piece %d: %d bytes, want %d", index, len(data), size)
+	}
+	for _, s := range t.spans(off, size) {
+		if err := t.writeSpan(s, data[s.lo:s.hi]); err != nil {
+			return fmt.Errorf("writing piece %d: %w", index, err)
+		}
+	}
+	return nil
+}
+
+// writeSpan writes b at s.fileOff in file s.i.
+func (t *Torrent) writeSpan(s span, b []byte) error {
+	name := t.path(s.i)
+	if t.inPlace {
+		// Seeding in place hardly ever writes: open for this write only.
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		_, err = f.WriteAt(b, s.fileOff)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return writeError(name, err)
+	}
+	f, err := t.acquire(s.i, true)
+	if err != nil {
+		return writeError(name, err)
+	}
+	_, err = f.WriteAt(b, s.fileOff)
+	t.release(s.i)
+	return writeError(name, err)
+}
+
+// writeError wraps err with the file name, and with ErrNoSpace when the
+// disk or quota is full.
+func writeError(name string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isNoSpace(err):
+		return fmt.Errorf("writing %s: %w (%w)", name, ErrNoSpace, err)
+	}
+	return fmt.Errorf("writing %s: %w", name, err)
+}
+
+// ReadAt reads len(p) bytes of the torrent's content starting at the
+// global offset off, following io.ReaderAt: fewer bytes come with an
+// error, io.EOF at the end of the torrent. A file that is missing or
+// shorter than its length gives an error wrapping fs.ErrNotExist or
+// io.ErrUnexpectedEOF.
+func (t *Torrent) ReadAt(p []byte, off int64) (int, error) {
+	total := t.info.TotalLength
+	if off < 0 {
+		return 0, fmt.Errorf("reading at %d: negative offset", off)
+	}
+	if off >= total {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), total-off)
+	var done int
+	for _, s := range t.spans(off, n) {
+		m, err := t.readSpan(s, p[s.lo:s.hi])
+		done += m
+		if err != nil {
+			return done, err
+		}
+	}
+	if n < int64(len(p)) {
+		return done, io.EOF
+	}
+	return done, nil
+}
+
+// readSpan reads b from s.fileOff in file s.i.
+func (t *Torrent) readSpan(s span, b []byte) (int, error) {
+	f, err := t.acquire(s.i, false)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", t.path(s.i), err)
+	}
+	m, err := f.ReadAt(b, s.fileOff)
+	t.release(s.i)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // the file is shorter than the torrent says
+	}
+	if err != nil {
+		return m, fmt.Errorf("reading %s: %w", t.path(s.i), err)
+	}
+	return m, nil
+}
+
+// HashPiece returns the SHA-1 of piece index as it is on disk.
+func (t *Torrent) HashPiece(index int) (metainfo.Hash, error) {
+	if index < 0 || index >= t.info.NumPieces() {
+		return metainfo.Hash{}, fmt.Errorf("hashing piece %d: no such piece", index)
+	}
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	off, size := t.pieceRange(index)
+	b := (*bp)[:size]
+	if _, err := t.ReadAt(b, off); err != nil {
+		return metainfo.Hash{}, fmt.Errorf("hashing piece %d: %w", index, err)
+	}
+	return sha1.Sum(b), nil
+}

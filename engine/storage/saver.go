@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+// ResumeSaver keeps a torrent's resume data up to date on disk: Update
+// hands it the verified pieces, and Serve writes them at most once per
+// delay, fsyncing the torrent's files first so that the record never
+// claims a piece the disk might not hold after a crash. Update is safe for
+// concurrent use.
+type ResumeSaver struct {
+	path  string
+	t     *Torrent
+	ih    metainfo.Hash
+	delay time.Duration
+	kick  chan struct{} // one slot: "there is something to save"
+
+	mu    sync.Mutex // guards have and dirty
+	have  bitfield.Bitfield
+	dirty bool
+}
+
+// NewResumeSaver returns a saver writing the resume data of t (info hash
+// ih) to path. It does nothing until Serve runs.
+func NewResumeSaver(path string, t *Torrent, ih metainfo.Hash, delay time.Duration) *ResumeSaver {
+	return &ResumeSaver{path: path, t: t, ih: ih, delay: delay, kick: make(chan struct{}, 1)}
+}
+
+// Update records have (copied) as the verified pieces to save. It does
+// not block.
+func (s *ResumeSaver) Update(have bitfield.Bitfield) {
+	s.mu.Lock()
+	s.have = have.Clone()
+	s.dirty = true
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *ResumeSaver) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Serve saves after each Update, waiting delay after the first unsaved
+// Update so that saves are at least delay apart, and saves once more
+// when ctx ends, then returns. A failed save is retried after delay.
+func (s *ResumeSaver) Serve(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			s.save()
+			return
+		case <-s.kick:
+		}
+		timer := time.NewTimer(s.delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			s.save()
+			return
+		case <-timer.C:
+		}
+		if s.save() != nil {
+			s.wake()
+		}
+	}
+}
+
+// save writes the resume data if there is an unsaved Update.
+func (s *ResumeSaver) save() error {
+	s.mu.Lock()
+	if !s.dirty {
+		s.mu.Unlock()
+		return nil
+	}
+	have := s.have
+	s.dirty = false
+	s.mu.Unlock()
+	err := s.t.Sync()
+	if err == nil {
+		err = SaveResume(s.path, &Resume{InfoHash: s.ih, Have: have, Files: s.t.Stamps(), SavedAt: time.Now()})
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.dirty = true
+		s.mu.Unlock()
+	}
+	return err
+}

@@ -1,0 +1,311 @@
+// Package storage keeps a torrent's content on the file system: it maps
+// pieces onto the torrent's files, writes verified pieces, reads blocks for
+// uploading, checks what is already on disk, and records which pieces were
+// verified (resume data) so a restart need not hash everything again.
+//
+// Files of a download live under one folder and are reached only through an
+// os.Root, so no path and no symbolic link planted in that folder can make
+// a write land outside it.
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+// ErrNoSpace is wrapped by write errors caused by a full disk or an
+// exhausted quota.
+var ErrNoSpace = errors.New("no space left on the disk")
+
+// maxOpenFiles bounds the file handles one Torrent keeps open; idle ones
+// are closed when more are needed.
+const maxOpenFiles = 128
+
+// FileStamp is what a file looked like at some moment: its size in bytes
+// (-1 when it did not exist) and its modification time in Unix nanoseconds.
+type FileStamp struct {
+	Size    int64 `json:"size"`
+	ModTime int64 `json:"mtime"`
+}
+
+// fileEntry is one file of the torrent and its cached handle.
+type fileEntry struct {
+	// name is the path relative to Torrent.dir, or the absolute source
+	// path of a torrent opened with OpenFiles.
+	name           string
+	offset, length int64
+
+	// Guarded by Torrent.mu.
+	f     *os.File
+	dirty bool   // written since the last fsync
+	users int    // ReadAt/WritePiece calls using f right now
+	used  uint64 // Torrent.tick at the last use, for eviction
+}
+
+// Torrent is the content of one torrent on disk. It is safe for concurrent
+// use: WritePiece, ReadAt, HashPiece, Verify, Sync and Stamps may be called
+// from many goroutines.
+type Torrent struct {
+	info    *metainfo.Info
+	dir     string // download folder; "" for OpenFiles
+	inPlace bool   // opened with OpenFiles: the files are the user's
+	files   []fileEntry
+	maxOpen int
+	bufs    sync.Pool // *[]byte of PieceLength bytes
+
+	mu      sync.Mutex // guards root, closed, syncErr, openIdx, tick and the handle fields of files
+	root    *os.Root   // the download folder; nil for OpenFiles or once closed
+	closed  bool
+	syncErr error // the first failed fsync; see Sync
+	openIdx []int // indexes of files with an open handle
+	tick    uint64
+}
+
+// Open opens (creating what is missing) the files of info under dir, at the
+// paths info.SafePaths gives. New files are sparse: they are extended to
+// their length without writing zeros. Zero-length files are created too.
+func Open(dir string, info *metainfo.Info) (*Torrent, error) {
+	if info == nil {
+		return nil, errors.New("opening storage: no torrent info")
+	}
+	paths, err := info.SafePaths()
+	if err != nil {
+		return nil, fmt.Errorf("opening storage in %s: %w", dir, err)
+	}
+	return openPaths(dir, info, paths)
+}
+
+// openPaths is Open with the relative paths given.
+func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error) {
+	if err := checkLayout(info, len(paths)); err != nil {
+		return nil, fmt.Errorf("opening storage in %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("opening storage: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening storage: %w", err)
+	}
+	t := newTorrent(info, paths)
+	t.dir, t.root = dir, root
+	for i := range t.files {
+		if err := prepareFile(root, t.files[i].name, t.files[i].length); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("opening storage: %s: %w", filepath.Join(dir, t.files[i].name), err)
+		}
+	}
+	return t, nil
+}
+
+// OpenFiles opens existing files for seeding in place: paths[i] holds the
+// content of info.Files[i]. Nothing is created; files are opened read-only,
+// and only for the rare WritePiece (repairing a piece) opened for writing.
+func OpenFiles(paths []string, info *metainfo.Info) (*Torrent, error) {
+	if err := checkLayout(info, len(paths)); err != nil {
+		return nil, fmt.Errorf("opening files for seeding: %w", err)
+	}
+	t := newTorrent(info, paths)
+	t.inPlace = true
+	return t, nil
+}
+
+func newTorrent(info *metainfo.Info, names []string) *Torrent {
+	t := &Torrent{info: info, maxOpen: maxOpenFiles, files: make([]fileEntry, len(info.Files))}
+	for i, f := range info.Files {
+		t.files[i] = fileEntry{name: names[i], offset: f.Offset, length: f.Length}
+	}
+	pl := info.PieceLength
+	t.bufs.New = func() any { b := make([]byte, pl); return &b }
+	return t
+}
+
+// checkLayout makes sure the files tile the torrent and the pieces cover
+// it, so that offset arithmetic elsewhere cannot go wrong.
+func checkLayout(info *metainfo.Info, npaths int) error {
+	switch {
+	case info == nil:
+		return errors.New("no torrent info")
+	case npaths != len(info.Files):
+		return fmt.Errorf("%d paths for %d files", npaths, len(info.Files))
+	case info.PieceLength <= 0:
+		return fmt.Errorf("piece length %d", info.PieceLength)
+	case len(info.Pieces)%20 != 0:
+		return fmt.Errorf("piece hashes of %d bytes", len(info.Pieces))
+	}
+	var sum int64
+	for i, f := range info.Files {
+		if f.Length < 0 || f.Offset != sum || sum+f.Length < sum {
+			return fmt.Errorf("file %d has offset %d and length %d", i, f.Offset, f.Length)
+		}
+		sum += f.Length
+	}
+	if sum != info.TotalLength {
+		return fmt.Errorf("files add up to %d bytes, not %d", sum, info.TotalLength)
+	}
+	want := sum / info.PieceLength
+	if sum%info.PieceLength != 0 {
+		want++
+	}
+	if int64(info.NumPieces()) != want {
+		return fmt.Errorf("%d pieces for %d bytes in pieces of %d", info.NumPieces(), sum, info.PieceLength)
+	}
+	return nil
+}
+
+// prepareFile creates the file rel (and its folders) under root if
+// missing, refusing symbolic links on the way, and extends it to length.
+func prepareFile(root *os.Root, rel string, length int64) error {
+	if !filepath.IsLocal(rel) {
+		return errors.New("path leaves the download folder")
+	}
+	parts := strings.Split(rel, string(filepath.Separator))
+	for k := 1; k <= len(parts); k++ {
+		p := filepath.Join(parts[:k]...)
+		fi, err := root.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("refusing to go through %s: it is a symbolic link", p)
+		case k < len(parts) && !fi.IsDir():
+			return fmt.Errorf("%s is not a folder", p)
+		case k == len(parts) && !fi.Mode().IsRegular():
+			return errors.New("not a regular file")
+		}
+	}
+	if d := filepath.Dir(rel); d != "." {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < length {
+		err = f.Truncate(length)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// path returns the file system path of file i, for messages and for
+// OpenFiles torrents.
+func (t *Torrent) path(i int) string {
+	if t.inPlace {
+		return t.files[i].name
+	}
+	return filepath.Join(t.dir, t.files[i].name)
+}
+
+// Stamps returns the current size and modification time of each file, in
+// torrent order; a missing file has Size -1.
+func (t *Torrent) Stamps() []FileStamp {
+	out := make([]FileStamp, len(t.files))
+	var root *os.Root
+	if !t.inPlace {
+		// A root of its own: Stamps may run while Close closes t.root.
+		r, err := os.OpenRoot(t.dir)
+		if err == nil {
+			root = r
+			defer r.Close()
+		}
+	}
+	for i := range t.files {
+		var fi fs.FileInfo
+		err := errors.New("no download folder")
+		if t.inPlace {
+			fi, err = os.Stat(t.files[i].name)
+		} else if root != nil {
+			fi, err = root.Stat(t.files[i].name)
+		}
+		if err != nil || !fi.Mode().IsRegular() {
+			out[i] = FileStamp{Size: -1}
+			continue
+		}
+		out[i] = FileStamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	}
+	return out
+}
+
+// Close fsyncs written files and closes them. Calls after the first do
+// nothing. A Torrent cannot be used after Close, except for Remove, Stamps
+// and Sync (which then has nothing to do).
+func (t *Torrent) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	var first error
+	for _, i := range append([]int(nil), t.openIdx...) {
+		if t.files[i].users == 0 {
+			if err := t.closeFileLocked(i); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	if t.root != nil {
+		t.root.Close()
+		t.root = nil
+	}
+	return first
+}
+
+// Remove closes the torrent and deletes its files under the download
+// folder, then the folders on their paths that are left empty. It never
+// deletes the download folder itself nor anything outside it. For a
+// torrent opened with OpenFiles it only closes: those files are the user's.
+func (t *Torrent) Remove() error {
+	err := t.Close()
+	if t.inPlace {
+		return err
+	}
+	root, rerr := os.OpenRoot(t.dir)
+	if rerr != nil {
+		if errors.Is(rerr, fs.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("removing files: %w", rerr)
+	}
+	defer root.Close()
+	folders := map[string]bool{}
+	for i := range t.files {
+		name := t.files[i].name
+		if e := root.Remove(name); e != nil && !errors.Is(e, fs.ErrNotExist) && err == nil {
+			err = fmt.Errorf("removing %s: %w", t.path(i), e)
+		}
+		for d := filepath.Dir(name); d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
+			folders[d] = true
+		}
+	}
+	order := make([]string, 0, len(folders))
+	for d := range folders {
+		order = append(order, d)
+	}
+	// Deepest first, so a parent is empty by the time it is tried.
+	sort.Slice(order, func(a, b int) bool {
+		return strings.Count(order[a], string(filepath.Separator)) > strings.Count(order[b], string(filepath.Separator))
+	})
+	for _, d := range order {
+		root.Remove(d) // fails, as it should, when something else is inside
+	}
+	return err
+}

@@ -1,0 +1,112 @@
+package storage
+
+import (
+	"context"
+	"sync"
+
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+)
+
+// Verify checks which pieces are on disk and returns them. With trust,
+// a piece that trust.Have marks is accepted unhashed when every file it
+// lies in has the size and modification time recorded in trust.Files (and
+// is at least as long as the torrent says); every other piece is read and
+// hashed by workers goroutines. Pieces in missing or short files are just
+// absent. progress, if not nil, is called from the calling goroutine with
+// the number of pieces checked so far. Verify stops when ctx ends and
+// returns its error.
+func (t *Torrent) Verify(ctx context.Context, workers int, trust *Resume, progress func(done, total int)) (bitfield.Bitfield, error) {
+	n := t.info.NumPieces()
+	trusted := t.trustedPieces(trust) // read by the feeder below
+	have := trusted.Clone()           // written by this goroutine only
+	done := have.Count()
+	report := func() {
+		if progress != nil {
+			progress(done, n)
+		}
+	}
+	report()
+	if workers < 1 {
+		workers = 1
+	}
+	type result struct {
+		index int
+		ok    bool
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				h, err := t.HashPiece(i)
+				select {
+				case results <- result{i, err == nil && h == t.info.PieceHash(i)}:
+				case <-wctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		for i := range n {
+			if trusted.Has(i) {
+				continue
+			}
+			select {
+			case jobs <- i:
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	for r := range results {
+		if r.ok {
+			have.Set(r.index)
+		}
+		done++
+		report()
+	}
+	if err := ctx.Err(); err != nil {
+		return bitfield.Bitfield{}, err
+	}
+	return have, nil
+}
+
+// trustedPieces returns the pieces trust lets Verify accept unhashed.
+func (t *Torrent) trustedPieces(trust *Resume) bitfield.Bitfield {
+	n := t.info.NumPieces()
+	have := bitfield.New(n)
+	if trust == nil || trust.Have.Len() != n || len(trust.Files) != len(t.files) {
+		return have
+	}
+	stamps := t.Stamps()
+	same := make([]bool, len(t.files))
+	for i, s := range stamps {
+		same[i] = s.Size >= t.files[i].length && s == trust.Files[i]
+	}
+	for p := range n {
+		if !trust.Have.Has(p) {
+			continue
+		}
+		ok := true
+		for _, s := range t.spans(t.pieceRange(p)) {
+			ok = ok && same[s.i]
+		}
+		if ok {
+			have.Set(p)
+		}
+	}
+	return have
+}

@@ -116,3 +116,22 @@ func (n *Node) save() error {
 	n.mu.Unlock()
 	return nil
 }
+
+// SavedContacts returns up to k contacts from the table saved at path,
+// good ones first, without running a node: what `swarmdrop create` puts in
+// a torrent's `nodes` when the client is not running. A missing or
+// unreadable file gives none.
+func SavedContacts(path string, k int) []netip.AddrPort {
+	s, err := loadTable(path)
+	if err != nil || !s.ok {
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, n := range s.nodes {
+		if len(out) == k {
+			break
+		}
+		out = append(out, n.Addr)
+	}
+	return out
+}

@@ -1,0 +1,258 @@
+package maker
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+// Options describe a torrent to make.
+type Options struct {
+	Paths []string
+	Name  string // "" = chosen by Scan
+	// PieceLength is a power of two from 16 KiB to 16 MiB; 0 chooses one
+	// from the total size.
+	PieceLength int64
+	// Nodes become the `nodes` key (left out for private torrents).
+	Nodes []metainfo.Node
+	// Trackers, when present, make a tracked torrent: the first is
+	// `announce`; with more than one, each is a tier of `announce-list`.
+	Trackers     []string
+	Private      bool
+	Comment      string
+	CreatedBy    string
+	CreationDate time.Time // zero = left out
+	// Progress, when set, is called from one goroutine at most ten times
+	// a second and once at the end.
+	Progress func(Progress)
+	// Workers hash in parallel; 0 means one per CPU.
+	Workers int
+}
+
+// Progress tells how far hashing has come.
+type Progress struct {
+	Hashed, Total int64
+}
+
+// Result is a made torrent.
+type Result struct {
+	MetaInfo *metainfo.MetaInfo
+	// Sources are the files on disk, one per MetaInfo.Info.Files entry,
+	// for seeding in place.
+	Sources []string
+}
+
+// Make scans opt.Paths and hashes them into a torrent. It stops promptly
+// when ctx ends and writes nothing.
+func Make(ctx context.Context, opt Options) (*Result, error) {
+	plan, err := Scan(opt.Paths, opt.Name)
+	if err != nil {
+		return nil, err
+	}
+	return MakePlan(ctx, plan, opt)
+}
+
+// MakePlan hashes the files of a plan from Scan; opt.Paths and opt.Name
+// are not used.
+func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
+	pl := opt.PieceLength
+	if pl == 0 {
+		pl = plan.PieceLength
+	}
+	if err := ValidPieceLength(pl); err != nil {
+		return nil, err
+	}
+	if plan.Total == 0 {
+		return nil, errors.New("every file is empty: a torrent needs some content")
+	}
+	info := metainfo.Info{Name: plan.Name, PieceLength: pl, MultiFile: plan.MultiFile, Private: opt.Private, TotalLength: plan.Total}
+	var off int64
+	for _, f := range plan.Files {
+		info.Files = append(info.Files, metainfo.File{Path: f.Path, Length: f.Length, Offset: off})
+		off += f.Length
+	}
+	pieces, err := hashPieces(ctx, plan, pl, opt)
+	if err != nil {
+		return nil, err
+	}
+	info.Pieces = pieces
+	mi, err := metainfo.New(&info)
+	if err != nil {
+		return nil, err
+	}
+	if len(opt.Trackers) > 0 {
+		mi.Announce = opt.Trackers[0]
+		if len(opt.Trackers) > 1 {
+			for _, t := range opt.Trackers {
+				mi.AnnounceList = append(mi.AnnounceList, []string{t})
+			}
+		}
+	}
+	if !opt.Private {
+		mi.Nodes = opt.Nodes
+	}
+	mi.Comment = opt.Comment
+	mi.CreatedBy = opt.CreatedBy
+	if !opt.CreationDate.IsZero() {
+		mi.CreationDate = opt.CreationDate.Unix()
+	}
+	res := &Result{MetaInfo: mi}
+	for _, f := range plan.Files {
+		res.Sources = append(res.Sources, f.Source)
+	}
+	return res, nil
+}
+
+// hashPieces hashes every piece: each worker takes the next piece, reads
+// it with pread (in parallel, straight from the page cache into its own
+// buffer) and hashes it.
+func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte, error) {
+	n := int((plan.Total + pl - 1) / pl)
+	pieces := make([]byte, n*20)
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	workers = min(workers, n)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var hashed atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel() })
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &pieceReader{plan: plan}
+			defer r.close()
+			buf := make([]byte, pl)
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				start := int64(i) * pl
+				b := buf[:min(pl, plan.Total-start)]
+				if err := r.readAt(b, start); err != nil {
+					fail(err)
+					return
+				}
+				sum := sha1.Sum(b)
+				copy(pieces[i*20:], sum[:])
+				hashed.Add(int64(len(b)))
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	if opt.Progress != nil {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+	loop:
+		for {
+			select {
+			case <-done:
+				break loop
+			case <-t.C:
+				opt.Progress(Progress{Hashed: hashed.Load(), Total: plan.Total})
+			}
+		}
+	}
+	<-done
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opt.Progress != nil {
+		opt.Progress(Progress{Hashed: plan.Total, Total: plan.Total})
+	}
+	return pieces, nil
+}
+
+// pieceReader reads torrent-global byte ranges from the plan's files,
+// keeping the last file it used open.
+type pieceReader struct {
+	plan   *Plan
+	idx    int // index of the open file, valid when f != nil
+	f      *os.File
+	starts []int64
+}
+
+func (r *pieceReader) close() {
+	if r.f != nil {
+		r.f.Close()
+	}
+}
+
+// readAt fills b from offset off of the torrent's data.
+func (r *pieceReader) readAt(b []byte, off int64) error {
+	if r.starts == nil {
+		var o int64
+		for _, f := range r.plan.Files {
+			r.starts = append(r.starts, o)
+			o += f.Length
+		}
+	}
+	// The first file holding off: a binary search over starts.
+	lo, hi := 0, len(r.starts)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if r.starts[mid] <= off {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	for i := lo; len(b) > 0 && i < len(r.plan.Files); i++ {
+		pf := r.plan.Files[i]
+		within := off - r.starts[i]
+		if within >= pf.Length {
+			continue
+		}
+		k := min(int64(len(b)), pf.Length-within)
+		if err := r.open(i); err != nil {
+			return err
+		}
+		if _, err := r.f.ReadAt(b[:k], within); err != nil {
+			if err == io.EOF {
+				return fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
+			}
+			return fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
+		}
+		b = b[k:]
+		off += k
+	}
+	return nil
+}
+
+func (r *pieceReader) open(i int) error {
+	if r.f != nil && r.idx == i {
+		return nil
+	}
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+	f, err := os.Open(r.plan.Files[i].Source)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", r.plan.Files[i].Source, unwrapPath(err))
+	}
+	r.f, r.idx = f, i
+	return nil
+}

@@ -1,0 +1,54 @@
+package swarm
+
+import (
+	"github.com/swarmdrop/swarmdrop/engine/peerwire"
+)
+
+// onExtended handles BEP 10 messages: the extended handshake, ut_metadata
+// and ut_pex.
+func (s *Swarm) onExtended(p *peer, m peerwire.Message) error {
+	switch m.ExtID {
+	case 0:
+		h, err := peerwire.ParseExtHandshake(m.ExtPayload)
+		if err != nil {
+			return protocolErrorf("extended handshake: %v", err)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		p.client = h.V
+		if len(p.client) > 64 {
+			p.client = p.client[:64]
+		}
+		p.listenPort = h.P
+		if h.Reqq > 0 {
+			p.reqq = min(h.Reqq, maxQueue)
+		}
+		p.utMetadata = h.M["ut_metadata"]
+		p.utPex = h.M["ut_pex"]
+		if h.MetadataSize > 0 {
+			p.metaSize = h.MetadataSize
+		}
+		if s.meta != nil {
+			s.meta.offer(p, h.MetadataSize)
+			s.requestMetadataLocked(timeNow())
+		}
+		s.fillRequestsLocked(p)
+		return nil
+	case extMetadata:
+		mm, err := peerwire.ParseMetadataMsg(m.ExtPayload)
+		if err != nil {
+			return protocolErrorf("ut_metadata: %v", err)
+		}
+		return s.onMetadataMsg(p, mm)
+	case extPex:
+		if s.cfg.Private {
+			return nil
+		}
+		px, err := peerwire.ParsePEX(m.ExtPayload)
+		if err != nil {
+			return nil // junk PEX is ignored, not fatal
+		}
+		s.onPEX(p, px)
+	}
+	return nil
+}

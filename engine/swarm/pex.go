@@ -1,0 +1,71 @@
+package swarm
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/peerwire"
+)
+
+// PEX (BEP 11): every pexEvery we tell each peer that supports ut_pex which
+// peers we are connected to (added) and which went away (dropped); what
+// peers tell us becomes candidates, at most pexMaxIn per message and one
+// message per peer per pexMinIn.
+const (
+	pexEvery  = time.Minute
+	pexMaxOut = 50
+	pexMaxIn  = 50
+	pexMinIn  = 45 * time.Second
+)
+
+func (s *Swarm) onPEX(p *peer, px peerwire.PEX) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if !p.lastPexIn.IsZero() && now.Sub(p.lastPexIn) < pexMinIn {
+		return
+	}
+	p.lastPexIn = now
+	added := px.Added
+	if len(added) > pexMaxIn {
+		added = added[:pexMaxIn]
+	}
+	for _, a := range added {
+		s.addCandidateLocked(a, SourcePEX)
+	}
+	s.poke()
+}
+
+// sendPEXLocked sends each ut_pex peer the changes since its last message.
+func (s *Swarm) sendPEXLocked() {
+	current := make(map[netip.AddrPort]bool)
+	for _, p := range s.peers {
+		if a, ok := p.remoteListenLocked(); ok && len(current) < pexMaxOut {
+			current[a] = true
+		}
+	}
+	for _, p := range s.peers {
+		if p.utPex == 0 {
+			continue
+		}
+		var msg peerwire.PEX
+		self, _ := p.remoteListenLocked()
+		for a := range current {
+			if a != self && !p.pexSent[a] {
+				msg.Added = append(msg.Added, a)
+				msg.AddedFlags = append(msg.AddedFlags, 0)
+				p.pexSent[a] = true
+			}
+		}
+		for a := range p.pexSent {
+			if !current[a] {
+				msg.Dropped = append(msg.Dropped, a)
+				delete(p.pexSent, a)
+			}
+		}
+		if len(msg.Added) == 0 && len(msg.Dropped) == 0 {
+			continue
+		}
+		p.send(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utPex), ExtPayload: msg.Encode()})
+	}
+}

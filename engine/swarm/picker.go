@@ -1,0 +1,330 @@
+package swarm
+
+import (
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+)
+
+// BlockSize is the size of a request: 16 KiB, as every client uses.
+const BlockSize = 16 << 10
+
+// block names one block of one piece.
+type block struct {
+	piece int
+	begin int // byte offset inside the piece
+}
+
+// partial is a piece being downloaded: its buffer and the state of each
+// block. The swarm's mutex guards it.
+type partial struct {
+	index    int
+	buf      []byte
+	size     int      // bytes in this piece
+	received []bool   // per block
+	inflight []uint8  // outstanding requests per block, over all peers
+	from     []peerID // who sent each received block (for banning)
+	nRecv    int
+	nBlocks  int
+	cursor   int  // blocks before it are requested or received
+	inOpen   bool // listed in picker.open
+}
+
+// blockLen returns the length of block b of this piece.
+func (p *partial) blockLen(b int) int {
+	if b == p.nBlocks-1 {
+		return p.size - b*BlockSize
+	}
+	return BlockSize
+}
+
+// picker decides which blocks to request from whom. It is owned by the
+// swarm and guarded by the swarm's mutex.
+type picker struct {
+	numPieces   int
+	pieceLength int
+	totalLength int64
+
+	have    bitfield.Bitfield // verified pieces
+	hashing bitfield.Bitfield // complete, being verified and written
+	avail   []uint16          // peers (not counting have-all seeds) having each piece
+	active  map[int]*partial  // pieces being downloaded
+	open    []*partial        // active pieces with blocks not yet requested
+	nHave   int               // pieces set in have
+	nHash   int               // pieces set in hashing
+	// order lists pieces rarest first (random among equals); it is rebuilt
+	// lazily after availability changes.
+	order      []int32
+	orderDirty bool
+	orderBuilt time.Time
+	// maxActive bounds the pieces in memory at once.
+	maxActive int
+	rng       *rand.Rand
+	pool      [][]byte // free piece buffers
+}
+
+// memoryBudget is the most piece buffers a torrent keeps in memory at once.
+const memoryBudget = 48 << 20
+
+func newPicker(numPieces, pieceLength int, total int64, have bitfield.Bitfield) *picker {
+	maxActive := min(max(memoryBudget/pieceLength, 4), 1024)
+	p := &picker{
+		numPieces:   numPieces,
+		pieceLength: pieceLength,
+		totalLength: total,
+		have:        have,
+		hashing:     bitfield.New(numPieces),
+		avail:       make([]uint16, numPieces),
+		active:      make(map[int]*partial),
+		orderDirty:  true,
+		maxActive:   maxActive,
+		nHave:       have.Count(),
+		rng:         rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	return p
+}
+
+func (pk *picker) pieceSize(i int) int {
+	if i == pk.numPieces-1 {
+		return int(pk.totalLength - int64(i)*int64(pk.pieceLength))
+	}
+	return pk.pieceLength
+}
+
+// wanted reports whether piece i is neither had nor being verified.
+func (pk *picker) wanted(i int) bool { return !pk.have.Has(i) && !pk.hashing.Has(i) }
+
+// complete reports whether every piece is verified.
+func (pk *picker) complete() bool { return pk.nHave == pk.numPieces }
+
+// left returns the bytes not yet verified.
+func (pk *picker) left() int64 {
+	var n int64
+	for i := 0; i < pk.numPieces; i++ {
+		if !pk.have.Has(i) {
+			n += int64(pk.pieceSize(i))
+		}
+	}
+	return n
+}
+
+// gotHave records that a peer has piece i.
+func (pk *picker) gotHave(i int) {
+	if pk.avail[i] < 0xffff {
+		pk.avail[i]++
+	}
+	pk.orderDirty = true
+}
+
+// lostHave records that a peer having piece i went away.
+func (pk *picker) lostHave(i int) {
+	if pk.avail[i] > 0 {
+		pk.avail[i]--
+	}
+	pk.orderDirty = true
+}
+
+// rebuildOrder sorts pieces rarest first, at most once per interval for
+// large torrents (sorting millions of pieces on every have would cost more
+// than the order is worth).
+func (pk *picker) rebuildOrder() {
+	if !pk.orderDirty && pk.order != nil {
+		return
+	}
+	if pk.order != nil && pk.numPieces > 1<<14 && time.Since(pk.orderBuilt) < time.Second {
+		return
+	}
+	if pk.order == nil {
+		pk.order = make([]int32, pk.numPieces)
+		for i := range pk.order {
+			pk.order[i] = int32(i)
+		}
+	}
+	// Shuffle first so that equal availability gives a random order.
+	pk.rng.Shuffle(len(pk.order), func(i, j int) { pk.order[i], pk.order[j] = pk.order[j], pk.order[i] })
+	slices.SortStableFunc(pk.order, func(a, b int32) int { return int(pk.avail[a]) - int(pk.avail[b]) })
+	pk.orderDirty = false
+	pk.orderBuilt = time.Now()
+}
+
+// has reports whether a peer advertising f (or everything, when all is
+// set) has piece i.
+func peerHas(all bool, f bitfield.Bitfield, i int) bool { return all || f.Has(i) }
+
+// start begins downloading piece i.
+func (pk *picker) start(i int) *partial {
+	size := pk.pieceSize(i)
+	n := (size + BlockSize - 1) / BlockSize
+	var buf []byte
+	if k := len(pk.pool); k > 0 && cap(pk.pool[k-1]) >= size {
+		buf = pk.pool[k-1][:size]
+		pk.pool = pk.pool[:k-1]
+	} else {
+		buf = make([]byte, size, pk.pieceLength)
+	}
+	p := &partial{
+		index: i, buf: buf, size: size, nBlocks: n,
+		received: make([]bool, n), inflight: make([]uint8, n), from: make([]peerID, n),
+	}
+	pk.active[i] = p
+	return p
+}
+
+// release returns a piece buffer to the pool.
+func (pk *picker) release(buf []byte) {
+	if cap(buf) >= pk.pieceLength && len(pk.pool) < pk.maxActive {
+		pk.pool = append(pk.pool, buf[:0])
+	}
+}
+
+// pickNew chooses a piece to start for a peer: random while we have fewer
+// than four pieces (to get something to trade quickly), rarest first after.
+// It returns -1 when the peer has nothing we can start.
+func (pk *picker) pickNew(all bool, f bitfield.Bitfield) int {
+	if len(pk.active)+pk.nHash >= pk.maxActive {
+		return -1
+	}
+	if pk.nHave < 4 {
+		// A few random probes, then fall through to the ordered scan.
+		for range 16 {
+			i := pk.rng.IntN(pk.numPieces)
+			if pk.wanted(i) && pk.active[i] == nil && peerHas(all, f, i) {
+				return i
+			}
+		}
+	}
+	pk.rebuildOrder()
+	for _, i32 := range pk.order {
+		i := int(i32)
+		if pk.wanted(i) && pk.active[i] == nil && peerHas(all, f, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// interesting reports whether a peer has any piece we still want.
+func (pk *picker) interesting(all bool, f bitfield.Bitfield) bool {
+	if all {
+		return !pk.complete()
+	}
+	fb, hb := f.Bytes(), pk.have.Bytes()
+	for i := range fb {
+		if fb[i]&^hb[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// next returns the next block to request from a peer that has the pieces
+// in f (or all of them), never one the peer already has outstanding
+// (reqs). Blocks of started pieces come first, then a new piece, then, in
+// the end game, duplicates of blocks others have outstanding.
+func (pk *picker) next(all bool, f bitfield.Bitfield, reqs map[block]time.Time) (block, bool) {
+	for i := 0; i < len(pk.open); {
+		pp := pk.open[i]
+		if !peerHas(all, f, pp.index) {
+			i++
+			continue
+		}
+		for pp.cursor < pp.nBlocks && (pp.received[pp.cursor] || pp.inflight[pp.cursor] > 0) {
+			pp.cursor++
+		}
+		if pp.cursor == pp.nBlocks {
+			pk.open = append(pk.open[:i], pk.open[i+1:]...)
+			pp.inOpen = false
+			continue
+		}
+		b := pp.cursor
+		pp.inflight[b]++
+		pp.cursor++
+		return block{pp.index, b * BlockSize}, true
+	}
+	if i := pk.pickNew(all, f); i >= 0 {
+		pp := pk.start(i)
+		pp.inflight[0]++
+		pp.cursor = 1
+		if pp.nBlocks > 1 {
+			pp.inOpen = true
+			pk.open = append(pk.open, pp)
+		}
+		return block{i, 0}, true
+	}
+	if !pk.endgame() {
+		return block{}, false
+	}
+	for _, pp := range pk.active {
+		if !peerHas(all, f, pp.index) {
+			continue
+		}
+		for b := range pp.nBlocks {
+			if pp.received[b] || pp.inflight[b] == 0 || pp.inflight[b] >= 2 {
+				continue
+			}
+			k := block{pp.index, b * BlockSize}
+			if _, mine := reqs[k]; mine {
+				continue
+			}
+			pp.inflight[b]++
+			return k, true
+		}
+	}
+	return block{}, false
+}
+
+// endgame reports whether every missing piece is started or being
+// verified, so duplicate requests may finish the tail sooner.
+func (pk *picker) endgame() bool {
+	return pk.numPieces-pk.nHave-pk.nHash-len(pk.active) == 0
+}
+
+// unrequest gives back one outstanding request of block b.
+func (pk *picker) unrequest(b block) {
+	pp := pk.active[b.piece]
+	if pp == nil {
+		return
+	}
+	bi := b.begin / BlockSize
+	if pp.inflight[bi] > 0 {
+		pp.inflight[bi]--
+	}
+	if pp.received[bi] || pp.inflight[bi] > 0 {
+		return
+	}
+	if bi < pp.cursor {
+		pp.cursor = bi
+	}
+	if !pp.inOpen {
+		pp.inOpen = true
+		pk.open = append(pk.open, pp)
+	}
+}
+
+// finish moves a fully received piece from active to hashing.
+func (pk *picker) finish(pp *partial) {
+	delete(pk.active, pp.index)
+	if pp.inOpen {
+		for i, q := range pk.open {
+			if q == pp {
+				pk.open = append(pk.open[:i], pk.open[i+1:]...)
+				break
+			}
+		}
+		pp.inOpen = false
+	}
+	pk.hashing.Set(pp.index)
+	pk.nHash++
+}
+
+// verified records the outcome of hashing piece i.
+func (pk *picker) verified(i int, ok bool) {
+	pk.hashing.Clear(i)
+	pk.nHash--
+	if ok && !pk.have.Has(i) {
+		pk.have.Set(i)
+		pk.nHave++
+	}
+}

@@ -1,0 +1,360 @@
+// Package swarm runs one torrent's peers: connections in both directions,
+// the piece picker, requests sized to each peer's rate, choking, piece
+// verification, uploads, metadata exchange (BEP 9) and PEX (BEP 11).
+//
+// A Swarm is built with New and runs in Run until its context ends. Its
+// methods are safe for concurrent use. The swarm's mutex (Swarm.mu) guards
+// the picker and every peer's protocol state; each peer's outbox has its own
+// small mutex, always taken after Swarm.mu when both are held.
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+// Storage is where verified pieces go and where uploads are read from.
+// *storage.Torrent implements it.
+type Storage interface {
+	WritePiece(index int, data []byte) error
+	ReadAt(p []byte, off int64) (int, error)
+}
+
+// Source says where a peer's address came from.
+type Source string
+
+// Sources of peer addresses.
+const (
+	SourceManual   Source = "manual"
+	SourceIncoming Source = "incoming"
+	SourceDHT      Source = "dht"
+	SourceTracker  Source = "tracker"
+	SourcePEX      Source = "pex"
+	SourceMagnet   Source = "magnet"
+)
+
+// Config describes one torrent's swarm. InfoHash, PeerID and either Info
+// (with Storage and Have) or nothing (a magnet link: the metadata is
+// fetched from peers and handed to OnMetadata) are required.
+type Config struct {
+	InfoHash metainfo.Hash
+	PeerID   [20]byte
+	// Info is the torrent's validated info dictionary and InfoBytes its
+	// raw bencoding (served to peers over BEP 9). Both nil for a magnet
+	// link until the metadata is fetched.
+	Info      *metainfo.Info
+	InfoBytes []byte
+	Storage   Storage
+	// Have lists the pieces already verified on disk.
+	Have bitfield.Bitfield
+	// Port is our TCP listening port, sent in the extended handshake;
+	// DHTPort our UDP port, sent in PORT messages (0: no DHT).
+	Port, DHTPort int
+	// Private disables PEX (BEP 27); the caller keeps the DHT off too.
+	Private bool
+	// MaxPeers bounds this torrent's connections (default 60).
+	MaxPeers int
+	// Limit, when set, bounds connections over all torrents.
+	Limit *ConnLimit
+	// DownLimit and UpLimit, when set, bound payload rates over all
+	// torrents.
+	DownLimit, UpLimit *RateLimit
+	// Dial opens outgoing connections (default: net.Dialer, 5 s timeout).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnDHTPort receives the DHT address of peers that send PORT.
+	OnDHTPort func(netip.AddrPort)
+	// OnHave receives a copy of the verified pieces at most once a second
+	// while they change, and once more when the torrent completes.
+	OnHave func(bitfield.Bitfield)
+	// OnMetadata is called once when a magnet link's metadata has been
+	// fetched and verified; it returns the storage to download into and
+	// the pieces already on disk.
+	OnMetadata func(infoBytes []byte, info *metainfo.Info) (Storage, bitfield.Bitfield, error)
+	// Client is our name and version for the extended handshake.
+	Client string
+	// Logf, when set, receives debugging lines.
+	Logf func(format string, args ...any)
+}
+
+// peerID is a connection's number inside a swarm.
+type peerID uint32
+
+// candidate is an address we may connect to.
+type candidate struct {
+	src       Source
+	fails     int
+	nextTry   time.Time
+	connected bool
+	dialing   bool
+	banned    bool
+	self      bool
+	seed      bool // had every piece when last connected
+}
+
+// Swarm is one torrent's set of peers. See the package comment.
+type Swarm struct {
+	cfg      Config
+	incoming chan incomingConn
+	kick     chan struct{}
+
+	// mu guards everything below it.
+	mu        sync.Mutex
+	info      *metainfo.Info
+	infoBytes []byte
+	storage   Storage
+	pk        *picker // nil until the metadata is known
+	meta      *metadataFetch
+	peers     map[peerID]*peer
+	nextID    peerID
+	known     map[netip.AddrPort]*candidate
+	dialing   int
+	failed    map[int][]blockPrint // pieces that failed, block fingerprints for smart banning
+	bannedIDs map[[20]byte]bool    // peer IDs of peers that sent bad data
+	stats     counters
+	err       error
+	done      bool // every piece verified
+	paused    bool
+	haveDirty bool
+	optimist  peerID
+	optimistT time.Time
+	lastChoke time.Time
+	lastPEX   time.Time
+
+	hashq chan *partial
+	ctx   context.Context
+	wg    sync.WaitGroup
+	fatal chan error
+}
+
+// incomingConn is an accepted connection whose handshake start has been
+// read by the listener.
+type incomingConn struct {
+	conn     net.Conn
+	reserved [8]byte
+}
+
+// New builds a swarm; it starts nothing.
+func New(cfg Config) (*Swarm, error) {
+	if cfg.MaxPeers <= 0 {
+		cfg.MaxPeers = 60
+	}
+	if cfg.Dial == nil {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		cfg.Dial = d.DialContext
+	}
+	if cfg.Client == "" {
+		cfg.Client = "Swarmdrop"
+	}
+	s := &Swarm{
+		cfg:      cfg,
+		incoming: make(chan incomingConn, 16),
+		kick:     make(chan struct{}, 1),
+		peers:    make(map[peerID]*peer),
+		known:    make(map[netip.AddrPort]*candidate),
+		failed:   make(map[int][]blockPrint),
+		fatal:    make(chan error, 1),
+	}
+	if cfg.Info != nil {
+		if cfg.Storage == nil {
+			return nil, errors.New("swarm: Info without Storage")
+		}
+		if err := s.setInfoLocked(cfg.Info, cfg.InfoBytes, cfg.Storage, cfg.Have); err != nil {
+			return nil, err
+		}
+	} else {
+		if cfg.OnMetadata == nil {
+			return nil, errors.New("swarm: no Info and no OnMetadata")
+		}
+		s.meta = newMetadataFetch()
+	}
+	return s, nil
+}
+
+// setInfoLocked installs the torrent's metadata and storage.
+func (s *Swarm) setInfoLocked(info *metainfo.Info, raw []byte, st Storage, have bitfield.Bitfield) error {
+	n := info.NumPieces()
+	if have.Len() == 0 {
+		have = bitfield.New(n)
+	}
+	if have.Len() != n {
+		return fmt.Errorf("swarm: have bitfield of %d pieces for a torrent of %d", have.Len(), n)
+	}
+	s.info, s.infoBytes, s.storage = info, raw, st
+	s.pk = newPicker(n, int(info.PieceLength), info.TotalLength, have.Clone())
+	s.done = s.pk.complete()
+	s.hashq = make(chan *partial, s.pk.maxActive+8)
+	return nil
+}
+
+// AddPeers offers addresses to connect to. It never blocks.
+func (s *Swarm) AddPeers(addrs []netip.AddrPort, src Source) {
+	s.mu.Lock()
+	for _, a := range addrs {
+		s.addCandidateLocked(a, src)
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+// maxKnown bounds the addresses a swarm remembers.
+const maxKnown = 2000
+
+func (s *Swarm) addCandidateLocked(a netip.AddrPort, src Source) {
+	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	if !a.IsValid() || a.Port() == 0 || a.Addr().IsUnspecified() || a.Addr().IsMulticast() {
+		return
+	}
+	if c := s.known[a]; c != nil {
+		if src == SourceManual && !c.banned && !c.self {
+			c.nextTry = time.Time{} // the user asked: try now
+		}
+		return
+	}
+	if len(s.known) >= maxKnown {
+		for k, c := range s.known {
+			if !c.connected && !c.banned {
+				delete(s.known, k)
+				break
+			}
+		}
+		if len(s.known) >= maxKnown {
+			return
+		}
+	}
+	s.known[a] = &candidate{src: src}
+}
+
+// Accept takes an incoming connection whose first 48 handshake bytes
+// (protocol, reserved, info hash) the listener has read and routed here.
+// The swarm owns conn from now on.
+func (s *Swarm) Accept(conn net.Conn, reserved [8]byte) {
+	select {
+	case s.incoming <- incomingConn{conn, reserved}:
+	default:
+		conn.Close()
+	}
+}
+
+// SetPaused stops (true) or restarts (false) requesting and uploading;
+// connections are closed while paused.
+func (s *Swarm) SetPaused(p bool) {
+	s.mu.Lock()
+	s.paused = p
+	if p {
+		for _, pr := range s.peers {
+			pr.closeLocked(errPaused)
+		}
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+var errPaused = errors.New("torrent paused")
+
+func (s *Swarm) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the swarm until ctx ends or storage fails; it returns nil when
+// ctx ended, or the storage error that stopped the torrent.
+func (s *Swarm) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	s.ctx = ctx
+	defer func() {
+		cancel()
+		s.mu.Lock()
+		for _, p := range s.peers {
+			p.closeLocked(context.Canceled)
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	}()
+	s.mu.Lock()
+	hasInfo := s.pk != nil
+	s.mu.Unlock()
+	if hasInfo {
+		s.startHashers(ctx)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	s.maintain()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-s.fatal:
+			return err
+		case in := <-s.incoming:
+			s.startIncoming(ctx, in)
+		case <-s.kick:
+			s.maintain()
+		case <-tick.C:
+			s.onTick()
+			s.maintain()
+		}
+	}
+}
+
+// startHashers starts the piece verification workers.
+func (s *Swarm) startHashers(ctx context.Context) {
+	n := runtime.NumCPU()
+	for range n {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.hashLoop(ctx)
+		}()
+	}
+}
+
+// fail stops the swarm with err (a storage failure).
+func (s *Swarm) failLocked(err error) {
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	select {
+	case s.fatal <- err:
+	default:
+	}
+}
+
+// Err returns the error that stopped the swarm, if any.
+func (s *Swarm) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Complete reports whether every piece is verified.
+func (s *Swarm) Complete() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// Info returns the torrent's metadata, or nil while a magnet link's is
+// still being fetched.
+func (s *Swarm) Info() (*metainfo.Info, []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info, s.infoBytes
+}
+
+func (s *Swarm) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}

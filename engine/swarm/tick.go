@@ -1,0 +1,89 @@
+package swarm
+
+import (
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+)
+
+// maxHalfOpen bounds outgoing connection attempts in progress per torrent.
+const maxHalfOpen = 8
+
+// onTick runs once a second: rates, request timeouts, queue sizes,
+// choking, PEX, metadata retries and the resume callback.
+func (s *Swarm) onTick() {
+	now := time.Now()
+	var have bitfield.Bitfield
+	s.mu.Lock()
+	dt := now.Sub(s.stats.lastTick).Seconds()
+	if s.stats.lastTick.IsZero() || dt <= 0 {
+		dt = 1
+	}
+	s.stats.lastTick = now
+	var down, up float64
+	for _, p := range s.peers {
+		d := float64(p.downTotal-p.lastDown) / dt
+		ut := p.upTotal.Load()
+		u := float64(ut-p.lastUp) / dt
+		s.stats.uploaded += ut - p.lastUp
+		p.lastDown, p.lastUp = p.downTotal, ut
+		p.rateDown = 0.5*p.rateDown + 0.5*d
+		p.rateUp = 0.5*p.rateUp + 0.5*u
+		down += p.rateDown
+		up += p.rateUp
+		if p.maxReq > 4 || now.Sub(p.lastBlock) < requestTimeout {
+			p.maxReq = resizeQueue(p.rateDown)
+		}
+		s.checkRequestsLocked(p, now)
+		s.fillRequestsLocked(p)
+	}
+	s.stats.rateDown, s.stats.rateUp = down, up
+	if now.Sub(s.lastChoke) >= rechokeEvery {
+		s.rechokeLocked(now)
+	}
+	if !s.cfg.Private && now.Sub(s.lastPEX) >= pexEvery {
+		s.lastPEX = now
+		s.sendPEXLocked()
+	}
+	if s.meta != nil {
+		s.requestMetadataLocked(now)
+	}
+	if s.haveDirty && s.cfg.OnHave != nil {
+		s.haveDirty = false
+		have = s.pk.have.Clone()
+	}
+	s.mu.Unlock()
+	if have.Len() > 0 {
+		s.cfg.OnHave(have)
+	}
+}
+
+// maintain starts outgoing connections while there is room.
+func (s *Swarm) maintain() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused || s.err != nil || s.ctx == nil || s.ctx.Err() != nil {
+		return
+	}
+	room := s.cfg.MaxPeers - len(s.peers) - s.dialing
+	now := time.Now()
+	for a, c := range s.known {
+		if room <= 0 || s.dialing >= maxHalfOpen {
+			return
+		}
+		if c.connected || c.banned || c.self || c.dialing || now.Before(c.nextTry) {
+			continue
+		}
+		if s.done && c.seed {
+			continue
+		}
+		c.dialing = true
+		s.dialing++
+		room--
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.dial(s.ctx, a)
+		}()
+	}
+}

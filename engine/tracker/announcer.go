@@ -116,6 +116,7 @@ func NewAnnouncer(cfg AnnouncerConfig) *Announcer {
 
 // Serve announces until ctx ends, then tells the trackers that heard from
 // us that we stopped, allowing them a few seconds. It returns when done.
+// Serve is called at most once.
 func (a *Announcer) Serve(ctx context.Context) {
 	var wg sync.WaitGroup
 	for tier := range a.tiers {

@@ -51,6 +51,10 @@ func (c *Client) announceUDP(ctx context.Context, u *url.URL, req Request) (*Res
 			if errors.Is(err, errNoAnswer) {
 				continue
 			}
+			var fe *FailureError
+			if errors.As(err, &fe) {
+				return nil, err
+			}
 			if err != nil {
 				return nil, fmt.Errorf("connecting: %w", err)
 			}

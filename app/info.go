@@ -1,0 +1,225 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+func init() {
+	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET", run: runInfo})
+}
+
+// infoMaxFiles is how many files `swarmdrop info` lists without --json.
+const infoMaxFiles = 50
+
+// infoFile is one file in the --json output of `swarmdrop info`.
+type infoFile struct {
+	Path   string `json:"path"` // the safe relative path, with "/"
+	Length int64  `json:"length"`
+	Offset int64  `json:"offset"`
+}
+
+// infoOutput is the --json object of `swarmdrop info`. Source is
+// "torrent" or "magnet"; a magnet link fills only the fields it carries.
+type infoOutput struct {
+	Source       string     `json:"source"`
+	Name         string     `json:"name"`
+	InfoHash     string     `json:"info_hash"`
+	TotalLength  int64      `json:"total_length,omitempty"`
+	PieceLength  int64      `json:"piece_length,omitempty"`
+	Pieces       int        `json:"pieces,omitempty"`
+	Private      *bool      `json:"private,omitempty"` // torrents only
+	Files        []infoFile `json:"files,omitempty"`
+	Trackers     [][]string `json:"trackers"`
+	Nodes        []string   `json:"nodes,omitempty"`
+	Peers        []string   `json:"peers,omitempty"`
+	WebSeeds     []string   `json:"web_seeds,omitempty"`
+	Comment      string     `json:"comment,omitempty"`
+	CreatedBy    string     `json:"created_by,omitempty"`
+	CreationDate int64      `json:"creation_date,omitempty"`
+	Magnet       string     `json:"magnet"`
+}
+
+// runInfo is `swarmdrop info`: what a .torrent file or magnet link holds.
+func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("info", stderr)
+	jsonOut := fs.Bool("json", false, "print one JSON object")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: swarmdrop info [--json] FILE.torrent|MAGNET")
+	}
+	out, err := describe(pos[0])
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false) // keep the & of the magnet link readable
+		return enc.Encode(out)
+	}
+	_, err = io.WriteString(stdout, infoText(out))
+	return err
+}
+
+// describe reads a magnet link or a .torrent file into an infoOutput.
+func describe(target string) (*infoOutput, error) {
+	if len(target) >= 7 && strings.EqualFold(target[:7], "magnet:") {
+		m, err := metainfo.ParseMagnet(target)
+		if err != nil {
+			return nil, err
+		}
+		out := &infoOutput{Source: "magnet", Name: m.Name, InfoHash: m.InfoHash.String(),
+			Trackers: [][]string{}, Peers: m.Peers, Magnet: m.String()}
+		if len(m.Trackers) > 0 {
+			out.Trackers = [][]string{m.Trackers}
+		}
+		return out, nil
+	}
+	m, err := readTorrentFile(target)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := m.Info.SafePaths()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", target, err)
+	}
+	out := &infoOutput{
+		Source: "torrent", Name: m.Info.Name, InfoHash: m.InfoHash.String(),
+		TotalLength: m.Info.TotalLength, PieceLength: m.Info.PieceLength, Pieces: m.Info.NumPieces(),
+		Private: &m.Info.Private, Trackers: m.Trackers(), WebSeeds: m.URLList,
+		Comment: m.Comment, CreatedBy: m.CreatedBy, CreationDate: m.CreationDate,
+		Magnet: m.Magnet().String(),
+	}
+	if out.Trackers == nil {
+		out.Trackers = [][]string{}
+	}
+	for i, f := range m.Info.Files {
+		out.Files = append(out.Files, infoFile{Path: filepath.ToSlash(paths[i]), Length: f.Length, Offset: f.Offset})
+	}
+	for _, n := range m.Nodes {
+		out.Nodes = append(out.Nodes, n.String())
+	}
+	return out, nil
+}
+
+// readTorrentFile reads and parses a .torrent, refusing one over
+// metainfo.MaxTorrentSize before reading it.
+func readTorrentFile(path string) (*metainfo.MetaInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: is a folder, not a .torrent file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, metainfo.MaxTorrentSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	m, err := metainfo.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// infoText formats out for a terminal, one "label: value" per line; each
+// tracker tier has its own line.
+func infoText(out *infoOutput) string {
+	var b strings.Builder
+	line := func(label, format string, a ...any) {
+		fmt.Fprintf(&b, "%-12s%s\n", label+":", printable(fmt.Sprintf(format, a...)))
+	}
+	if out.Name != "" {
+		line("name", "%s", out.Name)
+	}
+	line("info hash", "%s", out.InfoHash)
+	if out.Source == "torrent" {
+		line("size", "%s (%d bytes)", infoSize(out.TotalLength), out.TotalLength)
+		line("pieces", "%d x %s", out.Pieces, infoSize(out.PieceLength))
+		if *out.Private {
+			line("private", "yes (trackers only: no DHT, no peer exchange)")
+		} else {
+			line("private", "no")
+		}
+		line("files", "%d", len(out.Files))
+		for i, f := range out.Files {
+			if i == infoMaxFiles {
+				fmt.Fprintf(&b, "  ... and %d more (see --json)\n", len(out.Files)-infoMaxFiles)
+				break
+			}
+			fmt.Fprintf(&b, "  %10s  %s\n", infoSize(f.Length), printable(f.Path))
+		}
+	}
+	if len(out.Trackers) == 0 {
+		line("trackers", "none")
+	}
+	for i, tier := range out.Trackers {
+		label := ""
+		if i == 0 {
+			label = "trackers:"
+		}
+		fmt.Fprintf(&b, "%-12s%s\n", label, printable(strings.Join(tier, ", ")))
+	}
+	if len(out.Nodes) > 0 {
+		line("nodes", "%s", strings.Join(out.Nodes, ", "))
+	}
+	if len(out.Peers) > 0 {
+		line("peers", "%s", strings.Join(out.Peers, ", "))
+	}
+	if len(out.WebSeeds) > 0 {
+		line("web seeds", "%s", strings.Join(out.WebSeeds, "  "))
+	}
+	if out.Comment != "" {
+		line("comment", "%s", out.Comment)
+	}
+	if out.CreatedBy != "" {
+		line("created by", "%s", out.CreatedBy)
+	}
+	if out.CreationDate != 0 {
+		line("created on", "%s", time.Unix(out.CreationDate, 0).UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	line("magnet", "%s", out.Magnet)
+	return b.String()
+}
+
+// printable makes s safe to print on a terminal: invalid UTF-8 and
+// control characters (which could be escape sequences) become U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// infoSize formats a byte count as 1.5 MiB and the like.
+func infoSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -2,6 +2,12 @@
 // trackerless system (the Mainline DHT). With no arguments, or with
 // .torrent files and magnet links, it opens the window; otherwise it runs
 // one of its subcommands (see app.Main).
+//
+// Built with -tags nogui it has no window (and needs no cgo): the
+// subcommands only, for servers, routers and benchmarks.
+
+//go:build !nogui
+
 package main
 
 import (

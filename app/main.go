@@ -21,9 +21,9 @@ const (
 	ExitUsage   = 2
 )
 
-// GUI opens the window, adds the given .torrent paths and magnet links, and
-// returns when the user quits. It is ui.Run in the real program.
-type GUI func(args []string) error
+// GUI runs the window for a session and returns when the user quits. It
+// is ui.Run in the real program.
+type GUI func(s *Session) error
 
 // errUsage marks an error as a usage error (exit status 2).
 type usageError struct{ msg string }
@@ -70,7 +70,7 @@ func run(args []string, gui GUI, stdout, stderr io.Writer) int {
 	if gui == nil {
 		return report(errors.New("this build has no window"), stderr)
 	}
-	return report(gui(args), stderr)
+	return report(runGUI(args, gui), stderr)
 }
 
 // report prints err as one line starting "swarmdrop: " and maps it to an

@@ -6,11 +6,11 @@ LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
 
   ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
   ltpeer.py info TORRENT
-  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check]
+  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s]
   ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S]
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
 
-Output lines (flushed): 'LISTENING <port>' once listening; 'DONE <seconds> s
+Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
 <bytes> bytes' when a download completes (exit 0) or 'TIMEOUT ...' (exit 1);
 'NODES n' each second from dht; 'PEER ip:port' for each peer found.
 """
@@ -18,8 +18,9 @@ import argparse, os, sys, tempfile, time
 import libtorrent as lt
 
 
-def session(port, ip, dht_boot=None, dht=True):
+def session(port, ip, dht_boot=None, dht=True, upload_limit=0):
     s = {
+        'upload_rate_limit': upload_limit,
         'listen_interfaces': '%s:%d' % (ip, port),
         'outgoing_interfaces': '',
         'enable_dht': dht,
@@ -99,9 +100,13 @@ def add(ses, src, d, seed=False):
 
 
 def cmd_seed(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht))
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate)
     wait_listen(ses)
     h = add(ses, a.torrent, a.dir, seed=not a.check)
+    if a.rate:
+        # The session limit spares local peers (libtorrent's local peer
+        # class); a torrent's own limit applies to every peer.
+        h.set_upload_limit(a.rate)
     if a.check:
         end = time.time() + a.seconds
         while not h.status().is_seeding and time.time() < end:
@@ -117,6 +122,8 @@ def cmd_seed(a):
         for al in ses.pop_alerts():
             if isinstance(al, lt.peer_connect_alert) or isinstance(al, lt.incoming_connection_alert):
                 print('CONNECT', flush=True)
+            elif isinstance(al, lt.tracker_reply_alert) or isinstance(al, lt.dht_reply_alert):
+                print('ANNOUNCED', flush=True)
     return 0
 
 
@@ -184,6 +191,7 @@ def main():
     i = sp.add_parser('info'); i.add_argument('torrent')
     s = sp.add_parser('seed'); s.add_argument('torrent'); s.add_argument('dir')
     s.add_argument('--check', action='store_true', help='verify the data first instead of seed mode')
+    s.add_argument('--rate', type=int, default=0, help='upload limit in bytes/s (0: none)')
     d = sp.add_parser('download'); d.add_argument('torrent'); d.add_argument('dir')
     d.add_argument('--peer')
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')

@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/maker"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/atomicfile"
+)
+
+func init() {
+	register(command{
+		name:  "create",
+		usage: "create [--nodes LIST] [--tracker URL]... [--piece-length N] [--name N] [--private] [--comment C] [-o FILE] [--force] PATH...",
+		run:   runCreate,
+	})
+}
+
+// runCreate is `swarmdrop create`: it makes a torrent of files and
+// folders, trackerless unless --tracker is given, writes it and prints
+// its info hash and magnet link.
+func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := newFlagSet("create", stderr)
+	nodesFlag := flags.String("nodes", "", `DHT contacts for the torrent's nodes key, "host:port, host:port" (default: the settings' contacts and good nodes of the saved routing table)`)
+	var trackers stringList
+	flags.Var(&trackers, "tracker", "tracker URL (repeatable); makes a tracked torrent")
+	pieceFlag := flags.String("piece-length", "", "piece length, a power of two from 16K to 16M (default: about 1,000-2,000 pieces)")
+	name := flags.String("name", "", "torrent name (default: the file or folder name)")
+	private := flags.Bool("private", false, "private torrent (BEP 27): trackers only, no DHT or PEX")
+	comment := flags.String("comment", "", "comment")
+	out := flags.String("o", "", "output file (default: NAME.torrent in the current folder)")
+	force := flags.Bool("force", false, "overwrite the output file")
+	quiet := flags.Bool("quiet", false, "no progress on standard error")
+	paths, err := parseInterleaved(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usagef("usage: swarmdrop create [flags] PATH...")
+	}
+	var pl int64
+	if *pieceFlag != "" {
+		if pl, err = parseSize(*pieceFlag); err != nil {
+			return usagef("--piece-length: %v", err)
+		}
+		if err := maker.ValidPieceLength(pl); err != nil {
+			return usagef("--piece-length: %v", err)
+		}
+	}
+	for _, t := range trackers {
+		if !strings.Contains(t, "://") {
+			return usagef("--tracker %q: not a URL", t)
+		}
+	}
+	nodes, err := createNodes(*nodesFlag, len(trackers) > 0 || *private)
+	if err != nil {
+		return usagef("--nodes: %v", err)
+	}
+	for _, n := range nodes {
+		if n.Local() {
+			fmt.Fprintf(stderr, "swarmdrop: warning: contact %s only works on this machine or its local network\n", n)
+		}
+	}
+	if len(trackers) == 0 && len(nodes) == 0 && !*private {
+		fmt.Fprintln(stderr, "swarmdrop: warning: no DHT contacts: downloaders need their own to find this torrent")
+	}
+	plan, err := maker.Scan(paths, *name)
+	if err != nil {
+		return err
+	}
+	dest := *out
+	if dest == "" {
+		dest = strings.ReplaceAll(plan.Name, string(filepath.Separator), "_") + ".torrent"
+	}
+	if !*force {
+		if _, err := os.Stat(dest); err == nil {
+			return fmt.Errorf("%s exists; use --force to overwrite it", dest)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("checking %s: %w", dest, err)
+		}
+	}
+	start := time.Now()
+	opt := maker.Options{
+		PieceLength: pl, Nodes: nodes, Trackers: trackers, Private: *private, Comment: *comment,
+		CreatedBy: "Swarmdrop " + engine.Version, CreationDate: time.Now(),
+	}
+	if !*quiet {
+		opt.Progress = func(p maker.Progress) {
+			if p.Total > 0 {
+				fmt.Fprintf(stderr, "\rhashing %s: %3.0f%%", plan.Name, 100*float64(p.Hashed)/float64(p.Total))
+			}
+		}
+	}
+	res, err := maker.MakePlan(ctx, plan, opt)
+	if !*quiet {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return errors.New("cancelled; nothing written")
+		}
+		return err
+	}
+	data, err := res.MetaInfo.Encode()
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(dest, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", dest, err)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stdout, "created %s: %s in %d pieces of %s (%.2f s)\n", dest, humanBytes(plan.Total),
+		res.MetaInfo.Info.NumPieces(), humanBytes(res.MetaInfo.Info.PieceLength), el.Seconds())
+	fmt.Fprintf(stdout, "info hash %s\n", res.MetaInfo.InfoHash)
+	fmt.Fprintf(stdout, "magnet %s\n", res.MetaInfo.Magnet())
+	return nil
+}
+
+// createNodes returns the nodes for a new torrent: the flag's contacts
+// when given; otherwise, for a trackerless torrent, the settings' contacts
+// and up to 8 good nodes of the saved routing table.
+func createNodes(flag string, tracked bool) ([]metainfo.Node, error) {
+	if flag != "" {
+		return metainfo.ParseNodes(flag)
+	}
+	if tracked {
+		return nil, nil
+	}
+	p := CurrentPaths()
+	s, _ := LoadSettings(p)
+	nodes := s.Contacts()
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		seen[n.String()] = true
+	}
+	for _, a := range dht.SavedContacts(filepath.Join(p.StateDir, "dht-table.dat"), 8) {
+		n := metainfo.Node{Host: a.Addr().String(), Port: int(a.Port())}
+		if !seen[n.String()] {
+			seen[n.String()] = true
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes, nil
+}
+
+// parseSize reads a byte count with an optional K, M or G suffix (powers
+// of 1024).
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(t, "K"):
+		mult, t = 1<<10, t[:len(t)-1]
+	case strings.HasSuffix(t, "M"):
+		mult, t = 1<<20, t[:len(t)-1]
+	case strings.HasSuffix(t, "G"):
+		mult, t = 1<<30, t[:len(t)-1]
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return n * mult, nil
+}

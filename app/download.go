@@ -1,0 +1,236 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+func init() {
+	register(command{name: "download", usage: "download [flags] FILE.torrent|MAGNET", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return runTransfer(ctx, "download", args, stdout, stderr)
+	}})
+	register(command{name: "seed", usage: "seed [flags] FILE.torrent", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return runTransfer(ctx, "seed", args, stdout, stderr)
+	}})
+}
+
+// transferFlags are the flags of download and seed.
+type transferFlags struct {
+	dir, bind, nodes string
+	port             int
+	peers            stringList
+	noDHT, noUPnP    bool
+	seed, jsonOut    bool
+}
+
+// runTransfer is `swarmdrop download` and `swarmdrop seed`: one torrent,
+// one engine, progress on stdout, until complete (download) or interrupted
+// (seed, or download --seed).
+func runTransfer(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	var f transferFlags
+	fs := newFlagSet(name, stderr)
+	fs.StringVar(&f.dir, "dir", "", "where data goes (default: the settings' download folder)")
+	fs.IntVar(&f.port, "port", -1, "TCP and UDP listening port (0: any free port; default: the settings' port)")
+	fs.StringVar(&f.bind, "bind", "", "listening address (default: all)")
+	fs.Var(&f.peers, "peer", "connect to this peer directly (repeatable)")
+	fs.StringVar(&f.nodes, "nodes", "", `extra DHT bootstrap contacts, "host:port, host:port"`)
+	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
+	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
+	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
+	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: swarmdrop %s [flags] FILE.torrent|MAGNET", name)
+	}
+	target := pos[0]
+	if name == "seed" && strings.HasPrefix(target, "magnet:") {
+		return usagef("seed needs a .torrent file, not a magnet link")
+	}
+	extra, err := metainfo.ParseNodes(f.nodes)
+	if err != nil {
+		return usagef("--nodes: %v", err)
+	}
+	paths := CurrentPaths()
+	settings, serr := LoadSettings(paths)
+	if serr != nil {
+		fmt.Fprintf(stderr, "swarmdrop: warning: %v\n", serr)
+	}
+	if f.dir == "" {
+		f.dir = settings.DownloadDir
+	}
+	if f.port < 0 {
+		f.port = settings.Port
+	}
+	boot := append(nodeStrings(settings.Contacts()), nodeStrings(extra)...)
+	e, err := engine.New(engine.Config{
+		StateDir: paths.StateDir, DownloadDir: f.dir, Port: f.port, Bind: f.bind,
+		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP,
+		MaxConnections: settings.MaxConnections, SnapshotEvery: 250 * time.Millisecond,
+		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
+	})
+	if err != nil {
+		return err
+	}
+	opt := engine.AddOptions{Dir: f.dir, Peers: f.peers}
+	var ih string
+	if strings.HasPrefix(target, "magnet:") {
+		ih, err = e.AddMagnet(target, opt)
+	} else {
+		ih, err = e.AddTorrentFile(target, opt)
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- e.Run(ctx) }()
+	rep := &reporter{out: stdout, jsonOut: f.jsonOut, start: time.Now()}
+	err = watch(ctx, e, ih, f.seed, rep, runErr)
+	cancel()
+	if rerr := <-runErr; err == nil && rerr != nil {
+		err = rerr
+	}
+	return err
+}
+
+// watch follows the torrent's snapshots until it completes (unless
+// seeding), fails, or ctx ends.
+func watch(ctx context.Context, e *engine.Engine, ih string, seed bool, rep *reporter, runErr chan error) error {
+	announced := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-runErr:
+			runErr <- err
+			if err == nil {
+				return nil
+			}
+			return err
+		case s := <-e.Snapshots():
+			ts, ok := findTorrent(s, ih)
+			if !ok {
+				continue
+			}
+			rep.progress(ts)
+			switch {
+			case ts.State == engine.StateError:
+				rep.event("error", ts, ts.Err)
+				return errors.New(ts.Err)
+			case ts.State == engine.StateSeeding && !announced:
+				announced = true
+				rep.event("complete", ts, "")
+				if !seed {
+					return nil
+				}
+			}
+		}
+	}
+}
+
+func findTorrent(s engine.Snapshot, ih string) (engine.TorrentStatus, bool) {
+	for _, t := range s.Torrents {
+		if t.InfoHash == ih {
+			return t, true
+		}
+	}
+	return engine.TorrentStatus{}, false
+}
+
+// reporter prints progress: JSON lines with --json, else a line a second.
+type reporter struct {
+	out     io.Writer
+	jsonOut bool
+	start   time.Time
+	last    time.Time
+}
+
+// progressLine is the --json object (see DESIGN.md's command line).
+type progressLine struct {
+	Event       string  `json:"event"`
+	Name        string  `json:"name"`
+	InfoHash    string  `json:"info_hash"`
+	State       string  `json:"state"`
+	PiecesHave  int     `json:"pieces_have"`
+	PiecesTotal int     `json:"pieces_total"`
+	Downloaded  int64   `json:"downloaded"`
+	Uploaded    int64   `json:"uploaded"`
+	Peers       int     `json:"peers"`
+	RateDown    float64 `json:"rate_down"`
+	RateUp      float64 `json:"rate_up"`
+	Elapsed     float64 `json:"elapsed"`
+	Error       string  `json:"error,omitempty"`
+}
+
+func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) progressLine {
+	return progressLine{
+		Event: ev, Name: ts.Name, InfoHash: ts.InfoHash, State: string(ts.State),
+		PiecesHave: ts.PiecesHave, PiecesTotal: ts.PiecesTotal,
+		Downloaded: ts.Downloaded, Uploaded: ts.Uploaded, Peers: ts.Peers,
+		RateDown: ts.RateDown, RateUp: ts.RateUp,
+		Elapsed: time.Since(r.start).Seconds(), Error: errText,
+	}
+}
+
+func (r *reporter) progress(ts engine.TorrentStatus) {
+	if time.Since(r.last) < time.Second {
+		return
+	}
+	r.last = time.Now()
+	if r.jsonOut {
+		r.writeJSON(r.line("progress", ts, ""))
+		return
+	}
+	fmt.Fprintf(r.out, "%s  %s  %d/%d pieces  %.1f%%  down %s/s  up %s/s  %d peers\n",
+		ts.Name, ts.State, ts.PiecesHave, ts.PiecesTotal, 100*ts.Progress,
+		humanBytes(int64(ts.RateDown)), humanBytes(int64(ts.RateUp)), ts.Peers)
+}
+
+func (r *reporter) event(ev string, ts engine.TorrentStatus, errText string) {
+	if r.jsonOut {
+		r.writeJSON(r.line(ev, ts, errText))
+		return
+	}
+	if ev == "complete" {
+		fmt.Fprintf(r.out, "%s  complete: %d pieces verified in %.1f s\n", ts.Name, ts.PiecesTotal, time.Since(r.start).Seconds())
+	}
+}
+
+func (r *reporter) writeJSON(v any) {
+	b, _ := json.Marshal(v)
+	r.out.Write(append(b, '\n'))
+}
+
+func nodeStrings(ns []metainfo.Node) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = n.String()
+	}
+	return out
+}
+
+// humanBytes formats a byte count as 1.5 MiB and the like.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

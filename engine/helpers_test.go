@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
+)
+
+// testContent writes a small multi-file folder under dir/name and returns
+// its path: nested folders, an empty file, a file of exactly one piece and
+// files that cross piece boundaries.
+func testContent(t *testing.T, dir, name string, scale int64) string {
+	t.Helper()
+	root := filepath.Join(dir, name)
+	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 3*scale+12345, 1)
+	testpeers.RandomFile(t, filepath.Join(root, "sub", "b.bin"), scale, 2)
+	testpeers.RandomFile(t, filepath.Join(root, "sub", "deeper", "c.txt"), 777, 3)
+	testpeers.RandomFile(t, filepath.Join(root, "z.bin"), 2*scale+1, 4)
+	if err := os.WriteFile(filepath.Join(root, "empty"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// mktorrent makes a .torrent of path with the real mktorrent, piece length
+// 2^exp, and returns its bytes and parsed form.
+func mktorrent(t *testing.T, path string, exp int, extra ...string) ([]byte, *metainfo.MetaInfo) {
+	t.Helper()
+	testpeers.Require(t, "mktorrent", "mktorrent")
+	out := filepath.Join(t.TempDir(), filepath.Base(path)+".torrent")
+	args := append([]string{"-l", strconv.Itoa(exp), "-o", out}, extra...)
+	args = append(args, path)
+	if b, err := exec.Command("mktorrent", args...).CombinedOutput(); err != nil {
+		t.Fatalf("mktorrent: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi, err := metainfo.Parse(data)
+	if err != nil {
+		t.Fatalf("parsing mktorrent's output: %v", err)
+	}
+	return data, mi
+}
+
+// testEngine starts an engine on 127.0.0.1 with the DHT and UPnP off (unless
+// cfg says otherwise) and returns it; it stops when the test ends.
+func testEngine(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	if cfg.DownloadDir == "" {
+		cfg.DownloadDir = t.TempDir()
+	}
+	if cfg.Bind == "" {
+		cfg.Bind = "127.0.0.1"
+	}
+	cfg.NoUPnP = true
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 100 * time.Millisecond
+	}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("engine: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("engine did not stop within 20 s")
+		}
+	})
+	return e
+}
+
+// waitState waits for a torrent to reach a state, failing after timeout
+// or on an error state (unless that is the state awaited). It returns the
+// torrent's status then.
+func waitState(t *testing.T, e *Engine, ih string, want TorrentState, timeout time.Duration) TorrentStatus {
+	t.Helper()
+	deadline := time.After(timeout)
+	var last TorrentStatus
+	for {
+		select {
+		case s := <-e.Snapshots():
+			for _, ts := range s.Torrents {
+				if ts.InfoHash != ih {
+					continue
+				}
+				last = ts
+				if ts.State == want {
+					return ts
+				}
+				if ts.State == StateError {
+					t.Fatalf("torrent failed: %s", ts.Err)
+				}
+			}
+		case <-deadline:
+			t.Fatalf("torrent %s not %q within %v; last: state %q, %d/%d pieces, %d peers, err %q",
+				ih[:8], want, timeout, last.State, last.PiecesHave, last.PiecesTotal, last.Peers, last.Err)
+		}
+	}
+}
+
+// port waits for the engine to listen and returns its port.
+func (e *Engine) testPort(t *testing.T) int {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-e.Snapshots():
+			if s.ListenPort > 0 {
+				return s.ListenPort
+			}
+		case <-deadline:
+			t.Fatal("engine not listening after 10 s")
+		}
+	}
+}
+
+// sameTree fails unless every file under a exists under b with equal bytes.
+func sameTree(t *testing.T, a, b string) {
+	t.Helper()
+	n := 0
+	err := filepath.Walk(a, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(a, p)
+		want, _ := os.ReadFile(p)
+		got, err := os.ReadFile(filepath.Join(b, rel))
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		if !bytes.Equal(want, got) {
+			return fmt.Errorf("%s differs", rel)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no files compared")
+	}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}

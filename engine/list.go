@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/engine/storage"
+	"github.com/swarmdrop/swarmdrop/internal/atomicfile"
+)
+
+// listEntry is one torrent in the saved list (StateDir/torrents.json). The
+// .torrent itself is kept as StateDir/torrents/HASH.torrent; a magnet link
+// whose metadata is not fetched yet is kept as its URI.
+type listEntry struct {
+	InfoHash string    `json:"info_hash"`
+	Dir      string    `json:"dir"`
+	Sources  []string  `json:"sources,omitempty"`
+	Peers    []string  `json:"peers,omitempty"`
+	Paused   bool      `json:"paused,omitempty"`
+	AddedAt  time.Time `json:"added_at"`
+	Magnet   string    `json:"magnet,omitempty"`
+}
+
+func (e *Engine) listPath() string { return filepath.Join(e.cfg.StateDir, "torrents.json") }
+
+func (e *Engine) torrentFilePath(ih metainfo.Hash) string {
+	return filepath.Join(e.cfg.StateDir, "torrents", ih.String()+".torrent")
+}
+
+// saveList writes the torrent list (Run goroutine).
+func (e *Engine) saveList() {
+	if !e.cfg.KeepList || e.cfg.StateDir == "" {
+		return
+	}
+	var list []listEntry
+	for _, ih := range e.order {
+		t := e.torrents[ih]
+		le := listEntry{InfoHash: ih.String(), Dir: t.dir, Sources: t.sources, Paused: t.paused, AddedAt: t.addedAt}
+		for _, p := range t.peers {
+			le.Peers = append(le.Peers, p.String())
+		}
+		t.mu.Lock()
+		if t.mi == nil && t.magnet != nil {
+			le.Magnet = t.magnet.String()
+		}
+		t.mu.Unlock()
+		list = append(list, le)
+	}
+	data, err := json.MarshalIndent(list, "", "  ")
+	if err == nil {
+		err = os.MkdirAll(e.cfg.StateDir, 0o700)
+	}
+	if err == nil {
+		err = atomicfile.Write(e.listPath(), data, 0o600)
+	}
+	if err != nil {
+		e.emit(Event{Kind: EventError, Err: "saving the torrent list: " + err.Error()})
+	}
+}
+
+// saveTorrentFile keeps a copy of the torrent's metadata in the state
+// folder (Run goroutine).
+func (e *Engine) saveTorrentFile(t *torrent) {
+	if !e.cfg.KeepList || e.cfg.StateDir == "" {
+		return
+	}
+	t.mu.Lock()
+	mi := t.mi
+	t.mu.Unlock()
+	if mi == nil {
+		return
+	}
+	data, err := mi.Encode()
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(e.torrentFilePath(t.ih)), 0o700)
+	}
+	if err == nil {
+		err = atomicfile.Write(e.torrentFilePath(t.ih), data, 0o600)
+	}
+	if err != nil {
+		e.emit(Event{Kind: EventError, InfoHash: t.ih.String(), Err: "saving the torrent: " + err.Error()})
+	}
+}
+
+// restoreList adds the torrents of the saved list (Run goroutine).
+func (e *Engine) restoreList() {
+	if e.cfg.StateDir == "" {
+		return
+	}
+	data, err := os.ReadFile(e.listPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	var list []listEntry
+	if err == nil {
+		err = json.Unmarshal(data, &list)
+	}
+	if err != nil {
+		e.emit(Event{Kind: EventError, Err: "reading the saved torrent list: " + err.Error()})
+		return
+	}
+	for _, le := range list {
+		ih, err := parseHash(le.InfoHash)
+		if err != nil {
+			continue
+		}
+		opt := AddOptions{Dir: le.Dir, Sources: le.Sources, Paused: le.Paused}
+		peers, _ := parsePeerList(le.Peers)
+		if raw, err := os.ReadFile(e.torrentFilePath(ih)); err == nil {
+			mi, err := metainfo.Parse(raw)
+			if err == nil && mi.InfoHash == ih {
+				e.add(mi, nil, peers, opt, le.AddedAt)
+				continue
+			}
+		}
+		if le.Magnet != "" {
+			if m, err := metainfo.ParseMagnet(le.Magnet); err == nil && m.InfoHash == ih {
+				e.add(nil, m, peers, opt, le.AddedAt)
+				continue
+			}
+		}
+		e.emit(Event{Kind: EventError, InfoHash: le.InfoHash, Err: "a saved torrent could not be restored: its metadata is missing"})
+	}
+}
+
+// forget deletes what the state folder keeps for a removed torrent.
+func (e *Engine) forget(t *torrent) {
+	if e.cfg.StateDir == "" {
+		return
+	}
+	os.Remove(storage.ResumePath(e.cfg.StateDir, t.ih))
+	os.Remove(e.torrentFilePath(t.ih))
+}
+
+// removeData deletes the torrent's downloaded files.
+func (t *torrent) removeData() error {
+	t.mu.Lock()
+	mi := t.mi
+	t.mu.Unlock()
+	if mi == nil {
+		return nil
+	}
+	st, err := storage.Open(t.dir, &mi.Info)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Remove()
+}

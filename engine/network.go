@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/engine/peerwire"
+	"github.com/swarmdrop/swarmdrop/nat"
+)
+
+// network is the engine's listening port: TCP for peers, UDP (the same
+// port number) for the DHT, and the UPnP mapping of both.
+type network struct {
+	tcp  net.Listener
+	udp  net.PacketConn // nil with the DHT off
+	port int
+	dht  *dht.Node    // nil with the DHT off
+	nat  *nat.Service // nil with UPnP off
+
+	// mu guards natStatus.
+	mu        sync.Mutex
+	natStatus nat.Status
+}
+
+// listenPair listens on TCP and UDP with the same port number. Port 0
+// picks a free one (a few tries, since the UDP port may be taken).
+func listenPair(bind string, port int, udp bool) (net.Listener, net.PacketConn, error) {
+	tries := 1
+	if port == 0 {
+		tries = 20
+	}
+	var lastErr error
+	for range tries {
+		l, err := net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(port)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("listening on TCP port %d: %w", port, err)
+		}
+		if !udp {
+			return l, nil, nil
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", net.JoinHostPort(bind, strconv.Itoa(p)))
+		if err == nil {
+			return l, u, nil
+		}
+		l.Close()
+		lastErr = fmt.Errorf("listening on UDP port %d: %w", p, err)
+	}
+	return nil, nil, lastErr
+}
+
+// startNetwork listens and starts the DHT node, the UPnP helper and the
+// accept loop, all ended by ctx.
+func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
+	l, u, err := listenPair(e.cfg.Bind, e.cfg.Port, !e.cfg.NoDHT)
+	if err != nil {
+		return nil, err
+	}
+	n := &network{tcp: l, udp: u, port: l.Addr().(*net.TCPAddr).Port}
+	if u != nil {
+		state := ""
+		if e.cfg.StateDir != "" {
+			state = filepath.Join(e.cfg.StateDir, "dht-table.dat")
+		}
+		node, err := dht.New(dht.Config{Conn: u, StateFile: state, Bootstrap: e.cfg.Bootstrap, Logf: e.cfg.Logf})
+		if err != nil {
+			l.Close()
+			u.Close()
+			return nil, fmt.Errorf("starting the DHT: %w", err)
+		}
+		n.dht = node
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := node.Serve(ctx); err != nil && ctx.Err() == nil {
+				e.emit(Event{Kind: EventError, Err: "DHT stopped: " + err.Error()})
+			}
+		}()
+	}
+	n.nat = nat.NewService(nat.Config{
+		Port:        n.port,
+		Description: "Swarmdrop",
+		OnChange: func(st nat.Status) {
+			n.mu.Lock()
+			n.natStatus = st
+			n.mu.Unlock()
+			if n.dht != nil && st.ExternalIP.IsValid() {
+				n.dht.SetExternalIP(st.ExternalIP)
+			}
+		},
+	})
+	n.nat.SetEnabled(!e.cfg.NoUPnP)
+	e.wg.Add(2)
+	go func() {
+		defer e.wg.Done()
+		n.nat.Serve(ctx)
+	}()
+	go func() {
+		defer e.wg.Done()
+		e.acceptLoop(ctx, l)
+	}()
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	return n, nil
+}
+
+// acceptLoop accepts peer connections and hands each to its torrent's
+// swarm by the info hash in its handshake.
+func (e *Engine) acceptLoop(ctx context.Context, l net.Listener) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // e.g. out of file descriptors
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.route(c)
+		}()
+	}
+}
+
+// route reads the start of an incoming handshake and passes the
+// connection to the swarm it names, or closes it.
+func (e *Engine) route(c net.Conn) {
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	reserved, ih, err := peerwire.ReadHandshakeStart(c)
+	if err != nil {
+		c.Close()
+		return
+	}
+	e.routesMu.Lock()
+	sw := e.routes[metainfo.Hash(ih)]
+	e.routesMu.Unlock()
+	if sw == nil {
+		c.Close()
+		return
+	}
+	sw.Accept(c, reserved)
+}

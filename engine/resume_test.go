@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
+)
+
+// TestRestartKeepsTorrents: a completed download survives a restart of
+// the engine (same state folder): the torrent is listed again, seeding,
+// with nothing downloaded a second time.
+func TestRestartKeepsTorrents(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "keep", 200_000)
+	data, _ := mktorrent(t, content, 15)
+	seed := testEngine(t, Config{DownloadDir: src})
+	ih, _ := seed.AddTorrent(data, AddOptions{})
+	seedPort := seed.testPort(t)
+	waitState(t, seed, ih, StateSeeding, 30*time.Second)
+
+	state, dl := t.TempDir(), t.TempDir()
+	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}
+	first, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runEngine(t, first)
+	if _, err := first.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("127.0.0.1:%d", seedPort)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, first, ih, StateSeeding, 60*time.Second)
+	stop()
+
+	second, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = runEngine(t, second)
+	defer stop()
+	ts := waitState(t, second, ih, StateSeeding, 30*time.Second)
+	if ts.Downloaded != 0 {
+		t.Fatalf("restart downloaded %d bytes again", ts.Downloaded)
+	}
+	sameTree(t, content, filepath.Join(dl, "keep"))
+}
+
+// runEngine runs e and returns a function that stops it and waits.
+func runEngine(t *testing.T, e *Engine) func() {
+	ctx, cancel := contextWithCancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("engine: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("engine did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestNoSpace: a download into a too small file system stops with a clear
+// "no space" error, keeps what it verified, and completes once space is
+// freed and the torrent resumed.
+func TestNoSpace(t *testing.T) {
+	mnt := smallFS(t, 3<<20)
+	filler := filepath.Join(mnt, "filler")
+	testpeers.RandomFile(t, filler, 2<<20, 9)
+
+	src := t.TempDir()
+	content := testContent(t, src, "big", 500_000) // about 3 MB
+	data, mi := mktorrent(t, content, 15)
+	seed := testEngine(t, Config{DownloadDir: src})
+	ih, _ := seed.AddTorrent(data, AddOptions{})
+	seedPort := seed.testPort(t)
+	waitState(t, seed, ih, StateSeeding, 30*time.Second)
+
+	e := testEngine(t, Config{DownloadDir: mnt, StateDir: t.TempDir()})
+	if _, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("127.0.0.1:%d", seedPort)}}); err != nil {
+		t.Fatal(err)
+	}
+	ts := waitState(t, e, ih, StateError, 60*time.Second)
+	if !strings.Contains(ts.Err, "no space") {
+		t.Fatalf("error %q does not say there is no space", ts.Err)
+	}
+	if ts.PiecesHave >= mi.Info.NumPieces() {
+		t.Fatalf("all pieces verified on a full disk?")
+	}
+	had := ts.PiecesHave
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	e.Resume(ih)
+	ts = waitState(t, e, ih, StateSeeding, 60*time.Second)
+	if ts.Downloaded > mi.Info.TotalLength-int64(had)*mi.Info.PieceLength+16*mi.Info.PieceLength {
+		t.Fatalf("downloaded %d bytes after resuming; %d pieces were verified before", ts.Downloaded, had)
+	}
+	sameTree(t, content, filepath.Join(mnt, "big"))
+}
+
+// smallFS mounts a tmpfs of size bytes for the test. It needs root; where
+// that is missing it skips with the reason, unless SWARMDROP_CI=1.
+func smallFS(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		msg := fmt.Sprintf("mounting a small tmpfs needs root: %v %s", err, out)
+		if os.Getenv("SWARMDROP_CI") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}

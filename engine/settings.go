@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+// Settings are the user's choices the engine applies while running.
+type Settings struct {
+	Bootstrap       []string // DHT contacts, "host:port"
+	DownloadDir     string   // for torrents added from now on
+	UPnP            bool
+	MaxConnections  int
+	MaxDownloadRate int64 // bytes per second, 0 = no limit
+	MaxUploadRate   int64
+}
+
+// requests numbers asynchronous commands; reqMu guards nextReq.
+var reqMu sync.Mutex
+
+func (e *Engine) newRequestID() int {
+	reqMu.Lock()
+	defer reqMu.Unlock()
+	e.nextReq++
+	return e.nextReq
+}
+
+// ApplySettings applies new settings at once: bootstrap contacts are
+// added to the DHT, UPnP is switched on or off (removing the mappings when
+// off), limits change. The listening port is only read at start.
+func (e *Engine) ApplySettings(s Settings) {
+	e.queue.put(func() {
+		e.cfg.Bootstrap = s.Bootstrap
+		if s.DownloadDir != "" {
+			e.cfg.DownloadDir = s.DownloadDir
+		}
+		e.cfg.NoUPnP = !s.UPnP
+		e.cfg.MaxDownloadRate, e.cfg.MaxUploadRate = s.MaxDownloadRate, s.MaxUploadRate
+		e.down.SetRate(s.MaxDownloadRate)
+		e.up.SetRate(s.MaxUploadRate)
+		if s.MaxConnections > 0 {
+			e.limit.SetMax(s.MaxConnections)
+		}
+		if e.net == nil {
+			return
+		}
+		if e.net.dht != nil && len(s.Bootstrap) > 0 {
+			e.net.dht.AddContacts(s.Bootstrap)
+		}
+		if e.net.nat != nil {
+			e.net.nat.SetEnabled(s.UPnP)
+		}
+	})
+}
+
+// Ping asks a bootstrap contact ("host:port") whether it answers; the
+// result comes as EventPing with the request id returned.
+func (e *Engine) Ping(contact string) int {
+	id := e.newRequestID()
+	e.queue.put(func() {
+		if e.net == nil || e.net.dht == nil {
+			e.emit(Event{Kind: EventPing, Request: id, Contact: contact, Err: "the DHT is off"})
+			return
+		}
+		node := e.net.dht
+		ctx := e.ctx
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			rtt, err := node.Ping(pctx, contact)
+			ev := Event{Kind: EventPing, Request: id, Contact: contact, RTT: rtt}
+			if err != nil {
+				ev.Err = "no reply: " + err.Error()
+			}
+			e.emit(ev)
+		}()
+	})
+	return id
+}
+
+// DefaultNodes returns the contacts to put in a new torrent's `nodes`:
+// the settings' contacts, our own reachable contact (when UPnP gave us an
+// external address) and up to 8 good nodes of our routing table.
+func (e *Engine) DefaultNodes(settings []metainfo.Node, snapshot Snapshot) []metainfo.Node {
+	out := append([]metainfo.Node(nil), settings...)
+	seen := map[string]bool{}
+	for _, n := range out {
+		seen[n.String()] = true
+	}
+	add := func(host string, port int) {
+		n := metainfo.Node{Host: host, Port: port}
+		if !seen[n.String()] {
+			seen[n.String()] = true
+			out = append(out, n)
+		}
+	}
+	if ip := snapshot.NAT.ExternalIP; ip != "" && snapshot.ListenPort > 0 {
+		add(ip, snapshot.ListenPort)
+	}
+	for _, a := range e.closestGood(8) {
+		add(a.Addr().String(), int(a.Port()))
+	}
+	return out
+}
+
+// closestGood returns good nodes of the routing table; safe from any
+// goroutine once Run has started the DHT.
+func (e *Engine) closestGood(k int) []netip.AddrPort {
+	e.netMu.Lock()
+	n := e.net
+	e.netMu.Unlock()
+	if n == nil || n.dht == nil {
+		return nil
+	}
+	return n.dht.ClosestGood(k)
+}

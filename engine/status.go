@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"net"
+	"strconv"
+)
+
+// dhtStatus describes the DHT node for a snapshot.
+func (n *network) dhtStatus() DHTStatus {
+	if n.dht == nil {
+		return DHTStatus{}
+	}
+	st := n.dht.Stats()
+	id := n.dht.ID()
+	return DHTStatus{
+		Enabled:             true,
+		NodeID:              hexString(id[:]),
+		Good:                st.Good,
+		Questionable:        st.Questionable,
+		Buckets:             st.Buckets,
+		IncomingQueries:     st.IncomingQueries,
+		LastBootstrap:       st.LastBootstrap,
+		LastBootstrapSource: st.LastBootstrapSource,
+		TableSavedAt:        st.TableSavedAt,
+		LookupsInFlight:     st.LookupsInFlight,
+	}
+}
+
+// natSnapshot describes the port mapping for a snapshot.
+func (n *network) natSnapshot() NATStatus {
+	n.mu.Lock()
+	st := n.natStatus
+	n.mu.Unlock()
+	out := NATStatus{
+		Enabled: st.State != "" && st.State != "off",
+		State:   st.State,
+		Gateway: st.Gateway,
+		TCP:     PortMapping{ExternalPort: st.TCP.ExternalPort, Lease: st.TCP.Lease, Err: st.TCP.Err},
+		UDP:     PortMapping{ExternalPort: st.UDP.ExternalPort, Lease: st.UDP.Lease, Err: st.UDP.Err},
+	}
+	if out.State == "" {
+		out.State = "off"
+	}
+	if st.ExternalIP.IsValid() {
+		out.ExternalIP = st.ExternalIP.String()
+	}
+	return out
+}
+
+func joinHostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+func hexString(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(out)
+}

@@ -13,7 +13,7 @@ import (
 // often while no peer was found), each bounded by lookupTimeout.
 var (
 	lookupEvery   = 5 * time.Minute
-	lookupRetry   = 30 * time.Second // tests shorten it (before any engine runs)
+	lookupRetry   = 15 * time.Second // tests shorten it (before any engine runs)
 	lookupTimeout = 60 * time.Second
 )
 

@@ -110,4 +110,3 @@ func TestTrackerlessFromLibtorrent(t *testing.T) {
 	dir := downloadOnlyNodes(t, tf, mi)
 	sameFiles(t, filepath.Join(src, "ltpub"), filepath.Join(dir, "ltpub"))
 }
-

@@ -3,22 +3,42 @@
 package ui
 
 import (
+	"context"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/widget"
+	"fyne.io/fyne/v2/dialog"
+
+	swapp "github.com/swarmdrop/swarmdrop/app"
 )
 
-// Run opens the main window and blocks until the user quits.
-func Run(args []string) error {
-	a := app.NewWithID("org.swarmdrop.Swarmdrop")
-	w := a.NewWindow("Swarmdrop")
-	w.SetContent(container.NewBorder(nil, widget.NewLabel("No torrents yet"), nil, nil, widget.NewList(
-		func() int { return 0 },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(widget.ListItemID, fyne.CanvasObject) {},
-	)))
-	w.Resize(fyne.NewSize(900, 560))
-	w.ShowAndRun()
+// AppID is the application's ID for Fyne and the desktop.
+const AppID = "org.swarmdrop.Swarmdrop"
+
+// Run opens the main window for a session and blocks until the user quits.
+func Run(s *swapp.Session) error {
+	return run(app.NewWithID(AppID), s, nil)
+}
+
+// run runs the window in a; started, when set, is called on the Fyne
+// thread once the window is up (tests use it to open dialogs).
+func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
+	m := newMainWindow(a, sessionBackend{Engine: s.Engine, s: s})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Lifecycle().SetOnStarted(func() {
+		go m.feed(ctx, s.Handover)
+		if s.SettingsErr != nil {
+			dialog.ShowError(s.SettingsErr, m.win)
+		}
+		if len(s.Args) > 0 {
+			m.intake(s.Args)
+		}
+		if started != nil {
+			started(m)
+		}
+	})
+	m.win.Show()
+	a.Run()
 	return nil
 }

@@ -1,0 +1,45 @@
+package ui
+
+import (
+	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+
+	swapp "github.com/swarmdrop/swarmdrop/app"
+)
+
+// Backend is what the window needs from the engine and the session. The
+// real one is sessionBackend; tests use a real engine with settings kept
+// in memory, or a recording fake. Implementations must be safe for
+// concurrent use; the command methods must not block.
+type Backend interface {
+	AddTorrentFile(path string, opt engine.AddOptions) (string, error)
+	AddMagnet(uri string, opt engine.AddOptions) (string, error)
+	Remove(infoHash string, withData bool)
+	Pause(infoHash string)
+	Resume(infoHash string)
+	PauseAll()
+	ResumeAll()
+	Create(req engine.CreateRequest) int
+	CancelCreate(id int)
+	Ping(contact string) int
+	Snapshots() <-chan engine.Snapshot
+	Events() <-chan engine.Event
+	Settings() swapp.Settings
+	SetSettings(s swapp.Settings) error
+	DefaultNodes(snap engine.Snapshot) []metainfo.Node
+}
+
+// sessionBackend is the Backend of the real program: the session's engine
+// for commands and the session for settings.
+type sessionBackend struct {
+	*engine.Engine
+	s *swapp.Session
+}
+
+func (b sessionBackend) Settings() swapp.Settings { return b.s.Settings() }
+
+func (b sessionBackend) SetSettings(n swapp.Settings) error { return b.s.SetSettings(n) }
+
+func (b sessionBackend) DefaultNodes(snap engine.Snapshot) []metainfo.Node {
+	return b.s.DefaultNodes(snap)
+}

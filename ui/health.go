@@ -1,0 +1,116 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/swarmdrop/swarmdrop/engine"
+)
+
+func layoutSpacer() fyne.CanvasObject { return layout.NewSpacer() }
+
+// healthPanel shows how the DHT and the port mapping are doing.
+type healthPanel struct {
+	dht, reach, boot, lookups *widget.Label
+	tcp, udp, router          *widget.Label
+	contact                   *widget.Label
+	copyContact               *widget.Button
+	dlg                       *dialog.CustomDialog
+	my                        string
+}
+
+func newHealthPanel(w fyne.Window, onClose func()) *healthPanel {
+	h := &healthPanel{}
+	for _, l := range []**widget.Label{&h.dht, &h.reach, &h.boot, &h.lookups, &h.tcp, &h.udp, &h.router, &h.contact} {
+		*l = widget.NewLabel("")
+		(*l).Wrapping = fyne.TextWrapWord
+	}
+	h.copyContact = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		if h.my != "" {
+			fyne.CurrentApp().Clipboard().SetContent(h.my)
+		}
+	})
+	form := widget.NewForm(
+		widget.NewFormItem("Routing table", h.dht),
+		widget.NewFormItem("Reachability", h.reach),
+		widget.NewFormItem("Bootstrap", h.boot),
+		widget.NewFormItem("Lookups", h.lookups),
+	)
+	ports := container.NewGridWithColumns(2,
+		widget.NewCard("TCP (peers)", "", h.tcp), widget.NewCard("UDP (DHT)", "", h.udp))
+	my := container.NewBorder(nil, nil, bold("My contact"), h.copyContact, h.contact)
+	content := container.NewVBox(form, widget.NewSeparator(), bold("Port mapping"), h.router, ports,
+		widget.NewSeparator(), my)
+	h.dlg = dialog.NewCustom("DHT and port health", "Close", content, w)
+	h.dlg.SetOnClosed(onClose)
+	h.dlg.Resize(fyne.NewSize(620, 0))
+	return h
+}
+
+func (h *healthPanel) apply(snap engine.Snapshot) {
+	d, now := snap.DHT, snap.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if !d.Enabled {
+		h.dht.SetText("The DHT is off.")
+	} else {
+		h.dht.SetText(fmt.Sprintf("%d good and %d questionable nodes in %d buckets; saved table %s",
+			d.Good, d.Questionable, d.Buckets, savedAge(now, d.TableSavedAt)))
+	}
+	if d.IncomingQueries > 0 {
+		h.reach.SetText(fmt.Sprintf("Others reach us: %d incoming queries (our UDP port %d is reachable)", d.IncomingQueries, snap.ListenPort))
+	} else {
+		h.reach.SetText("No incoming queries yet: others may not reach our UDP port")
+	}
+	src := d.LastBootstrapSource
+	if src == "" {
+		src = "no source yet"
+	}
+	h.boot.SetText(fmt.Sprintf("Last bootstrap %s from %s", formatAge(now, d.LastBootstrap), src))
+	h.lookups.SetText(fmt.Sprintf("%d in flight", d.LookupsInFlight))
+	n := snap.NAT
+	router := "UPnP " + n.State
+	if n.State == "" {
+		router = "UPnP off"
+	}
+	if n.Gateway != "" {
+		router += ", router " + n.Gateway
+	}
+	if n.ExternalIP != "" {
+		router += ", external address " + n.ExternalIP
+	}
+	h.router.SetText(router)
+	h.tcp.SetText(mappingDetail(n.TCP, snap.ListenPort))
+	h.udp.SetText(mappingDetail(n.UDP, snap.ListenPort))
+	h.my = d.MyContact
+	if h.my == "" {
+		h.contact.SetText("unknown (no external address from UPnP)")
+		h.copyContact.Disable()
+	} else {
+		h.contact.SetText(h.my)
+		h.copyContact.Enable()
+	}
+}
+
+func savedAge(now, t time.Time) string {
+	if t.IsZero() {
+		return "not saved yet"
+	}
+	return "saved " + formatAge(now, t)
+}
+
+func mappingDetail(m engine.PortMapping, local int) string {
+	s := fmt.Sprintf("local port %d: %s", local, mappingText(m))
+	if m.Lease > 0 {
+		s += fmt.Sprintf(", lease %s", m.Lease.Round(time.Second))
+	}
+	return s
+}

@@ -1,0 +1,183 @@
+package ui
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+
+	swapp "github.com/swarmdrop/swarmdrop/app"
+)
+
+// call is one command a fakeBackend received.
+type call struct {
+	Name, Arg string
+	Flag      bool
+}
+
+// fakeBackend records commands; it stands in for the engine in tests of
+// the window's own logic. Its channels are fed by the test.
+type fakeBackend struct {
+	mu       sync.Mutex
+	calls    []call
+	settings swapp.Settings
+	nextID   int
+	addErr   error
+	snaps    chan engine.Snapshot
+	events   chan engine.Event
+}
+
+func newFakeBackend() *fakeBackend {
+	s := swapp.Settings{Bootstrap: "127.0.0.1:6881", DownloadDir: "/tmp/dl", Port: 0, MaxConnections: 200}
+	return &fakeBackend{settings: s, snaps: make(chan engine.Snapshot, 1), events: make(chan engine.Event, 16)}
+}
+
+func (f *fakeBackend) record(name, arg string, flag bool) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call{name, arg, flag})
+	f.nextID++
+	return f.nextID
+}
+
+func (f *fakeBackend) Calls() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]call(nil), f.calls...)
+}
+
+func (f *fakeBackend) AddTorrentFile(p string, _ engine.AddOptions) (string, error) {
+	f.record("AddTorrentFile", p, false)
+	return "", f.addErr
+}
+func (f *fakeBackend) AddMagnet(u string, _ engine.AddOptions) (string, error) {
+	f.record("AddMagnet", u, false)
+	return "", f.addErr
+}
+func (f *fakeBackend) Remove(ih string, data bool)  { f.record("Remove", ih, data) }
+func (f *fakeBackend) Pause(ih string)              { f.record("Pause", ih, false) }
+func (f *fakeBackend) Resume(ih string)             { f.record("Resume", ih, false) }
+func (f *fakeBackend) PauseAll()                    { f.record("PauseAll", "", false) }
+func (f *fakeBackend) ResumeAll()                   { f.record("ResumeAll", "", false) }
+func (f *fakeBackend) Create(r engine.CreateRequest) int {
+	return f.record("Create", r.Name, false)
+}
+func (f *fakeBackend) CancelCreate(id int)               { f.record("CancelCreate", "", false) }
+func (f *fakeBackend) Ping(c string) int                 { return f.record("Ping", c, false) }
+func (f *fakeBackend) Snapshots() <-chan engine.Snapshot { return f.snaps }
+func (f *fakeBackend) Events() <-chan engine.Event       { return f.events }
+func (f *fakeBackend) Settings() swapp.Settings {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.settings
+}
+func (f *fakeBackend) SetSettings(s swapp.Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.settings = s
+	f.mu.Unlock()
+	f.record("SetSettings", s.Bootstrap, false)
+	return nil
+}
+func (f *fakeBackend) DefaultNodes(engine.Snapshot) []metainfo.Node {
+	return f.Settings().Contacts()
+}
+
+// engineBackend is a real engine with settings kept in memory.
+type engineBackend struct {
+	*engine.Engine
+	mu       sync.Mutex
+	settings swapp.Settings
+}
+
+func (b *engineBackend) Settings() swapp.Settings {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.settings
+}
+
+func (b *engineBackend) SetSettings(s swapp.Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.settings = s
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *engineBackend) DefaultNodes(snap engine.Snapshot) []metainfo.Node {
+	return b.Engine.DefaultNodes(b.Settings().Contacts(), snap)
+}
+
+// startEngine runs a hermetic engine (loopback, port 0, no DHT, no UPnP,
+// temporary folders) until the test ends.
+func startEngine(t *testing.T) *engineBackend {
+	t.Helper()
+	dl := t.TempDir()
+	e, err := engine.New(engine.Config{StateDir: t.TempDir(), DownloadDir: dl, Bind: "127.0.0.1",
+		NoDHT: true, NoUPnP: true, SnapshotEvery: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("engine: %v", err)
+		}
+	})
+	return &engineBackend{Engine: e, settings: swapp.Settings{Bootstrap: "127.0.0.1:6881", DownloadDir: dl, MaxConnections: 50}}
+}
+
+// newTestWindow builds the main window in a test app.
+func newTestWindow(t *testing.T, be Backend) *mainWindow {
+	t.Helper()
+	a := test.NewTempApp(t)
+	m := newMainWindow(a, be)
+	t.Cleanup(m.win.Close)
+	return m
+}
+
+// pump applies snapshots and events from be to m, on the test goroutine,
+// until done returns true; it fails t after timeout.
+func pump(t *testing.T, m *mainWindow, be Backend, timeout time.Duration, done func() bool) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !done() {
+		select {
+		case s := <-be.Snapshots():
+			m.applySnapshot(s)
+		case ev := <-be.Events():
+			m.handleEvent(ev)
+		case <-deadline:
+			t.Fatalf("condition not met within %v", timeout)
+		}
+	}
+}
+
+// mktorrent makes a torrent of path with the given log2 piece length.
+func mktorrent(t *testing.T, path string, log2 int) *metainfo.MetaInfo {
+	t.Helper()
+	bin, err := exec.LookPath("mktorrent")
+	if err != nil {
+		t.Fatal("mktorrent not found: install the Debian package mktorrent")
+	}
+	out := filepath.Join(t.TempDir(), "mk.torrent")
+	cmd := exec.Command(bin, "-l", itoa(log2), "-o", out, path)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mktorrent: %v\n%s", err, b)
+	}
+	return parseTorrentFile(t, out)
+}

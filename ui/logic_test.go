@@ -1,0 +1,260 @@
+package ui
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func parseTorrentFile(t *testing.T, path string) *metainfo.MetaInfo {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi, err := metainfo.Parse(data)
+	if err != nil {
+		t.Fatalf("parsing %s: %v", path, err)
+	}
+	return mi
+}
+
+func TestClassifyDrop(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   []string
+		want dropPlan
+	}{
+		{"nothing", nil, dropPlan{}},
+		{"one torrent", []string{"/a/b.torrent"}, dropPlan{Torrents: []string{"/a/b.torrent"}}},
+		{"upper-case extension", []string{"/a/B.TORRENT"}, dropPlan{Torrents: []string{"/a/B.TORRENT"}}},
+		{"magnet", []string{"magnet:?xt=urn:btih:x"}, dropPlan{Magnets: []string{"magnet:?xt=urn:btih:x"}}},
+		{"MAGNET upper", []string{"MAGNET:?xt=1"}, dropPlan{Magnets: []string{"MAGNET:?xt=1"}}},
+		{"one folder", []string{"/photos"}, dropPlan{Create: []string{"/photos"}}},
+		{"file named like torrent dir", []string{"/x.torrent.d"}, dropPlan{Create: []string{"/x.torrent.d"}}},
+		{"two items ask", []string{"/a", "/b.txt"}, dropPlan{Create: []string{"/a", "/b.txt"}, AskSplit: true}},
+		{"mixed", []string{"/t.torrent", "/a", "", "  "}, dropPlan{Torrents: []string{"/t.torrent"}, Create: []string{"/a"}}},
+		{"torrents and two items", []string{"/t.torrent", "/a", "/b"},
+			dropPlan{Torrents: []string{"/t.torrent"}, Create: []string{"/a", "/b"}, AskSplit: true}},
+	} {
+		if got := classifyDrop(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: classifyDrop(%q) = %+v, want %+v", c.name, c.in, got, c.want)
+		}
+	}
+}
+
+const goodMagnet = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=test"
+
+func TestMagnetDialogValidation(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	w.Resize(fyne.NewSize(800, 600))
+	for _, in := range []string{
+		"", "hello", "http://example.org/", "magnet:", "magnet:?dn=x", "magnet:?xt=urn:btih:123",
+		"magnet:?xt=urn:btih:zz23456789abcdef0123456789abcdef01234567", goodMagnet,
+		"magnet:?xt=urn:btih:CIRVKZ4JVPG6ZZZZZZZZZZZZZZZZZZZZ",
+	} {
+		var added string
+		m := newMagnetDialog(w, func(s string) { added = s })
+		m.dlg.Show()
+		test.Type(m.entry, in)
+		_, err := metainfo.ParseMagnet(in)
+		switch {
+		case in == "":
+			if !m.add.Disabled() || m.problem.Text != "" {
+				t.Errorf("empty: add enabled %v, problem %q", !m.add.Disabled(), m.problem.Text)
+			}
+		case err != nil:
+			if !m.add.Disabled() || m.problem.Text != err.Error() {
+				t.Errorf("%q: add enabled %v, problem %q, want %q", in, !m.add.Disabled(), m.problem.Text, err)
+			}
+		default:
+			if m.add.Disabled() || m.problem.Text != "" {
+				t.Errorf("%q: add disabled %v, problem %q", in, m.add.Disabled(), m.problem.Text)
+			}
+			test.Tap(m.add)
+			if added != in {
+				t.Errorf("%q: added %q", in, added)
+			}
+		}
+		m.dlg.Hide()
+	}
+}
+
+func snapOf(ts ...engine.TorrentStatus) engine.Snapshot {
+	return engine.Snapshot{Time: time.Now(), Torrents: ts, ListenPort: 51413,
+		DHT: engine.DHTStatus{Enabled: true}, NAT: engine.NATStatus{Enabled: true, State: "mapped",
+			TCP: engine.PortMapping{ExternalPort: 51413}, UDP: engine.PortMapping{Err: "conflict"}}}
+}
+
+func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
+	be := newFakeBackend()
+	m := newTestWindow(t, be)
+	m.intake([]string{"/x/a.torrent", goodMagnet, "/x/no-extension"})
+	got := be.Calls()
+	if len(got) != 3 || got[0] != (call{"AddMagnet", goodMagnet, false}) ||
+		got[1] != (call{"AddTorrentFile", "/x/a.torrent", false}) || got[2] != (call{"AddTorrentFile", "/x/no-extension", false}) {
+		t.Fatalf("intake made calls %+v", got)
+	}
+
+	a := engine.TorrentStatus{InfoHash: strings.Repeat("a", 40), Name: "zeta", Size: 3 << 20, Progress: 0.25,
+		State: engine.StateDownloading, ETA: 90 * time.Second, Peers: 3, Seeds: 1, RateDown: 2048,
+		PiecesTotal: 12, PiecesHave: 3, Have: []byte{0xe0, 0}, Files: []engine.FileStatus{{Path: "zeta/one.bin", Size: 3 << 20, Progress: 0.25}},
+		PeerList: []engine.PeerStatus{{Addr: "127.0.0.1:6881", Client: "libtorrent", Source: "manual", Flags: "D"}}}
+	b := engine.TorrentStatus{InfoHash: strings.Repeat("b", 40), Name: "alpha", State: engine.StateError, Err: "disk full"}
+	m.applySnapshot(snapOf(a, b))
+	if len(m.list.rows) != 2 || m.list.rows[0].Name != "zeta" || m.list.rows[1].State != "error: disk full" || !m.list.rows[1].Failed {
+		t.Fatalf("rows %+v", m.list.rows)
+	}
+	if r := m.list.rows[0]; r.ETA != "1m 30s" || r.Down != "2.0 KiB/s" || r.Peers != "3 (1)" || r.Size != "3.0 MiB" {
+		t.Errorf("row 0 %+v", r)
+	}
+	if got := m.status.dht.Text; got != "DHT: "+noContacts {
+		t.Errorf("status DHT %q", got)
+	}
+	if got := m.status.nat.Text; !strings.Contains(got, "TCP: mapped to 51413") || !strings.Contains(got, "UDP: failed (conflict)") {
+		t.Errorf("status NAT %q", got)
+	}
+	if !m.pause.Disabled() || !m.remove.Disabled() {
+		t.Error("selection buttons enabled with nothing selected")
+	}
+
+	m.list.list.Select(0)
+	if m.list.selected != a.InfoHash || !strings.HasPrefix(m.details.summary.Text, "zeta") {
+		t.Fatalf("selected %q, summary %q", m.list.selected, m.details.summary.Text)
+	}
+	if m.pause.Disabled() || !m.resume.Disabled() {
+		t.Error("pause should be on, resume off for a downloading torrent")
+	}
+	test.Tap(m.pause)
+	if c := be.Calls(); c[len(c)-1] != (call{"Pause", a.InfoHash, false}) {
+		t.Errorf("pause sent %+v", c[len(c)-1])
+	}
+	if got := m.details.fileCell(0, 0); got != "zeta/one.bin" {
+		t.Errorf("file cell %q", got)
+	}
+	if got := m.details.peerCell(0, 1); got != "libtorrent" {
+		t.Errorf("peer cell %q", got)
+	}
+
+	// Sorted by name, the selection follows its torrent.
+	m.list.order = sortName
+	a.Progress = 0.5
+	m.applySnapshot(snapOf(a, b))
+	if m.list.rows[0].Name != "alpha" || m.list.rows[1].Progress != 0.5 || m.list.selected != a.InfoHash {
+		t.Fatalf("after sort rows %+v selected %q", m.list.rows, m.list.selected)
+	}
+	// The failed torrent: resume is offered and the error shown.
+	m.list.list.Select(0)
+	if m.resume.Disabled() || m.details.problem.Text != "Error: disk full" {
+		t.Errorf("failed torrent: resume disabled %v, problem %q", m.resume.Disabled(), m.details.problem.Text)
+	}
+	// Remove asks first.
+	m.onRemove()
+	if m.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("remove did not ask")
+	}
+	if c := be.Calls(); c[len(c)-1].Name == "Remove" {
+		t.Fatal("removed without asking")
+	}
+	// The torrent disappears: the selection is dropped.
+	m.applySnapshot(snapOf(a))
+	if m.list.selected != "" || !m.remove.Disabled() {
+		t.Errorf("selection %q after removal", m.list.selected)
+	}
+}
+
+func TestRemoveDialogChoices(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewWindow(nil)
+	defer w.Close()
+	for _, withData := range []bool{false, true} {
+		got := -1
+		d := showRemoveDialog(w, "x", func(b bool) {
+			got = 0
+			if b {
+				got = 1
+			}
+		})
+		label := "Remove, keep data"
+		if withData {
+			label = "Remove and delete data"
+		}
+		b := findButton(t, w.Canvas().Overlays().Top(), label)
+		test.Tap(b)
+		if (got == 1) != withData || got < 0 {
+			t.Errorf("%s: callback got %d", label, got)
+		}
+		d.Hide()
+	}
+}
+
+// findButton finds a button by its label in o's tree.
+func findButton(t *testing.T, o fyne.CanvasObject, label string) *widget.Button {
+	t.Helper()
+	var found *widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if found != nil || o == nil {
+			return
+		}
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			found = b
+			return
+		}
+		if c, ok := o.(*fyne.Container); ok {
+			for _, x := range c.Objects {
+				walk(x)
+			}
+		}
+		if w, ok := o.(fyne.Widget); ok {
+			for _, x := range test.WidgetRenderer(w).Objects() {
+				walk(x)
+			}
+		}
+	}
+	walk(o)
+	if found == nil {
+		t.Fatalf("no button %q", label)
+	}
+	return found
+}
+
+func TestEventsNotifyAndShowErrors(t *testing.T) {
+	be := newFakeBackend()
+	m := newTestWindow(t, be)
+	m.handleEvent(engine.Event{Kind: engine.EventError, InfoHash: strings.Repeat("a", 40), Err: "tracker gone"})
+	if m.win.Canvas().Overlays().Top() != nil {
+		t.Error("a torrent's own failure opened a dialog; it belongs in the row")
+	}
+	m.handleEvent(engine.Event{Kind: engine.EventError, Err: "saving the torrent list: disk full"})
+	if m.win.Canvas().Overlays().Top() == nil {
+		t.Error("a command's failure showed no dialog")
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{formatSize(0), "0 B"}, {formatSize(1023), "1023 B"}, {formatSize(1536), "1.5 KiB"},
+		{formatSize(5 << 30), "5.0 GiB"}, {formatRate(0.5), "–"}, {formatRate(1 << 20), "1.0 MiB/s"},
+		{formatETA(-1), "∞"}, {formatETA(59 * time.Second), "59s"}, {formatETA(3*time.Hour + 5*time.Minute), "3h 05m"},
+		{formatETA(72 * time.Hour), "3d"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package ui
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/swarmdrop/swarmdrop/engine"
+
+	swapp "github.com/swarmdrop/swarmdrop/app"
+)
+
+func defaultBootstrap() string { return swapp.DefaultBootstrap }
+
+// settingsDialog edits the user's settings and applies them on Save.
+type settingsDialog struct {
+	be       Backend
+	win      fyne.Window
+	base     swapp.Settings // the settings when opened (keeps fields not shown)
+	listen   int            // the port the engine listens on now
+	contacts *contactEditor
+
+	dir                *widget.Entry
+	port               *widget.Entry
+	portNote           *widget.Label
+	upnp, tray         *widget.Check
+	down, up, maxConns *widget.Entry
+	problem            *widget.Label
+	save               *widget.Button
+	dlg                *dialog.CustomDialog
+}
+
+func newSettingsDialog(w fyne.Window, be Backend, listen int, onClosed func()) *settingsDialog {
+	s := be.Settings()
+	d := &settingsDialog{be: be, win: w, base: s, listen: listen, contacts: newContactEditor(be, s.Bootstrap),
+		dir: widget.NewEntry(), port: widget.NewEntry(), portNote: widget.NewLabel(""),
+		upnp: widget.NewCheck("Forward the port on the router (UPnP, TCP and UDP)", nil),
+		tray: widget.NewCheck("Keep running in the tray when the window closes", nil),
+		down: widget.NewEntry(), up: widget.NewEntry(), maxConns: widget.NewEntry(), problem: widget.NewLabel("")}
+	d.dir.SetText(s.DownloadDir)
+	d.port.SetText(strconv.Itoa(s.Port))
+	d.port.OnChanged = func(string) { d.checkPort() }
+	d.upnp.SetChecked(s.UPnP)
+	d.tray.SetChecked(s.KeepInTray)
+	d.down.SetText(strconv.FormatInt(s.MaxDownloadRate/1024, 10))
+	d.up.SetText(strconv.FormatInt(s.MaxUploadRate/1024, 10))
+	d.maxConns.SetText(strconv.Itoa(s.MaxConnections))
+	d.problem.Importance = widget.DangerImportance
+	d.problem.Wrapping = fyne.TextWrapWord
+	d.portNote.Wrapping = fyne.TextWrapWord
+	d.checkPort()
+
+	browse := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), d.onBrowse)
+	random := widget.NewButton("Random", func() { d.port.SetText(strconv.Itoa(49152 + rand.IntN(65536-49152))) })
+	network := widget.NewForm(
+		widget.NewFormItem("Download folder", container.NewBorder(nil, nil, nil, browse, d.dir)),
+		widget.NewFormItem("Listening port", container.NewBorder(nil, nil, nil, random, d.port)),
+		widget.NewFormItem("", d.portNote),
+		widget.NewFormItem("", d.upnp),
+		widget.NewFormItem("Download limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.down)),
+		widget.NewFormItem("Upload limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.up)),
+		widget.NewFormItem("Max connections", d.maxConns),
+		widget.NewFormItem("", d.tray),
+	)
+	tabs := container.NewAppTabs(
+		container.NewTabItem("DHT contacts", d.contacts.content()),
+		container.NewTabItem("Network and folders", network),
+	)
+	d.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), d.onSave)
+	d.save.Importance = widget.HighImportance
+	d.dlg = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, d.problem, nil, nil, tabs), w)
+	d.dlg.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.dlg.Hide), d.save})
+	d.dlg.SetOnClosed(onClosed)
+	d.dlg.Resize(fyne.NewSize(760, 560))
+	return d
+}
+
+func (d *settingsDialog) handlePing(ev engine.Event) { d.contacts.handlePing(ev) }
+
+func (d *settingsDialog) onBrowse() {
+	fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+		if err == nil && u != nil {
+			d.dir.SetText(u.Path())
+		}
+	}, d.win)
+	fd.Resize(fyne.NewSize(800, 560))
+	fd.Show()
+}
+
+// checkPort says whether the port typed is free for TCP and UDP.
+func (d *settingsDialog) checkPort() {
+	d.portNote.Importance = widget.MediumImportance
+	p, err := strconv.Atoi(strings.TrimSpace(d.port.Text))
+	switch {
+	case err != nil || p < 0 || p > 65535:
+		d.portNote.Importance = widget.DangerImportance
+		d.portNote.SetText("a port is a number from 1 to 65535 (0: any free port)")
+	case p == 0:
+		d.portNote.SetText("any free port, chosen at each start")
+	case p == d.listen:
+		d.portNote.SetText(fmt.Sprintf("port %d: Swarmdrop is listening on it now", p))
+	default:
+		if perr := portFree(p); perr != nil {
+			d.portNote.Importance = widget.WarningImportance
+			d.portNote.SetText(fmt.Sprintf("port %d is in use: %v", p, perr))
+		} else {
+			d.portNote.SetText(fmt.Sprintf("port %d is free for TCP and UDP; it is used from the next start", p))
+		}
+	}
+}
+
+// portFree tries to listen on port for TCP and UDP.
+func portFree(port int) error {
+	addr := ":" + strconv.Itoa(port)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("TCP: %w", err)
+	}
+	l.Close()
+	u, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("UDP: %w", err)
+	}
+	u.Close()
+	return nil
+}
+
+// collect reads the form into settings, naming the first problem.
+func (d *settingsDialog) collect() (swapp.Settings, error) {
+	s := d.base
+	if p := d.contacts.problem(); p != "" {
+		return s, fmt.Errorf("bootstrap contacts: %s", p)
+	}
+	s.Bootstrap = joinContacts(splitContacts(d.contacts.text.Text))
+	s.DownloadDir = strings.TrimSpace(d.dir.Text)
+	var err error
+	if s.Port, err = atoiField("listening port", d.port.Text); err != nil {
+		return s, err
+	}
+	down, err := atoiField("download limit", d.down.Text)
+	if err != nil {
+		return s, err
+	}
+	up, err := atoiField("upload limit", d.up.Text)
+	if err != nil {
+		return s, err
+	}
+	s.MaxDownloadRate, s.MaxUploadRate = int64(down)*1024, int64(up)*1024
+	if s.MaxConnections, err = atoiField("max connections", d.maxConns.Text); err != nil {
+		return s, err
+	}
+	s.UPnP, s.KeepInTray = d.upnp.Checked, d.tray.Checked
+	return s, s.Validate()
+}
+
+func atoiField(name, s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number", name, s)
+	}
+	return n, nil
+}
+
+func (d *settingsDialog) onSave() {
+	s, err := d.collect()
+	if err == nil {
+		err = d.be.SetSettings(s)
+	}
+	if err != nil {
+		d.problem.SetText(err.Error())
+		return
+	}
+	d.dlg.Hide()
+}

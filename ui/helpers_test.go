@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -61,11 +62,11 @@ func (f *fakeBackend) AddMagnet(u string, _ engine.AddOptions) (string, error) {
 	f.record("AddMagnet", u, false)
 	return "", f.addErr
 }
-func (f *fakeBackend) Remove(ih string, data bool)  { f.record("Remove", ih, data) }
-func (f *fakeBackend) Pause(ih string)              { f.record("Pause", ih, false) }
-func (f *fakeBackend) Resume(ih string)             { f.record("Resume", ih, false) }
-func (f *fakeBackend) PauseAll()                    { f.record("PauseAll", "", false) }
-func (f *fakeBackend) ResumeAll()                   { f.record("ResumeAll", "", false) }
+func (f *fakeBackend) Remove(ih string, data bool) { f.record("Remove", ih, data) }
+func (f *fakeBackend) Pause(ih string)             { f.record("Pause", ih, false) }
+func (f *fakeBackend) Resume(ih string)            { f.record("Resume", ih, false) }
+func (f *fakeBackend) PauseAll()                   { f.record("PauseAll", "", false) }
+func (f *fakeBackend) ResumeAll()                  { f.record("ResumeAll", "", false) }
 func (f *fakeBackend) Create(r engine.CreateRequest) int {
 	return f.record("Create", r.Name, false)
 }
@@ -181,3 +182,7 @@ func mktorrent(t *testing.T, path string, log2 int) *metainfo.MetaInfo {
 	}
 	return parseTorrentFile(t, out)
 }
+
+func listenTCP() (net.Listener, error) { return net.Listen("tcp", ":0") }
+
+func portOf(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }

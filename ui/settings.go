@@ -182,5 +182,6 @@ func (d *settingsDialog) onSave() {
 		d.problem.SetText(err.Error())
 		return
 	}
+	d.problem.SetText("")
 	d.dlg.Hide()
 }

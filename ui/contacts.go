@@ -240,7 +240,7 @@ func (c *contactEditor) handlePing(ev engine.Event) {
 		return
 	}
 	r.status.Importance = widget.SuccessImportance
-	r.status.SetText(fmt.Sprintf("reply in %s", ev.RTT.Round(time.Millisecond)))
+	r.status.SetText(fmt.Sprintf("reply in %.1f ms", float64(ev.RTT)/float64(time.Millisecond)))
 }
 
 func (c *contactEditor) reset() {

@@ -44,7 +44,7 @@ func newHealthPanel(w fyne.Window, onClose func()) *healthPanel {
 		widget.NewFormItem("Lookups", h.lookups),
 	)
 	ports := container.NewGridWithColumns(2,
-		widget.NewCard("TCP (peers)", "", h.tcp), widget.NewCard("UDP (DHT)", "", h.udp))
+		container.NewVBox(bold("TCP (peers)"), h.tcp), container.NewVBox(bold("UDP (DHT)"), h.udp))
 	my := container.NewBorder(nil, nil, bold("My contact"), h.copyContact, h.contact)
 	content := container.NewVBox(form, widget.NewSeparator(), bold("Port mapping"), h.router, ports,
 		widget.NewSeparator(), my)
@@ -62,11 +62,11 @@ func (h *healthPanel) apply(snap engine.Snapshot) {
 	if !d.Enabled {
 		h.dht.SetText("The DHT is off.")
 	} else {
-		h.dht.SetText(fmt.Sprintf("%d good and %d questionable nodes in %d buckets; saved table %s",
-			d.Good, d.Questionable, d.Buckets, savedAge(now, d.TableSavedAt)))
+		h.dht.SetText(fmt.Sprintf("%d good and %d questionable nodes in %s; table %s",
+			d.Good, d.Questionable, plural(d.Buckets, "bucket"), savedAge(now, d.TableSavedAt)))
 	}
 	if d.IncomingQueries > 0 {
-		h.reach.SetText(fmt.Sprintf("Others reach us: %d incoming queries (our UDP port %d is reachable)", d.IncomingQueries, snap.ListenPort))
+		h.reach.SetText(fmt.Sprintf("Others reach us: %s (our UDP port %d is reachable)", plural(int(d.IncomingQueries), "incoming query"), snap.ListenPort))
 	} else {
 		h.reach.SetText("No incoming queries yet: others may not reach our UDP port")
 	}

@@ -93,11 +93,16 @@ func newTorrentList(onSelect func(string)) *torrentList {
 	return l
 }
 
-// content returns the header, the sort choice and the list.
+// content returns the header and the list.
 func (l *torrentList) content() fyne.CanvasObject {
 	header := container.New(listColumns,
 		bold("Name"), bold("Size"), bold("Progress"), bold("State"),
 		bold("Down"), bold("Up"), bold("Peers"), bold("ETA"))
+	return container.NewBorder(header, nil, nil, nil, l.list)
+}
+
+// sortChoice returns the choice of the list's order.
+func (l *torrentList) sortChoice() fyne.CanvasObject {
 	sortBy := widget.NewSelect([]string{sortAdded, sortName}, func(s string) {
 		if s != l.order {
 			l.order = s
@@ -105,8 +110,7 @@ func (l *torrentList) content() fyne.CanvasObject {
 		}
 	})
 	sortBy.SetSelected(l.order)
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewLabel("Sort:"), sortBy), header)
-	return container.NewBorder(top, nil, nil, nil, l.list)
+	return container.NewHBox(widget.NewLabel("Sort by"), sortBy)
 }
 
 func bold(s string) *widget.Label {

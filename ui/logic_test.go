@@ -251,7 +251,7 @@ func TestFormat(t *testing.T) {
 		{formatSize(0), "0 B"}, {formatSize(1023), "1023 B"}, {formatSize(1536), "1.5 KiB"},
 		{formatSize(5 << 30), "5.0 GiB"}, {formatRate(0.5), "–"}, {formatRate(1 << 20), "1.0 MiB/s"},
 		{formatETA(-1), "∞"}, {formatETA(59 * time.Second), "59s"}, {formatETA(3*time.Hour + 5*time.Minute), "3h 05m"},
-		{formatETA(72 * time.Hour), "3d"},
+		{formatETA(72 * time.Hour), "3d"}, {plural(1, "peer"), "1 peer"}, {plural(2, "incoming query"), "2 incoming queries"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

@@ -158,7 +158,7 @@ func TestContactPing(t *testing.T) {
 	}
 	m.handleEvent(engine.Event{Kind: engine.EventPing, Request: ids[0], Contact: "127.0.0.1:6881", RTT: 12300 * time.Microsecond})
 	m.handleEvent(engine.Event{Kind: engine.EventPing, Request: ids[1], Contact: "127.0.0.2:7000", Err: "no reply: timeout"})
-	if c.rows[0].status.Text != "reply in 12ms" || c.rows[1].status.Text != "no reply" {
+	if c.rows[0].status.Text != "reply in 12.3 ms" || c.rows[1].status.Text != "no reply" {
 		t.Errorf("ping results %q, %q", c.rows[0].status.Text, c.rows[1].status.Text)
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -54,7 +55,7 @@ func (s *statusBar) apply(snap engine.Snapshot) {
 	}
 	s.port.Refresh()
 	s.nat.SetText(natSummary(snap.NAT))
-	s.rates.SetText(fmt.Sprintf("↓ %s  ↑ %s  %d peers", formatRate(snap.RateDown), formatRate(snap.RateUp), snap.Peers))
+	s.rates.SetText(fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")))
 }
 
 // dhtSummary is the status bar's word on the DHT.
@@ -65,7 +66,7 @@ func dhtSummary(d engine.DHTStatus) string {
 	case d.Good+d.Questionable == 0:
 		return "DHT: " + noContacts
 	}
-	return fmt.Sprintf("DHT: %d nodes (%d good)", d.Good+d.Questionable, d.Good)
+	return fmt.Sprintf("DHT: %s (%d good)", plural(d.Good+d.Questionable, "node"), d.Good)
 }
 
 // natSummary shows the TCP and UDP mappings side by side.
@@ -84,4 +85,15 @@ func mappingText(m engine.PortMapping) string {
 		return fmt.Sprintf("mapped to %d", m.ExternalPort)
 	}
 	return "not mapped"
+}
+
+// plural writes a count with its noun: "1 peer", "2 peers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") {
+		return fmt.Sprintf("%d %sies", n, noun[:len(noun)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

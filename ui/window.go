@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -29,6 +31,7 @@ type mainWindow struct {
 
 	pause, resume, remove *widget.Button
 
+	tray     bool // a system tray menu is set
 	snap     engine.Snapshot
 	creates  map[int]*createDialog // by request id
 	settings *settingsDialog       // while open
@@ -53,7 +56,7 @@ func newMainWindow(a fyne.App, be Backend) *mainWindow {
 		tool("Add torrent", theme.FolderOpenIcon(), m.onAddTorrent),
 		tool("Add magnet", theme.ContentPasteIcon(), m.onAddMagnet),
 		tool("Create torrent", theme.ContentAddIcon(), m.onCreate),
-		widget.NewSeparator(), m.pause, m.resume, m.remove, layoutSpacer(),
+		widget.NewSeparator(), m.pause, m.resume, m.remove, layoutSpacer(), m.list.sortChoice(),
 		tool("DHT health", theme.InfoIcon(), m.onHealth),
 		tool("Settings", theme.SettingsIcon(), m.onSettings),
 	)
@@ -90,12 +93,15 @@ func (m *mainWindow) addShortcuts() {
 	})
 }
 
-// addTray puts Swarmdrop in the system tray where there is one.
+// addTray puts Swarmdrop in the system tray where there is one. On
+// Linux and BSD the tray speaks D-Bus: without a session bus Fyne's tray
+// fails (and crashes on quit), so there is no tray then.
 func (m *mainWindow) addTray() {
 	d, ok := m.app.(desktop.App)
-	if !ok {
+	if !ok || (runtime.GOOS != "windows" && runtime.GOOS != "darwin" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "") {
 		return
 	}
+	m.tray = true
 	quit := fyne.NewMenuItem("Quit", m.quit)
 	quit.IsQuit = true
 	d.SetSystemTrayMenu(fyne.NewMenu("Swarmdrop",
@@ -395,7 +401,7 @@ func (m *mainWindow) raise() {
 // onClose hides the window when Swarmdrop keeps running in the tray, and
 // quits otherwise.
 func (m *mainWindow) onClose() {
-	if _, tray := m.app.(desktop.App); tray && m.be.Settings().KeepInTray {
+	if m.tray && m.be.Settings().KeepInTray {
 		m.saveSize()
 		m.win.Hide()
 		return

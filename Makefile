@@ -27,5 +27,16 @@ test: deps vet
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 
+# RUNS is how many times each benchmark case runs (the median is printed).
+RUNS ?= 3
+
+# bench-download: 1 GiB on loopback, Swarmdrop vs libtorrent (issue 4).
+bench-download:
+	$(GO) run ./scripts/bench/download -runs $(RUNS)
+
+# bench-dht: first peer and first piece through a 50-node libtorrent DHT (issue 5).
+bench-dht:
+	$(GO) run ./scripts/bench/dht -runs $(RUNS)
+
 clean:
 	rm -f swarmdrop

@@ -12,7 +12,10 @@ LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
 
 Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
 <bytes> bytes' when a download completes (exit 0) or 'TIMEOUT ...' (exit 1);
-'NODES n' each second from dht; 'PEER ip:port' for each peer found.
+'NODES n' each second from dht; 'PEER ip:port' for each peer found;
+'FIRSTPEER <seconds>' and 'FIRSTPIECE <seconds>' from download when the first
+peer is connected and the first piece verified (seconds since the torrent was
+added).
 """
 import argparse, os, sys, tempfile, time
 import libtorrent as lt
@@ -136,8 +139,15 @@ def cmd_download(a):
         h.connect_peer(hp(a.peer))
     end = t0 + a.seconds
     last_connect = time.time()
+    first_peer = first_piece = False
     while time.time() < end:
         st = h.status()
+        if not first_peer and st.num_peers > 0:
+            first_peer = True
+            print('FIRSTPEER %.3f' % (time.time() - t0), flush=True)
+        if not first_piece and st.num_pieces > 0:
+            first_piece = True
+            print('FIRSTPIECE %.3f' % (time.time() - t0), flush=True)
         if st.is_seeding or (st.has_metadata and st.state == lt.torrent_status.seeding):
             dt = time.time() - t0
             print('DONE %.3f s %d bytes' % (dt, st.total_wanted), flush=True)

@@ -14,7 +14,11 @@ import (
 // can run real swarmdrop processes without building one (no cgo, no Fyne).
 func TestMain(m *testing.M) {
 	if os.Getenv("SWARMDROP_TEST_MAIN") == "1" {
-		os.Exit(Main(os.Args[1:], nil))
+		var gui GUI
+		if os.Getenv("SWARMDROP_TEST_GUI") == "headless" {
+			gui = headlessGUI
+		}
+		os.Exit(Main(os.Args[1:], gui))
 	}
 	os.Exit(m.Run())
 }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
+	"github.com/swarmdrop/swarmdrop/assets"
 )
 
 // AppID is the application's ID for Fyne and the desktop.
@@ -17,7 +18,9 @@ const AppID = "org.swarmdrop.Swarmdrop"
 
 // Run opens the main window for a session and blocks until the user quits.
 func Run(s *swapp.Session) error {
-	return run(app.NewWithID(AppID), s, nil)
+	a := app.NewWithID(AppID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	return run(a, s, nil)
 }
 
 // run runs the window in a; started, when set, is called on the Fyne

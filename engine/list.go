@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -47,6 +49,15 @@ func (e *Engine) saveList() {
 		t.mu.Lock()
 		if t.mi == nil && t.magnet != nil {
 			le.Magnet = t.magnet.String()
+		}
+		if t.magnet != nil {
+			// A magnet's x.pe peers outlive its metadata fetch, so that a
+			// restart reconnects to them.
+			for _, x := range t.magnet.Peers {
+				if a, err := netip.ParseAddrPort(x); err == nil && !slices.Contains(le.Peers, a.String()) {
+					le.Peers = append(le.Peers, a.String())
+				}
+			}
 		}
 		t.mu.Unlock()
 		list = append(list, le)

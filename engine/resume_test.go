@@ -130,3 +130,52 @@ func smallFS(t *testing.T, size int) string {
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
 	return dir
 }
+
+// TestRestartMagnetMidway: a magnet download (x.pe peer only, no DHT)
+// stopped after its metadata arrived resumes after a restart: the
+// metadata is not fetched again and the x.pe peer is dialled again.
+func TestRestartMagnetMidway(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "midway", 400_000)
+	data, mi := mktorrent(t, content, 15)
+	tf := filepath.Join(t.TempDir(), "midway.torrent")
+	writeFile(t, tf, data)
+	lt := testpeers.StartLT(t, "seed", tf, src, "--port", "0", "--seconds", "120", "--rate", "500000")
+	port := lt.Port(t)
+	lt.Wait(t, "SEEDING", 30*time.Second)
+
+	state, dl := t.TempDir(), t.TempDir()
+	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}
+	first, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runEngine(t, first)
+	ih, err := first.AddMagnet(fmt.Sprintf("magnet:?xt=urn:btih:%s&x.pe=127.0.0.1:%d", mi.InfoHash, port), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := waitState(t, first, ih, StateDownloading, 30*time.Second)
+	for deadline := time.Now().Add(30 * time.Second); ts.PiecesHave == 0; ts = lastStatus(t, first, ih) {
+		if time.Now().After(deadline) {
+			t.Fatal("no piece within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ts.PiecesHave == ts.PiecesTotal {
+		t.Fatal("finished before the restart: the test proves nothing")
+	}
+	stop()
+
+	second, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = runEngine(t, second)
+	defer stop()
+	ts = waitState(t, second, ih, StateSeeding, 60*time.Second)
+	if ts.PiecesHave != mi.Info.NumPieces() {
+		t.Fatalf("%d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
+	}
+	sameTree(t, content, filepath.Join(dl, "midway"))
+}

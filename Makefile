@@ -30,6 +30,10 @@ fuzz:
 # RUNS is how many times each benchmark case runs (the median is printed).
 RUNS ?= 3
 
+# bench-create: swarmdrop create vs mktorrent -t 2 on a 1 GiB file (issue 3).
+bench-create:
+	@scripts/bench-create.sh $(RUNS)
+
 # bench-download: 1 GiB on loopback, Swarmdrop vs libtorrent (issue 4).
 bench-download:
 	$(GO) run ./scripts/bench/download -runs $(RUNS)
@@ -37,6 +41,40 @@ bench-download:
 # bench-dht: first peer and first piece through a 50-node libtorrent DHT (issue 5).
 bench-dht:
 	$(GO) run ./scripts/bench/dht -runs $(RUNS)
+
+# install puts the program, its desktop entry, icons and metainfo under
+# PREFIX and makes it the user's handler of .torrent files and magnet links
+# (so `xdg-open some.torrent` starts Swarmdrop); uninstall undoes it.
+PREFIX ?= $(HOME)/.local
+APPID := org.swarmdrop.Swarmdrop
+ICONSIZES := 16 32 48 64 128 256 512
+datadir = $(PREFIX)/share
+mimetypes := application/x-bittorrent x-scheme-handler/magnet
+
+install: deps-build
+	@for c in update-desktop-database:desktop-file-utils xdg-mime:xdg-utils; do \
+		command -v $${c%%:*} >/dev/null || { echo "$${c%%:*} not found: install the Debian package $${c#*:}" >&2; exit 1; }; \
+	done
+	mkdir -p "$(PREFIX)/bin"
+	$(GO) build -o "$(PREFIX)/bin/swarmdrop" .
+	install -Dm644 packaging/$(APPID).desktop "$(datadir)/applications/$(APPID).desktop"
+	install -Dm644 packaging/$(APPID).metainfo.xml "$(datadir)/metainfo/$(APPID).metainfo.xml"
+	for s in $(ICONSIZES); do \
+		install -Dm644 packaging/icons/hicolor/$${s}x$${s}/apps/$(APPID).png "$(datadir)/icons/hicolor/$${s}x$${s}/apps/$(APPID).png" || exit 1; \
+	done
+	install -Dm644 packaging/icons/hicolor/scalable/apps/$(APPID).svg "$(datadir)/icons/hicolor/scalable/apps/$(APPID).svg"
+	if command -v gtk-update-icon-cache >/dev/null; then gtk-update-icon-cache -q -f -t "$(datadir)/icons/hicolor" || true; fi
+	update-desktop-database "$(datadir)/applications"
+	xdg-mime default $(APPID).desktop $(mimetypes)
+
+uninstall:
+	rm -f "$(PREFIX)/bin/swarmdrop" "$(datadir)/applications/$(APPID).desktop" "$(datadir)/metainfo/$(APPID).metainfo.xml"
+	rm -f $(foreach s,$(ICONSIZES),"$(datadir)/icons/hicolor/$(s)x$(s)/apps/$(APPID).png") "$(datadir)/icons/hicolor/scalable/apps/$(APPID).svg"
+	if command -v gtk-update-icon-cache >/dev/null; then gtk-update-icon-cache -q -f -t "$(datadir)/icons/hicolor" || true; fi
+	if command -v update-desktop-database >/dev/null; then update-desktop-database "$(datadir)/applications" || true; fi
+	@# Drop our default-handler lines (only ours) from the user's mimeapps.list.
+	f="$${XDG_CONFIG_HOME:-$$HOME/.config}/mimeapps.list"; [ ! -f "$$f" ] || \
+		sed -i -e '/^\(application\/x-bittorrent\|x-scheme-handler\/magnet\)=$(APPID)\.desktop;*$$/d' "$$f"
 
 clean:
 	rm -f swarmdrop

@@ -31,11 +31,12 @@ type mainWindow struct {
 
 	pause, resume, remove *widget.Button
 
-	tray     bool // a system tray menu is set
-	snap     engine.Snapshot
-	creates  map[int]*createDialog // by request id
-	settings *settingsDialog       // while open
-	health   *healthPanel          // while open
+	tray       bool // a system tray menu is set
+	snap       engine.Snapshot
+	creates    map[int]*createDialog // by request id
+	lastCreate *createDialog         // the create dialog opened last
+	settings   *settingsDialog       // while open
+	health     *healthPanel          // while open
 }
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
@@ -372,6 +373,7 @@ func (m *mainWindow) openCreate(paths []string) *createDialog {
 		return nil
 	}
 	c.dlg.Show()
+	m.lastCreate = c
 	return c
 }
 

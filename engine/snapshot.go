@@ -98,6 +98,11 @@ func (t *torrent) status() TorrentStatus {
 			}
 		}
 	}
+	if t.mi != nil {
+		// Known before the swarm runs (while checking, paused, failed).
+		ts.PiecesTotal = t.mi.Info.NumPieces()
+		ts.Files = t.fileStatus(nil)
+	}
 	if t.sw == nil {
 		return ts
 	}

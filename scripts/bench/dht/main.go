@@ -62,8 +62,8 @@ func run(ctx context.Context, runs int) error {
 			if err != nil {
 				return fmt.Errorf("run %d, %s: %w", r+1, clients[i].name, err)
 			}
-			fmt.Printf("  run %d  %-10s  first peer %6.3f s (after %6.3f s)  first piece %6.3f s (after %6.3f s)\n",
-				r+1, clients[i].name, res.firstPeer, res.peerAfter, res.firstPiece, res.pieceAfter)
+			fmt.Printf("  run %d  %-10s  first peer %6.3f s (after %6.3f s)  first piece %6.3f s (after %6.3f s)  first write %6.3f s\n",
+				r+1, clients[i].name, res.firstPeer, res.peerAfter, res.firstPiece, res.pieceAfter, res.firstWrite)
 			results[i] = append(results[i], res)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,11 +31,13 @@ type milestones struct {
 }
 
 // lookup is one run's figures in seconds from process start: first peer
-// and first verified piece as the client reported them, and the lower
-// bounds of both (the same values for a client that reports at once).
+// and first verified piece as the client reported them, the lower bounds
+// of both (the same values for a client that reports at once), and the
+// first data written to the file, seen by polling it every 5 ms.
 type lookup struct {
 	firstPeer, firstPiece float64
 	peerAfter, pieceAfter float64
+	firstWrite            float64 // NaN if unseen
 }
 
 // swarmdrop starts our downloader with empty state and no contacts but the
@@ -94,6 +97,10 @@ func (b *bench) measure(ctx context.Context, c client, run int) (lookup, error) 
 		return lookup{}, err
 	}
 	defer p.Kill()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	written := make(chan time.Time, 1)
+	go func() { written <- benchkit.FirstWrite(wctx, filepath.Join(dir, "1GiB.bin"), 5*time.Millisecond) }()
 	peer, err := p.WaitFor(ctx, lookupTimeout, m.firstPeer)
 	if err != nil {
 		return lookup{}, fmt.Errorf("waiting for the first peer: %w", err)
@@ -104,8 +111,15 @@ func (b *bench) measure(ctx context.Context, c client, run int) (lookup, error) 
 			return lookup{}, fmt.Errorf("waiting for the first piece: %w", err)
 		}
 	}
+	res := lookup{firstPeer: since(p.Started, peer), firstPiece: since(p.Started, piece), firstWrite: math.NaN()}
+	select {
+	case at := <-written:
+		if !at.IsZero() {
+			res.firstWrite = at.Sub(p.Started).Seconds()
+		}
+	case <-time.After(2 * time.Second):
+	}
 	p.Kill()
-	res := lookup{firstPeer: since(p.Started, peer), firstPiece: since(p.Started, piece)}
 	res.peerAfter, res.pieceAfter = res.firstPeer, res.firstPiece
 	if m.periodic {
 		res.peerAfter = since(p.Started, lineBefore(p, peer))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -51,32 +52,38 @@ func newBench(ctx context.Context) (*bench, error) {
 	return b, nil
 }
 
-// startNetwork starts the nodes, makes the torrent with one node as its
-// contact, starts the seeder and waits for the DHT to settle.
+// startNetwork starts the nodes and waits for them to know one another,
+// makes the torrent with the best-connected node as its only contact,
+// starts the seeder and waits until its announce can be found.
 func (b *bench) startNetwork(ctx context.Context) error {
 	t0 := time.Now()
 	if err := b.startNodes(ctx); err != nil {
 		return err
 	}
 	fmt.Printf("%d DHT nodes listening after %.1f s\n", nodeCount, time.Since(t0).Seconds())
-	b.contact = b.addrs[nodeCount/2]
+	if err := b.waitConverged(ctx); err != nil {
+		return err
+	}
+	best := b.bestConnected(5)
+	b.contact = best[0]
 	if err := b.createTorrent(ctx); err != nil {
 		return err
 	}
-	if err := b.startSeeder(ctx); err != nil {
+	if err := b.startSeeder(ctx, best[1:3]); err != nil {
 		return err
 	}
-	return b.waitConverged(ctx)
+	return b.waitAnnounced(ctx, best[2:])
 }
 
-// startNodes starts node 0 alone, then ten nodes that bootstrap from it,
-// then the rest, each bootstrapping from node 0 and two random earlier
-// nodes.
+// startNodes starts node 0 alone, then nine nodes that bootstrap from it,
+// then the rest, each bootstrapping from node 0 and a random one of the
+// nine.
 func (b *bench) startNodes(ctx context.Context) error {
 	for _, batch := range [][2]int{{0, 1}, {1, 10}, {10, nodeCount}} {
 		for i := batch[0]; i < batch[1]; i++ {
 			p, err := benchkit.Start(fmt.Sprintf("dht node %d", i), nil, benchkit.Python, b.ltpeer, "dht",
-				"--port", "0", "--ip", nodeIP(i), "--bootstrap", b.bootstrapFor(i), "--seconds", "86400")
+				"--port", "0", "--ip", nodeIP(i), "--bootstrap", b.bootstrapFor(i), "--get", randomHash(),
+				"--seconds", "86400")
 			if err != nil {
 				return err
 			}
@@ -93,6 +100,17 @@ func (b *bench) startNodes(ctx context.Context) error {
 	return nil
 }
 
+// randomHash is a random info hash in hex. Each node looks it up every
+// second (ltpeer dht --get), which fills the routing tables much faster
+// than libtorrent's own refreshes.
+func randomHash() string {
+	var h [20]byte
+	for i := range h {
+		h[i] = byte(rand.IntN(256))
+	}
+	return hex.EncodeToString(h[:])
+}
+
 // nodeIP is node i's loopback address, from 127.0.0.30 on.
 func nodeIP(i int) string { return fmt.Sprintf("127.0.0.%d", 30+i) }
 
@@ -104,7 +122,9 @@ func (b *bench) bootstrapFor(i int) string {
 	case i < 10:
 		return b.addrs[0]
 	}
-	return strings.Join([]string{b.addrs[0], b.addrs[1+rand.IntN(9)], b.addrs[1+rand.IntN(9)]}, ",")
+	// Few contacts: libtorrent never puts its bootstrap contacts into its
+	// routing table.
+	return b.addrs[0] + "," + b.addrs[1+rand.IntN(9)]
 }
 
 // createTorrent makes the trackerless torrent of the content whose only
@@ -128,11 +148,10 @@ func (b *bench) createTorrent(ctx context.Context) error {
 }
 
 // startSeeder starts libtorrent seeding the torrent on 127.0.0.80 and
-// announcing it through two nodes other than the torrent's contact.
-func (b *bench) startSeeder(ctx context.Context) error {
-	boot := b.addrs[1] + "," + b.addrs[nodeCount-1]
+// announcing it through the given contacts (not the torrent's).
+func (b *bench) startSeeder(ctx context.Context, contacts []string) error {
 	p, err := benchkit.Start("libtorrent seeder", nil, benchkit.Python, b.ltpeer, "seed", b.torrent, b.cache,
-		"--port", "0", "--ip", "127.0.0.80", "--dht", boot, "--seconds", "86400")
+		"--port", "0", "--ip", "127.0.0.80", "--dht", strings.Join(contacts, ","), "--seconds", "86400")
 	if err != nil {
 		return err
 	}
@@ -145,11 +164,9 @@ func (b *bench) startSeeder(ctx context.Context) error {
 	return nil
 }
 
-// waitConverged waits until most nodes know more than five others (nine
-// in ten, or half after fifteen seconds) and a probe node, asking the DHT
-// for the torrent's peers, finds the seeder (the seeder's own ANNOUNCED
-// needs a reply with peers, which nobody but itself has); then two more
-// seconds.
+// waitConverged waits until most nodes know more than five others: nine
+// in ten, or half after fifteen seconds. (libtorrent never puts its
+// bootstrap contacts in its routing table, so a small DHT fills slowly.)
 func (b *bench) waitConverged(ctx context.Context) error {
 	t0 := time.Now()
 	for {
@@ -157,7 +174,7 @@ func (b *bench) waitConverged(ctx context.Context) error {
 		if n >= nodeCount*9/10 || n >= nodeCount/2 && time.Since(t0) > 15*time.Second {
 			break
 		}
-		if time.Since(t0) > 2*time.Minute {
+		if time.Since(t0) > 3*time.Minute {
 			return fmt.Errorf("the DHT did not converge: %d of %d nodes know more than 5 others", n, nodeCount)
 		}
 		if err := sleep(ctx, 500*time.Millisecond); err != nil {
@@ -166,18 +183,43 @@ func (b *bench) waitConverged(ctx context.Context) error {
 	}
 	fmt.Printf("%d of %d nodes know more than 5 others after %.1f s (routing table sizes: %s)\n",
 		b.wellConnected(), nodeCount, time.Since(t0).Seconds(), b.tableSizes())
+	return nil
+}
+
+// waitAnnounced starts a probe node that asks the DHT, through the given
+// contacts, for the torrent's peers, and waits until it finds the seeder
+// (the seeder's own ANNOUNCED needs a reply with peers, which nobody but
+// itself has); then two more seconds.
+func (b *bench) waitAnnounced(ctx context.Context, contacts []string) error {
+	t0 := time.Now()
 	probe, err := benchkit.Start("dht probe", nil, benchkit.Python, b.ltpeer, "dht", "--port", "0", "--ip", "127.0.0.81",
-		"--bootstrap", b.addrs[nodeCount/3], "--get", b.infoHash, "--seconds", "120")
+		"--bootstrap", strings.Join(contacts, ","), "--get", b.infoHash, "--seconds", "180")
 	if err != nil {
 		return err
 	}
 	defer probe.Kill()
 	want := "PEER " + b.seederAddr
-	if _, err := probe.WaitFor(ctx, 2*time.Minute, func(l string) bool { return l == want }); err != nil {
+	if _, err := probe.WaitFor(ctx, 3*time.Minute, func(l string) bool { return l == want }); err != nil {
 		return fmt.Errorf("the seeder was not found in the DHT: %w", err)
 	}
 	fmt.Printf("a probe node found the seeder %s through the DHT after %.1f s\n", b.seederAddr, time.Since(t0).Seconds())
 	return sleep(ctx, 2*time.Second)
+}
+
+// bestConnected returns the addresses of the n nodes with the largest
+// routing tables, largest first.
+func (b *bench) bestConnected(n int) []string {
+	counts := b.nodeCounts()
+	idx := make([]int, len(counts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int { return counts[y] - counts[x] })
+	out := make([]string, 0, n)
+	for _, i := range idx[:min(n, len(idx))] {
+		out = append(out, b.addrs[i])
+	}
+	return out
 }
 
 // wellConnected counts the nodes whose last NODES line says more than 5.

@@ -23,10 +23,10 @@ type dlCase struct {
 }
 
 // result is one download's figures: seconds to the completion line and to
-// exit, and the peak RSS in KiB.
+// exit, CPU seconds (user plus system) and the peak RSS in KiB.
 type result struct {
-	done, exit float64
-	maxRSS     int64
+	done, exit, cpu float64
+	maxRSS          int64
 }
 
 // The case indexes, in report order.
@@ -97,6 +97,7 @@ func (b *bench) measure(ctx context.Context, c dlCase, run int) (result, error) 
 	return result{
 		done:   done.At.Sub(p.Started).Seconds(),
 		exit:   ended.At.Sub(p.Started).Seconds(),
+		cpu:    ended.CPU.Seconds(),
 		maxRSS: ended.MaxRSS,
 	}, nil
 }

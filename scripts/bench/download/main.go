@@ -62,8 +62,8 @@ func run(ctx context.Context, runs int) error {
 			if err != nil {
 				return fmt.Errorf("run %d, %s: %w", r+1, cases[i].name, err)
 			}
-			fmt.Printf("  run %d  %-28s %7.3f s  %7.1f MB/s  exit %7.3f s  peak RSS %7.1f MiB\n",
-				r+1, cases[i].name, res.done, mbps(res.done), res.exit, mib(res.maxRSS))
+			fmt.Printf("  run %d  %-26s %7.3f s %7.1f MB/s  exit %7.3f s  CPU %6.2f s  peak RSS %7.1f MiB\n",
+				r+1, cases[i].name, res.done, mbps(res.done), res.exit, res.cpu, mib(res.maxRSS))
 			results[i] = append(results[i], res)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // ContentSize is the size of the benchmark content file, 1 GiB.
@@ -155,4 +157,24 @@ func Uptime() string {
 		b, _ = os.ReadFile("/proc/loadavg")
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// FirstWrite polls path every interval until it has a data block on disk
+// (the clients create files sparse, so that is their first write) and
+// returns when it saw it, or the zero time once ctx ends.
+func FirstWrite(ctx context.Context, path string, interval time.Duration) time.Time {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if fi, err := os.Stat(path); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blocks > 0 {
+				return time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}
+		case <-tick.C:
+		}
+	}
 }

@@ -50,6 +50,8 @@ type Ended struct {
 	At time.Time
 	// MaxRSS is the peak resident set size in KiB (getrusage's ru_maxrss).
 	MaxRSS int64
+	// CPU is the user plus system CPU time used.
+	CPU time.Duration
 }
 
 // running holds every started Proc until it exits, for KillAll.
@@ -182,7 +184,11 @@ func (p *Proc) Exit(ctx context.Context, timeout time.Duration) (Ended, error) {
 	if err == nil && p.waitErr != nil {
 		err = fmt.Errorf("%s: %w; stderr: %s", p.Name, p.waitErr, p.stderr)
 	}
-	return Ended{At: p.endedAt, MaxRSS: p.maxRSS()}, err
+	e := Ended{At: p.endedAt, MaxRSS: p.maxRSS()}
+	if ps := p.cmd.ProcessState; ps != nil {
+		e.CPU = ps.UserTime() + ps.SystemTime()
+	}
+	return e, err
 }
 
 // maxRSS is the peak resident set size of the ended process in KiB.

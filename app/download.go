@@ -124,6 +124,7 @@ func watch(ctx context.Context, e *engine.Engine, ih string, seed bool, rep *rep
 			if !ok {
 				continue
 			}
+			rep.snap = s
 			rep.progress(ts)
 			switch {
 			case ts.State == engine.StateError:
@@ -155,6 +156,7 @@ type reporter struct {
 	jsonOut bool
 	start   time.Time
 	last    time.Time
+	snap    engine.Snapshot // the latest, for the global fields
 }
 
 // progressLine is the --json object (see DESIGN.md's command line).
@@ -172,6 +174,15 @@ type progressLine struct {
 	RateUp      float64 `json:"rate_up"`
 	Elapsed     float64 `json:"elapsed"`
 	Error       string  `json:"error,omitempty"`
+	// Port is our listening port; UPnP the port mapping state ("off",
+	// "no gateway found", "mapped", ...) with the mapped external ports
+	// and the router's external address.
+	Port       int    `json:"port"`
+	UPnP       string `json:"upnp"`
+	MappedTCP  int    `json:"mapped_tcp,omitempty"`
+	MappedUDP  int    `json:"mapped_udp,omitempty"`
+	ExternalIP string `json:"external_ip,omitempty"`
+	DHTNodes   int    `json:"dht_nodes"`
 }
 
 func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) progressLine {
@@ -181,6 +192,8 @@ func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) prog
 		Downloaded: ts.Downloaded, Uploaded: ts.Uploaded, Peers: ts.Peers,
 		RateDown: ts.RateDown, RateUp: ts.RateUp,
 		Elapsed: time.Since(r.start).Seconds(), Error: errText,
+		Port: r.snap.ListenPort, UPnP: r.snap.NAT.State, MappedTCP: r.snap.NAT.TCP.ExternalPort,
+		MappedUDP: r.snap.NAT.UDP.ExternalPort, ExternalIP: r.snap.NAT.ExternalIP, DHTNodes: r.snap.DHT.Good,
 	}
 }
 

@@ -33,6 +33,7 @@ var tools = [][2]string{
 	{"import", "imagemagick"},
 	{"mktorrent", "mktorrent"},
 	{"xdotool", "xdotool"},
+	{"xprop", "x11-utils"},
 	// Without a desktop environment xdg-mime finds a file's type with
 	// mimetype (by the *.torrent glob); its fallback, file(1), only knows
 	// torrents that start with an announce URL, not trackerless ones.
@@ -102,6 +103,17 @@ func TestInstallThenXdgOpen(t *testing.T) {
 	shot := filepath.Join(artifactDir(t), "xdg-open.png")
 	run(t, time.Minute, env, "import", "-window", "root", shot)
 	t.Logf("screenshot of the window after xdg-open: %s", shot)
+
+	// The window carries the embedded icon (GLFW sets _NET_WM_ICON from it).
+	win := strings.Fields(run(t, time.Minute, env, "xdotool", "search", "--name", "^Swarmdrop$"))
+	if len(win) == 0 {
+		t.Fatal("no window named Swarmdrop")
+	}
+	// The 512x512 PNG as is; without SetIcon there is no _NET_WM_ICON.
+	icon := run(t, time.Minute, env, "xprop", "-id", win[0], "-len", "16", "-f", "_NET_WM_ICON", "32c", "_NET_WM_ICON")
+	if !strings.HasPrefix(icon, "_NET_WM_ICON(CARDINAL) = 512, 512") {
+		t.Errorf("the window lacks the 512x512 icon: xprop says %.300q", icon)
+	}
 
 	app.quit(t, env)
 	if _, err := os.Stat(h.socket()); err == nil {

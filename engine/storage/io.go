@@ -54,7 +54,13 @@ func (t *Torrent) WritePiece(index int, data []byte) error {
 	if int64(len(data)) != size {
 		return fmt.Errorf("writing piece %d: %d bytes, want %d", index, len(data), size)
 	}
-	for _, s := range t.spans(off, size) {
+	spans := t.spans(off, size)
+	t.mu.Lock()
+	for _, s := range spans {
+		t.files[s.i].dataEnd = t.files[s.i].length // written: hash it when verifying
+	}
+	t.mu.Unlock()
+	for _, s := range spans {
 		if err := t.writeSpan(s, data[s.lo:s.hi]); err != nil {
 			return fmt.Errorf("writing piece %d: %w", index, err)
 		}

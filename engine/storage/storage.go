@@ -44,10 +44,15 @@ type fileEntry struct {
 	offset, length int64
 
 	// Guarded by Torrent.mu.
-	f     *os.File
-	dirty bool   // written since the last fsync
-	users int    // ReadAt/WritePiece calls using f right now
-	used  uint64 // Torrent.tick at the last use, for eviction
+	// dataEnd is where the bytes that existed before Open end: Open
+	// extends new and short files with zeros (sparse), and a piece lying
+	// partly in such a region cannot be on disk, so Verify skips it
+	// without reading. A write to the file moves it to the end.
+	dataEnd int64
+	f       *os.File
+	dirty   bool   // written since the last fsync
+	users   int    // ReadAt/WritePiece calls using f right now
+	used    uint64 // Torrent.tick at the last use, for eviction
 }
 
 // Torrent is the content of one torrent on disk. It is safe for concurrent
@@ -61,7 +66,7 @@ type Torrent struct {
 	maxOpen int
 	bufs    sync.Pool // *[]byte of PieceLength bytes
 
-	mu      sync.Mutex // guards root, closed, syncErr, openIdx, tick and the handle fields of files
+	mu      sync.Mutex // guards root, closed, syncErr, openIdx, tick and the guarded fields of files
 	root    *os.Root   // the download folder; nil for OpenFiles or once closed
 	closed  bool
 	syncErr error // the first failed fsync; see Sync
@@ -98,10 +103,12 @@ func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error
 	t := newTorrent(info, paths)
 	t.dir, t.root = dir, root
 	for i := range t.files {
-		if err := prepareFile(root, t.files[i].name, t.files[i].length); err != nil {
+		old, err := prepareFile(root, t.files[i].name, t.files[i].length)
+		if err != nil {
 			root.Close()
 			return nil, fmt.Errorf("opening storage: %s: %w", filepath.Join(dir, t.files[i].name), err)
 		}
+		t.files[i].dataEnd = min(old, t.files[i].length)
 	}
 	return t, nil
 }
@@ -121,7 +128,7 @@ func OpenFiles(paths []string, info *metainfo.Info) (*Torrent, error) {
 func newTorrent(info *metainfo.Info, names []string) *Torrent {
 	t := &Torrent{info: info, maxOpen: maxOpenFiles, files: make([]fileEntry, len(info.Files))}
 	for i, f := range info.Files {
-		t.files[i] = fileEntry{name: names[i], offset: f.Offset, length: f.Length}
+		t.files[i] = fileEntry{name: names[i], offset: f.Offset, length: f.Length, dataEnd: f.Length}
 	}
 	pl := info.PieceLength
 	t.bufs.New = func() any { b := make([]byte, pl); return &b }
@@ -163,9 +170,10 @@ func checkLayout(info *metainfo.Info, npaths int) error {
 
 // prepareFile creates the file rel (and its folders) under root if
 // missing, refusing symbolic links on the way, and extends it to length.
-func prepareFile(root *os.Root, rel string, length int64) error {
+// It returns the file's size before (0 when it was created).
+func prepareFile(root *os.Root, rel string, length int64) (int64, error) {
 	if !filepath.IsLocal(rel) {
-		return errors.New("path leaves the download folder")
+		return 0, errors.New("path leaves the download folder")
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
 	for k := 1; k <= len(parts); k++ {
@@ -175,34 +183,38 @@ func prepareFile(root *os.Root, rel string, length int64) error {
 			break
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("refusing to go through %s: it is a symbolic link", p)
+			return 0, fmt.Errorf("refusing to go through %s: it is a symbolic link", p)
 		case k < len(parts) && !fi.IsDir():
-			return fmt.Errorf("%s is not a folder", p)
+			return 0, fmt.Errorf("%s is not a folder", p)
 		case k == len(parts) && !fi.Mode().IsRegular():
-			return errors.New("not a regular file")
+			return 0, errors.New("not a regular file")
 		}
 	}
 	if d := filepath.Dir(rel); d != "." {
 		if err := root.MkdirAll(d, 0o755); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	f, err := root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var old int64
 	fi, err := f.Stat()
-	if err == nil && fi.Size() < length {
-		err = f.Truncate(length)
+	if err == nil {
+		old = fi.Size()
+		if old < length {
+			err = f.Truncate(length)
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return old, err
 }
 
 // path returns the file system path of file i, for messages and for

@@ -57,7 +57,7 @@ func (t *Torrent) Verify(ctx context.Context, workers int, trust *Resume, progre
 		defer wg.Done()
 		defer close(jobs)
 		for i := range n {
-			if trusted.Has(i) {
+			if trusted.Has(i) || t.neverWritten(i) {
 				continue
 			}
 			select {
@@ -71,6 +71,12 @@ func (t *Torrent) Verify(ctx context.Context, workers int, trust *Resume, progre
 		wg.Wait()
 		close(results)
 	}()
+	for i := range n {
+		if !trusted.Has(i) && t.neverWritten(i) {
+			done++ // nothing on disk to hash
+		}
+	}
+	report()
 	for r := range results {
 		if r.ok {
 			have.Set(r.index)
@@ -109,4 +115,17 @@ func (t *Torrent) trustedPieces(trust *Resume) bitfield.Bitfield {
 		}
 	}
 	return have
+}
+
+// neverWritten reports whether piece p lies partly in a region that Open
+// itself extended with zeros, so it cannot be complete on disk yet.
+func (t *Torrent) neverWritten(p int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.spans(t.pieceRange(p)) {
+		if s.fileOff >= t.files[s.i].dataEnd {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"os"
 	"path/filepath"
@@ -164,5 +165,48 @@ func TestResumeTrust(t *testing.T) {
 	bad.Files = bad.Files[:2]
 	if got, _ := st.Verify(t.Context(), 1, &bad, nil); got.Has(1) || got.Has(8) {
 		t.Fatalf("mismatched resume trusted: %v", pieceList(got))
+	}
+}
+
+// TestVerifySkipsRegionsOpenExtended: pieces lying in zeros that Open
+// itself added (new files, the extended tail of short files) are not read:
+// an all-zero torrent is "missing" right after a fresh Open although its
+// zeros would hash right, while data that was on disk before Open is found,
+// and a reopened full-length file is hashed again.
+func TestVerifySkipsRegionsOpenExtended(t *testing.T) {
+	fx := newFixture(t, "z", []int64{64, 40}, 16, 3)
+	for i := range fx.content {
+		fx.content[i] = 0
+	}
+	fx.info.Pieces = nil
+	for off := int64(0); off < fx.info.TotalLength; off += 16 {
+		h := sha1.Sum(fx.content[off:min(off+16, fx.info.TotalLength)])
+		fx.info.Pieces = append(fx.info.Pieces, h[:]...)
+	}
+	dir := t.TempDir()
+	// File 0 exists with its first 32 bytes (two pieces) before Open.
+	p0 := filepath.Join(dir, fx.paths(t)[0])
+	if err := os.MkdirAll(filepath.Dir(p0), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p0, make([]byte, 32), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := fx.open(t, dir)
+	have, err := st.Verify(t.Context(), 2, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pieceList(have); len(got) != 2 || got[0] != 0 || got[1] != 1 {
+		t.Fatalf("fresh open: Verify = %v, want [0 1] (only what was on disk)", got)
+	}
+	st.Close()
+	st = fx.open(t, dir)
+	have, err = st.Verify(t.Context(), 2, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have.Count() != fx.info.NumPieces() {
+		t.Fatalf("reopened full-length files: %v, want every piece", pieceList(have))
 	}
 }

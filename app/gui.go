@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -23,6 +26,10 @@ type Session struct {
 	// SettingsErr reports a problem met loading the settings (a broken file
 	// replaced by defaults), for the window to show once.
 	SettingsErr error
+	// Stop is closed when the process is asked to end (SIGINT, SIGTERM):
+	// the window then quits as if the user had chosen Quit, so that the
+	// engine saves its state.
+	Stop <-chan struct{}
 
 	mu       sync.Mutex // guards settings
 	settings Settings
@@ -85,6 +92,8 @@ func runGUI(args []string, gui GUI) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 	handover := make(chan []string, 16)
 	go inst.Serve(ctx, func(a []string) {
 		select {
@@ -94,7 +103,8 @@ func runGUI(args []string, gui GUI) error {
 	})
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- e.Run(ctx) }()
-	s := &Session{Engine: e, Paths: paths, Args: absArgs(args), Handover: handover, SettingsErr: serr, settings: settings}
+	s := &Session{Engine: e, Paths: paths, Args: absArgs(args), Handover: handover, SettingsErr: serr,
+		Stop: sigCtx.Done(), settings: settings}
 	guiErr := gui(s)
 	cancel()
 	if err := <-engineDone; err != nil && guiErr == nil {

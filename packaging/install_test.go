@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -394,18 +395,19 @@ func (a *app) exited() bool {
 
 func (a *app) output() string { return a.out.String() }
 
-// quit presses Ctrl+Q in the window, as a user would, and waits for the
-// program to exit cleanly.
+// quit sends SIGTERM, as a desktop session ending does, and waits for
+// the program to quit cleanly (exit 0, state saved, socket removed). The
+// window's own Ctrl+Q is tested by the ui package's screenshot test.
 func (a *app) quit(t *testing.T, env []string) {
 	t.Helper()
-	run(t, time.Minute, env, "xdotool", "search", "--sync", "--name", "^Swarmdrop$", "windowfocus", "key", "ctrl+q")
+	a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-a.done:
 		if a.err != nil {
-			t.Errorf("the program ended with %v after Ctrl+Q:\n%s", a.err, a.output())
+			t.Errorf("the program ended with %v after SIGTERM:\n%s", a.err, a.output())
 		}
 	case <-time.After(20 * time.Second):
-		t.Errorf("the program did not quit within 20 s of Ctrl+Q:\n%s", a.output())
+		t.Errorf("the program did not quit within 20 s of SIGTERM:\n%s", a.output())
 		a.cmd.Process.Kill()
 		<-a.done
 	}

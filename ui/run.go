@@ -31,6 +31,15 @@ func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
 	defer cancel()
 	a.Lifecycle().SetOnStarted(func() {
 		go m.feed(ctx, s.Handover)
+		if s.Stop != nil {
+			go func() {
+				select {
+				case <-s.Stop: // SIGINT or SIGTERM: quit as the user would
+					fyne.Do(m.quit)
+				case <-ctx.Done():
+				}
+			}()
+		}
 		if s.SettingsErr != nil {
 			dialog.ShowError(s.SettingsErr, m.win)
 		}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,9 +114,10 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 	return res, nil
 }
 
-// hashPieces hashes every piece: each worker takes the next piece, reads
-// it with pread (in parallel, straight from the page cache into its own
-// buffer) and hashes it.
+// hashPieces hashes every piece: each worker takes the next piece and
+// hashes it where it lies: straight from the page cache through a
+// read-only mapping for big files (no copy), or read with pread into its
+// own buffer for small ones.
 func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte, error) {
 	n := int((plan.Total + pl - 1) / pl)
 	pieces := make([]byte, n*20)
@@ -123,6 +126,11 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 		workers = runtime.NumCPU()
 	}
 	workers = min(workers, n)
+	maps, err := mapFiles(plan)
+	if err != nil {
+		return nil, err
+	}
+	defer maps.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
@@ -137,23 +145,33 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := &pieceReader{plan: plan}
+			r := &pieceReader{plan: plan, maps: maps}
 			defer r.close()
+			// A mapped file cut short while we read it faults; that
+			// becomes an error naming the file, not a crash.
+			debug.SetPanicOnFault(true)
+			defer func() {
+				if recover() != nil {
+					fail(fmt.Errorf("%s changed while hashing", plan.Files[r.cur].Source))
+				}
+			}()
 			buf := make([]byte, pl)
+			h := sha1.New()
+			var sum [sha1.Size]byte
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
 				}
 				start := int64(i) * pl
-				b := buf[:min(pl, plan.Total-start)]
-				if err := r.readAt(b, start); err != nil {
+				size := min(pl, plan.Total-start)
+				h.Reset()
+				if err := r.hashRange(h, buf, start, size); err != nil {
 					fail(err)
 					return
 				}
-				sum := sha1.Sum(b)
-				copy(pieces[i*20:], sum[:])
-				hashed.Add(int64(len(b)))
+				copy(pieces[i*20:], h.Sum(sum[:0]))
+				hashed.Add(size)
 			}
 		}()
 	}
@@ -185,11 +203,14 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 	return pieces, nil
 }
 
-// pieceReader reads torrent-global byte ranges from the plan's files,
-// keeping the last file it used open.
+// pieceReader feeds torrent-global byte ranges of the plan's files to a
+// hash, from their mappings or by pread, keeping the last file it read
+// open.
 type pieceReader struct {
 	plan   *Plan
-	idx    int // index of the open file, valid when f != nil
+	maps   fileMaps
+	idx    int // the file f is, when f != nil
+	cur    int // the file being read, for messages
 	f      *os.File
 	starts []int64
 }
@@ -200,8 +221,9 @@ func (r *pieceReader) close() {
 	}
 }
 
-// readAt fills b from offset off of the torrent's data.
-func (r *pieceReader) readAt(b []byte, off int64) error {
+// hashRange writes bytes [off, off+size) of the torrent's data to h; buf
+// holds what has to be read.
+func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) error {
 	if r.starts == nil {
 		var o int64
 		for _, f := range r.plan.Files {
@@ -219,23 +241,30 @@ func (r *pieceReader) readAt(b []byte, off int64) error {
 			hi = mid - 1
 		}
 	}
-	for i := lo; len(b) > 0 && i < len(r.plan.Files); i++ {
+	for i := lo; size > 0 && i < len(r.plan.Files); i++ {
 		pf := r.plan.Files[i]
 		within := off - r.starts[i]
 		if within >= pf.Length {
 			continue
 		}
-		k := min(int64(len(b)), pf.Length-within)
-		if err := r.open(i); err != nil {
-			return err
-		}
-		if _, err := r.f.ReadAt(b[:k], within); err != nil {
-			if err == io.EOF {
-				return fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
+		k := min(size, pf.Length-within)
+		r.cur = i
+		if m := r.maps[i]; m != nil {
+			h.Write(m[within : within+k])
+		} else {
+			b := buf[:k]
+			if err := r.open(i); err != nil {
+				return err
 			}
-			return fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
+			if _, err := r.f.ReadAt(b, within); err != nil {
+				if err == io.EOF {
+					return fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
+				}
+				return fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
+			}
+			h.Write(b)
 		}
-		b = b[k:]
+		size -= k
 		off += k
 	}
 	return nil

@@ -207,3 +207,26 @@ func TestPieceLength(t *testing.T) {
 		}
 	}
 }
+
+// TestFileCutWhileHashing: a big (mapped) file truncated under the hasher
+// gives an error naming it, never a crash.
+func TestFileCutWhileHashing(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.bin")
+	writeFile(t, big, 256<<20, 1)
+	plan, err := Scan([]string{big}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(15 * time.Millisecond)
+		os.Truncate(big, 4096)
+	}()
+	_, err = MakePlan(context.Background(), plan, Options{PieceLength: 16 << 10, Workers: 1})
+	if err == nil {
+		t.Fatal("hashing 256 MiB on one core finished within 15 ms: the test proves nothing")
+	}
+	if !strings.Contains(err.Error(), "big.bin changed while hashing") {
+		t.Fatalf("error %q does not name the changed file", err)
+	}
+}

@@ -50,6 +50,7 @@ type peer struct {
 	amInterested bool
 	requests     map[block]time.Time // our outstanding requests to the peer
 	maxReq       int                 // how many requests we keep outstanding
+	slowStart    bool                // maxReq grows per block until the first rate is measured
 	reqq         int                 // how many the peer accepts (extended handshake)
 	utMetadata   int                 // the peer's id for ut_metadata (0: none)
 	utPex        int                 // the peer's id for ut_pex (0: none)
@@ -244,7 +245,7 @@ func (s *Swarm) runPeer(ctx context.Context, conn net.Conn, hs peerwire.Handshak
 		remoteID: hs.PeerID, fast: hs.Fast(), ext: hs.Extended(), dht: hs.DHT(),
 		peerChoking: true, amChoking: true,
 		requests: make(map[block]time.Time),
-		maxReq:   64, reqq: 250,
+		maxReq:   64, reqq: 250, slowStart: true,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		pexSent: make(map[netip.AddrPort]bool),

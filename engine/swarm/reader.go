@@ -270,6 +270,9 @@ func (s *Swarm) onBlock(p *peer, m peerwire.Message) error {
 		return protocolErrorf("block %d+%d of %d bytes does not match our request", b.piece, b.begin, len(m.Block))
 	}
 	pp.inflight[bi]--
+	if p.slowStart && p.maxReq < maxQueue {
+		p.maxReq++ // one more per block: doubles each round trip
+	}
 	now := time.Now()
 	p.lastBlock = now
 	p.downTotal += int64(len(m.Block))

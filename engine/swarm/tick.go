@@ -31,7 +31,12 @@ func (s *Swarm) onTick() {
 		p.rateUp = 0.5*p.rateUp + 0.5*u
 		down += p.rateDown
 		up += p.rateUp
-		if p.maxReq > 4 || now.Sub(p.lastBlock) < requestTimeout {
+		switch {
+		case p.slowStart && p.rateDown > 0:
+			p.slowStart = false
+			p.maxReq = max(p.maxReq, resizeQueue(p.rateDown))
+		case p.slowStart:
+		case p.maxReq > 4 || now.Sub(p.lastBlock) < requestTimeout:
 			p.maxReq = resizeQueue(p.rateDown)
 		}
 		s.checkRequestsLocked(p, now)

@@ -54,6 +54,13 @@ func (s *Swarm) verify(pp *partial) {
 	}
 	s.pk.release(pp.buf)
 	pp.buf = nil
+	// The piece's memory is free again: peers held back by the memory
+	// budget can be asked for more now, not at the next tick.
+	for _, p := range s.peers {
+		if len(p.requests) < p.maxReq {
+			s.fillRequestsLocked(p)
+		}
+	}
 }
 
 // pieceVerifiedLocked announces a new piece and checks for completion.

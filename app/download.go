@@ -76,7 +76,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	e, err := engine.New(engine.Config{
 		StateDir: paths.StateDir, DownloadDir: f.dir, Port: f.port, Bind: f.bind,
 		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP,
-		MaxConnections: settings.MaxConnections, SnapshotEvery: 250 * time.Millisecond,
+		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
 	})
 	if err != nil {

@@ -43,7 +43,7 @@ func report(runs int, cases []dlCase, results [][]result) {
 			c.name, s[i].done, mbps(s[i].done), s[i].exit, s[i].cpu, s[i].rss, benchkit.List("%.3f", s[i].all))
 	}
 	fmt.Println("times: process start to the completion line (swarmdrop \"complete\" event, ltpeer DONE), Python start-up included;")
-	fmt.Println("swarmdrop reports completion with its next snapshot (every 250 ms), so its times are late by up to 0.25 s;")
+	fmt.Println("swarmdrop reports completion with its next snapshot (every 100 ms), so its times are late by up to 0.1 s;")
 	fmt.Println("MB/s = 10^6 bytes/s over the done time; CPU = user+system of the downloader process")
 	fmt.Println()
 	fmt.Printf("a) speed ratio swarmdrop/libtorrent, both from the libtorrent seeder: %s (goal >= 1.20)\n",

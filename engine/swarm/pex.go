@@ -12,10 +12,15 @@ import (
 // peers tell us becomes candidates, at most pexMaxIn per message and one
 // message per peer per pexMinIn.
 const (
-	pexEvery  = time.Minute
 	pexMaxOut = 50
 	pexMaxIn  = 50
-	pexMinIn  = 45 * time.Second
+)
+
+// PEX timing; variables so that tests can shorten them before any swarm
+// runs.
+var (
+	pexEvery = time.Minute
+	pexMinIn = 45 * time.Second
 )
 
 func (s *Swarm) onPEX(p *peer, px peerwire.PEX) {

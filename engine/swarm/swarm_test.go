@@ -1,0 +1,174 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/engine/peerwire"
+)
+
+// memStorage keeps a torrent's data in memory.
+type memStorage struct {
+	mu   sync.Mutex
+	data []byte
+	pl   int64
+}
+
+func (m *memStorage) WritePiece(i int, b []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	copy(m.data[int64(i)*m.pl:], b)
+	return nil
+}
+
+func (m *memStorage) ReadAt(b []byte, off int64) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return copy(b, m.data[off:]), nil
+}
+
+// testTorrent returns random content and its info.
+func testTorrent(t *testing.T, size int, pl int64) ([]byte, *metainfo.MetaInfo) {
+	t.Helper()
+	content := make([]byte, size)
+	rand.Read(content)
+	info := &metainfo.Info{Name: "t.bin", PieceLength: pl, TotalLength: int64(size),
+		Files: []metainfo.File{{Path: []string{"t.bin"}, Length: int64(size)}}}
+	for off := 0; off < size; off += int(pl) {
+		h := sha1.Sum(content[off:min(off+int(pl), size)])
+		info.Pieces = append(info.Pieces, h[:]...)
+	}
+	mi, err := metainfo.New(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return content, mi
+}
+
+// node is a swarm with its own listener on 127.0.0.1.
+type node struct {
+	sw    *Swarm
+	store *memStorage
+	addr  netip.AddrPort
+}
+
+func startNode(t *testing.T, mi *metainfo.MetaInfo, content []byte, seed, private bool) *node {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := mi.Info.NumPieces()
+	st := &memStorage{data: make([]byte, len(content)), pl: mi.Info.PieceLength}
+	have := bitfield.New(n)
+	if seed {
+		copy(st.data, content)
+		for i := range n {
+			have.Set(i)
+		}
+	}
+	var id [20]byte
+	rand.Read(id[:])
+	cfg := Config{InfoHash: mi.InfoHash, PeerID: id, Info: &mi.Info, InfoBytes: mi.InfoBytes,
+		Storage: st, Have: have, Port: l.Addr().(*net.TCPAddr).Port, Private: private}
+	if seed {
+		cfg.UpLimit = NewRateLimit(1 << 20) // slow: leechers stay leechers a while
+	}
+	sw, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sw.Run(ctx)
+	}()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			reserved, _, err := peerwire.ReadHandshakeStart(c)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			sw.Accept(c, reserved)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		cancel()
+		<-done
+	})
+	return &node{sw: sw, store: st, addr: netip.MustParseAddrPort(l.Addr().String())}
+}
+
+// pexSources counts n's connections whose address came through PEX.
+func (n *node) pexSources() int {
+	c := 0
+	for _, p := range n.sw.Stats().PeerList {
+		if p.Source == SourcePEX {
+			c++
+		}
+	}
+	return c
+}
+
+// TestPEX: two leechers that only know the seed learn of each other
+// through ut_pex and connect; with a private torrent they never do.
+func TestPEX(t *testing.T) {
+	pexEvery, pexMinIn = 200*time.Millisecond, 100*time.Millisecond
+	defer func() { pexEvery, pexMinIn = time.Minute, 45*time.Second }()
+	for _, private := range []bool{false, true} {
+		t.Run(fmt.Sprintf("private=%v", private), func(t *testing.T) {
+			// Many small pieces, and a slow enough download that the
+			// leechers are still interested in each other when PEX runs.
+			content, mi := testTorrent(t, 2<<20, 16<<10)
+			s := startNode(t, mi, content, true, private)
+			a := startNode(t, mi, content, false, private)
+			b := startNode(t, mi, content, false, private)
+			a.sw.AddPeers([]netip.AddrPort{s.addr}, SourceManual)
+			b.sw.AddPeers([]netip.AddrPort{s.addr}, SourceManual)
+			deadline := time.Now().Add(20 * time.Second)
+			for !(a.sw.Complete() && b.sw.Complete()) {
+				if time.Now().After(deadline) {
+					t.Fatal("leechers did not complete within 20 s")
+				}
+				if !private && a.pexSources()+b.pexSources() > 0 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !private {
+				// Connected through PEX before completing (or soon after).
+				for time.Now().Before(deadline) && a.pexSources()+b.pexSources() == 0 {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if a.pexSources()+b.pexSources() == 0 {
+					t.Fatal("no connection came from PEX")
+				}
+				return
+			}
+			time.Sleep(3 * pexEvery)
+			if n := a.pexSources() + b.pexSources(); n != 0 {
+				t.Fatalf("%d PEX connections in a private torrent", n)
+			}
+			if !bytes.Equal(a.store.data, content) || !bytes.Equal(b.store.data, content) {
+				t.Fatal("downloaded data differs")
+			}
+		})
+	}
+}

@@ -58,6 +58,19 @@ func TestRestartFromSavedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
+	// What `swarmdrop create` reads for a torrent's nodes without a node.
+	saved := SavedContacts(state, 3)
+	if len(saved) != 3 {
+		t.Fatalf("SavedContacts gave %v, want 3 of the saved nodes", saved)
+	}
+	for _, a := range saved {
+		if a.Addr().As4()[3] < 21 || a.Addr().As4()[3] > 26 {
+			t.Fatalf("SavedContacts gave %v, not one of the network's nodes", a)
+		}
+	}
+	if got := SavedContacts(filepath.Join(t.TempDir(), "missing.dat"), 8); got != nil {
+		t.Fatalf("SavedContacts of a missing file = %v", got)
+	}
 	if st, err := os.Stat(state); err != nil || st.Size() < 6*26 || n.Stats().TableSavedAt.IsZero() {
 		t.Fatalf("state file: %v, %v", st, err)
 	}

@@ -58,6 +58,7 @@ const (
 // sorted by add order or name. Only rows that changed are redrawn.
 type torrentList struct {
 	list  *widget.List
+	empty *fyne.Container // the hint shown over an empty list
 	order string
 	rows  []rowView
 	last  []engine.TorrentStatus // the torrents last applied
@@ -98,7 +99,12 @@ func (l *torrentList) content() fyne.CanvasObject {
 	header := container.New(listColumns,
 		bold("Name"), bold("Size"), bold("Progress"), bold("State"),
 		bold("Down"), bold("Up"), bold("Peers"), bold("ETA"))
-	return container.NewBorder(header, nil, nil, nil, l.list)
+	hint := widget.NewLabelWithStyle("Drop files or folders here to publish them as a trackerless torrent,\n"+
+		"or open a .torrent file or a magnet link.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	hint.Importance = widget.LowImportance
+	l.empty = container.NewCenter(hint)
+	l.empty.Hidden = len(l.rows) > 0
+	return container.NewBorder(header, nil, nil, nil, container.NewStack(l.list, l.empty))
 }
 
 // sortChoice returns the choice of the list's order.
@@ -132,6 +138,10 @@ func (l *torrentList) apply(ts []engine.TorrentStatus) {
 	}
 	old := l.rows
 	l.rows = rows
+	if l.empty != nil && l.empty.Hidden != (len(rows) > 0) {
+		l.empty.Hidden = len(rows) > 0
+		l.empty.Refresh()
+	}
 	moved := len(old) != len(rows)
 	for i := 0; !moved && i < len(rows); i++ {
 		moved = old[i].InfoHash != rows[i].InfoHash

@@ -258,3 +258,20 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyListHint: the drop hint shows only while the list is empty.
+func TestEmptyListHint(t *testing.T) {
+	l := newTorrentList(func(string) {})
+	l.content()
+	if l.empty.Hidden {
+		t.Fatal("no hint over an empty list")
+	}
+	l.apply([]engine.TorrentStatus{{InfoHash: "aa", Name: "x"}})
+	if !l.empty.Hidden {
+		t.Fatal("hint shown over a torrent")
+	}
+	l.apply(nil)
+	if l.empty.Hidden {
+		t.Fatal("no hint after the last torrent went")
+	}
+}

@@ -151,8 +151,8 @@ func infoText(out *infoOutput) string {
 	}
 	line("info hash", "%s", out.InfoHash)
 	if out.Source == "torrent" {
-		line("size", "%s (%d bytes)", infoSize(out.TotalLength), out.TotalLength)
-		line("pieces", "%d x %s", out.Pieces, infoSize(out.PieceLength))
+		line("size", "%s (%d bytes)", humanBytes(out.TotalLength), out.TotalLength)
+		line("pieces", "%d x %s", out.Pieces, humanBytes(out.PieceLength))
 		if *out.Private {
 			line("private", "yes (trackers only: no DHT, no peer exchange)")
 		} else {
@@ -164,7 +164,7 @@ func infoText(out *infoOutput) string {
 				fmt.Fprintf(&b, "  ... and %d more (see --json)\n", len(out.Files)-infoMaxFiles)
 				break
 			}
-			fmt.Fprintf(&b, "  %10s  %s\n", infoSize(f.Length), printable(f.Path))
+			fmt.Fprintf(&b, "  %10s  %s\n", humanBytes(f.Length), printable(f.Path))
 		}
 	}
 	if len(out.Trackers) == 0 {
@@ -208,18 +208,4 @@ func printable(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
-}
-
-// infoSize formats a byte count as 1.5 MiB and the like.
-func infoSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -1,95 +1,29 @@
 package tracker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // startOpentracker runs opentracker on 127.0.0.1, TCP and UDP on the same
 // free port, serving only the given info hashes; it returns the port.
 func startOpentracker(t *testing.T, hashes ...metainfo.Hash) int {
 	t.Helper()
-	bin := ""
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(5 * time.Second) {
-		if p, err := exec.LookPath("opentracker"); err == nil {
-			bin = p
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("opentracker is not installed")
-		}
+	hex := make([]string, len(hashes))
+	for i, h := range hashes {
+		hex[i] = h.String()
 	}
-	dir := t.TempDir()
-	var wl bytes.Buffer
-	for _, h := range hashes {
-		fmt.Fprintln(&wl, h.String())
-	}
-	if err := os.WriteFile(filepath.Join(dir, "whitelist"), wl.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("opentracker output:\n%s", out.String())
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return port
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("opentracker not listening on %s: %v", addr, err)
-		}
-	}
+	return testpeers.StartOpentracker(t, hex...)
 }
 
-// freePort returns a port free for both TCP and UDP on 127.0.0.1.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
 
 func hashOf(s string) (h metainfo.Hash) {
 	copy(h[:], s)

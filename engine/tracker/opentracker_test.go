@@ -24,7 +24,6 @@ func startOpentracker(t *testing.T, hashes ...metainfo.Hash) int {
 	return testpeers.StartOpentracker(t, hex...)
 }
 
-
 func hashOf(s string) (h metainfo.Hash) {
 	copy(h[:], s)
 	return h

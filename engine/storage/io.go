@@ -90,7 +90,10 @@ func (t *Torrent) writeSpan(s span, b []byte) error {
 	if err != nil {
 		return writeError(name, err)
 	}
+	fe := &t.files[s.i]
+	fe.wmu.Lock()
 	_, err = f.WriteAt(b, s.fileOff)
+	fe.wmu.Unlock()
 	t.release(s.i)
 	return writeError(name, err)
 }

@@ -42,6 +42,10 @@ type fileEntry struct {
 	// path of a torrent opened with OpenFiles.
 	name           string
 	offset, length int64
+	// wmu serialises writes to the file: the kernel takes the file's lock
+	// for each buffered write anyway, and threads that contend for it
+	// spin, burning the CPU the hashers and the network need.
+	wmu sync.Mutex
 
 	// Guarded by Torrent.mu.
 	// dataEnd is where the bytes that existed before Open end: Open

@@ -38,7 +38,7 @@ const (
 type TorrentStatus struct {
 	InfoHash    string // 40 hex digits; the key for commands
 	Name        string
-	Dir         string // the download folder (data is Dir/Name...)
+	Dir         string // where the data is (Dir/Name...): the download folder, or where a created torrent's files are
 	Size        int64  // total bytes (0 while a magnet's metadata is unknown)
 	Progress    float64
 	State       TorrentState

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
@@ -60,7 +62,7 @@ func (t *torrent) status() TorrentStatus {
 	defer t.mu.Unlock()
 	ts := TorrentStatus{
 		InfoHash: t.ih.String(),
-		Dir:      t.dir,
+		Dir:      t.dataDir(),
 		State:    t.state,
 		Err:      t.err,
 		AddedAt:  t.addedAt,
@@ -181,4 +183,22 @@ func (t *torrent) fileStatus(have []byte) []FileStatus {
 		out[i] = fs
 	}
 	return out
+}
+
+// dataDir is the folder holding the torrent's data: the download folder,
+// or for a torrent seeded in place the folder its files were made from.
+func (t *torrent) dataDir() string {
+	if len(t.sources) == 0 {
+		return t.dir
+	}
+	dir := filepath.Dir(t.sources[0])
+	for _, s := range t.sources[1:] {
+		for dir != filepath.Dir(dir) && !strings.HasPrefix(s, dir+string(filepath.Separator)) {
+			dir = filepath.Dir(dir)
+		}
+	}
+	if t.mi != nil && t.mi.Info.MultiFile && filepath.Base(dir) == t.mi.Info.Name {
+		return filepath.Dir(dir) // so that Dir/Name is the torrent's folder
+	}
+	return dir
 }

@@ -63,7 +63,9 @@ func TestTrackerlessPublish(t *testing.T) {
 	if mi.Announce != "" || len(mi.AnnounceList) != 0 || len(mi.Nodes) != 1 || mi.Nodes[0].String() != router {
 		t.Fatalf("not a trackerless torrent with our contact: announce %q nodes %v", mi.Announce, mi.Nodes)
 	}
-	waitState(t, pub, ev.InfoHash, StateSeeding, 30*time.Second)
+	if ts := waitState(t, pub, ev.InfoHash, StateSeeding, 30*time.Second); ts.Dir != src {
+		t.Fatalf("a torrent seeded in place says its data is in %q, not %q", ts.Dir, src)
+	}
 
 	fetch := testEngine(t, Config{StateDir: t.TempDir()})
 	ih, err := fetch.AddTorrent(ev.Torrent, AddOptions{})

@@ -43,6 +43,8 @@ type createDialog struct {
 	speed    *widget.Label
 	magnet   *widget.Entry
 	result   *fyne.Container
+	form     *widget.Form // hidden once the torrent is made
+	done     *widget.Label
 
 	create, cancel, copyMagnet, saveTorrent *widget.Button
 	dlg                                     *dialog.CustomDialog
@@ -88,7 +90,7 @@ func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo
 	c.magnet.Disable()
 	c.magnet.Wrapping = fyne.TextWrapBreak
 	c.magnet.MultiLine = true
-	c.magnet.SetMinRowsVisible(3)
+	c.magnet.SetMinRowsVisible(2)
 
 	c.create = widget.NewButtonWithIcon("Create and seed", theme.ConfirmIcon(), c.onCreate)
 	c.create.Importance = widget.HighImportance
@@ -97,12 +99,14 @@ func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo
 		fyne.CurrentApp().Clipboard().SetContent(c.created.Magnet)
 	})
 	c.saveTorrent = widget.NewButtonWithIcon("Save .torrent…", theme.DocumentSaveIcon(), c.onSave)
-	c.result = container.NewVBox(widget.NewLabel("Done: the torrent is seeding from where the files are."),
+	c.done = widget.NewLabel("")
+	c.done.Wrapping = fyne.TextWrapWord
+	c.result = container.NewVBox(c.done, widget.NewLabel("Magnet link:"),
 		c.magnet, container.NewHBox(c.copyMagnet, c.saveTorrent))
 	c.result.Hide()
 	c.progress.Hide()
 
-	form := widget.NewForm(
+	c.form = widget.NewForm(
 		widget.NewFormItem("Name", c.name),
 		widget.NewFormItem("Content", c.info),
 		widget.NewFormItem("Piece length", c.piece),
@@ -112,7 +116,7 @@ func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo
 		widget.NewFormItem("", c.private),
 		widget.NewFormItem("Comment", c.comment),
 	)
-	content := container.NewVBox(form, c.problem, c.progress, c.speed, c.result)
+	content := container.NewVBox(c.form, c.problem, c.progress, c.speed, c.result)
 	c.dlg = dialog.NewCustomWithoutButtons("Create torrent", content, w)
 	c.dlg.SetButtons([]fyne.CanvasObject{c.cancel, c.create})
 	c.dlg.Resize(fyne.NewSize(640, 0))
@@ -233,11 +237,18 @@ func (c *createDialog) handleEvent(ev engine.Event) {
 		c.id = 0
 		c.created = ev
 		c.progress.SetValue(1)
+		// The form has done its job: show the result alone, compact.
+		c.form.Hide()
+		c.problem.Hide()
+		c.progress.Hide()
 		c.speed.SetText(fmt.Sprintf("Info hash %s", ev.InfoHash))
+		c.done.SetText(fmt.Sprintf("“%s” (%s in %d file(s)) is seeding from where the files are.",
+			ev.Name, formatSize(c.plan.Total), c.plan.Files))
 		c.magnet.SetText(ev.Magnet)
 		c.result.Show()
 		c.cancel.SetText("Close")
 		c.create.Hide()
+		c.dlg.Resize(fyne.NewSize(640, 0))
 	case engine.EventError:
 		c.id = 0
 		c.progress.Hide()

@@ -122,7 +122,7 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 	if r := m.list.rows[0]; r.ETA != "1m 30s" || r.Down != "2.0 KiB/s" || r.Peers != "3 (1)" || r.Size != "3.0 MiB" {
 		t.Errorf("row 0 %+v", r)
 	}
-	if got := m.status.dht.Text; got != "DHT: "+noContacts {
+	if got := m.status.dht.Text; got != "DHT: "+noAnswerYet { // a contact is set, none answered
 		t.Errorf("status DHT %q", got)
 	}
 	if got := m.status.nat.Text; !strings.Contains(got, "TCP: mapped to 51413") || !strings.Contains(got, "UDP: failed (conflict)") {
@@ -273,5 +273,25 @@ func TestEmptyListHint(t *testing.T) {
 	l.apply(nil)
 	if l.empty.Hidden {
 		t.Fatal("no hint after the last torrent went")
+	}
+}
+
+// TestDHTSummary: the status bar tells "no contacts" from "contacts not
+// answering".
+func TestDHTSummary(t *testing.T) {
+	for _, c := range []struct {
+		d        engine.DHTStatus
+		contacts bool
+		want     string
+	}{
+		{engine.DHTStatus{}, true, "DHT: off"},
+		{engine.DHTStatus{Enabled: true}, false, "DHT: " + noContacts},
+		{engine.DHTStatus{Enabled: true}, true, "DHT: " + noAnswerYet},
+		{engine.DHTStatus{Enabled: true, Good: 1}, false, "DHT: 1 node (1 good)"},
+		{engine.DHTStatus{Enabled: true, Good: 7, Questionable: 2}, true, "DHT: 9 nodes (7 good)"},
+	} {
+		if got := dhtSummary(c.d, c.contacts); got != c.want {
+			t.Errorf("dhtSummary(%+v, %v) = %q, want %q", c.d, c.contacts, got, c.want)
+		}
 	}
 }

@@ -11,8 +11,12 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine"
 )
 
-// noContacts is what the status bar says when the DHT knows no node.
-const noContacts = "no DHT contacts — add one in Settings"
+// What the status bar says when the DHT knows no node: with no contact
+// configured, and with contacts that have not answered (yet).
+const (
+	noContacts  = "no DHT contacts — add one in Settings"
+	noAnswerYet = "no node yet — your contacts have not answered"
+)
 
 // statusBar shows the DHT, the listening port, the port mapping and the
 // total rates.
@@ -35,8 +39,9 @@ func (s *statusBar) content() fyne.CanvasObject {
 		layoutSpacer(), s.rates)
 }
 
-func (s *statusBar) apply(snap engine.Snapshot) {
-	s.dht.SetText(dhtSummary(snap.DHT))
+// haveContacts tells whether the settings hold bootstrap contacts.
+func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
+	s.dht.SetText(dhtSummary(snap.DHT, haveContacts))
 	if snap.DHT.Enabled && snap.DHT.Good+snap.DHT.Questionable == 0 {
 		s.dht.Importance = widget.WarningImportance
 	} else {
@@ -59,10 +64,12 @@ func (s *statusBar) apply(snap engine.Snapshot) {
 }
 
 // dhtSummary is the status bar's word on the DHT.
-func dhtSummary(d engine.DHTStatus) string {
+func dhtSummary(d engine.DHTStatus, haveContacts bool) string {
 	switch {
 	case !d.Enabled:
 		return "DHT: off"
+	case d.Good+d.Questionable == 0 && haveContacts:
+		return "DHT: " + noAnswerYet
 	case d.Good+d.Questionable == 0:
 		return "DHT: " + noContacts
 	}

@@ -138,7 +138,7 @@ func (m *mainWindow) feed(ctx context.Context, handover <-chan []string) {
 func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 	m.snap = s
 	m.list.apply(s.Torrents)
-	m.status.apply(s)
+	m.status.apply(s, len(m.be.Settings().Contacts()) > 0)
 	m.showSelected()
 	if m.health != nil {
 		m.health.apply(s)

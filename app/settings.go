@@ -96,11 +96,7 @@ func LoadSettings(p Paths) (Settings, error) {
 	if err != nil {
 		return def, fmt.Errorf("reading settings: %w", err)
 	}
-	s := def
-	err = json.Unmarshal(data, &s)
-	if err == nil {
-		err = s.Validate()
-	}
+	s, err := parseSettings(data, def)
 	if err == nil {
 		return s, nil
 	}
@@ -112,6 +108,19 @@ func LoadSettings(p Paths) (Settings, error) {
 		return def, serr
 	}
 	return def, fmt.Errorf("settings file was broken (%v); defaults restored, old file kept as %s", err, aside)
+}
+
+// parseSettings decodes a settings file over the defaults def (fields it
+// lacks keep their default) and validates the result.
+func parseSettings(data []byte, def Settings) (Settings, error) {
+	s := def
+	if err := json.Unmarshal(data, &s); err != nil {
+		return def, err
+	}
+	if err := s.Validate(); err != nil {
+		return def, err
+	}
+	return s, nil
 }
 
 // SaveSettings writes s atomically to the settings file.

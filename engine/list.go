@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -98,6 +99,21 @@ func (e *Engine) saveTorrentFile(t *torrent) {
 	}
 }
 
+// maxListEntries bounds what is read back from a torrent list.
+const maxListEntries = 100000
+
+// parseList decodes a saved torrent list.
+func parseList(data []byte) ([]listEntry, error) {
+	var list []listEntry
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, err
+	}
+	if len(list) > maxListEntries {
+		return nil, fmt.Errorf("%d torrents in the list, more than %d", len(list), maxListEntries)
+	}
+	return list, nil
+}
+
 // restoreList adds the torrents of the saved list (Run goroutine).
 func (e *Engine) restoreList() {
 	if e.cfg.StateDir == "" {
@@ -109,7 +125,7 @@ func (e *Engine) restoreList() {
 	}
 	var list []listEntry
 	if err == nil {
-		err = json.Unmarshal(data, &list)
+		list, err = parseList(data)
 	}
 	if err != nil {
 		e.emit(Event{Kind: EventError, Err: "reading the saved torrent list: " + err.Error()})

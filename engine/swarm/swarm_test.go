@@ -62,7 +62,7 @@ type node struct {
 	addr  netip.AddrPort
 }
 
-func startNode(t *testing.T, mi *metainfo.MetaInfo, content []byte, seed, private bool) *node {
+func startNode(t *testing.T, mi *metainfo.MetaInfo, content []byte, seed, private bool, tune ...func(*Config)) *node {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,6 +83,9 @@ func startNode(t *testing.T, mi *metainfo.MetaInfo, content []byte, seed, privat
 		Storage: st, Have: have, Port: l.Addr().(*net.TCPAddr).Port, Private: private}
 	if seed {
 		cfg.UpLimit = NewRateLimit(1 << 20) // slow: leechers stay leechers a while
+	}
+	for _, f := range tune {
+		f(&cfg)
 	}
 	sw, err := New(cfg)
 	if err != nil {
@@ -168,6 +171,35 @@ func TestPEX(t *testing.T) {
 			}
 			if !bytes.Equal(a.store.data, content) || !bytes.Equal(b.store.data, content) {
 				t.Fatal("downloaded data differs")
+			}
+		})
+	}
+}
+
+// TestConnectionLimits: a seed never holds more connections than its
+// per-torrent limit or the limit shared by all torrents, whichever is
+// lower, while 5 leechers try to connect.
+func TestConnectionLimits(t *testing.T) {
+	for _, c := range []struct{ perTorrent, shared int }{{2, 3}, {10, 2}} {
+		t.Run(fmt.Sprintf("torrent=%d,shared=%d", c.perTorrent, c.shared), func(t *testing.T) {
+			content, mi := testTorrent(t, 1<<20, 16<<10)
+			shared := NewConnLimit(c.shared)
+			s := startNode(t, mi, content, true, false, func(cfg *Config) { cfg.MaxPeers, cfg.Limit = c.perTorrent, shared })
+			for range 5 {
+				l := startNode(t, mi, content, false, false)
+				l.sw.AddPeers([]netip.AddrPort{s.addr}, SourceManual)
+			}
+			want := min(c.perTorrent, c.shared)
+			most := 0
+			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				n := s.sw.Stats().Peers
+				most = max(most, n)
+				if n > want || shared.InUse() > want {
+					t.Fatalf("%d connections (%d counted by the shared limit), limit %d", n, shared.InUse(), want)
+				}
+			}
+			if most != want {
+				t.Fatalf("at most %d connections seen, want exactly the limit of %d", most, want)
 			}
 		})
 	}

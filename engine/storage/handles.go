@@ -114,7 +114,7 @@ func (t *Torrent) closeFileLocked(i int) error {
 	fe := &t.files[i]
 	var err error
 	if fe.dirty {
-		err = fe.f.Sync()
+		err = fe.f.Sync() // also writes back what went through mappings
 	}
 	if cerr := fe.f.Close(); err == nil {
 		err = cerr

@@ -90,11 +90,14 @@ func (t *Torrent) writeSpan(s span, b []byte) error {
 	if err != nil {
 		return writeError(name, err)
 	}
+	defer t.release(s.i)
+	if err := t.writeMapped(s.i, f, b, s.fileOff); err != errNoMapping {
+		return writeError(name, err)
+	}
 	fe := &t.files[s.i]
 	fe.wmu.Lock()
 	_, err = f.WriteAt(b, s.fileOff)
 	fe.wmu.Unlock()
-	t.release(s.i)
 	return writeError(name, err)
 }
 

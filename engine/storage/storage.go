@@ -53,6 +53,7 @@ type fileEntry struct {
 	// partly in such a region cannot be on disk, so Verify skips it
 	// without reading. A write to the file moves it to the end.
 	dataEnd int64
+	noMap   bool // written with pwrite only (the file system cannot fallocate)
 	f       *os.File
 	dirty   bool   // written since the last fsync
 	users   int    // ReadAt/WritePiece calls using f right now

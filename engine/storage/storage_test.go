@@ -292,3 +292,36 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("download folder removed: %v", err)
 	}
 }
+
+// TestFileCutWhileWriting: a file truncated behind our back (by another
+// program) makes the write an error, not a crash, and the torrent goes on
+// working for its other files.
+func TestFileCutWhileWriting(t *testing.T) {
+	fx := newFixture(t, "cut", []int64{64 << 10, 64 << 10}, 16<<10, 5)
+	dir := t.TempDir()
+	st := fx.open(t, dir)
+	p0 := filepath.Join(dir, fx.paths(t)[0])
+	if err := st.WritePiece(0, fx.piece(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p0, 0); err != nil {
+		t.Fatal(err)
+	}
+	err := st.WritePiece(2, fx.piece(2))
+	t.Logf("write into the cut file: %v", err)
+	if err == nil {
+		// Written past the end through the file system: then the data
+		// must at least read back.
+		b := make([]byte, 16<<10)
+		if _, err := st.ReadAt(b, 2*16<<10); err != nil {
+			t.Fatalf("write succeeded but reading it back fails: %v", err)
+		}
+	}
+	if err := st.WritePiece(5, fx.piece(5)); err != nil {
+		t.Fatalf("the other file is no longer writable: %v", err)
+	}
+	h, err := st.HashPiece(5)
+	if err != nil || h != fx.info.PieceHash(5) {
+		t.Fatalf("piece 5 after the cut: %v %v", h, err)
+	}
+}

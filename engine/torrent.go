@@ -185,6 +185,9 @@ func (t *torrent) run(ctx context.Context) error {
 		if s != nil {
 			s.Update(have)
 		}
+		if have.Full() {
+			e.queue.put(e.publish) // say it is finished now, not at the next tick
+		}
 	}
 	if mi != nil {
 		st, have, err := t.open(ctx, &mi.Info)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
@@ -40,7 +41,7 @@ func (s *Swarm) verify(pp *partial) {
 		err = s.storage.WritePiece(pp.index, pp.buf)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	wasDone := s.done
 	switch {
 	case ok && err == nil:
 		s.pk.verified(pp.index, true)
@@ -60,6 +61,16 @@ func (s *Swarm) verify(pp *partial) {
 		if len(p.requests) < p.maxReq {
 			s.fillRequestsLocked(p)
 		}
+	}
+	// Completion is told at once, not at the next tick.
+	var final bitfield.Bitfield
+	if s.done && !wasDone && s.cfg.OnHave != nil {
+		s.haveDirty = false
+		final = s.pk.have.Clone()
+	}
+	s.mu.Unlock()
+	if final.Len() > 0 {
+		s.cfg.OnHave(final)
 	}
 }
 

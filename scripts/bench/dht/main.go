@@ -13,11 +13,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/swarmdrop/swarmdrop/scripts/bench/internal/benchkit"
 )
@@ -25,26 +22,11 @@ import (
 // nodeCount is the size of the libtorrent DHT.
 const nodeCount = 50
 
-func main() {
-	runs := flag.Int("runs", 3, "runs of each client (median printed)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *runs)
-	stop()
-	benchkit.KillAll()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench-dht:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("bench-dht", run) }
 
 // run sets up the DHT and the seeder, measures both clients and prints the
 // report.
 func run(ctx context.Context, runs int) error {
-	if runs < 1 {
-		return fmt.Errorf("-runs must be at least 1")
-	}
-	fmt.Println("load before:", benchkit.Uptime())
 	b, err := newBench(ctx)
 	if err != nil {
 		return err

@@ -14,37 +14,19 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/scripts/bench/internal/benchkit"
 )
 
-func main() {
-	runs := flag.Int("runs", 3, "runs of each case (median printed)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *runs)
-	stop()
-	benchkit.KillAll()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench-download:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("bench-download", run) }
 
 // run prepares the content, torrent and both seeders, runs every case runs
 // times and prints the report.
 func run(ctx context.Context, runs int) error {
-	if runs < 1 {
-		return fmt.Errorf("-runs must be at least 1")
-	}
-	fmt.Println("load before:", benchkit.Uptime())
 	b, err := newBench(ctx)
 	if err != nil {
 		return err

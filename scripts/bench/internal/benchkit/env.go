@@ -3,11 +3,13 @@ package benchkit
 import (
 	"context"
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -176,5 +178,27 @@ func FirstWrite(ctx context.Context, path string, interval time.Duration) time.T
 			return time.Time{}
 		case <-tick.C:
 		}
+	}
+}
+
+// Main is a benchmark's main: it parses -runs, runs run with a context
+// that ends on Ctrl-C or SIGTERM, kills every child process and exits 1
+// with one line on error.
+func Main(name string, run func(ctx context.Context, runs int) error) {
+	runs := flag.Int("runs", 3, "runs of each case (median printed)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := func() error {
+		if *runs < 1 {
+			return fmt.Errorf("-runs must be at least 1")
+		}
+		fmt.Println("load before:", Uptime())
+		return run(ctx, *runs)
+	}()
+	stop()
+	KillAll()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
 	}
 }

@@ -8,17 +8,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 const appID = "org.swarmdrop.Swarmdrop"
@@ -80,7 +80,7 @@ func TestInstallThenXdgOpen(t *testing.T) {
 		t.FailNow()
 	}
 
-	display := startXvfb(t)
+	display := testpeers.StartXvfb(t)
 	env := h.env("DISPLAY=" + display)
 	app := startApp(t, bin, env, h.socket())
 
@@ -101,7 +101,7 @@ func TestInstallThenXdgOpen(t *testing.T) {
 	}
 
 	time.Sleep(2 * time.Second) // let the list show both rows
-	shot := filepath.Join(artifactDir(t), "xdg-open.png")
+	shot := filepath.Join(testpeers.ArtifactDir(t), "xdg-open.png")
 	run(t, time.Minute, env, "import", "-window", "root", shot)
 	t.Logf("screenshot of the window after xdg-open: %s", shot)
 
@@ -302,55 +302,10 @@ func randomHex(t *testing.T, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// artifactDir is where the screenshot goes: $SWARMDROP_ARTIFACTS or
-// ui/testdata/artifacts (with the other screenshots of the window).
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SWARMDROP_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "ui", "testdata", "artifacts")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// startXvfb runs an X server on a free display until the test ends.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		n := 97 + mrand.IntN(800)
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if _, err := os.Stat(sock); err == nil {
-			continue
-		}
-		cmd := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for range 50 {
-			if _, err := os.Stat(sock); err == nil {
-				return fmt.Sprintf(":%d", n)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
-	t.Fatal("Xvfb did not start")
-	return ""
-}
-
 // app is the installed program running as the first instance.
 type app struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testpeers.LockedBuffer
 	done chan struct{}
 	err  error
 }
@@ -359,7 +314,7 @@ type app struct {
 // its single-instance socket.
 func startApp(t *testing.T, bin string, env []string, socket string) *app {
 	t.Helper()
-	a := &app{cmd: exec.Command(bin), out: &lockedBuffer{}, done: make(chan struct{})}
+	a := &app{cmd: exec.Command(bin), out: &testpeers.LockedBuffer{}, done: make(chan struct{})}
 	a.cmd.Env = env
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
 	if err := a.cmd.Start(); err != nil {
@@ -411,22 +366,4 @@ func (a *app) quit(t *testing.T, env []string) {
 		a.cmd.Process.Kill()
 		<-a.done
 	}
-}
-
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,56 +61,18 @@ func startScene(m *mainWindow, scene string) {
 	fmt.Println("READY")
 }
 
-// artifactDir is where screenshots go: $SWARMDROP_ARTIFACTS or
-// ui/testdata/artifacts.
-func artifactDir(t *testing.T) string {
-	dir := os.Getenv("SWARMDROP_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("testdata", "artifacts")
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// startXvfb runs an X server on a free display until the test ends.
+// startXvfb runs an X server for the window, with what screenshots need.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	bin := testpeers.Require(t, "Xvfb", "xvfb")
 	testpeers.Require(t, "import", "imagemagick")
-	for range 20 {
-		n := 97 + rand.IntN(800)
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		cmd := exec.Command(bin, fmt.Sprintf(":%d", n), "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for range 50 {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return fmt.Sprintf(":%d", n)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
-	t.Fatal("Xvfb did not start")
-	return ""
+	return testpeers.StartXvfb(t)
 }
 
 // program is one run of the real window in a child process.
 type program struct {
 	cmd    *exec.Cmd
 	lines  chan string
-	stderr *lockedBuffer
+	stderr *testpeers.LockedBuffer
 	done   chan error
 }
 
@@ -125,7 +85,7 @@ func startProgram(t *testing.T, env []string, scene string, args ...string) *pro
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &testpeers.LockedBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -156,28 +116,10 @@ func startProgram(t *testing.T, env []string, scene string, args ...string) *pro
 	}
 }
 
-// lockedBuffer collects a child's standard error.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // screenshot saves the whole screen and checks it is not one colour.
 func screenshot(t *testing.T, display, name string) string {
 	t.Helper()
-	path := filepath.Join(artifactDir(t), name)
+	path := filepath.Join(testpeers.ArtifactDir(t), name)
 	cmd := exec.Command("import", "-display", display, "-window", "root", path)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("import: %v: %s", err, out)
@@ -223,7 +165,7 @@ func (p *program) quit(t *testing.T, display string) {
 	case err := <-p.done:
 		p.done <- err
 		if err != nil {
-			log := filepath.Join(artifactDir(t), "program-stderr.log")
+			log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
 			os.WriteFile(log, []byte(p.stderr.String()), 0o644)
 			t.Errorf("program exited with %v (standard error in %s): %s", err, log, lastLines(p.stderr.String(), 10))
 		}

@@ -125,8 +125,16 @@ func (b *engineBackend) DefaultNodes(snap engine.Snapshot) []metainfo.Node {
 func startEngine(t *testing.T) *engineBackend {
 	t.Helper()
 	dl := t.TempDir()
-	e, err := engine.New(engine.Config{StateDir: t.TempDir(), DownloadDir: dl, Bind: "127.0.0.1",
-		NoDHT: true, NoUPnP: true, SnapshotEvery: 50 * time.Millisecond})
+	e := runEngine(t, engine.Config{DownloadDir: dl, NoDHT: true})
+	return &engineBackend{Engine: e, settings: swapp.Settings{Bootstrap: "127.0.0.1:6881", DownloadDir: dl, MaxConnections: 50}}
+}
+
+// runEngine runs an engine on 127.0.0.1 with UPnP off and a temporary state
+// folder, as cfg says otherwise, until the test ends.
+func runEngine(t *testing.T, cfg engine.Config) *engine.Engine {
+	t.Helper()
+	cfg.StateDir, cfg.Bind, cfg.NoUPnP, cfg.SnapshotEvery = t.TempDir(), "127.0.0.1", true, 50*time.Millisecond
+	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +147,7 @@ func startEngine(t *testing.T) *engineBackend {
 			t.Errorf("engine: %v", err)
 		}
 	})
-	return &engineBackend{Engine: e, settings: swapp.Settings{Bootstrap: "127.0.0.1:6881", DownloadDir: dl, MaxConnections: 50}}
+	return e
 }
 
 // newTestWindow builds the main window in a test app.

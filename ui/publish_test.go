@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,27 +16,6 @@ import (
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
-// runDHTEngine runs an engine with the DHT on (loopback, temporary
-// folders) bootstrapping from boot, until the test ends.
-func runDHTEngine(t *testing.T, dl string, boot []string) *engine.Engine {
-	t.Helper()
-	e, err := engine.New(engine.Config{StateDir: t.TempDir(), DownloadDir: dl, Bind: "127.0.0.1",
-		Bootstrap: boot, NoUPnP: true, SnapshotEvery: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("engine: %v", err)
-		}
-	})
-	return e
-}
-
 // TestDropPublishesTrackerless: a folder dropped on the window opens the
 // create dialog with the settings' contact prefilled; the torrent it makes
 // seeds at once, and a second engine with an empty state and no contacts
@@ -49,7 +27,7 @@ func TestDropPublishesTrackerless(t *testing.T) {
 	testpeers.RandomFile(t, filepath.Join(dir, "one.bin"), 300_000, 1)
 	testpeers.RandomFile(t, filepath.Join(dir, "two", "three.bin"), 40_000, 2)
 
-	pub := runDHTEngine(t, t.TempDir(), []string{router})
+	pub := runEngine(t, engine.Config{DownloadDir: t.TempDir(), Bootstrap: []string{router}})
 	be := &engineBackend{Engine: pub, settings: swapp.Settings{Bootstrap: router, DownloadDir: t.TempDir(), MaxConnections: 50}}
 	m := newTestWindow(t, be)
 	m.onDropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI(dir)})
@@ -71,7 +49,7 @@ func TestDropPublishesTrackerless(t *testing.T) {
 	})
 
 	dl := t.TempDir()
-	fetch := runDHTEngine(t, dl, nil)
+	fetch := runEngine(t, engine.Config{DownloadDir: dl})
 	ih, err := fetch.AddTorrent(c.created.Torrent, engine.AddOptions{})
 	if err != nil {
 		t.Fatal(err)

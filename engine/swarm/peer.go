@@ -14,8 +14,9 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
-// Timeouts of a peer connection.
-const (
+// Timeouts of a peer connection; variables so that tests can shorten
+// them before any swarm runs.
+var (
 	handshakeTimeout = 10 * time.Second
 	idleTimeout      = 4 * time.Minute  // nothing received: the peer is gone
 	keepAliveEvery   = 90 * time.Second // nothing sent: send a keep-alive

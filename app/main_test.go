@@ -2,11 +2,12 @@ package app
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // TestMain lets the test binary stand in for the swarmdrop program: with
@@ -47,24 +48,8 @@ func swarmdropCmd(t testing.TB, args ...string) *exec.Cmd {
 		"XDG_DOWNLOAD_DIR="+filepath.Join(home, "Downloads"),
 	)
 	os.MkdirAll(filepath.Join(home, "run"), 0o700)
-	writeTestSettings(t, home)
+	testpeers.WriteSettings(t, filepath.Join(home, "config"), map[string]any{"download_dir": filepath.Join(home, "Downloads")})
 	return cmd
-}
-
-// writeTestSettings gives a test's swarmdrop settings that keep it on
-// loopback: no bootstrap contacts (the defaults are public routers), no
-// UPnP, a free port.
-func writeTestSettings(t testing.TB, home string) {
-	t.Helper()
-	dir := filepath.Join(home, "config", "swarmdrop")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s := fmt.Sprintf(`{"bootstrap": "", "download_dir": %q, "port": 0, "upnp": false, "max_connections": 200}`,
-		filepath.Join(home, "Downloads"))
-	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // runSwarmdrop runs swarmdrop with args to completion.

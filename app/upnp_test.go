@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,17 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// needRoot skips a test that needs root and network namespaces, or fails
-// it in CI, where they are there.
-func needRoot(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("SWARMDROP_CI") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
+)
 
 var routerEntry = regexp.MustCompile(`^\s*\d+\s+(TCP|UDP)\s+(\d+)->([0-9.]+):(\d+)\s`)
 
@@ -51,16 +42,9 @@ func routerMappings(t *testing.T, lan string, port int) map[string]bool {
 // the ports and the router's external address reach the engine snapshot
 // (shown here in the --json lines); after Ctrl-C both mappings are gone.
 func TestUPnPReachesSnapshot(t *testing.T) {
-	if os.Geteuid() != 0 {
-		needRoot(t, "needs root for network namespaces")
-	}
-	for _, c := range []string{"ip", "nft", "upnpc"} {
-		if _, err := exec.LookPath(c); err != nil {
-			needRoot(t, "%s is not installed (make deps)", c)
-		}
-	}
-	if _, err := os.Stat("/usr/sbin/miniupnpd"); err != nil {
-		needRoot(t, "miniupnpd is not installed (make deps)")
+	testpeers.RequireRoot(t, "running a router in network namespaces")
+	for _, c := range [][2]string{{"ip", "iproute2"}, {"nft", "nftables"}, {"miniupnpd", "miniupnpd"}, {"upnpc", "miniupnpc"}} {
+		testpeers.Require(t, c[0], c[1])
 	}
 	b := make([]byte, 3)
 	rand.Read(b)
@@ -75,16 +59,13 @@ func TestUPnPReachesSnapshot(t *testing.T) {
 	}
 	t.Cleanup(func() { igd("down") })
 	if out, err := igd("up"); err != nil {
-		needRoot(t, "cannot start the router in network namespaces: %v: %s", err, out)
+		testpeers.CannotRun(t, "cannot start the router in network namespaces: %v: %s", err, out)
 	}
 
 	src, tf, _ := makeTorrent(t, "mapped", []int64{60_000}, 15)
 	cmd := swarmdropCmd(t, "seed", "--json", "--port", "0", "--dir", src, tf)
 	home := filepath.Dir(envValue(cmd.Env, "XDG_CONFIG_HOME"))
-	settings := fmt.Sprintf(`{"bootstrap": "", "download_dir": %q, "port": 0, "upnp": true, "max_connections": 50}`, filepath.Join(home, "Downloads"))
-	if err := os.WriteFile(filepath.Join(home, "config", "swarmdrop", "settings.json"), []byte(settings), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testpeers.WriteSettings(t, filepath.Join(home, "config"), map[string]any{"download_dir": filepath.Join(home, "Downloads"), "upnp": true})
 	seed := exec.Command("ip", append([]string{"netns", "exec", lan, cmd.Path}, cmd.Args[1:]...)...)
 	seed.Env = cmd.Env
 	out, err := seed.StdoutPipe()

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,7 +78,7 @@ func runEngine(t *testing.T, e *Engine) func() {
 // "no space" error, keeps what it verified, and completes once space is
 // freed and the torrent resumed.
 func TestNoSpace(t *testing.T) {
-	mnt := smallFS(t, 3<<20)
+	mnt := testpeers.SmallFS(t, 3<<20)
 	filler := filepath.Join(mnt, "filler")
 	testpeers.RandomFile(t, filler, 2<<20, 9)
 
@@ -112,23 +111,6 @@ func TestNoSpace(t *testing.T) {
 		t.Fatalf("downloaded %d bytes after resuming; %d pieces were verified before", ts.Downloaded, had)
 	}
 	sameTree(t, content, filepath.Join(mnt, "big"))
-}
-
-// smallFS mounts a tmpfs of size bytes for the test. It needs root; where
-// that is missing it skips with the reason, unless SWARMDROP_CI=1.
-func smallFS(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		msg := fmt.Sprintf("mounting a small tmpfs needs root: %v %s", err, out)
-		if os.Getenv("SWARMDROP_CI") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
 }
 
 // TestRestartMagnetMidway: a magnet download (x.pe peer only, no DHT)

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // The real-router test runs miniupnpd in two private network namespaces made
@@ -76,29 +78,14 @@ func igdClientMain() int {
 	return 0
 }
 
-// needReal skips a test that needs a real counterpart, or fails it in CI.
-func needReal(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("SWARMDROP_CI") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 func TestIGDRealRouter(t *testing.T) {
-	if os.Geteuid() != 0 {
-		needReal(t, "needs root for network namespaces")
-	}
-	for _, c := range []string{"ip", "nft", "miniupnpd", "upnpc"} {
-		if _, err := exec.LookPath(c); err != nil {
-			if _, err := os.Stat("/usr/sbin/" + c); err != nil {
-				needReal(t, "%s is not installed (scripts/deps.sh test)", c)
-			}
-		}
+	testpeers.RequireRoot(t, "running a router in network namespaces")
+	for _, c := range [][2]string{{"ip", "iproute2"}, {"nft", "nftables"}, {"miniupnpd", "miniupnpd"}, {"upnpc", "miniupnpc"}} {
+		testpeers.Require(t, c[0], c[1])
 	}
 	probe := uniquePrefix(t) + "probe"
 	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		needReal(t, "cannot create a network namespace: %v: %s", err, out)
+		testpeers.CannotRun(t, "cannot create a network namespace: %v: %s", err, out)
 	}
 	exec.Command("ip", "netns", "del", probe).Run()
 

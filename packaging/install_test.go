@@ -146,20 +146,7 @@ func newHome(t *testing.T) home {
 		}
 	}
 	// No public DHT contacts and a random port: only loopback.
-	settings := map[string]any{
-		"bootstrap": "", "download_dir": h.downloads(), "port": 0, "upnp": false, "max_connections": 200,
-	}
-	data, err := json.Marshal(settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(h.configHome(), "swarmdrop")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "settings.json"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testpeers.WriteSettings(t, h.configHome(), map[string]any{"download_dir": h.downloads()})
 	return h
 }
 

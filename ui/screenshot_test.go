@@ -2,7 +2,6 @@ package ui
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -212,13 +211,10 @@ func TestScreenshots(t *testing.T) {
 	os.WriteFile(otf, odata, 0o644)
 
 	dl := filepath.Join(root, "Downloads")
-	settings := map[string]any{
+	testpeers.WriteSettings(t, filepath.Join(root, "config"), map[string]any{
 		"bootstrap":    fmt.Sprintf("127.0.0.1:%d, 127.0.0.2:6881, localhost:25401, [::1]:6881", dhtPort),
-		"download_dir": dl, "port": testpeers.FreePort(t, "127.0.0.1"), "upnp": false, "max_connections": 100,
-	}
-	sj, _ := json.Marshal(settings)
-	os.MkdirAll(filepath.Join(root, "config", "swarmdrop"), 0o700)
-	os.WriteFile(filepath.Join(root, "config", "swarmdrop", "settings.json"), sj, 0o600)
+		"download_dir": dl, "port": testpeers.FreePort(t, "127.0.0.1"), "max_connections": 100,
+	})
 
 	p := startProgram(t, env, "main", mag.String(), otf)
 	time.Sleep(8 * time.Second)

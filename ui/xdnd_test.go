@@ -31,22 +31,12 @@ func xdgEnv(root, display string) []string {
 	return env
 }
 
-// writeSettings writes settings.json under root's config folder and
-// creates the runtime folder.
+// writeSettings writes loopback-only settings (see testpeers.WriteSettings)
+// with fields s under root's config folder and creates the runtime folder.
 func writeSettings(t *testing.T, root string, s map[string]any) {
 	t.Helper()
-	data, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "config", "swarmdrop")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	testpeers.WriteSettings(t, filepath.Join(root, "config"), s)
 	if err := os.MkdirAll(filepath.Join(root, "run"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "settings.json"), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // TestSymlinkInsideFolder: a symbolic link planted in the download folder
@@ -74,20 +75,7 @@ func TestSymlinkInsideFolder(t *testing.T) {
 
 // TestNoSpace: writing to a full file system fails with ErrNoSpace.
 func TestNoSpace(t *testing.T) {
-	skip := func(reason string) {
-		if os.Getenv("SWARMDROP_CI") == "1" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
-	if os.Geteuid() != 0 {
-		skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		skip(fmt.Sprintf("mounting a tmpfs failed: %v %s", err, out))
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	dir := testpeers.SmallFS(t, 64<<10)
 	fx := newFixture(t, "full", []int64{100_000, 200_000}, 16384, 12)
 	st, err := Open(dir, fx.info) // sparse: fits although it is bigger than the disk
 	if err != nil {

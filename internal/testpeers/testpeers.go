@@ -31,11 +31,14 @@ func LTPeer() string {
 	return filepath.Join(filepath.Dir(file), "ltpeer.py")
 }
 
-// Require fails t unless the program is on PATH; pkg names the Debian
-// package that provides it.
+// Require fails t unless the program is on PATH (or in /usr/sbin, which
+// a user's PATH may lack); pkg names the Debian package that provides it.
 func Require(t testing.TB, program, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(program)
+	if err != nil {
+		p, err = exec.LookPath(filepath.Join("/usr/sbin", program))
+	}
 	if err != nil {
 		t.Fatalf("%s not found: install the Debian package %s (make deps)", program, pkg)
 	}

@@ -100,12 +100,12 @@ func (t *torrent) status() TorrentStatus {
 			}
 		}
 	}
-	if t.mi != nil {
-		// Known before the swarm runs (while checking, paused, failed).
-		ts.PiecesTotal = t.mi.Info.NumPieces()
-		ts.Files = t.fileStatus(nil)
-	}
 	if t.sw == nil {
+		if t.mi != nil {
+			// Known before the swarm runs (while checking, paused, failed).
+			ts.PiecesTotal = t.mi.Info.NumPieces()
+			ts.Files = t.fileStatus(nil)
+		}
 		return ts
 	}
 	st := t.sw.Stats()
@@ -156,10 +156,14 @@ func (t *torrent) status() TorrentStatus {
 // (t.mu held).
 func (t *torrent) fileStatus(have []byte) []FileStatus {
 	info := &t.mi.Info
-	paths, err := info.SafePaths()
-	if err != nil {
-		return nil
+	if t.paths == nil {
+		p, err := info.SafePaths()
+		if err != nil {
+			return nil
+		}
+		t.paths = p
 	}
+	paths := t.paths
 	has := func(i int) bool { return i>>3 < len(have) && have[i>>3]&(0x80>>(i&7)) != 0 }
 	out := make([]FileStatus, len(info.Files))
 	for i, f := range info.Files {
@@ -191,6 +195,15 @@ func (t *torrent) dataDir() string {
 	if len(t.sources) == 0 {
 		return t.dir
 	}
+	if t.sourceDir != "" {
+		return t.sourceDir
+	}
+	t.sourceDir = t.commonSourceDir()
+	return t.sourceDir
+}
+
+// commonSourceDir is dataDir for a torrent seeded in place.
+func (t *torrent) commonSourceDir() string {
 	dir := filepath.Dir(t.sources[0])
 	for _, s := range t.sources[1:] {
 		for dir != filepath.Dir(dir) && !strings.HasPrefix(s, dir+string(filepath.Separator)) {

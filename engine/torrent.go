@@ -35,6 +35,8 @@ type torrent struct {
 
 	mu        sync.Mutex
 	mi        *metainfo.MetaInfo // nil while a magnet's metadata is unknown
+	paths     []string           // mi's safe file paths, once computed for a snapshot
+	sourceDir string             // where a torrent seeded in place has its files, once computed
 	state     TorrentState
 	err       string
 	sw        *swarm.Swarm

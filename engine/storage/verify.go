@@ -18,8 +18,14 @@ import (
 func (t *Torrent) Verify(ctx context.Context, workers int, trust *Resume, progress func(done, total int)) (bitfield.Bitfield, error) {
 	n := t.info.NumPieces()
 	trusted := t.trustedPieces(trust) // read by the feeder below
+	unwritten := t.unwrittenPieces()  // likewise: nothing to read there
 	have := trusted.Clone()           // written by this goroutine only
 	done := have.Count()
+	for i := range n {
+		if !trusted.Has(i) && unwritten.Has(i) {
+			done++
+		}
+	}
 	report := func() {
 		if progress != nil {
 			progress(done, n)
@@ -57,7 +63,7 @@ func (t *Torrent) Verify(ctx context.Context, workers int, trust *Resume, progre
 		defer wg.Done()
 		defer close(jobs)
 		for i := range n {
-			if trusted.Has(i) || t.neverWritten(i) {
+			if trusted.Has(i) || unwritten.Has(i) {
 				continue
 			}
 			select {
@@ -71,12 +77,6 @@ func (t *Torrent) Verify(ctx context.Context, workers int, trust *Resume, progre
 		wg.Wait()
 		close(results)
 	}()
-	for i := range n {
-		if !trusted.Has(i) && t.neverWritten(i) {
-			done++ // nothing on disk to hash
-		}
-	}
-	report()
 	for r := range results {
 		if r.ok {
 			have.Set(r.index)
@@ -117,15 +117,20 @@ func (t *Torrent) trustedPieces(trust *Resume) bitfield.Bitfield {
 	return have
 }
 
-// neverWritten reports whether piece p lies partly in a region that Open
-// itself extended with zeros, so it cannot be complete on disk yet.
-func (t *Torrent) neverWritten(p int) bool {
+// unwrittenPieces returns the pieces lying partly in a region that Open
+// itself extended with zeros, which cannot be complete on disk yet.
+func (t *Torrent) unwrittenPieces() bitfield.Bitfield {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, s := range t.spans(t.pieceRange(p)) {
-		if s.fileOff >= t.files[s.i].dataEnd {
-			return true
+	n := t.info.NumPieces()
+	out := bitfield.New(n)
+	for p := range n {
+		for _, s := range t.spans(t.pieceRange(p)) {
+			if s.fileOff >= t.files[s.i].dataEnd {
+				out.Set(p)
+				break
+			}
 		}
 	}
-	return false
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -113,6 +114,15 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 	}
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
+	}
+	if m != nil {
+		// A magnet's x.pe peers are the torrent's own direct peers: kept in
+		// the list like --peer ones, so a restart dials them again.
+		for _, a := range parsePeers(m.Peers) {
+			if !slices.Contains(peers, a) {
+				peers = append(peers, a)
+			}
+		}
 	}
 	t := &torrent{e: e, ih: ih, dir: dir, sources: opt.Sources, peers: peers, magnet: m,
 		mi: mi, addedAt: added, paused: opt.Paused, state: StateDownloading}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -50,15 +48,6 @@ func (e *Engine) saveList() {
 		t.mu.Lock()
 		if t.mi == nil && t.magnet != nil {
 			le.Magnet = t.magnet.String()
-		}
-		if t.magnet != nil {
-			// A magnet's x.pe peers outlive its metadata fetch, so that a
-			// restart reconnects to them.
-			for _, x := range t.magnet.Peers {
-				if a, err := netip.ParseAddrPort(x); err == nil && !slices.Contains(le.Peers, a.String()) {
-					le.Peers = append(le.Peers, a.String())
-				}
-			}
 		}
 		t.mu.Unlock()
 		list = append(list, le)

@@ -229,10 +229,10 @@ func (t *torrent) run(ctx context.Context) error {
 		delete(e.routes, t.ih)
 		e.routesMu.Unlock()
 	}()
-	sw.AddPeers(t.peers, swarm.SourceManual)
-	if t.magnet != nil {
+	if t.magnet != nil { // first, so that they are labelled as the magnet's
 		sw.AddPeers(parsePeers(t.magnet.Peers), swarm.SourceMagnet)
 	}
+	sw.AddPeers(t.peers, swarm.SourceManual)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sctx, cancel := context.WithCancel(ctx)

@@ -53,8 +53,8 @@ func mktorrent(t *testing.T, path string, exp int, extra ...string) ([]byte, *me
 	return data, mi
 }
 
-// testEngine starts an engine on 127.0.0.1 with the DHT and UPnP off (unless
-// cfg says otherwise) and returns it; it stops when the test ends.
+// testEngine starts an engine on 127.0.0.1 with UPnP off (the rest as cfg
+// says) and returns it; it stops when the test ends.
 func testEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
 	if cfg.DownloadDir == "" {
@@ -71,20 +71,7 @@ func testEngine(t *testing.T, cfg Config) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("engine: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("engine did not stop within 20 s")
-		}
-	})
+	runEngine(t, e)
 	return e
 }
 
@@ -171,6 +158,27 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-func contextWithCancel() (context.Context, context.CancelFunc) {
-	return context.WithCancel(context.Background())
+// runEngine runs e and returns a function that stops it and waits.
+func runEngine(t *testing.T, e *Engine) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("engine: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("engine did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
 }

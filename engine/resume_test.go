@@ -49,31 +49,6 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	sameTree(t, content, filepath.Join(dl, "keep"))
 }
 
-// runEngine runs e and returns a function that stops it and waits.
-func runEngine(t *testing.T, e *Engine) func() {
-	ctx, cancel := contextWithCancel()
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("engine: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("engine did not stop")
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
 // TestNoSpace: a download into a too small file system stops with a clear
 // "no space" error, keeps what it verified, and completes once space is
 // freed and the torrent resumed.

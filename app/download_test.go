@@ -83,9 +83,7 @@ func jsonLines(t *testing.T, out string) []progressLine {
 // "complete" JSON line; then libtorrent downloads it from `swarmdrop seed`.
 func TestDownloadAndSeedWithLibtorrent(t *testing.T) {
 	src, tf, mi := makeTorrent(t, "cli", []int64{700_000, 1_300_001, 0, 5}, 15)
-	lt := testpeers.StartLT(t, "seed", tf, src, "--port", "0", "--seconds", "120")
-	port := lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	_, port := testpeers.SeedLT(t, tf, src)
 
 	dir := t.TempDir()
 	r := runSwarmdrop(t, "download", "--json", "--no-dht", "--no-upnp", "--port", "0", "--bind", "127.0.0.1",
@@ -127,9 +125,7 @@ func TestDownloadAndSeedWithLibtorrent(t *testing.T) {
 // the next run, fetching again at most what was in flight.
 func TestKillAndResume(t *testing.T) {
 	src, tf, mi := makeTorrent(t, "kill", []int64{6_000_000, 2_000_000}, 16)
-	lt := testpeers.StartLT(t, "seed", tf, src, "--port", "0", "--seconds", "180", "--rate", "2000000")
-	port := lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	_, port := testpeers.SeedLT(t, tf, src, "--rate", "2000000")
 	dir := t.TempDir()
 	args := []string{"download", "--json", "--no-dht", "--no-upnp", "--port", "0", "--bind", "127.0.0.1",
 		"--dir", dir, "--peer", fmt.Sprintf("127.0.0.1:%d", port), tf}

@@ -104,9 +104,7 @@ func TestTrackerlessCLI(t *testing.T) {
 func TestTrackerlessFromLibtorrent(t *testing.T) {
 	router := ltNode(t, "127.0.0.25")
 	src, tf, mi := createTrackerless(t, "ltpub", router)
-	lt := testpeers.StartLT(t, "seed", tf, src, "--port", "0", "--ip", "127.0.0.26", "--dht", router, "--seconds", "150")
-	lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	testpeers.SeedLT(t, tf, src, "--ip", "127.0.0.26", "--dht", router)
 	dir := downloadOnlyNodes(t, tf, mi)
 	sameFiles(t, filepath.Join(src, "ltpub"), filepath.Join(dir, "ltpub"))
 }

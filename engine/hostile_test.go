@@ -125,9 +125,7 @@ func TestHostileSeeder(t *testing.T) {
 	writeFile(t, torrentFile, data)
 
 	bad := startHostileSeeder(t, mi, src, func(p int) bool { return p%2 == 0 })
-	lt := testpeers.StartLT(t, "seed", torrentFile, src, "--port", "0", "--seconds", "120")
-	ltPort := lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	_, ltPort := testpeers.SeedLT(t, torrentFile, src)
 
 	e := testEngine(t, Config{})
 	ih, err := e.AddTorrent(data, AddOptions{Peers: []string{bad.addr(), fmt.Sprintf("127.0.0.1:%d", ltPort)}})

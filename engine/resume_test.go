@@ -97,9 +97,7 @@ func TestRestartMagnetMidway(t *testing.T) {
 	data, mi := mktorrent(t, content, 15)
 	tf := filepath.Join(t.TempDir(), "midway.torrent")
 	writeFile(t, tf, data)
-	lt := testpeers.StartLT(t, "seed", tf, src, "--port", "0", "--seconds", "120", "--rate", "500000")
-	port := lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	_, port := testpeers.SeedLT(t, tf, src, "--rate", "500000")
 
 	state, dl := t.TempDir(), t.TempDir()
 	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}

@@ -61,9 +61,7 @@ func TestLibtorrentInterop(t *testing.T) {
 	torrentFile := filepath.Join(t.TempDir(), "set.torrent")
 	writeFile(t, torrentFile, data)
 
-	lt := testpeers.StartLT(t, "seed", torrentFile, src, "--port", "0", "--seconds", "120")
-	ltPort := lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	_, ltPort := testpeers.SeedLT(t, torrentFile, src)
 
 	e := testEngine(t, Config{})
 	ih, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("127.0.0.1:%d", ltPort)}})

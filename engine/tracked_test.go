@@ -50,9 +50,7 @@ func TestTrackedWithOpentracker(t *testing.T) {
 	data := withTrackers(t, mi, httpURL)
 	tf := filepath.Join(t.TempDir(), "tracked.torrent")
 	writeFile(t, tf, data)
-	lt := testpeers.StartLT(t, "seed", tf, src, "--port", "0", "--seconds", "120")
-	lt.Port(t)
-	lt.Wait(t, "SEEDING", 30*time.Second)
+	lt, _ := testpeers.SeedLT(t, tf, src)
 	lt.Wait(t, "ANNOUNCED", 30*time.Second)
 
 	e := testEngine(t, Config{NoDHT: true})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,8 +38,8 @@ func TestResumeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.InfoHash != r.InfoHash || !equalInts(pieceList(got.Have), []int{0, 12}) || got.Have.Len() != 13 ||
-		!equalStamps(got.Files, r.Files) || !got.SavedAt.Equal(r.SavedAt) {
+	if got.InfoHash != r.InfoHash || !slices.Equal(pieceList(got.Have), []int{0, 12}) || got.Have.Len() != 13 ||
+		!slices.Equal(got.Files, r.Files) || !got.SavedAt.Equal(r.SavedAt) {
 		t.Fatalf("round trip: %+v", got)
 	}
 	if err := SaveResume(p, nil); err == nil {
@@ -100,8 +101,8 @@ func FuzzLoadResume(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-parsing %s: %v", enc, err)
 		}
-		if r2.InfoHash != r.InfoHash || r2.Have.Len() != r.Have.Len() || !equalInts(pieceList(r2.Have), pieceList(r.Have)) ||
-			!equalStamps(r2.Files, r.Files) || !r2.SavedAt.Equal(r.SavedAt) {
+		if r2.InfoHash != r.InfoHash || r2.Have.Len() != r.Have.Len() || !slices.Equal(pieceList(r2.Have), pieceList(r.Have)) ||
+			!slices.Equal(r2.Files, r.Files) || !r2.SavedAt.Equal(r.SavedAt) {
 			t.Fatalf("round trip changed %+v into %+v", r, r2)
 		}
 	})
@@ -182,7 +183,7 @@ func TestResumeSaverDebounces(t *testing.T) {
 	if !r.Have.Full() || r.InfoHash != (metainfo.Hash{7}) {
 		t.Fatalf("final save: %v of %d, %x", pieceList(r.Have), fx.info.NumPieces(), r.InfoHash)
 	}
-	if !equalStamps(r.Files, st.Stamps()) {
+	if !slices.Equal(r.Files, st.Stamps()) {
 		t.Fatalf("saved stamps %v, files now %v", r.Files, st.Stamps())
 	}
 	// The saved data is trusted on reopening.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -151,7 +152,7 @@ func TestOpenKeepsExistingData(t *testing.T) {
 	st.Close()
 	before := st.Stamps()
 	st2 := fx.open(t, dir)
-	if after := st2.Stamps(); !equalStamps(before, after) {
+	if after := st2.Stamps(); !slices.Equal(before, after) {
 		t.Fatalf("stamps changed by Open: %v -> %v", before, after)
 	}
 	b := make([]byte, fx.info.TotalLength)
@@ -159,18 +160,6 @@ func TestOpenKeepsExistingData(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameBytes(t, "reopened", b, fx.content)
-}
-
-func equalStamps(a, b []FileStamp) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestOpenFilesSeedsInPlace reads the user's files where they are, lets
@@ -239,25 +228,13 @@ func TestMissingAndShortFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := pieceList(have), []int{0, 1, 4, 5, 6}; !equalInts(got, want) {
+	if got, want := pieceList(have), []int{0, 1, 4, 5, 6}; !slices.Equal(got, want) {
 		t.Fatalf("Verify = %v, want %v", got, want)
 	}
 	stamps := st.Stamps()
 	if stamps[1].Size != -1 || stamps[3].Size != 12 || stamps[0].Size != 16 {
 		t.Fatalf("stamps %v", stamps)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRemove deletes the torrent's files and the folders left empty, and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestVerifyFindsPresentPieces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pieceList(have); !equalInts(got, want) {
+		if got := pieceList(have); !slices.Equal(got, want) {
 			t.Fatalf("%d workers: Verify = %v, want %v", workers, got, want)
 		}
 		if last != fx.info.NumPieces() || calls < 2 {
@@ -120,7 +121,7 @@ func TestResumeTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(pieceList(got), pieceList(have)) {
+	if !slices.Equal(pieceList(got), pieceList(have)) {
 		t.Fatalf("stamps unchanged: Verify = %v, want the trusted %v", pieceList(got), pieceList(have))
 	}
 	untrusted, err := st.Verify(t.Context(), 2, nil, nil)

@@ -233,3 +233,14 @@ func RandomFile(t testing.TB, path string, size int64, seed uint64) {
 		t.Fatal(err)
 	}
 }
+
+// SeedLT starts a libtorrent seeder of torrent with its data in dir (on
+// 127.0.0.1 and any free port unless extra says otherwise) and returns it
+// with its port once it seeds.
+func SeedLT(t testing.TB, torrent, dir string, extra ...string) (*Proc, int) {
+	t.Helper()
+	p := StartLT(t, append([]string{"seed", torrent, dir, "--port", "0", "--seconds", "180"}, extra...)...)
+	port := p.Port(t)
+	p.Wait(t, "SEEDING", 30*time.Second)
+	return p, port
+}

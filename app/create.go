@@ -140,16 +140,8 @@ func createNodes(flag string, tracked bool) ([]metainfo.Node, error) {
 	p := CurrentPaths()
 	s, _ := LoadSettings(p)
 	nodes := s.Contacts()
-	seen := map[string]bool{}
-	for _, n := range nodes {
-		seen[n.String()] = true
-	}
 	for _, a := range dht.SavedContacts(filepath.Join(p.StateDir, "dht-table.dat"), 8) {
-		n := metainfo.Node{Host: a.Addr().String(), Port: int(a.Port())}
-		if !seen[n.String()] {
-			seen[n.String()] = true
-			nodes = append(nodes, n)
-		}
+		nodes = metainfo.AppendNodes(nodes, metainfo.NodeOf(a))
 	}
 	return nodes, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/engine/swarm"
 )
 
 // AddOptions are the choices made when adding a torrent.
@@ -104,7 +105,7 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		sw := t.sw
 		t.mu.Unlock()
 		if sw != nil && len(peers) > 0 {
-			sw.AddPeers(peers, "manual")
+			sw.AddPeers(peers, swarm.SourceManual)
 		}
 		return
 	}

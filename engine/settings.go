@@ -88,23 +88,12 @@ func (e *Engine) Ping(contact string) int {
 // the settings' contacts, our own reachable contact (when UPnP gave us an
 // external address) and up to 8 good nodes of our routing table.
 func (e *Engine) DefaultNodes(settings []metainfo.Node, snapshot Snapshot) []metainfo.Node {
-	out := append([]metainfo.Node(nil), settings...)
-	seen := map[string]bool{}
-	for _, n := range out {
-		seen[n.String()] = true
-	}
-	add := func(host string, port int) {
-		n := metainfo.Node{Host: host, Port: port}
-		if !seen[n.String()] {
-			seen[n.String()] = true
-			out = append(out, n)
-		}
-	}
+	out := metainfo.AppendNodes(nil, settings...)
 	if ip := snapshot.NAT.ExternalIP; ip != "" && snapshot.ListenPort > 0 {
-		add(ip, snapshot.ListenPort)
+		out = metainfo.AppendNodes(out, metainfo.Node{Host: ip, Port: snapshot.ListenPort})
 	}
 	for _, a := range e.closestGood(8) {
-		add(a.Addr().String(), int(a.Port()))
+		out = metainfo.AppendNodes(out, metainfo.NodeOf(a))
 	}
 	return out
 }

@@ -1,8 +1,8 @@
 package engine
 
 import (
+	"github.com/swarmdrop/swarmdrop/engine/maker"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
@@ -204,12 +204,7 @@ func (t *torrent) dataDir() string {
 
 // commonSourceDir is dataDir for a torrent seeded in place.
 func (t *torrent) commonSourceDir() string {
-	dir := filepath.Dir(t.sources[0])
-	for _, s := range t.sources[1:] {
-		for dir != filepath.Dir(dir) && !strings.HasPrefix(s, dir+string(filepath.Separator)) {
-			dir = filepath.Dir(dir)
-		}
-	}
+	dir := maker.CommonParent(t.sources)
 	if t.mi != nil && t.mi.Info.MultiFile && filepath.Base(dir) == t.mi.Info.Name {
 		return filepath.Dir(dir) // so that Dir/Name is the torrent's folder
 	}

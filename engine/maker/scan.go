@@ -80,7 +80,7 @@ func Scan(paths []string, name string) (*Plan, error) {
 		}
 		base = abs[0]
 	} else {
-		base = commonParent(abs)
+		base = CommonParent(abs)
 		plan.Name = filepath.Base(base)
 	}
 	if name != "" {
@@ -186,8 +186,9 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// commonParent returns the deepest folder holding every path.
-func commonParent(paths []string) string {
+// CommonParent returns the deepest folder holding every path (absolute,
+// clean paths).
+func CommonParent(paths []string) string {
 	parent := filepath.Dir(paths[0])
 	for _, p := range paths[1:] {
 		for !within(p, parent) {

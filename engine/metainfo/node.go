@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -94,4 +95,18 @@ func FormatNodes(nodes []Node) string {
 		parts[i] = n.String()
 	}
 	return strings.Join(parts, ", ")
+}
+
+// NodeOf returns the contact for an address.
+func NodeOf(a netip.AddrPort) Node { return Node{Host: a.Addr().String(), Port: int(a.Port())} }
+
+// AppendNodes appends to dst those of more that it does not hold yet
+// (compared as host:port).
+func AppendNodes(dst []Node, more ...Node) []Node {
+	for _, n := range more {
+		if !slices.Contains(dst, n) {
+			dst = append(dst, n)
+		}
+	}
+	return dst
 }

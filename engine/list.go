@@ -126,7 +126,7 @@ func (e *Engine) restoreList() {
 			continue
 		}
 		opt := AddOptions{Dir: le.Dir, Sources: le.Sources, Paused: le.Paused}
-		peers, _ := parsePeerList(le.Peers)
+		peers := parsePeers(le.Peers) // a damaged entry loses only itself
 		if raw, err := os.ReadFile(e.torrentFilePath(ih)); err == nil {
 			mi, err := metainfo.Parse(raw)
 			if err == nil && mi.InfoHash == ih {

@@ -14,7 +14,7 @@ func FuzzParseList(f *testing.F) {
 		}
 		for _, le := range list {
 			parseHash(le.InfoHash)
-			parsePeerList(le.Peers)
+			parsePeers(le.Peers)
 		}
 	})
 }

@@ -23,16 +23,11 @@ import (
 // the .torrent path and the parsed torrent.
 func makeTorrent(t *testing.T, name string, sizes []int64, exp int) (string, string, *metainfo.MetaInfo) {
 	t.Helper()
-	testpeers.Require(t, "mktorrent", "mktorrent")
 	src := t.TempDir()
 	for i, n := range sizes {
 		testpeers.RandomFile(t, filepath.Join(src, name, fmt.Sprintf("part%d", i), "f.bin"), n, uint64(i+1))
 	}
-	tf := filepath.Join(t.TempDir(), name+".torrent")
-	if out, err := exec.Command("mktorrent", "-l", strconv.Itoa(exp), "-o", tf, filepath.Join(src, name)).CombinedOutput(); err != nil {
-		t.Fatalf("mktorrent: %v %s", err, out)
-	}
-	data, _ := os.ReadFile(tf)
+	tf, data := testpeers.Mktorrent(t, filepath.Join(src, name), exp)
 	mi, err := metainfo.Parse(data)
 	if err != nil {
 		t.Fatal(err)

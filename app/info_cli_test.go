@@ -2,7 +2,6 @@ package app
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,14 +12,10 @@ import (
 // TestInfoMatchesOtherTools: `swarmdrop info` prints the info hash that
 // mktorrent's and libtorrent's own torrents carry, as libtorrent reads it.
 func TestInfoMatchesOtherTools(t *testing.T) {
-	testpeers.Require(t, "mktorrent", "mktorrent")
 	src := t.TempDir()
 	testpeers.RandomFile(t, filepath.Join(src, "set", "a.bin"), 123_456, 1)
 	testpeers.RandomFile(t, filepath.Join(src, "set", "b", "c.bin"), 7, 2)
-	mk := filepath.Join(t.TempDir(), "mk.torrent")
-	if b, err := exec.Command("mktorrent", "-l", "15", "-o", mk, filepath.Join(src, "set")).CombinedOutput(); err != nil {
-		t.Fatalf("mktorrent: %v %s", err, b)
-	}
+	mk, _ := testpeers.Mktorrent(t, filepath.Join(src, "set"), 15)
 	lt := filepath.Join(t.TempDir(), "lt.torrent")
 	testpeers.LT(t, "create", filepath.Join(src, "set"), lt, "--nodes", "127.0.0.1:6881")
 	for _, tf := range []string{mk, lt} {

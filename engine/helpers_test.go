@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -35,17 +33,7 @@ func testContent(t *testing.T, dir, name string, scale int64) string {
 // 2^exp, and returns its bytes and parsed form.
 func mktorrent(t *testing.T, path string, exp int, extra ...string) ([]byte, *metainfo.MetaInfo) {
 	t.Helper()
-	testpeers.Require(t, "mktorrent", "mktorrent")
-	out := filepath.Join(t.TempDir(), filepath.Base(path)+".torrent")
-	args := append([]string{"-l", strconv.Itoa(exp), "-o", out}, extra...)
-	args = append(args, path)
-	if b, err := exec.Command("mktorrent", args...).CombinedOutput(); err != nil {
-		t.Fatalf("mktorrent: %v\n%s", err, b)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data := testpeers.Mktorrent(t, path, exp, extra...)
 	mi, err := metainfo.Parse(data)
 	if err != nil {
 		t.Fatalf("parsing mktorrent's output: %v", err)

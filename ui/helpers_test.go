@@ -3,8 +3,6 @@ package ui
 import (
 	"context"
 	"net"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +13,8 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // call is one command a fakeBackend received.
@@ -179,15 +179,7 @@ func pump(t *testing.T, m *mainWindow, be Backend, timeout time.Duration, done f
 // mktorrent makes a torrent of path with the given log2 piece length.
 func mktorrent(t *testing.T, path string, log2 int) *metainfo.MetaInfo {
 	t.Helper()
-	bin, err := exec.LookPath("mktorrent")
-	if err != nil {
-		t.Fatal("mktorrent not found: install the Debian package mktorrent")
-	}
-	out := filepath.Join(t.TempDir(), "mk.torrent")
-	cmd := exec.Command(bin, "-l", itoa(log2), "-o", out, path)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mktorrent: %v\n%s", err, b)
-	}
+	out, _ := testpeers.Mktorrent(t, path, log2)
 	return parseTorrentFile(t, out)
 }
 

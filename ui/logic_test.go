@@ -3,7 +3,6 @@ package ui
 import (
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +14,6 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func parseTorrentFile(t *testing.T, path string) *metainfo.MetaInfo {
 	t.Helper()

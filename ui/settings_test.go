@@ -2,6 +2,7 @@ package ui
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func TestPortCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	d.port.SetText(itoa(portOf(l)))
+	d.port.SetText(strconv.Itoa(portOf(l)))
 	if !strings.Contains(d.portNote.Text, "in use") {
 		t.Errorf("busy port: %q", d.portNote.Text)
 	}

@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,16 +26,7 @@ func writeFile(t *testing.T, path string, size int64, seed uint64) {
 // info hash as parsed by us.
 func mktorrentHash(t *testing.T, path string, pieceLog int) metainfo.Hash {
 	t.Helper()
-	testpeers.Require(t, "mktorrent", "mktorrent")
-	out := filepath.Join(t.TempDir(), "mk.torrent")
-	cmd := exec.Command("mktorrent", "-l", strconv.Itoa(pieceLog), "-o", out, path)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mktorrent: %v\n%s", err, b)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data := testpeers.Mktorrent(t, path, pieceLog)
 	mi, err := metainfo.Parse(data)
 	if err != nil {
 		t.Fatalf("parsing mktorrent's output: %v", err)

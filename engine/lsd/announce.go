@@ -1,10 +1,3 @@
-// Package lsd is local service discovery (BEP 14): it announces the
-// torrents it is given to the local network by UDP multicast, and reports
-// the peers it hears announcing.
-//
-// The message codec (ParseAnnounce, AppendAnnounce) is pure; the Service
-// owns the sockets, the announce schedule and the bounds on what the
-// network can make it do.
 package lsd
 
 import (

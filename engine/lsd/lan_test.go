@@ -6,12 +6,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,17 +29,23 @@ import (
 
 // startOn runs a Service for port on host h, switched on, until the test
 // ends, and waits until it has joined the groups on the LAN's interface.
+// tune, if not nil, may change the Service before it runs.
 func startOn(t *testing.T, h *testpeers.LANHost, port int, tune func(*Service)) *Service {
 	t.Helper()
+	s := serveOn(t, h, port, tune)
+	waitFor(t, 10*time.Second, "joining the groups on "+testpeers.LANIface, func() bool {
+		st := s.Stats()
+		return len(st.Interfaces) == 1 && st.Interfaces[0] == testpeers.LANIface
+	})
+	return s
+}
+
+// serveOn is startOn without the wait.
+func serveOn(t *testing.T, h *testpeers.LANHost, port int, tune func(*Service)) *Service {
+	t.Helper()
 	s := New(Config{
-		Port: port,
-		Interfaces: func() (list []Interface, err error) {
-			err = h.Do(func() (err error) {
-				list, err = DefaultInterfaces()
-				return err
-			})
-			return list, err
-		},
+		Port:       port,
+		Interfaces: interfacesOf(h),
 		ListenPacket: func(network, address string) (c net.PacketConn, err error) {
 			err = h.Do(func() (err error) {
 				c, err = net.ListenPacket(network, address)
@@ -65,11 +73,19 @@ func startOn(t *testing.T, h *testpeers.LANHost, port int, tune func(*Service)) 
 		}
 	})
 	s.SetEnabled(true)
-	waitFor(t, 10*time.Second, "joining the groups on "+testpeers.LANIface, func() bool {
-		st := s.Stats()
-		return len(st.Interfaces) == 1 && st.Interfaces[0] == testpeers.LANIface
-	})
 	return s
+}
+
+// interfacesOf lists h's interfaces as DefaultInterfaces does, from
+// inside its namespace.
+func interfacesOf(h *testpeers.LANHost) func() ([]Interface, error) {
+	return func() (list []Interface, err error) {
+		err = h.Do(func() (err error) {
+			list, err = DefaultInterfaces()
+			return err
+		})
+		return list, err
+	}
 }
 
 // waitFor polls ok every 20 ms until it holds, failing t after timeout.
@@ -406,5 +422,60 @@ func TestLANFlood(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+// TestLANInterfaceComesAndGoes: a Service with no interface to join
+// announces nothing; when one appears it joins it at the next look and
+// announces its torrent there at once; when it goes, it leaves it.
+func TestLANInterfaceComesAndGoes(t *testing.T) {
+	lan := testpeers.NewLAN(t, "lsd", 2)
+	ih := randomHash(t)
+	var up atomic.Bool
+	a := serveOn(t, lan.Hosts[0], 6881, func(s *Service) {
+		s.refreshEvery = 100 * time.Millisecond
+		all := interfacesOf(lan.Hosts[0])
+		s.cfg.Interfaces = func() ([]Interface, error) {
+			if !up.Load() {
+				return nil, nil
+			}
+			return all()
+		}
+		s.Add(ih)
+	})
+	b := startOn(t, lan.Hosts[1], 6882, func(s *Service) { s.Add(ih) })
+	time.Sleep(300 * time.Millisecond) // three looks at no interface
+	if st := a.Stats(); len(st.Interfaces) != 0 || st.Sent != 0 || st.Received != 0 || st.LastError != "" {
+		t.Fatalf("with no interface: %+v", st)
+	}
+
+	up.Store(true)
+	collect(t, b, 5*time.Second, "announce on the new interface", func(ps []Peer) bool {
+		return len(ps) > 0 && ps[0].Addr.Port() == 6881
+	})
+	if st := a.Stats(); len(st.Interfaces) != 1 || st.Sent != 2 {
+		t.Fatalf("after the interface came: %+v", st)
+	}
+
+	up.Store(false)
+	waitFor(t, 5*time.Second, "leaving the interface", func() bool { return len(a.Stats().Interfaces) == 0 })
+}
+
+// TestLANServeEndsItsGoroutines: switching a Service off and on and
+// ending it leaves no goroutine behind.
+func TestLANServeEndsItsGoroutines(t *testing.T) {
+	lan := testpeers.NewLAN(t, "lsd", 1)
+	before := runtime.NumGoroutine()
+	t.Run("serve", func(t *testing.T) {
+		s := startOn(t, lan.Hosts[0], 6881, nil)
+		for range 3 {
+			s.SetEnabled(false)
+			waitFor(t, 5*time.Second, "leaving", func() bool { return len(s.Stats().Interfaces) == 0 })
+			s.SetEnabled(true)
+			waitFor(t, 5*time.Second, "joining", func() bool { return len(s.Stats().Interfaces) == 1 })
+		}
+	})
+	waitFor(t, 5*time.Second, fmt.Sprintf("goroutines back to %d", before), func() bool {
+		return runtime.NumGoroutine() <= before
 	})
 }

@@ -264,9 +264,13 @@ func TestLANLibtorrent(t *testing.T) {
 	})
 	ltPort := lt.Port(t)
 	lt.Wait(t, "SEEDING", 30*time.Second)
-	s := startOn(t, us, port, nil)
+	// Our message names another torrent first: libtorrent must read
+	// past it (several info hashes in one announce).
 	start := time.Now()
-	s.Add(ih)
+	s := startOn(t, us, port, func(s *Service) {
+		s.Add(randomHash(t))
+		s.Add(ih)
+	})
 	want := Peer{InfoHash: ih, Addr: netip.AddrPortFrom(them.IPv4, uint16(ltPort))}
 	collect(t, s, 20*time.Second, "announce from libtorrent", func(ps []Peer) bool {
 		for _, p := range ps {
@@ -304,10 +308,14 @@ func TestLANLibtorrent(t *testing.T) {
 		t.Logf("libtorrent connected with a handshake for %v (connection %d) after %v", ih, attempt, time.Since(start).Round(time.Millisecond))
 		break
 	}
-	// And it says it learnt our address from local service discovery.
+	// And it says it learnt our address from local service discovery, from
+	// the one message (per family) we sent.
 	line := lt.Wait(t, "LSDPEER", 10*time.Second)
 	if ours := netip.AddrPortFrom(us.IPv4, uint16(port)).String(); !strings.Contains(line, ours) {
 		t.Fatalf("libtorrent: %q, want our address %s", line, ours)
+	}
+	if st := s.Stats(); st.Sent != 2 {
+		t.Fatalf("sent %d messages, want 1 per family naming both torrents", st.Sent)
 	}
 }
 

@@ -38,7 +38,9 @@ type Config struct {
 	// QueueLen bounds the Peers channel; 0 means DefaultQueueLen.
 	QueueLen int
 	// Logf, if set, receives what goes wrong (a socket that cannot be
-	// opened, an interface that cannot be joined), once per cause.
+	// opened, an interface that cannot be joined, a send that fails):
+	// a failing join once per interface, other errors unless the same
+	// error came just before.
 	Logf func(format string, args ...any)
 }
 

@@ -1,0 +1,278 @@
+package linkem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Host is one host's link to the star's centre: Up carries what it sends,
+// Down what it receives. A packet from host i to host j crosses i's Up,
+// then j's Down.
+type Host struct {
+	Up, Down Link
+}
+
+// Config describes a topology. Hosts is required; the rest has defaults.
+type Config struct {
+	// Tag is a short word (letters and digits, at most 8) in the
+	// namespace names, saying whose they are.
+	Tag string
+	// Hosts are the hosts, at least 2: host i gets a namespace, a TUN
+	// device and the addresses Addr4(i) and Addr6(i).
+	Hosts []Host
+	// MTU of every device; default 1500.
+	MTU int
+	// Seed seeds loss and jitter (each link direction gets its own
+	// stream); 0 picks one at random.
+	Seed uint64
+	// Hold bounds the bytes one link direction without a Rate holds on
+	// the wire at once; default 4 MiB. With a Rate the bound follows from
+	// it: the queue plus Rate x (Delay + Jitter).
+	Hold int
+	// Buffers bounds the packets the whole emulator holds at once; default
+	// 16,384 (24 MiB of buffers at MTU 1500).
+	Buffers int
+}
+
+// Pair is the Config of two hosts, 0 and 1: aToB applies to what 0 sends
+// to 1, bToA to the way back.
+func Pair(tag string, aToB, bToA Link) Config {
+	return Config{Tag: tag, Hosts: []Host{{Up: aToB}, {Up: bToA}}}
+}
+
+// Topology is a set of hosts in network namespaces joined through the
+// emulator as a star. New makes it, Serve moves packets, Close removes
+// everything. Its methods are safe for concurrent use.
+type Topology struct {
+	names []string // namespace of each host
+	emu   *emulator
+	stop  context.Context // done once Close starts
+	halt  context.CancelFunc
+
+	mu      sync.Mutex    // guards serving and closed
+	serving chan struct{} // closed when Serve returns; nil if never called
+	closed  bool
+}
+
+// DeviceName is the name of each host's TUN device in its namespace.
+const DeviceName = "linkem0"
+
+// topologies numbers the topologies of this process, for unique names.
+var topologies atomic.Uint64
+
+var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9]{0,8}$`)
+
+// New creates the namespaces and devices of cfg with their addresses and
+// routes. Nothing moves until Serve. On error it leaves nothing behind.
+// Needs root.
+func New(cfg Config) (*Topology, error) {
+	n := len(cfg.Hosts)
+	if n < 2 || n > MaxHosts {
+		return nil, fmt.Errorf("linkem: %d hosts, want 2 to %d", n, MaxHosts)
+	}
+	if !tagPattern.MatchString(cfg.Tag) {
+		return nil, fmt.Errorf("linkem: tag %q is not up to 8 letters and digits", cfg.Tag)
+	}
+	for i, h := range cfg.Hosts {
+		if err := h.Up.validate(); err != nil {
+			return nil, fmt.Errorf("linkem: host %d up: %w", i, err)
+		}
+		if err := h.Down.validate(); err != nil {
+			return nil, fmt.Errorf("linkem: host %d down: %w", i, err)
+		}
+	}
+	mtu := orDefault(cfg.MTU, 1500)
+	if mtu < 1280 || mtu > 65535 {
+		return nil, fmt.Errorf("linkem: MTU %d outside 1280..65535", mtu)
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	e := &emulator{
+		start:      time.Now(),
+		route:      func(b []byte, src int) int { return routeIP(b, src, n) },
+		mtu:        mtu,
+		kick:       make(chan struct{}, 1),
+		wake:       math.MaxInt64,
+		maxBuffers: orDefault(cfg.Buffers, 16384),
+	}
+	rtts := pathRTTs(cfg.Hosts)
+	hold := orDefault(cfg.Hold, 4<<20)
+	for i, h := range cfg.Hosts {
+		e.up = append(e.up, newStage(h.Up, rtts[i], mtu, hold, rand.New(rand.NewPCG(seed, uint64(2*i)))))
+		e.down = append(e.down, newStage(h.Down, rtts[i], mtu, hold, rand.New(rand.NewPCG(seed, uint64(2*i+1)))))
+	}
+	t := &Topology{emu: e}
+	t.stop, t.halt = context.WithCancel(context.Background())
+	serial := topologies.Add(1)
+	for i := range n {
+		name := fmt.Sprintf("lk%s-%d-%d-%d", cfg.Tag, os.Getpid(), serial, i)
+		if err := addNamespace(name); err != nil {
+			t.remove()
+			return nil, fmt.Errorf("linkem: %w", err)
+		}
+		t.names = append(t.names, name)
+		d, err := openTUN(name, DeviceName)
+		if err == nil {
+			e.devs = append(e.devs, d)
+			err = configureHost(name, DeviceName, i, mtu)
+		}
+		if err != nil {
+			t.remove()
+			return nil, fmt.Errorf("linkem: host %d: %w", i, err)
+		}
+	}
+	return t, nil
+}
+
+// orDefault is v, or def when v is zero.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// pathRTTs gives, for each host, the longest round trip between it and
+// another host (delays and jitter of the four links crossed), which sizes
+// its links' default queues.
+func pathRTTs(hosts []Host) []time.Duration {
+	oneWay := func(l Link) time.Duration { return l.Delay + l.Jitter }
+	rtts := make([]time.Duration, len(hosts))
+	// The longest path from i is to the j with the slowest Up+Down.
+	var worst, second time.Duration
+	worstAt := -1
+	for j, h := range hosts {
+		d := oneWay(h.Up) + oneWay(h.Down)
+		if d > worst {
+			worst, second, worstAt = d, worst, j
+		} else if d > second {
+			second = d
+		}
+	}
+	for i, h := range hosts {
+		other := worst
+		if i == worstAt {
+			other = second
+		}
+		rtts[i] = oneWay(h.Up) + oneWay(h.Down) + other
+	}
+	return rtts
+}
+
+// Serve moves packets until ctx ends or Close is called, and returns nil
+// then; it returns an error if a device fails. It may be called once.
+func (t *Topology) Serve(ctx context.Context) error {
+	t.mu.Lock()
+	if t.closed || t.serving != nil {
+		t.mu.Unlock()
+		return errors.New("linkem: Serve called twice or after Close")
+	}
+	done := make(chan struct{})
+	t.serving = done
+	t.mu.Unlock()
+	defer close(done)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(t.stop, cancel)()
+	if err := t.emu.serve(ctx); err != nil {
+		return fmt.Errorf("linkem: %w", err)
+	}
+	return nil
+}
+
+// Close stops Serve, waits for it to return, and removes every device and
+// namespace. Processes still running in a namespace keep it alive but
+// unnamed, without a device: end them first.
+func (t *Topology) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	serving := t.serving
+	t.mu.Unlock()
+	t.halt()
+	if serving != nil {
+		<-serving
+	}
+	return t.remove()
+}
+
+// remove closes the devices and deletes the namespaces made so far.
+func (t *Topology) remove() error {
+	var errs []error
+	for _, d := range t.emu.devs {
+		errs = append(errs, d.close())
+	}
+	for _, name := range t.names {
+		if err := deleteNamespace(name); err != nil {
+			errs = append(errs, fmt.Errorf("linkem: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Hosts is the number of hosts.
+func (t *Topology) Hosts() int { return len(t.names) }
+
+// Namespace is the name of host i's network namespace (as ip netns sees
+// it).
+func (t *Topology) Namespace(i int) string { return t.names[i] }
+
+// Addr4 is host i's IPv4 address.
+func (t *Topology) Addr4(i int) netip.Addr { return hostAddr(prefix4, i) }
+
+// Addr6 is host i's IPv6 address.
+func (t *Topology) Addr6(i int) netip.Addr { return hostAddr(prefix6, i) }
+
+// Command is exec.Command for running name inside host i's namespace.
+func (t *Topology) Command(i int, name string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", t.names[i], name}, args...)...)
+}
+
+// CommandContext is exec.CommandContext for running name inside host i's
+// namespace.
+func (t *Topology) CommandContext(ctx context.Context, i int, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", t.names[i], name}, args...)...)
+}
+
+// Do runs f on an OS thread inside host i's namespace and returns its
+// error. Sockets f opens (net.Listen, net.ListenUDP, net.Dial to an
+// address literal) belong to that namespace for good and can be used from
+// any goroutine afterwards; goroutines f starts do not run in it.
+func (t *Topology) Do(i int, f func() error) error {
+	return inNamespace(t.names[i], f)
+}
+
+// Stats is a snapshot of what the links and the emulator did.
+type Stats struct {
+	Up, Down []LinkStats // per host
+	Counts
+	Held int // packets held right now
+}
+
+// Stats returns a snapshot of the counts.
+func (t *Topology) Stats() Stats {
+	e := t.emu
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Stats{Counts: e.counts, Held: len(e.events)}
+	for i := range e.up {
+		s.Up = append(s.Up, e.up[i].stats)
+		s.Down = append(s.Down, e.down[i].stats)
+	}
+	return s
+}

@@ -64,8 +64,11 @@ type LinkStats struct {
 	// PeakQueue is the largest queue seen, in bytes, the packet being sent
 	// included.
 	PeakQueue int
-	// PeakHeld is the most bytes held at once, queued or on the wire.
-	PeakHeld int
+	// PeakHeld is the most bytes held at once, queued or on the wire;
+	// HoldLimit bounds it (Config.Hold without a rate; with a rate, twice
+	// the queue and Rate x (Delay+Jitter), plus four packets).
+	PeakHeld  int
+	HoldLimit int
 }
 
 // stage is one direction of a link: the packet model of a Link, without
@@ -105,12 +108,14 @@ func newStage(l Link, rtt time.Duration, mtu, hold int, rng *rand.Rand) *stage {
 		if s.queue == 0 {
 			s.queue = max(int(float64(l.Rate)/8*rtt.Seconds()), minQueuePackets*mtu)
 		}
-		// Queued bytes plus what the wire holds over Delay+Jitter, and a
-		// packet of slack: a stage at its rate never reaches this.
+		// Twice the queue and what the wire holds over Delay+Jitter: a
+		// stage at its rate reaches half of it, plus what the loop's
+		// lateness keeps a little longer.
 		wire := float64(l.Rate) / 8 * (l.Delay + l.Jitter).Seconds()
-		s.holdLimit = s.queue + int(wire) + 2*mtu
+		s.holdLimit = 2*(s.queue+int(wire)) + 4*mtu
 	}
 	s.stats.QueueLimit = s.queue
+	s.stats.HoldLimit = s.holdLimit
 	return s
 }
 

@@ -3,6 +3,7 @@ package linkem
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -59,14 +60,14 @@ func inNamespace(ns string, f func() error) error {
 	return <-done
 }
 
-// openTUN creates the TUN device name in namespace ns and returns it. The
-// device lives as long as the returned device is open.
-func openTUN(ns, name string) (*device, error) {
-	var d *device
+// openTUN creates the TUN device name in namespace ns and returns it
+// (blocking: the emulator makes it non-blocking). The device lives as long as a descriptor of it is open.
+func openTUN(ns, name string) (*os.File, error) {
+	var tun *os.File
 	err := inNamespace(ns, func() error {
 		// The device belongs to the namespace of the thread that opens
 		// /dev/net/tun; it keeps working from any thread afterwards.
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("opening /dev/net/tun: %w", err)
 		}
@@ -79,10 +80,10 @@ func openTUN(ns, name string) (*device, error) {
 			unix.Close(fd)
 			return fmt.Errorf("creating TUN device %s in %s: %w", name, ns, err)
 		}
-		d, err = newDevice(fd, ns+"/"+name)
-		return err
+		tun = os.NewFile(uintptr(fd), ns+"/"+name)
+		return nil
 	})
-	return d, err
+	return tun, err
 }
 
 // configureHost brings up lo and the TUN device dev in namespace ns with

@@ -26,6 +26,12 @@ func Start(tb testing.TB, cfg Config) *Topology {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- t.Serve(ctx) }()
+	select {
+	case <-t.Ready():
+	case err := <-served:
+		t.Close()
+		tb.Fatalf("starting the emulator: %v", err)
+	}
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,14 +54,18 @@ func Pair(tag string, aToB, bToA Link) Config {
 // emulator as a star. New makes it, Serve moves packets, Close removes
 // everything. Its methods are safe for concurrent use.
 type Topology struct {
-	names []string // namespace of each host
-	emu   *emulator
+	cfg   Config          // defaults applied
+	names []string        // namespace of each host
+	tuns  []*os.File      // TUN device of each host
 	stop  context.Context // done once Close starts
 	halt  context.CancelFunc
+	ready chan struct{} // closed once packets move
 
-	mu      sync.Mutex    // guards serving and closed
+	mu      sync.Mutex    // guards the fields below
 	serving chan struct{} // closed when Serve returns; nil if never called
 	closed  bool
+	child   *childConn // while Serve runs the emulator
+	last    Stats      // the emulator's last report
 }
 
 // DeviceName is the name of each host's TUN device in its namespace.
@@ -76,57 +80,24 @@ var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9]{0,8}$`)
 // routes. Nothing moves until Serve. On error it leaves nothing behind.
 // Needs root.
 func New(cfg Config) (*Topology, error) {
-	n := len(cfg.Hosts)
-	if n < 2 || n > MaxHosts {
-		return nil, fmt.Errorf("linkem: %d hosts, want 2 to %d", n, MaxHosts)
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("linkem: %w", err)
 	}
-	if !tagPattern.MatchString(cfg.Tag) {
-		return nil, fmt.Errorf("linkem: tag %q is not up to 8 letters and digits", cfg.Tag)
-	}
-	for i, h := range cfg.Hosts {
-		if err := h.Up.validate(); err != nil {
-			return nil, fmt.Errorf("linkem: host %d up: %w", i, err)
-		}
-		if err := h.Down.validate(); err != nil {
-			return nil, fmt.Errorf("linkem: host %d down: %w", i, err)
-		}
-	}
-	mtu := orDefault(cfg.MTU, 1500)
-	if mtu < 1280 || mtu > 65535 {
-		return nil, fmt.Errorf("linkem: MTU %d outside 1280..65535", mtu)
-	}
-	seed := cfg.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	e := &emulator{
-		start:      time.Now(),
-		route:      func(b []byte, src int) int { return routeIP(b, src, n) },
-		mtu:        mtu,
-		kick:       make(chan struct{}, 1),
-		wake:       math.MaxInt64,
-		maxBuffers: orDefault(cfg.Buffers, 16384),
-	}
-	rtts := pathRTTs(cfg.Hosts)
-	hold := orDefault(cfg.Hold, 4<<20)
-	for i, h := range cfg.Hosts {
-		e.up = append(e.up, newStage(h.Up, rtts[i], mtu, hold, rand.New(rand.NewPCG(seed, uint64(2*i)))))
-		e.down = append(e.down, newStage(h.Down, rtts[i], mtu, hold, rand.New(rand.NewPCG(seed, uint64(2*i+1)))))
-	}
-	t := &Topology{emu: e}
+	t := &Topology{cfg: cfg, ready: make(chan struct{})}
 	t.stop, t.halt = context.WithCancel(context.Background())
 	serial := topologies.Add(1)
-	for i := range n {
+	for i := range cfg.Hosts {
 		name := fmt.Sprintf("lk%s-%d-%d-%d", cfg.Tag, os.Getpid(), serial, i)
 		if err := addNamespace(name); err != nil {
 			t.remove()
 			return nil, fmt.Errorf("linkem: %w", err)
 		}
 		t.names = append(t.names, name)
-		d, err := openTUN(name, DeviceName)
+		f, err := openTUN(name, DeviceName)
 		if err == nil {
-			e.devs = append(e.devs, d)
-			err = configureHost(name, DeviceName, i, mtu)
+			t.tuns = append(t.tuns, f)
+			err = configureHost(name, DeviceName, i, cfg.MTU)
 		}
 		if err != nil {
 			t.remove()
@@ -134,6 +105,39 @@ func New(cfg Config) (*Topology, error) {
 		}
 	}
 	return t, nil
+}
+
+// withDefaults checks c and fills in its defaults.
+func (c Config) withDefaults() (Config, error) {
+	n := len(c.Hosts)
+	if n < 2 || n > MaxHosts {
+		return c, fmt.Errorf("%d hosts, want 2 to %d", n, MaxHosts)
+	}
+	if !tagPattern.MatchString(c.Tag) {
+		return c, fmt.Errorf("tag %q is not up to 8 letters and digits", c.Tag)
+	}
+	for i, h := range c.Hosts {
+		if err := h.Up.validate(); err != nil {
+			return c, fmt.Errorf("host %d up: %w", i, err)
+		}
+		if err := h.Down.validate(); err != nil {
+			return c, fmt.Errorf("host %d down: %w", i, err)
+		}
+	}
+	c.Hosts = slices.Clone(c.Hosts)
+	c.MTU = orDefault(c.MTU, 1500)
+	if c.MTU < 1280 || c.MTU > 65535 {
+		return c, fmt.Errorf("MTU %d outside 1280..65535", c.MTU)
+	}
+	if c.Seed == 0 {
+		c.Seed = rand.Uint64()
+	}
+	c.Hold = orDefault(c.Hold, 4<<20)
+	c.Buffers = orDefault(c.Buffers, 16384)
+	if c.Hold < 0 || c.Buffers < 0 {
+		return c, errors.New("negative Hold or Buffers")
+	}
+	return c, nil
 }
 
 // orDefault is v, or def when v is zero.
@@ -171,26 +175,55 @@ func pathRTTs(hosts []Host) []time.Duration {
 	return rtts
 }
 
-// Serve moves packets until ctx ends or Close is called, and returns nil
-// then; it returns an error if a device fails. It may be called once.
+// Serve runs the emulator (a child process, see child.go) and moves
+// packets until ctx ends or Close is called, and returns nil then (at
+// once if Close came first); it returns an error if the emulator fails.
+// It may be called once.
 func (t *Topology) Serve(ctx context.Context) error {
 	t.mu.Lock()
-	if t.closed || t.serving != nil {
+	if t.serving != nil {
 		t.mu.Unlock()
-		return errors.New("linkem: Serve called twice or after Close")
+		return errors.New("linkem: Serve called twice")
 	}
 	done := make(chan struct{})
 	t.serving = done
+	closed := t.closed
 	t.mu.Unlock()
 	defer close(done)
+	if closed {
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(t.stop, cancel)()
-	if err := t.emu.serve(ctx); err != nil {
+	c, first, err := startChild(t.cfg, t.tuns)
+	if err != nil {
 		return fmt.Errorf("linkem: %w", err)
 	}
+	t.mu.Lock()
+	t.child, t.last = c, first
+	t.mu.Unlock()
+	close(t.ready)
+	exited := make(chan struct{})
+	go func() { c.cmd.Wait(); close(exited) }()
+	select {
+	case <-ctx.Done():
+	case <-exited:
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.child = nil
+	last, err := c.stop(exited)
+	if err != nil {
+		return fmt.Errorf("linkem: %w", err)
+	}
+	t.last = last
 	return nil
 }
+
+// Ready is closed once Serve has the emulator moving packets. Packets
+// sent before wait in the devices' queues (500 packets each).
+func (t *Topology) Ready() <-chan struct{} { return t.ready }
 
 // Close stops Serve, waits for it to return, and removes every device and
 // namespace. Processes still running in a namespace keep it alive but
@@ -214,8 +247,8 @@ func (t *Topology) Close() error {
 // remove closes the devices and deletes the namespaces made so far.
 func (t *Topology) remove() error {
 	var errs []error
-	for _, d := range t.emu.devs {
-		errs = append(errs, d.close())
+	for _, f := range t.tuns {
+		errs = append(errs, f.Close())
 	}
 	for _, name := range t.names {
 		if err := deleteNamespace(name); err != nil {
@@ -261,18 +294,21 @@ func (t *Topology) Do(i int, f func() error) error {
 type Stats struct {
 	Up, Down []LinkStats // per host
 	Counts
-	Held int // packets held right now
+	Buffers int // packet buffers allocated (at most Config.Buffers)
 }
 
-// Stats returns a snapshot of the counts.
-func (t *Topology) Stats() Stats {
-	e := t.emu
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := Stats{Counts: e.counts, Held: len(e.events)}
-	for i := range e.up {
-		s.Up = append(s.Up, e.up[i].stats)
-		s.Down = append(s.Down, e.down[i].stats)
+// Stats asks the emulator for its counts. Before Serve they are zero;
+// after it, they are the emulator's last.
+func (t *Topology) Stats() (Stats, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.child == nil {
+		return t.last, nil
 	}
-	return s
+	s, err := t.child.stats()
+	if err != nil {
+		return Stats{}, fmt.Errorf("linkem: %w", err)
+	}
+	t.last = s
+	return s, nil
 }

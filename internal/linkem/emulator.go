@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,15 +24,15 @@ const readBatch = 64
 
 // emulator moves packets between the hosts' devices through their links:
 // host i's packet to host j crosses up[i] then down[j]. One goroutine does
-// everything: it waits in ppoll(2) for a device to be readable or for the
+// everything: it waits in epoll for a device to be readable or for the
 // earliest release time (one heap for all links), reads what is ready
 // into its uplink, and releases what is due into the downlink or out to
 // the destination device.
 //
-// ppoll rather than the Go poller and a time.Timer: Go's timers wake up to
-// a millisecond late, ppoll to the kernel's timer slack (none for a
-// real-time thread). The emulator runs in a process of its own (child.go
-// says why) whose threads are real-time.
+// epoll_pwait2 rather than the Go poller and a time.Timer: Go's timers
+// wake up to a millisecond late, epoll_pwait2 to the kernel's timer slack
+// (none for a real-time thread). The emulator runs in a process of its own
+// (child.go says why) whose threads are real-time.
 type emulator struct {
 	start time.Time
 	devs  []*device
@@ -167,19 +166,27 @@ func (e *emulator) serve(ctx context.Context) error {
 
 // loop moves packets until ctx ends; wake becomes readable then.
 func (e *emulator) loop(ctx context.Context, wake int) error {
-	fds := []unix.PollFd{{Fd: int32(wake), Events: unix.POLLIN}}
-	for _, d := range e.devs {
-		fds = append(fds, unix.PollFd{Fd: int32(d.fd), Events: unix.POLLIN})
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll: %w", err)
 	}
-	var ts unix.Timespec
-	for {
-		timeout := (*unix.Timespec)(nil)
-		if len(e.events) > 0 {
-			ts = unix.NsecToTimespec(max(e.events[0].at-e.now(), 0))
-			timeout = &ts
+	defer unix.Close(ep)
+	// Each descriptor's event carries its index: 0 wake, i+1 host i.
+	for i, fd := range append([]int{wake}, e.deviceFDs()...) {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			return fmt.Errorf("epoll: %w", err)
 		}
-		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
-			return fmt.Errorf("ppoll: %w", err)
+	}
+	ready := make([]unix.EpollEvent, len(e.devs)+1)
+	for {
+		timeout := time.Duration(-1)
+		if len(e.events) > 0 {
+			timeout = time.Duration(max(e.events[0].at-e.now(), 0))
+		}
+		n, err := epollWait(ep, ready, timeout)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("epoll: %w", err)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -187,21 +194,53 @@ func (e *emulator) loop(ctx context.Context, wake int) error {
 		e.mu.Lock()
 		e.releaseDueLocked()
 		now := e.now()
-		for i, d := range e.devs {
-			r := fds[i+1].Revents
-			if r&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
-				e.mu.Unlock()
-				return fmt.Errorf("device of host %d failed (poll events %#x)", i, r)
+		for _, ev := range ready[:max(n, 0)] {
+			i := int(ev.Fd) - 1
+			if i < 0 {
+				continue
 			}
-			if r&unix.POLLIN != 0 {
-				if err := e.readLocked(i, d, now); err != nil {
-					e.mu.Unlock()
-					return err
-				}
+			if ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+				e.mu.Unlock()
+				return fmt.Errorf("device of host %d failed (poll events %#x)", i, ev.Events)
+			}
+			if err := e.readLocked(i, e.devs[i], now); err != nil {
+				e.mu.Unlock()
+				return err
 			}
 		}
 		e.mu.Unlock()
 	}
+}
+
+func (e *emulator) deviceFDs() []int {
+	var fds []int
+	for _, d := range e.devs {
+		fds = append(fds, d.fd)
+	}
+	return fds
+}
+
+// epollWait waits up to timeout (forever if negative) for events, to the
+// nanosecond (epoll_pwait2; plain epoll_wait rounds to milliseconds).
+func epollWait(ep int, events []unix.EpollEvent, timeout time.Duration) (int, error) {
+	var ts *unix.Timespec
+	if timeout >= 0 {
+		t := unix.NsecToTimespec(int64(timeout))
+		ts = &t
+	}
+	n, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(ep), uintptr(unsafe.Pointer(&events[0])),
+		uintptr(len(events)), uintptr(unsafe.Pointer(ts)), 0, 0)
+	if errno == unix.ENOSYS { // before Linux 5.11
+		ms := -1
+		if timeout >= 0 {
+			ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+		}
+		return unix.EpollWait(ep, events, ms)
+	}
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // releaseDueLocked releases every held packet whose time has come.
@@ -259,27 +298,4 @@ func (e *emulator) readLocked(i int, d *device, now int64) error {
 		e.enterLocked(p, 0, now)
 	}
 	return nil
-}
-
-// raisePriority puts every thread of this process ahead of the machine's
-// ordinary work: real-time (SCHED_FIFO at the lowest priority) when
-// allowed, else nice -10. Threads made later inherit it. Best effort.
-//
-// Every thread and not only the loop's: when the Go scheduler preempts
-// the loop's goroutine (it does so to any goroutine that has run 10 ms
-// without blocking in the scheduler, and ppoll does not count), another
-// thread has to hand it a P back, and that thread must not wait behind
-// the machine's other work.
-func raisePriority() {
-	tasks, _ := os.ReadDir("/proc/self/task")
-	for _, task := range tasks {
-		tid, err := strconv.Atoi(task.Name())
-		if err != nil {
-			continue
-		}
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 1}
-		if unix.SchedSetAttr(tid, &attr, 0) != nil {
-			unix.Setpriority(unix.PRIO_PROCESS, tid, -10)
-		}
-	}
 }

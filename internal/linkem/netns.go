@@ -100,3 +100,22 @@ route add ::/0 dev %[1]s
 `, dev, mtu, a4, prefix4.Bits(), a6, prefix6.Bits())
 	return ipCommand(script, "-n", ns, "-batch", "-")
 }
+
+// setSysctls writes each value to its file under /proc/sys (net/...) in
+// namespace ns; those files are the namespace's own.
+func setSysctls(ns string, sysctls map[string]string) error {
+	if len(sysctls) == 0 {
+		return nil
+	}
+	return inNamespace(ns, func() error {
+		for k, v := range sysctls {
+			if strings.Contains(k, "..") {
+				return fmt.Errorf("sysctl %s: not a plain path", k)
+			}
+			if err := os.WriteFile(filepath.Join("/proc/sys", k), []byte(v), 0); err != nil {
+				return fmt.Errorf("sysctl %s in %s: %w", k, ns, err)
+			}
+		}
+		return nil
+	})
+}

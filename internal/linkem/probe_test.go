@@ -2,7 +2,6 @@ package linkem
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -32,7 +31,7 @@ type icmpPinger struct {
 
 func newICMPPinger(t *testing.T, topo *Topology, from, to int) *icmpPinger {
 	t.Helper()
-	p := &icmpPinger{to: topo.Addr4(to).As4(), id: uint16(1000 + from*16 + to)}
+	p := &icmpPinger{to: topo.Addr4(to).As4(), id: uint16(from<<8 | to)}
 	err := topo.Do(from, func() (err error) {
 		p.fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
 		return err
@@ -99,9 +98,9 @@ func (p *icmpPinger) ping(seq uint16) (time.Duration, error) {
 		if icmp[0] != 0 || binary.BigEndian.Uint16(icmp[4:]) != p.id || binary.BigEndian.Uint16(icmp[6:]) != seq {
 			continue
 		}
-		at, err := receivedAt(oob[:oobn])
-		if err != nil {
-			return 0, err
+		at, ok := receivedAt(oob[:oobn])
+		if !ok {
+			at = time.Now() // later than the kernel's time: never too short
 		}
 		return at.Sub(sent.Round(0)), nil
 	}
@@ -120,30 +119,31 @@ func onesSum(b []byte) uint16 {
 }
 
 // receivedAt is the kernel's receive timestamp in a recvmsg's control
-// messages.
-func receivedAt(oob []byte) (time.Time, error) {
+// messages. There may be none: the kernel starts stamping packets a
+// moment after the first socket asks for it.
+func receivedAt(oob []byte) (time.Time, bool) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, false
 	}
 	for _, m := range msgs {
 		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
 			sec := int64(binary.NativeEndian.Uint64(m.Data))
 			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:]))
-			return time.Unix(sec, nsec), nil
+			return time.Unix(sec, nsec), true
 		}
 	}
-	return time.Time{}, errors.New("no receive timestamp")
+	return time.Time{}, false
 }
 
 // timedReader reads a TCP or UDP socket and records when the kernel
 // received what it read.
 type timedReader struct {
-	rc          syscall.RawConn
-	first, last time.Time // receive times of the first and last read
-	firstBytes  int       // bytes of the first read
-	bytes       int       // all bytes read
-	reads       int
+	rc                    syscall.RawConn
+	first, last           time.Time // receive times of the first and last stamped read
+	firstBytes, lastBytes int       // bytes read up to and with those reads
+	bytes                 int       // all bytes read
+	reads                 int
 }
 
 func newTimedReader(c syscall.Conn) (*timedReader, error) {
@@ -174,23 +174,21 @@ func (r *timedReader) read(b []byte) (int, error) {
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	at, err := receivedAt(oob[:oobn])
-	if err != nil {
-		return 0, err
-	}
-	if r.reads == 0 {
-		r.first, r.firstBytes = at, n
-	}
-	r.last = at
 	r.bytes += n
 	r.reads++
+	if at, ok := receivedAt(oob[:oobn]); ok {
+		if r.first.IsZero() {
+			r.first, r.firstBytes = at, r.bytes
+		}
+		r.last, r.lastBytes = at, r.bytes
+	}
 	return n, nil
 }
 
-// rate is the bytes per second received after the first read, by the
-// kernel's clock.
+// rate is the bytes per second received between the first and the last
+// stamped reads, by the kernel's clock.
 func (r *timedReader) rate() float64 {
-	return float64(r.bytes-r.firstBytes) / r.last.Sub(r.first).Seconds()
+	return float64(r.lastBytes-r.firstBytes) / r.last.Sub(r.first).Seconds()
 }
 
 // udpAddr is c's local address.

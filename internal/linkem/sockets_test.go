@@ -14,7 +14,7 @@ import (
 // the kernel's own TCP and UDP in those namespaces: the real thing.
 
 // udpOn opens a UDP socket in host i's namespace on addr:port (port 0: any).
-func udpOn(t *testing.T, topo *Topology, i int, addr netip.Addr, port uint16) *net.UDPConn {
+func udpOn(t testing.TB, topo *Topology, i int, addr netip.Addr, port uint16) *net.UDPConn {
 	t.Helper()
 	var c *net.UDPConn
 	err := topo.Do(i, func() (err error) {
@@ -44,7 +44,7 @@ func echoUDP(c *net.UDPConn) {
 }
 
 // tcpListen listens on TCP in host i's namespace.
-func tcpListen(t *testing.T, topo *Topology, i int, addr netip.Addr) net.Listener {
+func tcpListen(t testing.TB, topo *Topology, i int, addr netip.Addr) net.Listener {
 	t.Helper()
 	var ln net.Listener
 	err := topo.Do(i, func() (err error) {
@@ -59,7 +59,7 @@ func tcpListen(t *testing.T, topo *Topology, i int, addr netip.Addr) net.Listene
 }
 
 // tcpDial connects from host i's namespace to to.
-func tcpDial(t *testing.T, topo *Topology, i int, to net.Addr) net.Conn {
+func tcpDial(t testing.TB, topo *Topology, i int, to net.Addr) net.Conn {
 	t.Helper()
 	var c net.Conn
 	err := topo.Do(i, func() (err error) {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // These tests run the emulator between real network namespaces: they need
@@ -192,6 +194,43 @@ func drain(t *testing.T, rx *net.UDPConn, sending <-chan struct{}) *timedReader 
 	return nil
 }
 
+func TestStarOfSeventeen(t *testing.T) {
+	// The shape of issue 17's mixed swarm: every host on its own rates and
+	// delays. Each reaches host 0 and host 0 each of them, in the round
+	// trip its four links add up to.
+	hosts := make([]Host, 17)
+	for i := range hosts {
+		hosts[i] = Host{
+			Up:   Link{Rate: int64(2+3*i) * Mbit, Delay: time.Duration(i) * time.Millisecond},
+			Down: Link{Rate: int64(5+3*i) * Mbit, Delay: time.Duration(2*i) * time.Millisecond, Loss: 0.001},
+		}
+	}
+	start := time.Now()
+	topo := Start(t, Config{Tag: "star", Hosts: hosts})
+	t.Logf("17 namespaces up in %v", time.Since(start))
+	var wg sync.WaitGroup
+	for i := 1; i < len(hosts); i++ {
+		want := 3 * time.Duration(i) * time.Millisecond // i's up and down; host 0's add none
+		for _, dir := range [][2]int{{0, i}, {i, 0}} {
+			p := newICMPPinger(t, topo, dir[0], dir[1])
+			wg.Go(func() {
+				// Loss is 0.1 % on each downlink: a ping may go missing;
+				// the best of five counts.
+				var best time.Duration
+				for seq := range 5 {
+					if d, err := p.ping(uint16(seq)); err == nil && (best == 0 || d < best) {
+						best = d
+					}
+				}
+				if best < want || best > want+2*time.Millisecond {
+					t.Errorf("%d to %d: best round trip %v, want %v to %v", dir[0], dir[1], best, want, want+2*time.Millisecond)
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
+
 func TestLossMatchesSetting(t *testing.T) {
 	const (
 		n = 4000
@@ -279,9 +318,12 @@ func TestRateCapsTCP(t *testing.T) {
 	if r == nil || r.bytes != size {
 		t.Fatalf("the stream was cut short")
 	}
+	if r.lastBytes-r.firstBytes < size/2 {
+		t.Fatalf("only %d bytes between reads the kernel stamped", r.lastBytes-r.firstBytes)
+	}
 	payload := float64(rate) / 8 * 1448 / 1500
 	t.Logf("%d bytes in %v after the first %d: %.3f MB/s, %.1f%% of the link's payload rate",
-		r.bytes-r.firstBytes, r.last.Sub(r.first), r.firstBytes, r.rate()/1e6, 100*r.rate()/payload)
+		r.lastBytes-r.firstBytes, r.last.Sub(r.first), r.firstBytes, r.rate()/1e6, 100*r.rate()/payload)
 	logLateness(t, topo)
 	if r.rate() > payload*1.01 || r.rate() < payload*0.9 {
 		t.Errorf("TCP moved %.3f MB/s over a link of %.3f MB/s of payload; want 90%% to 101%%", r.rate()/1e6, payload/1e6)
@@ -310,7 +352,7 @@ func TestQueueBoundHoldsUnderFlood(t *testing.T) {
 	s := stats(t, topo)
 	up := s.Up[0]
 	// 1028 bytes a packet with the IPv4 and UDP headers.
-	received := float64(r.bytes-r.firstBytes) * 1028 / 1000 / r.last.Sub(r.first).Seconds()
+	received := r.rate() * 1028 / 1000
 	t.Logf("offered %d packets, dropped %d, peak queue %d of %d, peak held %d of %d; %d buffers; %.0f bytes/s received",
 		up.Packets, up.Dropped, up.PeakQueue, up.QueueLimit, up.PeakHeld, up.HoldLimit, s.Buffers, received)
 	if up.Dropped == 0 || up.PeakQueue > queue || up.QueueLimit != queue {
@@ -325,7 +367,7 @@ func TestQueueBoundHoldsUnderFlood(t *testing.T) {
 	if maxBuf := up.PeakHeld/1028 + 4; s.Buffers > maxBuf {
 		t.Errorf("%d buffers allocated, want at most %d", s.Buffers, maxBuf)
 	}
-	if r.reads < 100 || received > rate/8*1.01 {
+	if r.lastBytes-r.firstBytes < 100_000 || received > rate/8*1.01 {
 		t.Errorf("%d datagrams at %.0f bytes/s crossed a link of %d bytes/s", r.reads, received, rate/8)
 	}
 }
@@ -359,6 +401,10 @@ func TestCloseRemovesEverything(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- topo.Serve(t.Context()) }()
+	<-topo.Ready()
+	topo.mu.Lock()
+	child := topo.child.cmd.Process.Pid
+	topo.mu.Unlock()
 	// Traffic in flight when it closes.
 	tx := udpOn(t, topo, 0, topo.Addr4(0), 0)
 	tx.WriteToUDPAddrPort([]byte("x"), netip.AddrPortFrom(topo.Addr4(2), 9))
@@ -384,6 +430,9 @@ func TestCloseRemovesEverything(t *testing.T) {
 	if err := exec.Command("ip", "-n", names[0], "link", "show", DeviceName).Run(); err == nil {
 		t.Errorf("device %s still in %s", DeviceName, names[0])
 	}
+	if err := unix.Kill(child, 0); err != unix.ESRCH {
+		t.Errorf("the emulator process %d is still there (%v)", child, err)
+	}
 	tx.Close()
 	// Every goroutine of the emulator ends (a few are the test's own).
 	deadline := time.Now().Add(2 * time.Second)
@@ -403,7 +452,7 @@ func netnsList(t *testing.T) string {
 	return string(out)
 }
 
-func stats(t *testing.T, topo *Topology) Stats {
+func stats(t testing.TB, topo *Topology) Stats {
 	t.Helper()
 	s, err := topo.Stats()
 	if err != nil {

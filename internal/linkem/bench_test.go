@@ -35,6 +35,12 @@ func BenchmarkTCPLongFatBigBuffers(b *testing.B) {
 	benchTCP(b, cfg)
 }
 
+// BenchmarkTCP100Mbit: 100 Mbit/s, 20 ms round trip, no loss.
+func BenchmarkTCP100Mbit(b *testing.B) {
+	l := Link{Rate: 100 * Mbit, Delay: 10 * time.Millisecond}
+	benchTCP(b, Pair("b100", l, l))
+}
+
 // BenchmarkTCP20Mbit: 20 Mbit/s, 20 ms round trip.
 func BenchmarkTCP20Mbit(b *testing.B) {
 	l := Link{Rate: 20 * Mbit, Delay: 10 * time.Millisecond}

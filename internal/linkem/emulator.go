@@ -3,6 +3,7 @@ package linkem
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -270,6 +271,9 @@ func (e *emulator) readLocked(i int, d *device, now int64) error {
 			buf = p.buf
 		}
 		n, err := d.read(buf)
+		if err == nil && n == 0 {
+			err = io.EOF // not a TUN device's answer: the other end is gone
+		}
 		if err != nil {
 			if p != nil {
 				e.free = append(e.free, p)

@@ -197,3 +197,27 @@ func TestRouteIP(t *testing.T) {
 		t.Errorf("host addresses %v %v", a, b)
 	}
 }
+
+func TestConfigRejectsNonsense(t *testing.T) {
+	two := func(l Link) []Host { return []Host{{Up: l}, {}} }
+	for name, c := range map[string]Config{
+		"one host":           {Hosts: make([]Host, 1)},
+		"long tag":           {Tag: "waytoolongtag", Hosts: make([]Host, 2)},
+		"tag with dash":      {Tag: "a-b", Hosts: make([]Host, 2)},
+		"negative rate":      {Hosts: two(Link{Rate: -1})},
+		"negative delay":     {Hosts: two(Link{Delay: -time.Millisecond})},
+		"loss above 1":       {Hosts: two(Link{Loss: 1.5})},
+		"loss NaN":           {Hosts: two(Link{Loss: math.NaN()})},
+		"tiny MTU":           {Hosts: make([]Host, 2), MTU: 500},
+		"sysctl outside net": {Hosts: make([]Host, 2), Sysctls: map[string]string{"kernel/panic": "1"}},
+		"sysctl climbing":    {Hosts: make([]Host, 2), Sysctls: map[string]string{"net/../kernel/panic": "1"}},
+	} {
+		if _, err := c.withDefaults(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c, err := Pair("ok", Link{}, Link{}).withDefaults()
+	if err != nil || c.MTU != 1500 || c.Seed == 0 || c.Hold != 4<<20 || c.Buffers != 16384 {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+}

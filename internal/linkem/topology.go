@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,7 @@ type Config struct {
 	Seed uint64
 	// Hold bounds the bytes one link direction without a Rate holds on
 	// the wire at once; default 4 MiB. With a Rate the bound follows from
-	// it: the queue plus Rate x (Delay + Jitter).
+	// it: twice the queue and Rate x (Delay + Jitter), and four packets.
 	Hold int
 	// Buffers bounds the packets the whole emulator holds at once; default
 	// 16,384 (24 MiB of buffers at MTU 1500).
@@ -138,7 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Hosts = slices.Clone(c.Hosts)
 	for k := range c.Sysctls {
-		if !sysctlPattern.MatchString(k) {
+		if !sysctlPattern.MatchString(k) || strings.Contains(k, "..") {
 			return c, fmt.Errorf("sysctl %q is not a path under /proc/sys/net", k)
 		}
 	}

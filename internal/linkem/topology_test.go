@@ -391,6 +391,21 @@ func TestBuffersBoundHoldsUnderFlood(t *testing.T) {
 	}
 }
 
+func TestSysctlsApplyInEveryNamespace(t *testing.T) {
+	cfg := Pair("sysctl", Link{}, Link{})
+	cfg.Sysctls = map[string]string{"net/ipv4/tcp_wmem": "4096 16384 8388608"}
+	topo := Start(t, cfg)
+	for i := range 2 {
+		out, err := topo.Command(i, "cat", "/proc/sys/net/ipv4/tcp_wmem").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(strings.Fields(string(out)), " "); got != "4096 16384 8388608" {
+			t.Errorf("host %d: tcp_wmem %q", i, got)
+		}
+	}
+}
+
 func TestCloseRemovesEverything(t *testing.T) {
 	before := runtime.NumGoroutine()
 	start := Start(t, Pair("probe", Link{}, Link{})) // skips or fails here without root

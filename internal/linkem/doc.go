@@ -47,7 +47,9 @@
 // saturated (about 900 Mbit/s of TCP, most of a core) and 35-40 µs per
 // packet at 100 Mbit/s (42 % of a core), most of it the kernel's TCP/IP
 // work for the receiving hosts, which runs inside the emulator's writes to
-// their devices; Stats reports the emulator's CPU time.
+// their devices; Stats reports the emulator's CPU time. Config.Slack
+// trades accuracy for CPU: waking at most every 250 µs, 100 Mbit/s costs
+// 28 % of a core instead of 43 %.
 //
 // Each namespace starts from the kernel's defaults for most network
 // sysctls (tcp_wmem allows 4 MiB in flight: about 65 Mbit/s at 200 ms);

@@ -39,6 +39,7 @@ type emulator struct {
 	devs  []*device
 	route func(b []byte, src int) int // destination host, or -1
 	mtu   int
+	slack int64 // least time between two wakeups (Config.Slack)
 
 	// Owned by the loop goroutine.
 	events     eventHeap
@@ -75,6 +76,7 @@ func newEmulator(cfg Config, devs []*device) *emulator {
 		devs:       devs,
 		route:      func(b []byte, src int) int { return routeIP(b, src, n) },
 		mtu:        cfg.MTU,
+		slack:      int64(cfg.Slack),
 		maxBuffers: cfg.Buffers,
 	}
 	rtts := pathRTTs(cfg.Hosts)
@@ -180,7 +182,13 @@ func (e *emulator) loop(ctx context.Context, wake int) error {
 		}
 	}
 	ready := make([]unix.EpollEvent, len(e.devs)+1)
+	var woke int64 // when the loop last woke
 	for {
+		if d := woke + e.slack - e.now(); e.slack > 0 && d > 0 {
+			// Let packets gather: one wakeup for all of them.
+			ts := unix.NsecToTimespec(d)
+			unix.Nanosleep(&ts, nil)
+		}
 		timeout := time.Duration(-1)
 		if len(e.events) > 0 {
 			timeout = time.Duration(max(e.events[0].at-e.now(), 0))
@@ -192,6 +200,7 @@ func (e *emulator) loop(ctx context.Context, wake int) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		woke = e.now()
 		e.mu.Lock()
 		e.releaseDueLocked()
 		now := e.now()

@@ -221,3 +221,24 @@ func TestConfigRejectsNonsense(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 }
+
+// FuzzRouteIP feeds the router any packet a host could write: it never
+// panics and names a real other host or none.
+func FuzzRouteIP(f *testing.F) {
+	f.Add([]byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 99, 0, 1, 10, 99, 0, 2}, 0, 3)
+	f.Add(make([]byte, 40), 1, 2)
+	f.Fuzz(func(t *testing.T, b []byte, src, hosts int) {
+		hosts = 2 + abs(hosts)%MaxHosts
+		src = abs(src) % hosts
+		if got := routeIP(b, src, hosts); got < -1 || got >= hosts || got == src {
+			t.Fatalf("routeIP(% x, %d, %d) = %d", b, src, hosts, got)
+		}
+	})
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -(v + 1)
+	}
+	return v
+}

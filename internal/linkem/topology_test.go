@@ -194,6 +194,26 @@ func drain(t *testing.T, rx *net.UDPConn, sending <-chan struct{}) *timedReader 
 	return nil
 }
 
+func TestSlackKeepsPacketsLateByAtMostItself(t *testing.T) {
+	const slack = 2 * time.Millisecond
+	l := Link{Delay: 5 * time.Millisecond}
+	cfg := Pair("slack", l, l)
+	cfg.Slack = slack
+	topo := Start(t, cfg)
+	rtts, err := newICMPPinger(t, topo, 0, 1).rtts(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each way a packet may wait a slack to be read and one to be
+	// released; the median stays within that, and 1 ms.
+	lo, med := rtts[0], rtts[len(rtts)/2]
+	t.Logf("round trips %v .. %v, median %v", lo, rtts[len(rtts)-1], med)
+	if lo < 10*time.Millisecond || med > 10*time.Millisecond+4*slack+time.Millisecond {
+		t.Errorf("round trips from %v, median %v; want 10 ms to %v", lo, med, 10*time.Millisecond+4*slack+time.Millisecond)
+	}
+	logLateness(t, topo)
+}
+
 func TestStarOfSeventeen(t *testing.T) {
 	// The shape of issue 17's mixed swarm: every host on its own rates and
 	// delays. Each reaches host 0 and host 0 each of them, in the round

@@ -2,6 +2,7 @@ package linkem
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -82,7 +83,7 @@ func (p *icmpPinger) ping(seq uint16) (time.Duration, error) {
 		}
 	}
 	b, oob := make([]byte, 1500), make([]byte, 128)
-	for {
+	for time.Since(sent) < 2*time.Second { // other ICMP may arrive; ours, within 1 s
 		n, oobn, _, _, err := unix.Recvmsg(p.fd, b, oob, 0)
 		if err == unix.EINTR {
 			continue
@@ -104,6 +105,7 @@ func (p *icmpPinger) ping(seq uint16) (time.Duration, error) {
 		}
 		return at.Sub(sent.Round(0)), nil
 	}
+	return 0, errors.New("no echo reply")
 }
 
 // onesSum is the Internet checksum's ones' complement sum of b.

@@ -77,10 +77,9 @@ func startNode(t *testing.T, mi *metainfo.MetaInfo, content []byte, seed, privat
 			have.Set(i)
 		}
 	}
-	var id [20]byte
-	rand.Read(id[:])
-	cfg := Config{InfoHash: mi.InfoHash, PeerID: id, Info: &mi.Info, InfoBytes: mi.InfoBytes,
-		Storage: st, Have: have, Port: l.Addr().(*net.TCPAddr).Port, Private: private}
+	cfg := TestingConfig(t)
+	cfg.InfoHash, cfg.Info, cfg.InfoBytes = mi.InfoHash, &mi.Info, mi.InfoBytes
+	cfg.Storage, cfg.Have, cfg.Port, cfg.Private = st, have, l.Addr().(*net.TCPAddr).Port, private
 	if seed {
 		cfg.UpLimit = NewRateLimit(1 << 20) // slow: leechers stay leechers a while
 	}
@@ -133,8 +132,7 @@ func (n *node) pexSources() int {
 // TestPEX: two leechers that only know the seed learn of each other
 // through ut_pex and connect; with a private torrent they never do.
 func TestPEX(t *testing.T) {
-	pexEvery, pexMinIn = 200*time.Millisecond, 100*time.Millisecond
-	defer func() { pexEvery, pexMinIn = time.Minute, 45*time.Second }()
+	pexEvery := TestingTiming().PEXEvery
 	for _, private := range []bool{false, true} {
 		t.Run(fmt.Sprintf("private=%v", private), func(t *testing.T) {
 			// Many small pieces, and a slow enough download that the

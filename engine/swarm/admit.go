@@ -9,16 +9,19 @@ import (
 
 // Fair connection slots. A torrent holds at most MaxPeers connections and
 // MaxPeersPerIP from one address; the ConnLimit bounds all torrents
-// together. When a torrent (or the process) is full, a new peer takes the
-// slot of the least useful connection: one that has exchanged no payload
-// for Timing.EvictAfter, preferring a second connection from one address,
-// then one that neither side is interested in. An address that lost a
-// connection this way may not take another's slot for evictMemory, so a
-// flood of idle connections can churn among itself but never keeps out a
-// peer that transfers data.
+// together. When a torrent (or the process) is full, a newcomer from an
+// address that has no connection in the torrent takes the slot of the
+// least useful connection: one that has exchanged no payload for
+// Timing.EvictAfter, preferring a second connection from one address,
+// then one that neither side is interested in. Both addresses, the
+// newcomer's and the evicted one's, may not take another's slot for
+// evictMemory: a flood of idle connections from many addresses can churn
+// a few slots at most once per address per evictMemory, and the rest grow
+// old enough to give way to a peer that transfers data. A refused
+// connection pauses its address at the ConnLimit (RefusedPause).
 
-// evictMemory is how long an address whose connection was evicted may
-// only take free slots; maxEvictedAddrs bounds how many are remembered.
+// evictMemory is how long an address that evicted or was evicted may only
+// take free slots; maxEvictedAddrs bounds how many are remembered.
 const (
 	evictMemory     = 2 * time.Minute
 	maxEvictedAddrs = 1024
@@ -46,24 +49,30 @@ func (s *Swarm) register(p *peer) error {
 			sameIP++
 		}
 	}
-	if sameIP >= s.cfg.MaxPeersPerIP {
-		return errAddrFull
+	refuse := func(err error) error {
+		if s.cfg.Limit != nil {
+			s.cfg.Limit.refused(ip)
+		}
+		return err
 	}
-	mayEvict := s.mayEvictLocked(ip, now)
+	if sameIP >= s.cfg.MaxPeersPerIP {
+		return refuse(errAddrFull)
+	}
+	mayEvict := sameIP == 0 && s.mayEvictLocked(ip, now)
 	if len(s.peers) >= s.cfg.MaxPeers {
-		if !mayEvict || !s.evictLocked(now) {
-			return errFull
+		if !mayEvict || !s.evictLocked(ip, now) {
+			return refuse(errFull)
 		}
 	}
 	if l := s.cfg.Limit; l != nil {
 		switch l.acquire(ip) {
 		case admitAddrFull:
-			return errAddrFull
+			return refuse(errAddrFull)
 		case admitFull:
 			// The process is full: make room in this torrent if it has a
 			// useless connection.
-			if !mayEvict || !s.evictLocked(now) || l.acquire(ip) != admitted {
-				return errFull
+			if !mayEvict || !s.evictLocked(ip, now) || l.acquire(ip) != admitted {
+				return refuse(errFull)
 			}
 		}
 	}
@@ -95,16 +104,17 @@ func (s *Swarm) mayEvictLocked(ip netip.Addr, now time.Time) bool {
 	return !ok || now.Sub(t) > evictMemory
 }
 
-// evictLocked closes the least useful connection, if one may go, and
-// reports whether it did.
-func (s *Swarm) evictLocked(now time.Time) bool {
+// evictLocked closes the least useful connection, if one may go, to make
+// room for a newcomer from ip, and reports whether it did.
+func (s *Swarm) evictLocked(ip netip.Addr, now time.Time) bool {
 	v := s.evictionVictimLocked(now)
 	if v == nil {
 		return false
 	}
-	s.logf("evicting %s to make room: no data either way for %v", v.addr, now.Sub(v.lastPayload).Round(time.Second))
-	if len(s.evicted) < maxEvictedAddrs {
+	s.logf("evicting %s for a newcomer from %s: no data either way for %v", v.addr, ip, now.Sub(v.lastPayload).Round(time.Second))
+	if len(s.evicted) < maxEvictedAddrs-1 {
 		s.evicted[v.addr.Addr()] = now
+		s.evicted[ip] = now
 	}
 	s.stats.evicted++
 	v.closeLocked(errEvicted)

@@ -3,6 +3,7 @@ package swarm
 import (
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // Process-wide defaults of a ConnLimit.
@@ -14,6 +15,13 @@ const (
 	// handshake, and DefaultMaxHandshakesPerIP those from one address.
 	DefaultMaxHandshakes      = 64
 	DefaultMaxHandshakesPerIP = 4
+	// RefusedPause is how long new connections from an address are
+	// closed unread after one of its connections was refused for a full
+	// torrent or address: a flood of reconnections then costs an accept
+	// and a close each, and leaves the handshake slots to others.
+	RefusedPause = 5 * time.Second
+	// maxPaused bounds the addresses remembered for RefusedPause.
+	maxPaused = 4096
 )
 
 // ConnLimit bounds peer connections over all torrents: in total, per IP
@@ -30,6 +38,7 @@ type ConnLimit struct {
 	maxHS         int
 	maxHSPerIP    int
 	handshakesFor map[netip.Addr]int
+	paused        map[netip.Addr]time.Time // until when
 }
 
 // NewConnLimit returns a limit of max connections, DefaultMaxPerIP per
@@ -39,7 +48,7 @@ func NewConnLimit(max int) *ConnLimit {
 	return &ConnLimit{
 		max: max, maxPerIP: DefaultMaxPerIP, perIP: make(map[netip.Addr]int),
 		maxHS: DefaultMaxHandshakes, maxHSPerIP: DefaultMaxHandshakesPerIP,
-		handshakesFor: make(map[netip.Addr]int),
+		handshakesFor: make(map[netip.Addr]int), paused: make(map[netip.Addr]time.Time),
 	}
 }
 
@@ -102,11 +111,18 @@ func (l *ConnLimit) release(ip netip.Addr) {
 
 // BeginHandshake counts an incoming connection from ip whose handshake has
 // not been read yet; it reports false, counting nothing, when too many are
-// in progress in total or from ip: the caller closes the connection then.
-// Each true is paired with one EndHandshake.
+// in progress in total or from ip, or when a connection from ip was
+// refused less than RefusedPause ago: the caller closes the connection
+// then. Each true is paired with one EndHandshake.
 func (l *ConnLimit) BeginHandshake(ip netip.Addr) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if until, ok := l.paused[ip]; ok {
+		if time.Now().Before(until) {
+			return false
+		}
+		delete(l.paused, ip)
+	}
 	if l.hs >= l.maxHS || l.handshakesFor[ip] >= l.maxHSPerIP {
 		return false
 	}
@@ -125,4 +141,20 @@ func (l *ConnLimit) EndHandshake(ip netip.Addr) {
 	} else {
 		l.handshakesFor[ip]--
 	}
+}
+
+// refused records that a connection from ip was refused for lack of room
+// (see RefusedPause).
+func (l *ConnLimit) refused(ip netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if len(l.paused) >= maxPaused {
+		for a, until := range l.paused {
+			if now.After(until) || len(l.paused) >= maxPaused {
+				delete(l.paused, a)
+			}
+		}
+	}
+	l.paused[ip] = now.Add(RefusedPause)
 }

@@ -111,7 +111,7 @@ func (s *Swarm) evictLocked(ip netip.Addr, now time.Time) bool {
 	if v == nil {
 		return false
 	}
-	s.logf("evicting %s for a newcomer from %s: no data either way for %v", v.addr, ip, now.Sub(v.lastPayload).Round(time.Second))
+	s.logf("evicting %s for a newcomer from %s: no data either way for %v", v.addr, ip, now.Sub(v.idleSinceLocked()).Round(time.Second))
 	if len(s.evicted) < maxEvictedAddrs-1 {
 		s.evicted[v.addr.Addr()] = now
 		s.evicted[ip] = now
@@ -135,8 +135,10 @@ func (s *Swarm) evictionVictimLocked(now time.Time) *peer {
 	}
 	var best *peer
 	bestRank := -1
+	var bestIdle time.Time
 	for _, p := range s.peers {
-		if p.closed || now.Sub(p.connectedAt) < after || now.Sub(p.lastPayload) < after {
+		idle := p.idleSinceLocked()
+		if p.closed || now.Sub(p.connectedAt) < after || now.Sub(idle) < after {
 			continue
 		}
 		rank := 0
@@ -149,8 +151,8 @@ func (s *Swarm) evictionVictimLocked(now time.Time) *peer {
 		if !p.amInterested || p.peerChoking {
 			rank++
 		}
-		if rank > bestRank || (rank == bestRank && p.lastPayload.Before(best.lastPayload)) {
-			best, bestRank = p, rank
+		if rank > bestRank || (rank == bestRank && idle.Before(bestIdle)) {
+			best, bestRank, bestIdle = p, rank, idle
 		}
 	}
 	return best

@@ -34,10 +34,11 @@ type peer struct {
 	closeErr    error
 	connectedAt time.Time
 
-	upTotal atomic.Int64 // payload bytes sent (written by the writer)
-	q       sendQueue
-	done    chan struct{} // closed when the connection closes
-	once    sync.Once
+	upTotal    atomic.Int64 // payload bytes sent (written by the writer)
+	lastUpload atomic.Int64 // when payload was last sent, Unix nanoseconds (written by the writer)
+	q          sendQueue
+	done       chan struct{} // closed when the connection closes
+	once       sync.Once
 }
 
 // handshakeInfo is what the peer's handshake said.
@@ -76,7 +77,7 @@ type transfer struct {
 	maxReq      int                 // how many requests we keep outstanding
 	slowStart   bool                // maxReq grows per block until the first rate is measured
 	lastBlock   time.Time           // last block received
-	lastPayload time.Time           // last block received or sent
+	lastPayload time.Time           // last block received (see idleSinceLocked)
 	downTotal   int64               // payload bytes received
 	lastDown    int64
 	lastUp      int64
@@ -109,6 +110,15 @@ func (s *Swarm) newPeer(conn net.Conn, hs peerwire.Handshake, a netip.AddrPort, 
 		q:           newSendQueue(numPieces),
 		done:        make(chan struct{}),
 	}
+}
+
+// idleSinceLocked returns when payload last moved either way (or when the
+// connection started).
+func (p *peer) idleSinceLocked() time.Time {
+	if up := time.Unix(0, p.lastUpload.Load()); up.After(p.lastPayload) {
+		return up
+	}
+	return p.lastPayload
 }
 
 // remoteListenLocked returns the address the peer accepts connections on,

@@ -457,3 +457,73 @@ func TestPipeSmartBan(t *testing.T) {
 	// The banned address is refused when it comes back.
 	dialPipe(t, s, "10.1.0.2:6881", fastExt, 2).follow().expectClosed("a banned peer's new connection", 5*time.Second)
 }
+
+// TestPipeEviction: a full torrent refuses newcomers while its
+// connections are young; once they have been idle for EvictAfter, a
+// newcomer from a new address takes the slot of an idle one (a second
+// connection from one address first); an address that lost a slot may not
+// take one back, and a connection that moves data is never the one to go.
+func TestPipeEviction(t *testing.T) {
+	content, mi := testTorrent(t, 4*BlockSize, 2*BlockSize)
+	s, _ := pipeSwarm(t, mi, content, true, func(c *Config) {
+		c.MaxPeers, c.MaxPeersPerIP, c.Timing.EvictAfter = 3, 2, 300*time.Millisecond
+	})
+	n := mi.Info.NumPieces()
+	connected := func(addr string) bool {
+		for _, p := range s.Stats().PeerList {
+			if p.Addr == addr {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 5 s (peers %v)", what, s.Stats().PeerList)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	useful := dialPipe(t, s, "10.2.0.9:1", fastExt, n).follow()
+	dialPipe(t, s, "10.2.0.1:1", fastExt, n).follow()
+	dialPipe(t, s, "10.2.0.1:2", fastExt, n).follow()
+	waitFor("three connections", func() bool { return s.Stats().Peers == 3 })
+
+	dialPipe(t, s, "10.2.0.2:1", fastExt, n).follow().expectClosed("a newcomer while every connection is young", 5*time.Second)
+
+	// The useful peer downloads now and then; the other two stay idle.
+	useful.send(peerwire.Message{ID: peerwire.Interested})
+	useful.expect("unchoke", is(peerwire.Unchoke), nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			useful.send(peerwire.Message{ID: peerwire.Request, Index: uint32(i % n), Begin: 0, Length: BlockSize})
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+
+	dialPipe(t, s, "10.2.0.3:1", fastExt, n).follow()
+	waitFor("the newcomer admitted", func() bool { return connected("10.2.0.3:1") })
+	if st := s.Stats(); st.Evicted != 1 || st.Peers != 3 || connected("10.2.0.1:1") && connected("10.2.0.1:2") {
+		t.Fatalf("evicted %d, peers %v; want one of the two 10.2.0.1 connections replaced", st.Evicted, st.PeerList)
+	}
+	// 10.2.0.1 lost a slot: it may not take one back, even once the
+	// others are old enough.
+	time.Sleep(400 * time.Millisecond)
+	dialPipe(t, s, "10.2.0.1:3", fastExt, n).follow().expectClosed("a newcomer from an evicted address", 5*time.Second)
+	// A fresh address may; the connection that moves data stays.
+	dialPipe(t, s, "10.2.0.4:1", fastExt, n).follow()
+	waitFor("a second newcomer admitted", func() bool { return connected("10.2.0.4:1") })
+	if !connected("10.2.0.9:1") || s.Stats().Evicted != 2 {
+		t.Fatalf("evicted %d, peers %v; want the idle ones replaced, the downloading one kept", s.Stats().Evicted, s.Stats().PeerList)
+	}
+}

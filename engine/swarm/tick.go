@@ -24,9 +24,6 @@ func (s *Swarm) onTick() {
 		ut := p.upTotal.Load()
 		u := float64(ut-p.lastUp) / dt
 		s.stats.uploaded += ut - p.lastUp
-		if ut != p.lastUp {
-			p.lastPayload = now
-		}
 		p.lastDown, p.lastUp = p.downTotal, ut
 		p.rateDown = 0.5*p.rateDown + 0.5*d
 		p.rateUp = 0.5*p.rateUp + 0.5*u

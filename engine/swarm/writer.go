@@ -77,7 +77,10 @@ func (p *peer) writeLoop(ctx context.Context) {
 				return
 			}
 			p.q.sent(&b)
-			p.upTotal.Add(int64(payload))
+			if payload > 0 {
+				p.upTotal.Add(int64(payload))
+				p.lastUpload.Store(time.Now().UnixNano())
+			}
 			if cap(b.msgs) <= maxSpare {
 				spare = b.msgs
 			} else {

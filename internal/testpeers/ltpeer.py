@@ -119,9 +119,12 @@ class PeerPrinter:
             return
         for p in h.get_peer_info():
             key = '%s:%d' % p.ip
-            if p.client and self.names.get(key) != p.client:
-                self.names[key] = p.client
-                print('CLIENT %s %s' % (key, p.client), flush=True)
+            name = p.client
+            if isinstance(name, bytes):
+                name = name.decode('utf-8', 'replace')
+            if name and self.names.get(key) != name:
+                self.names[key] = name
+                print('CLIENT %s %s' % (key, name), flush=True)
             if key not in self.ids and not p.pid.is_all_zeros():
                 self.ids.add(key)
                 print('PEERID %s %s' % (key, lt.identify_client(p.pid)), flush=True)

@@ -66,6 +66,11 @@ type Config struct {
 	Client string
 	// Logf, when set, receives debugging lines.
 	Logf func(format string, args ...any)
+
+	// startQueue, when set (by tests), is the request queue a connection
+	// starts with instead of startQueue: a whole queue sent at once, as
+	// when a peer unchokes us after a choke that rejected everything.
+	startQueue int
 }
 
 // Timing holds a swarm's timeouts and intervals. A zero field means the
@@ -82,6 +87,10 @@ type Timing struct {
 	// RequestTimeout: a request unanswered this long goes to other peers
 	// and the peer gets a short queue (snubbed).
 	RequestTimeout time.Duration
+	// RequestQueueTime is how much of a peer's measured rate we keep
+	// requested from it (within the request queue bounds and its reqq):
+	// enough to cover the round trip with room to spare.
+	RequestQueueTime time.Duration
 	// MetadataTimeout: a metadata piece unanswered this long is asked of
 	// another peer; a peer that lets maxMetadataTimeouts pass is dropped.
 	MetadataTimeout time.Duration
@@ -111,6 +120,7 @@ func DefaultTiming() Timing {
 		KeepAliveEvery:   90 * time.Second,
 		WriteTimeout:     time.Minute,
 		RequestTimeout:   20 * time.Second,
+		RequestQueueTime: 1500 * time.Millisecond,
 		MetadataTimeout:  5 * time.Second,
 		PEXEvery:         time.Minute,
 		PEXMinIn:         45 * time.Second,
@@ -129,7 +139,8 @@ func (t Timing) withDefaults() Timing {
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&t.HandshakeTimeout, &d.HandshakeTimeout}, {&t.IdleTimeout, &d.IdleTimeout},
 		{&t.KeepAliveEvery, &d.KeepAliveEvery}, {&t.WriteTimeout, &d.WriteTimeout},
-		{&t.RequestTimeout, &d.RequestTimeout}, {&t.MetadataTimeout, &d.MetadataTimeout},
+		{&t.RequestTimeout, &d.RequestTimeout}, {&t.RequestQueueTime, &d.RequestQueueTime},
+		{&t.MetadataTimeout, &d.MetadataTimeout},
 		{&t.PEXEvery, &d.PEXEvery}, {&t.PEXMinIn, &d.PEXMinIn},
 		{&t.RechokeEvery, &d.RechokeEvery}, {&t.OptimisticEvery, &d.OptimisticEvery},
 		{&t.RedialMin, &d.RedialMin}, {&t.RedialMax, &d.RedialMax},

@@ -95,6 +95,10 @@ const maxChokedRequests = 4 * maxUploadQueue
 // newPeer returns a connection's record before registration.
 func (s *Swarm) newPeer(conn net.Conn, hs peerwire.Handshake, a netip.AddrPort, outgoing bool, src Source, numPieces int) *peer {
 	now := time.Now()
+	queue := startQueue
+	if s.cfg.startQueue > 0 {
+		queue = s.cfg.startQueue
+	}
 	return &peer{
 		s: s, conn: conn, addr: a, outgoing: outgoing, src: src,
 		handshakeInfo: handshakeInfo{remoteID: hs.PeerID, fast: hs.Fast(), ext: hs.Extended(), dht: hs.DHT()},
@@ -103,7 +107,7 @@ func (s *Swarm) newPeer(conn net.Conn, hs peerwire.Handshake, a netip.AddrPort, 
 			pexSent: make(map[netip.AddrPort]bool),
 		},
 		transfer: transfer{
-			requests: make(map[block]time.Time), maxReq: startQueue, slowStart: true, // grows per block while slow-starting
+			requests: make(map[block]time.Time), maxReq: queue, slowStart: true, // grows per block while slow-starting
 			lastPayload: now,
 		},
 		connectedAt: now,

@@ -234,6 +234,7 @@ func (s *Swarm) onRejectLocked(p *peer, m peerwire.Message) {
 	delete(p.requests, b)
 	p.rejected++
 	s.stats.rejected++
+	s.logf("peer %s rejected our request %d+%d (%d outstanding, its reqq %d)", p.addr, m.Index, m.Begin, len(p.requests)+1, p.reqq)
 	s.unrequestLocked(b)
 }
 

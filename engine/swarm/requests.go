@@ -8,14 +8,13 @@ import (
 
 // Request queue bounds: a peer gets at least minQueue requests outstanding
 // and at most maxQueue (and always fewer than it accepts, its reqq); in
-// between, enough for queueSeconds of its measured rate, so that one fast
-// peer fills the pipe (bandwidth x delay) and a slow one does not hoard
-// blocks.
+// between, enough for Timing.RequestQueueTime of its measured rate, so
+// that one fast peer fills the pipe (bandwidth x delay) and a slow one
+// does not hoard blocks.
 const (
 	minQueue     = 32
 	startQueue   = 64 // before the first rate is measured
 	maxQueue     = 1500
-	queueSeconds = 1.5
 	snubbedQueue = 4 // a peer that let a request time out
 )
 
@@ -49,23 +48,24 @@ func snubbed(oldest, lastBlock, now time.Time, timeout time.Duration) bool {
 	return !oldest.IsZero() && now.Sub(oldest) >= timeout && now.Sub(lastBlock) >= timeout
 }
 
-// resizeQueue returns the request queue for a peer's measured rate.
-func resizeQueue(rate float64) int {
-	n := int(rate*queueSeconds/BlockSize) + minQueue
+// resizeQueue returns the request queue for a peer's measured rate
+// (bytes per second) to keep span of it requested.
+func resizeQueue(rate float64, span time.Duration) int {
+	n := int(rate*span.Seconds()/BlockSize) + minQueue
 	return min(max(n, minQueue), maxQueue)
 }
 
 // nextQueue returns a peer's request queue after a tick: slow start ends
 // at the first measured rate; a snubbed peer keeps its short queue until
 // it sends a block again; otherwise the queue follows the rate.
-func nextQueue(maxReq int, slowStart bool, rate float64, sinceBlock, timeout time.Duration) (int, bool) {
+func nextQueue(maxReq int, slowStart bool, rate float64, sinceBlock, timeout, span time.Duration) (int, bool) {
 	switch {
 	case slowStart && rate > 0:
-		return max(maxReq, resizeQueue(rate)), false
+		return max(maxReq, resizeQueue(rate, span)), false
 	case slowStart:
 		return maxReq, true
 	case maxReq > snubbedQueue || sinceBlock < timeout:
-		return resizeQueue(rate), false
+		return resizeQueue(rate, span), false
 	}
 	return maxReq, false
 }

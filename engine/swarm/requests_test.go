@@ -56,6 +56,7 @@ func TestSnubbed(t *testing.T) {
 func TestNextQueue(t *testing.T) {
 	s := time.Second
 	fast := float64(10 << 20) // 10 MiB/s
+	q := 1500 * time.Millisecond
 	for _, tc := range []struct {
 		name      string
 		maxReq    int
@@ -67,19 +68,22 @@ func TestNextQueue(t *testing.T) {
 		wantExact bool
 	}{
 		{"slow start without a rate keeps growing", 90, true, 0, 0, 90, true, true},
-		{"slow start ends at the first rate", 90, true, fast, 0, resizeQueue(fast), false, true},
+		{"slow start ends at the first rate", 90, true, fast, 0, resizeQueue(fast, q), false, true},
 		{"slow start keeps a larger queue", 2000, true, 1, 0, 2000, false, true},
-		{"queue follows the rate", 64, false, fast, 0, resizeQueue(fast), false, true},
+		{"queue follows the rate", 64, false, fast, 0, resizeQueue(fast, q), false, true},
 		{"a snubbed peer stays snubbed", snubbedQueue, false, 0, 30 * s, snubbedQueue, false, true},
-		{"a snubbed peer that sends again recovers", snubbedQueue, false, fast, time.Second, resizeQueue(fast), false, true},
+		{"a snubbed peer that sends again recovers", snubbedQueue, false, fast, time.Second, resizeQueue(fast, q), false, true},
 	} {
-		got, slow := nextQueue(tc.maxReq, tc.slow, tc.rate, tc.since, 20*s)
+		got, slow := nextQueue(tc.maxReq, tc.slow, tc.rate, tc.since, 20*s, q)
 		if got != tc.want || slow != tc.wantSlow {
 			t.Errorf("%s: nextQueue = %d, %v; want %d, %v", tc.name, got, slow, tc.want, tc.wantSlow)
 		}
 	}
-	if resizeQueue(0) != minQueue || resizeQueue(1e12) != maxQueue {
-		t.Errorf("resizeQueue bounds: %d %d", resizeQueue(0), resizeQueue(1e12))
+	if resizeQueue(0, q) != minQueue || resizeQueue(1e12, q) != maxQueue {
+		t.Errorf("resizeQueue bounds: %d %d", resizeQueue(0, q), resizeQueue(1e12, q))
+	}
+	if got := resizeQueue(1<<20, 3*time.Second); got != 3*64+minQueue {
+		t.Errorf("3 s of 1 MiB/s: queue %d, want %d", got, 3*64+minQueue)
 	}
 }
 

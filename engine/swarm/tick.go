@@ -29,7 +29,8 @@ func (s *Swarm) onTick() {
 		p.rateUp = 0.5*p.rateUp + 0.5*u
 		down += p.rateDown
 		up += p.rateUp
-		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, p.rateDown, now.Sub(p.lastBlock), s.cfg.Timing.RequestTimeout)
+		t := s.cfg.Timing
+		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
 		s.checkRequestsLocked(p, now)
 		s.fillRequestsLocked(p)
 	}

@@ -21,7 +21,9 @@ func TestLibtorrentNamesUs(t *testing.T) {
 	data, _ := mktorrent(t, content, 15)
 	torrentFile := filepath.Join(t.TempDir(), "named.torrent")
 	writeFile(t, torrentFile, data)
-	e := testEngine(t, Config{DownloadDir: src})
+	// A slow upload keeps the connection up for a few seconds, so that
+	// ltpeer sees it (it polls the peer list) before the download ends.
+	e := testEngine(t, Config{DownloadDir: src, MaxUploadRate: 100_000})
 	ih, err := e.AddTorrent(data, AddOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -206,7 +206,7 @@ func (s *Swarm) runPeer(ctx context.Context, conn net.Conn, hs peerwire.Handshak
 		defer wg.Done()
 		p.writeLoop(ctx)
 	}()
-	err := p.readLoop()
+	err := p.readLoop(ctx)
 	s.mu.Lock()
 	p.closeLocked(err)
 	s.unregisterLocked(p)

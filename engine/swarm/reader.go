@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,8 +18,9 @@ func protocolErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errProtocol, fmt.Sprintf(format, args...))
 }
 
-// readLoop reads and handles the peer's messages until the connection ends.
-func (p *peer) readLoop() error {
+// readLoop reads and handles the peer's messages until the connection
+// ends (or ctx does, while it waits for the download rate limit).
+func (p *peer) readLoop(ctx context.Context) error {
 	s := p.s
 	s.mu.Lock()
 	n := 0
@@ -39,7 +41,7 @@ func (p *peer) readLoop() error {
 			continue
 		}
 		if m.ID == peerwire.Piece && s.cfg.DownLimit != nil {
-			if err := s.cfg.DownLimit.Wait(s.ctx, len(m.Block)); err != nil {
+			if err := s.cfg.DownLimit.Wait(ctx, len(m.Block)); err != nil {
 				return err
 			}
 		}

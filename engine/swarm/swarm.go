@@ -68,6 +68,12 @@ type Swarm struct {
 	cfg      Config
 	incoming chan incomingConn
 	kick     chan struct{}
+	hashers  *HashPool
+	mem      *PieceMemory
+	memFree  chan struct{}  // told when mem has room again after a refusal
+	hashWG   sync.WaitGroup // this swarm's pieces queued or being verified
+	wg       sync.WaitGroup // this swarm's goroutines
+	fatal    chan error
 
 	// mu guards everything below it.
 	mu        sync.Mutex
@@ -93,17 +99,10 @@ type Swarm struct {
 	lastPEX   time.Time
 	// handshaking counts incoming handshakes in progress.
 	handshaking int
-	// evicted maps addresses that lost a connection to a newcomer to
+	// evicted maps addresses that took or lost a slot by eviction to
 	// when (see admit.go).
 	evicted map[netip.Addr]time.Time
-
-	hashers *HashPool
-	mem     *PieceMemory
-	memFree chan struct{} // told when mem has room again after a refusal
-	hashWG  sync.WaitGroup
-	ctx     context.Context
-	wg      sync.WaitGroup
-	fatal   chan error
+	ctx     context.Context // Run's, once it runs
 }
 
 // New builds a swarm; it starts nothing.

@@ -86,9 +86,10 @@ func (s *Swarm) maintain() {
 		s.dialing++
 		room--
 		s.wg.Add(1)
+		ctx := s.ctx
 		go func() {
 			defer s.wg.Done()
-			s.dial(s.ctx, a)
+			s.dial(ctx, a)
 		}()
 	}
 }

@@ -203,5 +203,7 @@ func (s *Swarm) scheduleRedialLocked(c *candidate, p *peer) {
 		c.closes = 0
 	}
 	c.closes++
-	c.nextTry = time.Now().Add(retryDelay(t.RedialMin, t.RedialMax, c.closes))
+	d := retryDelay(t.RedialMin, t.RedialMax, c.closes)
+	c.nextTry = time.Now().Add(d)
+	time.AfterFunc(d, s.poke) // on time, not at the next tick
 }

@@ -202,3 +202,53 @@ func TestConnectionLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestRedialBackoff: a peer that closes every connection right after the
+// handshake (as rtorrent and Transmission do after sending a magnet's
+// metadata) is redialed after RedialMin, then after twice that for each
+// close in a row, up to RedialMax.
+func TestRedialBackoff(t *testing.T) {
+	content, mi := testTorrent(t, 64<<10, 16<<10)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan time.Time, 16)
+	go func() {
+		var id [20]byte
+		copy(id[:], "-XX0001-closesatonce")
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := peerwire.ReadHandshake(c); err == nil {
+				c.Write(peerwire.AppendHandshake(nil, peerwire.NewHandshake(mi.InfoHash, id)))
+				accepted <- time.Now()
+			}
+			c.Close()
+		}
+	}()
+	timing := TestingTiming()
+	timing.RedialMin, timing.RedialMax = 200*time.Millisecond, 1600*time.Millisecond
+	n := startNode(t, mi, content, false, false, func(c *Config) { c.Timing = timing })
+	n.sw.AddPeers([]netip.AddrPort{netip.MustParseAddrPort(l.Addr().String())}, SourceManual)
+	var times []time.Time
+	for len(times) < 6 {
+		select {
+		case at := <-accepted:
+			times = append(times, at)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d connections within 5 s of the last", len(times))
+		}
+	}
+	for i := 1; i < len(times); i++ {
+		gap := times[i].Sub(times[i-1])
+		want := retryDelay(timing.RedialMin, timing.RedialMax, i)
+		if gap < want || gap > want+400*time.Millisecond {
+			t.Errorf("redial %d after %v, want %v (gaps %v)", i, gap.Round(time.Millisecond), want, times)
+		}
+	}
+}

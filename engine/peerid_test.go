@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +33,30 @@ func TestLibtorrentNamesUs(t *testing.T) {
 	waitState(t, e, ih, StateSeeding, 30*time.Second)
 	dl := testpeers.StartLT(t, "download", torrentFile, t.TempDir(), "--port", "0", "--print-peers",
 		"--peer", fmt.Sprintf("127.0.0.1:%d", port), "--seconds", "30")
-	client := strings.SplitN(dl.Wait(t, "CLIENT ", 30*time.Second), " ", 3)
-	if len(client) != 3 || client[2] != "Swarmdrop "+Version {
-		t.Fatalf("libtorrent names us %q, want %q", client, "Swarmdrop "+Version)
+	// Before our extended handshake arrives libtorrent names a peer by its
+	// peer ID ("SW 0.1.0"); the name must then become ours.
+	want, wantID := "Swarmdrop "+Version, "SW "+Version // an unknown code is printed with its version
+	var names []string
+	var byID string
+	deadline := time.After(30 * time.Second)
+	for byID == "" || !slices.Contains(names, want) {
+		select {
+		case l, ok := <-dl.Lines:
+			if !ok {
+				t.Fatalf("ltpeer ended; names %q, peer ID read as %q; stderr:\n%s", names, byID, dl.Stderr())
+			}
+			f := strings.SplitN(l, " ", 3)
+			switch {
+			case len(f) == 3 && f[0] == "CLIENT":
+				names = append(names, f[2])
+			case len(f) == 3 && f[0] == "PEERID":
+				byID = f[2]
+			}
+		case <-deadline:
+			t.Fatalf("libtorrent names us %q, want %q; peer ID read as %q", names, want, byID)
+		}
 	}
-	byID := strings.SplitN(dl.Wait(t, "PEERID ", 30*time.Second), " ", 3)
-	want := "SW " + Version // libtorrent prints an unknown code with its version
-	if len(byID) != 3 || byID[2] != want {
-		t.Fatalf("libtorrent reads our peer ID as %q, want %q", byID, want)
+	if byID != wantID {
+		t.Fatalf("libtorrent reads our peer ID as %q, want %q", byID, wantID)
 	}
 }

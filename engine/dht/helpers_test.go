@@ -49,6 +49,9 @@ type client struct {
 	conn *net.UDPConn
 	id   ID
 	tid  uint16
+	// answer makes recv answer the node's queries (its verification
+	// pings) as a real node would, so that the node verifies c.
+	answer bool
 }
 
 func newClient(t *testing.T, ip string) *client {
@@ -88,7 +91,7 @@ func (c *client) recv(timeout time.Duration) (m krpc.Msg, size int, ok bool) {
 	deadline := time.Now().Add(timeout)
 	for {
 		c.conn.SetReadDeadline(deadline)
-		n, _, err := c.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return krpc.Msg{}, 0, false
 		}
@@ -98,6 +101,9 @@ func (c *client) recv(timeout time.Duration) (m krpc.Msg, size int, ok bool) {
 		}
 		if m.Y != krpc.KindQuery { // skip the node's own pings
 			return m, n, true
+		}
+		if c.answer {
+			c.sendRaw(krpc.Msg{T: m.T, Y: krpc.KindResponse, R: krpc.Reply{ID: c.id}}.Encode(), from)
 		}
 	}
 }

@@ -143,8 +143,10 @@ func (l *lookup) run(ctx context.Context) ([]*candidate, error) {
 	timer := time.NewTimer(l.slowAfter)
 	defer timer.Stop()
 	for {
+		// Slow queries are not waited for once some node has answered;
+		// before that, they are all there is to wait for.
 		done := l.fill()
-		if done || l.waiting == 0 {
+		if l.waiting == 0 || done && l.answers > 0 {
 			break
 		}
 		select {
@@ -207,7 +209,7 @@ func (l *lookup) ask(c *candidate) {
 	}
 	c.sentAt = time.Now()
 	l.sent++
-	if _, err := l.n.send(c.Addr, want, q, func(r result) { l.results <- r }); err != nil {
+	if _, err := l.n.send(c.Addr, want, l.n.padded(q, c.Addr), func(r result) { l.results <- r }); err != nil {
 		c.state = failed
 		return
 	}

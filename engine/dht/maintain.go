@@ -33,6 +33,7 @@ func (n *Node) maintain(ctx context.Context) {
 	lastSave := time.Now()
 	lastBoot := time.Now()
 	backoff := n.cfg.MaintenanceInterval
+	var lost time.Time // the loss of all good nodes last seen here
 	for {
 		select {
 		case <-ctx.Done():
@@ -42,8 +43,21 @@ func (n *Node) maintain(ctx context.Context) {
 			lastBoot = time.Now()
 		case now := <-tick.C:
 			// An empty table (e.g. after the network changed) or a thin one
-			// is bootstrapped again, less often while that does not help.
-			if g, _, _ := n.table.Counts(now); g < K && now.Sub(lastBoot) >= backoff {
+			// is bootstrapped again, less often while that does not help;
+			// losing the last good node starts the back-off again. A node
+			// of the table that answers again (a maintenance ping) after
+			// such a loss is a join too.
+			g, _, _ := n.table.Counts(now)
+			n.mu.Lock()
+			lostAt, rejoined := n.lostAt, n.lostAt.After(n.lastBootstrap) && g > 0
+			n.mu.Unlock()
+			if lostAt.After(lost) {
+				lost, backoff = lostAt, n.cfg.MaintenanceInterval
+			}
+			if rejoined {
+				n.joined(SourceTable)
+			}
+			if g < K && now.Sub(lastBoot) >= backoff {
 				n.bootstrap(ctx)
 				lastBoot = time.Now()
 				if after, _, _ := n.table.Counts(time.Now()); after <= g {
@@ -63,6 +77,8 @@ func (n *Node) maintain(ctx context.Context) {
 			}
 			n.peers.Expire(now)
 			n.limiter.Sweep(now)
+			n.credits.Sweep(now)
+			n.answerers.Sweep(now)
 			if now.Sub(lastSave) >= n.cfg.SaveInterval {
 				lastSave = now
 				if err := n.save(); err != nil {
@@ -110,7 +126,10 @@ func (n *Node) join(ctx context.Context) {
 	recorded := false
 	record := func(source string) int {
 		g, _, _ := n.table.Counts(time.Now())
-		if g > 0 && !recorded && (first || before == 0) {
+		n.mu.Lock()
+		lost := n.lostAt.After(n.lastBootstrap)
+		n.mu.Unlock()
+		if g > 0 && !recorded && (first || before == 0 || lost) {
 			recorded = true
 			n.joined(source)
 		}

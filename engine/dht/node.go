@@ -72,7 +72,6 @@ type Config struct {
 // Limits of the node's memory and of what it answers.
 const (
 	maxPacket          = 4096 // larger UDP payloads are dropped
-	maxAmplification   = 8    // a reply is at most this many times the size of its query
 	maxValues          = 100  // peers in one get_peers reply
 	alpha              = 4    // queries in flight per lookup
 	maxLookupQueries   = 256  // queries one lookup may send
@@ -84,6 +83,7 @@ const (
 	maxRateIPs         = 8192 // addresses the rate limiter tracks
 	maxTorrents        = 2000 // info hashes in the peer store
 	maxPeersPerTorrent = 200  // peers per info hash in the peer store
+	maxPeersPerIP      = 2    // peers of one IP address per info hash in the peer store
 )
 
 // version is our `v` key: "SW" and a version number.
@@ -108,6 +108,10 @@ type Node struct {
 	peers   *peerStore
 	limiter *rateLimiter
 	rpc     *transactions
+	// answerers are the addresses that answered us (verified sources);
+	// credits count the bytes exchanged with the others.
+	answerers *answerers
+	credits   *credits
 
 	contacts  chan string         // AddContacts, waiting
 	portPeers chan netip.AddrPort // AddPeerDHTPort, waiting
@@ -117,6 +121,7 @@ type Node struct {
 	loaded    bool // the table came from the state file
 
 	incoming, dropped, rateLimited atomic.Uint64
+	unanswered                     atomic.Uint64 // queries whose reply would have exceeded its budget
 	lookups                        atomic.Int64
 	boots                          atomic.Int64 // bootstraps run
 
@@ -130,6 +135,7 @@ type Node struct {
 	nodesWait           chan struct{}             // closed when nodes may have become known; nil if nobody waits
 	lastBootstrap       time.Time
 	lastBootstrapSource string
+	lostAt              time.Time // when a failed query last left the table without a good node
 	savedAt             time.Time
 }
 
@@ -183,6 +189,8 @@ func New(cfg Config) (*Node, error) {
 	n.peers = newPeerStore(maxTorrents, maxPeersPerTorrent, cfg.PeerTTL)
 	n.limiter = newRateLimiter(cfg.QueryRate, float64(cfg.QueryBurst), maxRateIPs, totalQueryRate)
 	n.rpc = newTransactions()
+	n.answerers = newAnswerers()
+	n.credits = newCredits()
 	return n, nil
 }
 
@@ -305,6 +313,7 @@ type Stats struct {
 	Buckets             int
 	IncomingQueries     uint64 // queries received: proof that others reach us
 	RateLimited         uint64 // queries dropped by the rate limits
+	Unanswered          uint64 // queries left unanswered: even a bare reply was more than their source may receive
 	Dropped             uint64 // malformed or oversized packets
 	LookupsInFlight     int
 	LastBootstrap       time.Time // zero: not bootstrapped yet
@@ -322,6 +331,7 @@ func (n *Node) Stats() Stats {
 		ID: n.ID(), Good: g, Questionable: q, Buckets: b,
 		IncomingQueries: n.incoming.Load(),
 		RateLimited:     n.rateLimited.Load(),
+		Unanswered:      n.unanswered.Load(),
 		Dropped:         n.dropped.Load(),
 		LookupsInFlight: int(n.lookups.Load()),
 	}

@@ -141,7 +141,15 @@ func TestRouterMode(t *testing.T) {
 		startNode(t, fmt.Sprintf("127.0.0.%d", 41+i), 0, c)
 	}
 	waitFor(t, "the router to know 3 nodes", 5*time.Second, func() bool { return r.Stats().Good >= 3 })
+	// A client the router has verified (it answered the router's ping;
+	// an unverified one gets replies within twice its query's size).
 	c := newClient(t, "127.0.0.2")
+	c.answer = true
+	c.call(krpc.Msg{Q: krpc.MethodFindNode, A: krpc.Args{Target: randomID()}}, raddr)
+	waitFor(t, "the router to verify the client", 5*time.Second, func() bool {
+		c.recv(10 * time.Millisecond)
+		return r.answerers.Has(c.addr(), time.Now())
+	})
 	ih := randomID()
 	m, _ := c.call(krpc.Msg{Q: krpc.MethodGetPeers, A: krpc.Args{InfoHash: ih}}, raddr)
 	if m.Y != krpc.KindResponse || len(m.R.Nodes) < 3 || len(m.R.Values) != 0 || len(m.R.Token) != 0 {

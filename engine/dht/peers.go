@@ -8,9 +8,12 @@ import (
 )
 
 // peerStore keeps the peers announced to us, per info hash, within
-// limits: at most maxTorrents info hashes and maxPeers peers each, each
-// peer forgotten ttl after its last announce. When full, the torrent (or
-// the peer) announced least recently makes room. Safe for concurrent use.
+// limits: at most maxTorrents info hashes and maxPeers peers each, of
+// which at most maxPeersPerIP share an IP address (a few clients behind
+// one NAT; more would let one host fill a swarm's list), each peer
+// forgotten ttl after its last announce. When full, the torrent (or the
+// peer, or that address's peer) announced least recently makes room. Safe
+// for concurrent use.
 type peerStore struct {
 	maxTorrents, maxPeers int
 	ttl                   time.Duration
@@ -53,18 +56,31 @@ func (s *peerStore) Add(ih ID, peer netip.AddrPort, now time.Time) {
 		s.torrents[ih] = sw
 	}
 	sw.last = now
-	if _, ok := sw.peers[peer]; !ok && len(sw.peers) >= s.maxPeers {
-		var oldest netip.AddrPort
-		var when time.Time
-		first := true
-		for p, t := range sw.peers {
-			if first || t.Before(when) {
-				oldest, when, first = p, t, false
-			}
+	if _, ok := sw.peers[peer]; !ok {
+		if p, n := sw.oldest(func(p netip.AddrPort) bool { return p.Addr() == peer.Addr() }); n >= maxPeersPerIP {
+			delete(sw.peers, p)
+		} else if len(sw.peers) >= s.maxPeers {
+			p, _ := sw.oldest(func(netip.AddrPort) bool { return true })
+			delete(sw.peers, p)
 		}
-		delete(sw.peers, oldest)
 	}
 	sw.peers[peer] = now
+}
+
+// oldest returns the peer announced least recently among those that
+// match, and how many match.
+func (sw *swarmPeers) oldest(match func(netip.AddrPort) bool) (oldest netip.AddrPort, n int) {
+	var when time.Time
+	for p, t := range sw.peers {
+		if !match(p) {
+			continue
+		}
+		if n == 0 || t.Before(when) {
+			oldest, when = p, t
+		}
+		n++
+	}
+	return oldest, n
 }
 
 // Get returns up to max live peers of ih of the same address family as

@@ -28,6 +28,7 @@ type wireArgs struct {
 	Port        *int64        `bencode:"port"`
 	ImpliedPort int64         `bencode:"implied_port"`
 	Want        bencode.Bytes `bencode:"want"`
+	Pad         bencode.Bytes `bencode:"pad"`
 }
 
 type wireReply struct {
@@ -128,6 +129,10 @@ func (m *Msg) decodeQuery(w *wireMsg) error {
 		if !m.A.ImpliedPort && m.A.Port == 0 {
 			return malformed("announce_peer without a port")
 		}
+	}
+	var pad []byte
+	if optional(a.Pad, &pad) && len(pad) <= MaxPad {
+		m.A.Pad = len(pad)
 	}
 	var want []string
 	if optional(a.Want, &want) && len(want) > 0 && len(want) <= maxWant {

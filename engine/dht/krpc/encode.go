@@ -62,6 +62,14 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 		dst = appendString(dst, "info_hash")
 		dst = appendBytes(dst, a.InfoHash[:])
 	}
+	if a.Pad > 0 {
+		dst = appendString(dst, "pad")
+		dst = strconv.AppendInt(dst, int64(a.Pad), 10)
+		dst = append(dst, ':')
+		for range a.Pad {
+			dst = append(dst, '0')
+		}
+	}
 	if method == MethodAnnouncePeer || a.Port != 0 {
 		dst = appendString(dst, "port")
 		dst = appendInt(dst, int64(a.Port))

@@ -30,6 +30,8 @@ func sampleMsgs() map[string]Msg {
 			A: Args{ID: self, Target: id("mnopqrstuvwxyz123456"), Want: []string{"n4", "n6"}}},
 		"get_peers": {T: []byte("t2"), Y: KindQuery, Q: MethodGetPeers,
 			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456")}},
+		"get_peers padded": {T: []byte("t2"), Y: KindQuery, Q: MethodGetPeers,
+			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Want: []string{"n6"}, Pad: 80}},
 		"announce_peer": {T: []byte("t3"), Y: KindQuery, Q: MethodAnnouncePeer,
 			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Port: 6881, Token: []byte("aoeusnth")}},
 		"announce_peer implied": {T: []byte("t4"), Y: KindQuery, Q: MethodAnnouncePeer,

@@ -51,6 +51,7 @@ const (
 	MaxMethodLen = 64  // query method name (`q`)
 	MaxVersion   = 32  // client version (`v`); longer is ignored
 	MaxErrorText = 256 // error message; longer is truncated
+	MaxPad       = 512 // `pad` length; longer is ignored
 	maxWant      = 8   // `want` entries; more is ignored
 )
 
@@ -83,6 +84,11 @@ type Args struct {
 	Port        int  // announce_peer: the peer's TCP port
 	ImpliedPort bool // announce_peer: use the UDP source port instead of Port
 	Want        []string
+	// Pad is the length of a filler string sent as `pad`: a querier pays
+	// with it for a reply larger than twice its bare query, from a node
+	// that holds replies to unverified sources to twice the query's size
+	// (as QUIC's first packets are padded). Other nodes ignore the key.
+	Pad int
 }
 
 // Reply holds the return values of a response (`r`).

@@ -47,7 +47,7 @@ func testAmplification(t *testing.T, fullTable bool) {
 	now := time.Now()
 	for i := range 64 { // a table of public-looking nodes in distinct /24s
 		if fullTable {
-			n.table.Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
+			n.tables[ipv4].Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
 		}
 	}
 	ih := randomID()
@@ -115,7 +115,7 @@ func TestVerificationWithinBudget(t *testing.T) {
 	n, addr := startNode(t, "127.0.0.1", 0, Config{})
 	now := time.Now()
 	for i := range 64 {
-		n.table.Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
+		n.tables[ipv4].Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
 	}
 	c := newClient(t, "127.0.0.2")
 	c.id = idAt(n.ID(), 150, 1) // a bucket with room: the node wants to verify it
@@ -152,7 +152,7 @@ func TestVerificationWithinBudget(t *testing.T) {
 		t.Fatalf("second ping: no bare verification ping (%+v)", verify)
 	}
 	c.sendRaw(krpc.Msg{T: verify.T, Y: krpc.KindResponse, R: krpc.Reply{ID: c.id}}.Encode(), addr)
-	waitFor(t, "the querier in the table", 5*time.Second, func() bool { return n.table.Has(c.addr()) })
+	waitFor(t, "the querier in the table", 5*time.Second, func() bool { return n.tables[ipv4].Has(c.addr()) })
 	q := krpc.Msg{T: []byte("b"), Y: krpc.KindQuery, Q: krpc.MethodFindNode, A: krpc.Args{ID: c.id, Target: randomID()}}.Encode()
 	c.sendRaw(q, addr)
 	m, ok := next()
@@ -171,7 +171,7 @@ func TestPaddedQueryGetsFullReply(t *testing.T) {
 	n, addr := startNode(t, "127.0.0.1", 0, Config{})
 	now := time.Now()
 	for i := range 64 {
-		n.table.Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
+		n.tables[ipv4].Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
 	}
 	for _, method := range []string{krpc.MethodFindNode, krpc.MethodGetPeers} {
 		c := newClient(t, "127.0.0.2")

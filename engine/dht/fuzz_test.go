@@ -28,8 +28,8 @@ func FuzzParseTable(f *testing.F) {
 			return
 		}
 		again, err := parseTable(bencode.MustMarshal(tableFile{
-			ID: s.id[:], Nodes: krpc.AppendCompactNodes([]byte{}, s.nodes), Nodes6: krpc.AppendCompactNodes6(nil, s.nodes)}))
-		if err != nil || again.id != s.id || len(again.nodes) != len(s.nodes) {
+			ID: s.id[:], Nodes: krpc.AppendCompactNodes([]byte{}, s.nodes[ipv4]), Nodes6: krpc.AppendCompactNodes6(nil, s.nodes[ipv6])}))
+		if err != nil || again.id != s.id || len(again.nodes[ipv4]) != len(s.nodes[ipv4]) || len(again.nodes[ipv6]) != len(s.nodes[ipv6]) {
 			t.Fatalf("re-saving %+v gave %+v, %v", s, again, err)
 		}
 	})

@@ -178,7 +178,7 @@ func TestReadOnly(t *testing.T) {
 	if err := ro.GetPeers(ctx, randomID(), 1234, nil); err != nil {
 		t.Fatalf("read-only GetPeers: %v", err)
 	}
-	if b.table.Len() != 0 {
+	if b.tables[ipv4].Len() != 0 {
 		t.Fatal("a read-only node entered another node's table")
 	}
 	c := newClient(t, "127.0.0.2")
@@ -307,8 +307,8 @@ func TestContactIsOurself(t *testing.T) {
 	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err = n.GetPeers(lctx, randomID(), 0, nil)
 	lcancel()
-	if !errors.Is(err, ErrNoNodes) || n.table.Len() != 0 {
-		t.Fatalf("GetPeers through ourselves: %v; table %d", err, n.table.Len())
+	if !errors.Is(err, ErrNoNodes) || n.tables[ipv4].Len() != 0 {
+		t.Fatalf("GetPeers through ourselves: %v; table %d", err, n.tables[ipv4].Len())
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -9,8 +9,9 @@ import (
 
 // peerStore keeps the peers announced to us, per info hash, within
 // limits: at most maxTorrents info hashes and maxPeers peers each, of
-// which at most maxPeersPerIP share an IP address (a few clients behind
-// one NAT; more would let one host fill a swarm's list), each peer
+// which at most maxPeersPerIP share an IPv4 address or IPv6 /64 (a few
+// clients behind one NAT; more would let one host fill a swarm's list),
+// each peer
 // forgotten ttl after its last announce. When full, the torrent (or the
 // peer, or that address's peer) announced least recently makes room. Safe
 // for concurrent use.
@@ -57,7 +58,7 @@ func (s *peerStore) Add(ih ID, peer netip.AddrPort, now time.Time) {
 	}
 	sw.last = now
 	if _, ok := sw.peers[peer]; !ok {
-		if p, n := sw.oldest(func(p netip.AddrPort) bool { return p.Addr() == peer.Addr() }); n >= maxPeersPerIP {
+		if p, n := sw.oldest(func(p netip.AddrPort) bool { return hostKey(p.Addr()) == hostKey(peer.Addr()) }); n >= maxPeersPerIP {
 			delete(sw.peers, p)
 		} else if len(sw.peers) >= s.maxPeers {
 			p, _ := sw.oldest(func(netip.AddrPort) bool { return true })
@@ -114,6 +115,13 @@ func (s *peerStore) Get(ih ID, max int, like netip.Addr, now time.Time) []netip.
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
+}
+
+// All returns up to max live peers of ih of both families, in random
+// order.
+func (s *peerStore) All(ih ID, max int, now time.Time) []netip.AddrPort {
+	v4 := s.Get(ih, max, netip.IPv4Unspecified(), now)
+	return append(v4, s.Get(ih, max-len(v4), netip.IPv6Unspecified(), now)...)
 }
 
 // Expire forgets peers whose announce is older than the ttl.

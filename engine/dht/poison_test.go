@@ -61,11 +61,11 @@ func TestTablePoisoningOneIP(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	checkTable(t, n.table)
+	checkTable(t, n.tables[ipv4])
 	attacker := netip.MustParsePrefix("127.0.0.2/32")
-	nodes, spares := entriesIn(n.table, attacker)
+	nodes, spares := entriesIn(n.tables[ipv4], attacker)
 	t.Logf("%d ports of one address: %d verification pings answered; %d nodes and %d spares at that address, table %d nodes",
-		ports, pinged, nodes, spares, n.table.Len())
+		ports, pinged, nodes, spares, n.tables[ipv4].Len())
 	if pinged == 0 {
 		t.Fatal("the node verified none of the attacker's ports: the attack did not run")
 	}
@@ -75,7 +75,7 @@ func TestTablePoisoningOneIP(t *testing.T) {
 	// Honest nodes, each on its own address, still enter.
 	for i := range 8 {
 		_, a := startNode(t, fmt.Sprintf("127.0.4.%d", i+1), 0, Config{Bootstrap: []string{addr.String()}, QueryTimeout: time.Second})
-		waitFor(t, "an honest node in the table", 5*time.Second, func() bool { return n.table.Has(a) })
+		waitFor(t, "an honest node in the table", 5*time.Second, func() bool { return n.tables[ipv4].Has(a) })
 	}
 }
 

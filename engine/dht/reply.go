@@ -222,7 +222,7 @@ func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok 
 // their query's size can still answer it in full: K nodes of each family
 // it asks for (and a token), and a ping to verify us.
 func (n *Node) padded(q krpc.Msg, to netip.AddrPort) krpc.Msg {
-	q.Y, q.T, q.A.ID, q.V, q.A.Pad = krpc.KindQuery, make([]byte, 4), n.table.Self(), version, 0
+	q.Y, q.T, q.A.ID, q.V, q.A.Pad = krpc.KindQuery, make([]byte, 4), n.ID(), version, 0
 	full := krpc.Msg{T: q.T, Y: krpc.KindResponse, IP: to, V: version}
 	v4, v6 := to.Addr().Unmap().Is4(), !to.Addr().Unmap().Is4()
 	for _, w := range q.A.Want {

@@ -67,7 +67,7 @@ func (t *transactions) len() int {
 // block. id is the node ID we expect at addr, if known.
 func (n *Node) send(addr netip.AddrPort, id ID, q krpc.Msg, deliver func(result)) (uint32, error) {
 	q.Y = krpc.KindQuery
-	q.A.ID = n.table.Self()
+	q.A.ID = n.ID()
 	q.ReadOnly = n.cfg.ReadOnly
 	if q.V == nil {
 		q.V = version
@@ -101,8 +101,10 @@ func (n *Node) expire(tid uint32) {
 		return
 	}
 	now := time.Now()
-	n.table.Failed(p.addr, now)
-	if g, _, _ := n.table.Counts(now); g == 0 {
+	if t := n.tableOf(p.addr); t != nil {
+		t.Failed(p.addr, now)
+	}
+	if n.good(now) == 0 {
 		n.mu.Lock()
 		n.lostAt = now
 		n.mu.Unlock()
@@ -132,13 +134,13 @@ func (n *Node) answer(m krpc.Msg, from netip.AddrPort) {
 	n.answerers.Add(from, now)
 	switch {
 	case m.Y == krpc.KindResponse:
-		n.table.Seen(m.R.ID, from, now)
+		n.tableOf(from).Seen(m.R.ID, from, now)
 		n.nodesChanged()
 		if m.IP.IsValid() {
 			n.vote(from.Addr(), m.IP.Addr())
 		}
 	case p.id != ID{}:
-		n.table.Seen(p.id, from, now) // an error, but an answer
+		n.tableOf(from).Seen(p.id, from, now) // an error, but an answer
 	}
 	if p.deliver != nil {
 		p.deliver(result{from: from, msg: m, rtt: now.Sub(p.sent)})

@@ -109,16 +109,16 @@ func (s *server) query(m krpc.Msg, size int, from netip.AddrPort) {
 		return
 	}
 	b := s.budget(from, size, now)
-	verify := !m.ReadOnly && n.table.Queried(m.A.ID, from, now)
+	verify := !m.ReadOnly && n.tableOf(from).Queried(m.A.ID, from, now)
 	r := krpc.Msg{T: m.T, Y: krpc.KindResponse, IP: from, V: version}
-	r.R.ID = n.table.Self()
+	r.R.ID = n.ID()
 	var c content
 	switch m.Q {
 	case krpc.MethodPing:
 	case krpc.MethodFindNode:
-		c = n.nodesFor(m.A.Target, from, now)
+		c = n.nodesFor(m.A.Target, from, m.A.Want, now)
 	case krpc.MethodGetPeers:
-		c = n.nodesFor(m.A.InfoHash, from, now)
+		c = n.nodesFor(m.A.InfoHash, from, m.A.Want, now)
 		if n.cfg.Router {
 			break
 		}
@@ -146,21 +146,28 @@ func (s *server) query(m krpc.Msg, size int, from netip.AddrPort) {
 	}
 }
 
-// nodesFor returns the nodes closest to target for a reply to from.
-func (n *Node) nodesFor(target ID, from netip.AddrPort, now time.Time) content {
-	var c content
-	for _, x := range n.table.Closest(target, K, false, now) {
-		if x.Addr.Addr().Is4() {
-			c.nodes = append(c.nodes, x)
-		} else {
-			c.nodes6 = append(c.nodes6, x)
+// nodesFor returns the nodes closest to target for a reply to from: of
+// the families its `want` names (BEP 32), or without one, of its own.
+func (n *Node) nodesFor(target ID, from netip.AddrPort, want []string, now time.Time) content {
+	f := familyOf(from.Addr())
+	var wanted [2]bool
+	for _, w := range want {
+		switch w {
+		case "n4":
+			wanted[ipv4] = true
+		case "n6":
+			wanted[ipv6] = true
 		}
 	}
-	c.v6 = !from.Addr().Is4()
-	if c.v6 {
-		c.nodes = nil
-	} else {
-		c.nodes6 = nil
+	if !wanted[ipv4] && !wanted[ipv6] {
+		wanted[f] = true
+	}
+	c := content{v6: f == ipv6}
+	if t := n.tables[ipv4]; t != nil && wanted[ipv4] {
+		c.nodes = t.Closest(target, K, false, now)
+	}
+	if t := n.tables[ipv6]; t != nil && wanted[ipv6] {
+		c.nodes6 = t.Closest(target, K, false, now)
 	}
 	return c
 }
@@ -180,7 +187,10 @@ func (n *Node) verify(id ID, addr netip.AddrPort) bool {
 	}
 	n.verifying[addr] = true
 	n.mu.Unlock()
-	empty := n.table.Len() == 0
+	empty := true
+	for _, t := range n.servedTables() {
+		empty = empty && t.Len() == 0
+	}
 	forget := func(r result) {
 		n.mu.Lock()
 		delete(n.verifying, addr)

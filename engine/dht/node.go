@@ -3,6 +3,36 @@
 // abuse limits, BEP 42 node IDs, BEP 43 read-only mode, a saved table, and
 // a routing-only mode for bootstrap routers.
 //
+// IPv6 (BEP 32). A node serves the IPv4 DHT, the IPv6 DHT or both, with one
+// routing table per family and one node ID for both. Config.Conn's local
+// address decides: a socket bound to an IPv4 address serves IPv4; one bound
+// to "[::]" (what net.ListenPacket("udp", ":port") opens: a dual-stack
+// socket) serves both; one bound to another IPv6 address serves IPv6. A
+// caller that prefers two sockets on one port number ("udp4" and "udp6")
+// passes the IPv6 one as Config.Conn6. Either way each family has its own
+// contacts, lookups and maintenance; replies honour the query's `want`
+// (n4, n6), `values` hold peers of the querier's family (6 or 18 bytes),
+// Stats reports each table (Stats.IPv4, Stats.IPv6), and the state file
+// keeps both tables (`nodes`, `nodes6`; files without `nodes6` load).
+//
+// Lookups. Lookup(ctx, infoHash, LookupOptions{Port: p}, found) hands found
+// the peers announced to this node itself, then those its lookups find in
+// each family, and announces us on TCP port p to the closest nodes; its
+// LookupResult counts, per family, the nodes that answered and those that
+// accepted the announce. An error wrapping ErrNotAnnounced means the lookup
+// worked but no node accepted the announce: announce again within seconds.
+// GetPeers is the same with only a port.
+//
+// Abuse limits. The routing table holds one entry per IP address and, in
+// each bucket, one per /24 (IPv4) or /64 (IPv6), local addresses exempt
+// from the subnet rule. The peer store keeps at most 2 peers per address
+// (an IPv6 /64 counts as one) per torrent, 200 per torrent and 2,000
+// torrents. Queries are rate-limited per address and in total. A source
+// that has not answered one of our queries gets, in replies and in the
+// ping that verifies it, at most twice the bytes it sent us; our own
+// lookup queries are padded so that nodes doing the same can answer them
+// in full.
+//
 // A Node is built by New and run by Serve; its methods are safe for
 // concurrent use from any goroutine, before, during or after Serve.
 package dht

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Swarmdrop's reference peer for tests: libtorrent-rasterbar (Debian's
 python3-libtorrent), run with /usr/bin/python3. Everything binds to the
-loopback address given with --ip (127.0.0.0/8); nothing else is contacted:
+loopback address given with --ip (127.0.0.0/8, or ::1 for IPv6; host:port
+lists then take the [::1]:port form); nothing else is contacted:
 LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
 
   ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
@@ -21,10 +22,15 @@ import argparse, os, sys, tempfile, time
 import libtorrent as lt
 
 
+def endpoint(ip, port):
+    """host:port, with an IPv6 address in brackets."""
+    return ('[%s]:%d' if ':' in ip else '%s:%d') % (ip, port)
+
+
 def session(port, ip, dht_boot=None, dht=True, upload_limit=0):
     s = {
         'upload_rate_limit': upload_limit,
-        'listen_interfaces': '%s:%d' % (ip, port),
+        'listen_interfaces': endpoint(ip, port),
         'outgoing_interfaces': '',
         'enable_dht': dht,
         'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
@@ -56,7 +62,7 @@ def wait_listen(ses, timeout=10):
 
 def hp(s):
     h, p = s.strip().rsplit(':', 1)
-    return h, int(p)
+    return h.strip('[]'), int(p)
 
 
 def cmd_create(a):
@@ -188,7 +194,7 @@ def cmd_dht(a):
                 for p in al.peers():
                     if p not in found:
                         found.add(p)
-                        print('PEER %s:%d' % p, flush=True)
+                        print('PEER ' + endpoint(*p), flush=True)
     return 0
 
 
@@ -209,7 +215,7 @@ def main():
         p.add_argument('--dht')
     for p in (s, d, h):
         p.add_argument('--port', type=int, required=True)
-        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8)')
+        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8 or ::1)')
         p.add_argument('--seconds', type=float, default=60)
     a = ap.parse_args()
     return {'create': cmd_create, 'info': cmd_info, 'seed': cmd_seed, 'download': cmd_download, 'dht': cmd_dht}[a.cmd](a) or 0

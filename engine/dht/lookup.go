@@ -132,7 +132,7 @@ func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers
 		closest []*candidate
 		err     error
 	}
-	peers := make(chan []netip.AddrPort)
+	peers := make(chan []netip.AddrPort, 64) // (room while done runs)
 	outcomes := make(chan outcome, len(families))
 	running := 0
 	for _, f := range families {
@@ -163,7 +163,14 @@ func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers
 			done(o.f, o.closest, o.err)
 		}
 	}
-	return nil
+	for { // every lookup has ended: what they sent is all here
+		select {
+		case p := <-peers:
+			onPeers(p)
+		default:
+			return nil
+		}
+	}
 }
 
 // lookupFrom runs a lookup of target with method in family f, from the

@@ -156,12 +156,14 @@ func (n *Node) join(ctx context.Context) {
 	first := n.boots.Load() == 0
 	before := n.good(time.Now())
 	recorded := false
+	began := time.Now()
 	record := func(source string) int {
 		g := n.good(time.Now())
 		n.mu.Lock()
 		lost := n.lostAt.After(n.lastBootstrap)
+		since := n.lastBootstrap.After(began) // e.g. a PORT message's node answered meanwhile: its source stands
 		n.mu.Unlock()
-		if g > 0 && !recorded && (first || before == 0 || lost) {
+		if g > 0 && !recorded && !since && (first || before == 0 || lost) {
 			recorded = true
 			n.joined(source)
 		}
@@ -197,6 +199,7 @@ func (n *Node) join(ctx context.Context) {
 	if len(addrs) == 0 {
 		source = SourceAdded
 	}
+	asked := false
 	for _, f := range families {
 		t := n.tables[f]
 		if t == nil {
@@ -206,6 +209,7 @@ func (n *Node) join(ctx context.Context) {
 			continue
 		}
 		if seeds := n.seedAddrs(f); len(seeds) > 0 {
+			asked = true
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -214,7 +218,9 @@ func (n *Node) join(ctx context.Context) {
 		}
 	}
 	wg.Wait()
-	record(source)
+	if asked {
+		record(source)
+	}
 }
 
 // joined records that the node joined the network through source.

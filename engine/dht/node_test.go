@@ -30,7 +30,10 @@ func TestAddContacts(t *testing.T) {
 	}
 	n, _ := startNode(t, "127.0.0.31", 0, cfg)
 	n.AddContacts([]string{"nohost.test:1", "not a contact", fmt.Sprintf("router.test:%d", raddr.Port())})
-	waitFor(t, "a join through the added contact", 5*time.Second, func() bool { return n.Stats().Good > 0 })
+	waitFor(t, "a join through the added contact (recorded once its lookup ends)", 5*time.Second, func() bool {
+		st := n.Stats()
+		return st.Good > 0 && !st.LastBootstrap.IsZero()
+	})
 	if st := n.Stats(); st.LastBootstrapSource != SourceAdded {
 		t.Fatalf("joined through %q", st.LastBootstrapSource)
 	}
@@ -46,7 +49,10 @@ func TestAddPeerDHTPort(t *testing.T) {
 	a, _ := startNode(t, "127.0.0.33", 0, fast)
 	a.AddPeerDHTPort(netip.AddrPort{}) // ignored
 	a.AddPeerDHTPort(baddr)
-	waitFor(t, "the peer's DHT node in the table", 5*time.Second, func() bool { return a.Stats().Good > 0 })
+	waitFor(t, "the peer's DHT node in the table, and the join recorded", 5*time.Second, func() bool {
+		st := a.Stats()
+		return st.Good > 0 && !st.LastBootstrap.IsZero()
+	})
 	if st := a.Stats(); st.LastBootstrapSource != SourcePeerPort {
 		t.Fatalf("joined through %q", st.LastBootstrapSource)
 	}

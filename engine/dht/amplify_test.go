@@ -52,7 +52,7 @@ func testAmplification(t *testing.T, fullTable bool) {
 	}
 	ih := randomID()
 	for i := range 200 {
-		n.peers.Add(ih, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 6881), now)
+		n.peers.Add(ih, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 6881), false, now)
 	}
 	id := idAt(n.ID(), 150, 1) // falls in the last bucket: the node wants to verify every querier
 	token := func(c *client) []byte {
@@ -74,6 +74,9 @@ func testAmplification(t *testing.T, fullTable bool) {
 		}},
 		{"get_peers (stored)", func(*client) []byte {
 			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodGetPeers, A: krpc.Args{ID: id, InfoHash: ih}}.Encode()
+		}},
+		{"get_peers scrape (stored)", func(*client) []byte {
+			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodGetPeers, A: krpc.Args{ID: id, InfoHash: ih, Scrape: true}}.Encode()
 		}},
 		{"get_peers (unknown)", func(*client) []byte {
 			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodGetPeers, A: krpc.Args{ID: id, InfoHash: randomID()}}.Encode()

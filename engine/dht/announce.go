@@ -23,6 +23,12 @@ type LookupOptions struct {
 	// implied_port (the port our UDP packets come from, which a NAT may
 	// have rewritten).
 	Port int
+	// Seed marks our announce as a seed's (BEP 33 `seed`): we have the
+	// whole torrent.
+	Seed bool
+	// Scrape asks the lookup's nodes for BEP 33's filters, for
+	// LookupResult.Scrape.
+	Scrape bool
 }
 
 // LookupResult is what a lookup found and did.
@@ -31,6 +37,9 @@ type LookupResult struct {
 	// our own peer store included.
 	Peers      int
 	IPv4, IPv6 FamilyResult
+	// Scrape is the swarm's size estimated by BEP 33, with
+	// LookupOptions.Scrape.
+	Scrape ScrapeResult
 }
 
 // FamilyResult is the outcome of a lookup in one address family.
@@ -52,7 +61,8 @@ func (r LookupResult) Announced() int { return r.IPv4.Announced + r.IPv6.Announc
 // nodes have answered or ctx ends; found is called from the calling
 // goroutine with the new peers of each reply, never the same peer twice
 // in one call. Then it announces us to the K closest nodes of each family
-// that gave a token.
+// that gave a token, as a seed with opts.Seed; with opts.Scrape it also
+// estimates the swarm's size (BEP 33) from the filters its nodes send.
 //
 // The error is ErrRouter for a routing-only node; otherwise, when no
 // family's lookup completed, the error of one (wrapping ErrNoNodes when no
@@ -82,14 +92,21 @@ func (n *Node) Lookup(ctx context.Context, infoHash [20]byte, opts LookupOptions
 	ih := ID(infoHash)
 	var lookupErr, announceErr error
 	looked := 0
-	err := n.eachFamily(ctx, ih, krpc.MethodGetPeers, deliver, func(f family, closest []*candidate, err error) {
+	var sc *scrapeSum
+	if opts.Scrape {
+		sc = &scrapeSum{}
+		if seeds, peers, ok := n.peers.Filters(ih, time.Now()); ok { // ours count too
+			sc.add(krpc.Reply{BFsd: seeds, BFpe: peers})
+		}
+	}
+	err := n.eachFamily(ctx, ih, krpc.MethodGetPeers, deliver, sc, func(f family, closest []*candidate, err error) {
 		fr := FamilyResult{Looked: true, Answered: len(closest), Err: err}
 		switch {
 		case err != nil:
 			lookupErr = fmt.Errorf("%v: %w", f, err)
 		case opts.Port != 0:
 			looked++
-			if fr.Announced, fr.Err = n.announce(ctx, ih, opts.Port, closest); fr.Err != nil {
+			if fr.Announced, fr.Err = n.announce(ctx, ih, opts.Port, opts.Seed, closest); fr.Err != nil {
 				announceErr = fmt.Errorf("%v: %w", f, fr.Err)
 			}
 		default:
@@ -101,6 +118,9 @@ func (n *Node) Lookup(ctx context.Context, infoHash [20]byte, opts LookupOptions
 			res.IPv6 = fr
 		}
 	})
+	if sc != nil {
+		res.Scrape = sc.result()
+	}
 	switch {
 	case err != nil:
 		return res, fmt.Errorf("looking up peers of %x: %w", infoHash, err)
@@ -125,14 +145,14 @@ func (n *Node) GetPeers(ctx context.Context, infoHash [20]byte, announcePort int
 
 // announce sends announce_peer to the nodes that gave a token and waits
 // for their answers; it returns how many accepted it.
-func (n *Node) announce(ctx context.Context, ih ID, port int, nodes []*candidate) (int, error) {
+func (n *Node) announce(ctx context.Context, ih ID, port int, seed bool, nodes []*candidate) (int, error) {
 	out := make(chan result, len(nodes))
 	sent := 0
 	for _, c := range nodes {
 		if len(c.token) == 0 {
 			continue
 		}
-		q := krpc.Msg{Q: krpc.MethodAnnouncePeer, A: krpc.Args{InfoHash: ih, Token: c.token, Port: port}}
+		q := krpc.Msg{Q: krpc.MethodAnnouncePeer, A: krpc.Args{InfoHash: ih, Token: c.token, Port: port, Seed: seed}}
 		if port < 0 {
 			q.A.Port, q.A.ImpliedPort = 0, true
 		}

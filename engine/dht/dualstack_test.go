@@ -140,8 +140,8 @@ func TestWantKey(t *testing.T) {
 		n.tables[ipv6].Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 5: byte(i), 15: 1}), 6881), now)
 	}
 	ih := randomID()
-	n.peers.Add(ih, netip.MustParseAddrPort("192.0.2.1:1"), now)
-	n.peers.Add(ih, netip.MustParseAddrPort("[2001:db8::1]:1"), now)
+	n.peers.Add(ih, netip.MustParseAddrPort("192.0.2.1:1"), false, now)
+	n.peers.Add(ih, netip.MustParseAddrPort("[2001:db8::1]:1"), false, now)
 	for _, fam := range []string{"127.0.0.1", "::1"} {
 		c := newClient(t, fam)
 		c.answer = true

@@ -34,8 +34,9 @@ type candidate struct {
 type lookup struct {
 	n         *Node
 	fam       family
-	want      []string // BEP 32 `want`, when the other family's nodes are wanted too
-	leaked    int      // nodes of the other family pinged
+	want      []string   // BEP 32 `want`, when the other family's nodes are wanted too
+	leaked    int        // nodes of the other family pinged
+	scrape    *scrapeSum // BEP 33: ask for filters and add them here; nil: no scrape
 	target    ID
 	method    string                 // find_node or get_peers
 	onPeers   func([]netip.AddrPort) // get_peers: new peers, deduplicated
@@ -101,7 +102,7 @@ func (n *Node) starts(ctx context.Context, target ID) ([2]start, error) {
 func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort)) ([]*candidate, error) {
 	var out []*candidate
 	var lastErr error
-	err := n.eachFamily(ctx, target, method, onPeers, func(f family, closest []*candidate, err error) {
+	err := n.eachFamily(ctx, target, method, onPeers, nil, func(f family, closest []*candidate, err error) {
 		out = append(out, closest...)
 		if err != nil {
 			lastErr = err
@@ -120,9 +121,10 @@ func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers fun
 // eachFamily runs a lookup of target in each family that has a node or a
 // contact to start from (waiting for one), in parallel, and calls done
 // with each family's outcome, then returns. onPeers and done are called
-// from the calling goroutine.
+// from the calling goroutine. With sc, the get_peers queries ask for BEP
+// 33's filters, which go into sc.
 func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort),
-	done func(f family, closest []*candidate, err error)) error {
+	sc *scrapeSum, done func(f family, closest []*candidate, err error)) error {
 	st, err := n.starts(ctx, target)
 	if err != nil {
 		return err
@@ -150,7 +152,9 @@ func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers
 					}
 				}
 			}
-			c, err := n.lookupFrom(ctx, f, target, method, deliver, st[f].nodes, st[f].seeds)
+			l := n.newLookup(f, target, method, deliver, st[f].nodes, st[f].seeds)
+			l.scrape = sc
+			c, err := l.run(ctx)
 			outcomes <- outcome{f, c, err}
 		}()
 	}
@@ -177,6 +181,13 @@ func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers
 // given nodes and contacts only.
 func (n *Node) lookupFrom(ctx context.Context, f family, target ID, method string, onPeers func([]netip.AddrPort),
 	nodes []krpc.NodeInfo, addrs []netip.AddrPort) ([]*candidate, error) {
+	return n.newLookup(f, target, method, onPeers, nodes, addrs).run(ctx)
+}
+
+// newLookup prepares a lookup of target with method in family f, from the
+// given nodes and contacts.
+func (n *Node) newLookup(f family, target ID, method string, onPeers func([]netip.AddrPort),
+	nodes []krpc.NodeInfo, addrs []netip.AddrPort) *lookup {
 	l := &lookup{
 		n: n, fam: f, target: target, method: method, onPeers: onPeers,
 		byAddr:    map[netip.AddrPort]*candidate{},
@@ -198,7 +209,7 @@ func (n *Node) lookupFrom(ctx context.Context, f family, target ID, method strin
 		l.add(krpc.NodeInfo{Addr: a}, false)
 	}
 	l.sort()
-	return l.run(ctx)
+	return l
 }
 
 func (l *lookup) add(c krpc.NodeInfo, idKnown bool) {
@@ -298,7 +309,7 @@ func (l *lookup) fill() (done bool) {
 func (l *lookup) ask(c *candidate) {
 	q := krpc.Msg{Q: l.method, A: krpc.Args{Want: l.want}}
 	if l.method == krpc.MethodGetPeers {
-		q.A.InfoHash = l.target
+		q.A.InfoHash, q.A.Scrape = l.target, l.scrape != nil
 	} else {
 		q.A.Target = l.target
 	}
@@ -344,6 +355,9 @@ func (l *lookup) handle(r result) {
 	c.token = r.msg.R.Token
 	if !c.idKnown || c.ID != r.msg.R.ID {
 		c.ID, c.idKnown = r.msg.R.ID, true
+	}
+	if l.scrape != nil {
+		l.scrape.add(r.msg.R)
 	}
 	own, other := r.msg.R.Nodes, r.msg.R.Nodes6
 	if l.fam == ipv6 {

@@ -1,7 +1,7 @@
 // Package dht is a Mainline DHT node (BEP 5): the routing table, iterative
 // lookups, get_peers and announce_peer with tokens, a bounded peer store,
-// abuse limits, BEP 42 node IDs, BEP 43 read-only mode, a saved table, and
-// a routing-only mode for bootstrap routers.
+// abuse limits, BEP 42 node IDs, BEP 43 read-only mode, BEP 33 scrapes, a
+// saved table, and a routing-only mode for bootstrap routers.
 //
 // IPv6 (BEP 32). A node serves the IPv4 DHT, the IPv6 DHT or both, with one
 // routing table per family and one node ID for both. Config.Conn's local
@@ -21,12 +21,16 @@
 // LookupResult counts, per family, the nodes that answered and those that
 // accepted the announce. An error wrapping ErrNotAnnounced means the lookup
 // worked but no node accepted the announce: announce again within seconds.
-// GetPeers is the same with only a port.
+// GetPeers is the same with only a port. With LookupOptions.Seed the
+// announce says we seed (BEP 33 `seed`); with LookupOptions.Scrape the
+// result estimates the swarm (LookupResult.Scrape: seeds and other peers)
+// from the bloom filters of the nodes that answered and of our own store.
+// The node answers scrapes with the two filters of what it stores.
 //
 // Abuse limits. The routing table holds one entry per IP address and, in
 // each bucket, one per /24 (IPv4) or /64 (IPv6), local addresses exempt
-// from the subnet rule. The peer store keeps at most 2 peers per address
-// (an IPv6 /64 counts as one) per torrent, 200 per torrent and 2,000
+// from the subnet rule. The peer store keeps one peer per IP address and
+// torrent (BEP 33), at most 2 per IPv6 /64, 200 per torrent and 2,000
 // torrents. Queries are rate-limited per address and in total. A source
 // that has not answered one of our queries gets, in replies and in the
 // ping that verifies it, at most twice the bytes it sent us; our own
@@ -120,7 +124,7 @@ const (
 	maxRateIPs         = 8192 // addresses the rate limiter tracks
 	maxTorrents        = 2000 // info hashes in the peer store
 	maxPeersPerTorrent = 200  // peers per info hash in the peer store
-	maxPeersPerIP      = 2    // peers of one IP address per info hash in the peer store
+	maxPeersPerNet6    = 2    // peers of one IPv6 /64 per info hash in the peer store (one per IP address)
 )
 
 // version is our `v` key: "SW" and a version number.

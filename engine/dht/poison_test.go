@@ -81,7 +81,7 @@ func TestTablePoisoningOneIP(t *testing.T) {
 
 // TestPeerStoreAnnounceFlood announces one torrent from one address on
 // 1,000 ports (with valid tokens), and from 50 other addresses: the store
-// keeps at most maxPeersPerIP peers of each address, the other addresses'
+// keeps at most one peer per address (BEP 33), the other addresses'
 // peers stay, and a get_peers from a new address gets a reply within
 // twice its size.
 func TestPeerStoreAnnounceFlood(t *testing.T) {
@@ -104,15 +104,15 @@ func TestPeerStoreAnnounceFlood(t *testing.T) {
 		}
 		honest = append(honest, netip.AddrPortFrom(c.addr().Addr(), 6881))
 	}
-	stored := n.peers.Get(ih, 1000, netip.MustParseAddr("127.0.0.1"), time.Now())
+	stored := n.peers.Get(ih, 1000, netip.MustParseAddr("127.0.0.1"), false, time.Now())
 	byIP := map[netip.Addr]int{}
 	for _, p := range stored {
 		byIP[p.Addr()]++
 	}
 	t.Logf("after 1,000 announces from one address and 50 from others: %d peers stored, %d of the flooder", len(stored), byIP[flooder.addr().Addr()])
 	for ip, k := range byIP {
-		if k > maxPeersPerIP {
-			t.Fatalf("%v holds %d peers of one torrent, limit %d", ip, k, maxPeersPerIP)
+		if k > 1 {
+			t.Fatalf("%v holds %d peers of one torrent, limit 1", ip, k)
 		}
 	}
 	for _, h := range honest {

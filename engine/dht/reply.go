@@ -159,12 +159,18 @@ func (c *credits) Len() int {
 
 // content is what a reply may carry beyond its fixed fields, in order of
 // importance: the peers, then the nodes of the querier's own family, then
-// those of the other family it asked for.
+// those of the other family it asked for. For a scrape (BEP 33), the two
+// filters come first, then the nodes of the querier's family, then the
+// peers: the filters are what it asked for, and the nodes keep its lookup
+// going.
 type content struct {
 	values []netip.AddrPort
 	nodes  []krpc.NodeInfo // IPv4
 	nodes6 []krpc.NodeInfo
 	v6     bool // the querier asked over IPv6: its nodes6 come before nodes
+
+	scrape          bool // send seeds and leechers (BFsd, BFpe)
+	seeds, leechers *krpc.Bloom
 }
 
 // fitReply encodes r into buf with as much of c as fits in budget bytes,
@@ -185,7 +191,10 @@ func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok 
 		return buf, false
 	}
 	room := budget - len(buf)
-	if len(c.values) > 0 {
+	fitValues := func() {
+		if len(c.values) == 0 {
+			return
+		}
 		per := 2 + krpc.CompactPeerLen
 		if !c.values[0].Addr().Unmap().Is4() {
 			per = 3 + krpc.CompactPeer6Len
@@ -206,11 +215,28 @@ func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok 
 		}
 		return nil
 	}
+	own := func() {
+		if c.v6 {
+			r.R.Nodes6 = fitNodes(c.nodes6, "6:nodes6", krpc.CompactNode6Len)
+		} else {
+			r.R.Nodes = fitNodes(c.nodes, "5:nodes", krpc.CompactNodeLen)
+		}
+	}
+	if c.scrape {
+		// Both filters or neither: "4:BFsd256:" and 256 bytes each.
+		if cost := 2 * (len("4:BFsd256:") + krpc.BloomLen); cost <= room {
+			r.R.BFsd, r.R.BFpe = c.seeds, c.leechers
+			room -= cost
+		}
+		own()
+		fitValues()
+	} else {
+		fitValues()
+		own()
+	}
 	if c.v6 {
-		r.R.Nodes6 = fitNodes(c.nodes6, "6:nodes6", krpc.CompactNode6Len)
 		r.R.Nodes = fitNodes(c.nodes, "5:nodes", krpc.CompactNodeLen)
 	} else {
-		r.R.Nodes = fitNodes(c.nodes, "5:nodes", krpc.CompactNodeLen)
 		r.R.Nodes6 = fitNodes(c.nodes6, "6:nodes6", krpc.CompactNode6Len)
 	}
 	buf = r.Append(buf[:0])

@@ -123,7 +123,10 @@ func (s *server) query(m krpc.Msg, size int, from netip.AddrPort) {
 			break
 		}
 		r.R.Token = n.tokens.Token(from.Addr(), now)
-		c.values = n.peers.Get(m.A.InfoHash, maxValues, from.Addr(), now)
+		c.values = n.peers.Get(m.A.InfoHash, maxValues, from.Addr(), m.A.NoSeed, now)
+		if m.A.Scrape { // BEP 33
+			c.seeds, c.leechers, c.scrape = n.peers.Filters(m.A.InfoHash, now)
+		}
 	case krpc.MethodAnnouncePeer:
 		if n.cfg.Router {
 			r = errorReply(m, krpc.CodeMethodUnknown, "this node is a router: it tracks no peers")
@@ -137,7 +140,7 @@ func (s *server) query(m krpc.Msg, size int, from netip.AddrPort) {
 		if m.A.ImpliedPort {
 			port = from.Port()
 		}
-		n.peers.Add(m.A.InfoHash, netip.AddrPortFrom(from.Addr(), port), now)
+		n.peers.Add(m.A.InfoHash, netip.AddrPortFrom(from.Addr(), port), m.A.Seed, now)
 	default:
 		r = errorReply(m, krpc.CodeMethodUnknown, "Method Unknown")
 	}

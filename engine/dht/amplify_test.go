@@ -207,3 +207,37 @@ func TestPaddedQueryGetsFullReply(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetMapsBounded: the per-source byte counts and the set of
+// verified addresses stay within their bounds under a flood of sources,
+// and an idle source starts again from zero.
+func TestBudgetMapsBounded(t *testing.T) {
+	now := time.Now()
+	c, a := newCredits(), newAnswerers()
+	for i := range 3 * maxAnswerers {
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881)
+		c.Received(addr, 100, now)
+		a.Add(addr, now)
+		if c.Len() > maxCredits || a.Len() > maxAnswerers {
+			t.Fatalf("after %d sources: %d counted, %d verified", i+1, c.Len(), a.Len())
+		}
+	}
+	src := netip.MustParseAddrPort("192.0.2.1:1")
+	if got := c.Received(src, 100, now); got != 200 {
+		t.Fatalf("a new source may receive %d bytes, want 200", got)
+	}
+	c.Spent(src, 150)
+	if got := c.Received(src, 10, now); got != 70 {
+		t.Fatalf("after 110 bytes in and 150 out: %d, want 70", got)
+	}
+	if got := c.Received(src, 10, now.Add(creditIdle)); got != 20 {
+		t.Fatalf("an idle source may receive %d, want 20", got)
+	}
+	if a.Has(src, now) {
+		t.Fatal("an address that never answered is verified")
+	}
+	a.Add(src, now)
+	if !a.Has(src, now) || a.Has(src, now.Add(answererTTL)) {
+		t.Fatal("a verified address does not stay verified for answererTTL only")
+	}
+}

@@ -170,11 +170,13 @@ func (n *Node) join(ctx context.Context) {
 		return g
 	}
 	var wg sync.WaitGroup
+	fromTable := false
 	for _, f := range families {
 		t := n.tables[f]
 		if t == nil || t.Len() == 0 {
 			continue
 		}
+		fromTable = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -183,6 +185,7 @@ func (n *Node) join(ctx context.Context) {
 	}
 	wg.Wait()
 	switch {
+	case !fromTable:
 	case first && n.loaded:
 		record(SourceSavedTable)
 	case !first:

@@ -413,7 +413,7 @@ func (n *Node) tableOf(addr netip.AddrPort) *routingTable {
 	return n.tables[familyOf(addr.Addr())]
 }
 
-// served returns the tables of the families served.
+// servedTables returns the tables of the families served.
 func (n *Node) servedTables() []*routingTable {
 	var out []*routingTable
 	for _, t := range n.tables {

@@ -130,13 +130,16 @@ func (f *Flood) round(ctx context.Context, p Peer, hold time.Duration) Round {
 	}
 	var rd Round
 	var wg sync.WaitGroup
-	closed := make(chan struct{})
+	closed := make(chan struct{}) // closed when reading finds the connection closed
 	if f.ReadRate > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rd.Read = ReadSlowly(c, f.ReadRate)
-			close(closed)
+			var err error
+			rd.Read, err = ReadSlowly(c, f.ReadRate)
+			if !isTimeout(err) {
+				close(closed)
+			}
 		}()
 	}
 	start := time.Now()
@@ -153,7 +156,10 @@ func (f *Flood) round(ctx context.Context, p Peer, hold time.Duration) Round {
 		case <-ctx.Done():
 			werr = ctx.Err()
 		case <-closed:
-			rd.Dropped = true
+			rd.Dropped = ctx.Err() == nil // not our own close at ctx's end
+			if !rd.Dropped {
+				werr = ctx.Err()
+			}
 		case <-tick.C:
 			c.SetWriteDeadline(time.Now().Add(time.Second))
 			_, werr = c.Write([]byte{0, 0, 0, 0})

@@ -167,9 +167,9 @@ func BlockRequests(n, numPieces int, pieceLength int64) []byte {
 }
 
 // ReadSlowly reads from c at about rate bytes per second until a read
-// fails (the connection closed) or stalls for 30 s, and returns the bytes
-// read.
-func ReadSlowly(c net.Conn, rate int) int64 {
+// fails: the connection closed, or nothing came for 30 s (a timeout
+// error). It returns the bytes read and the error that ended it.
+func ReadSlowly(c net.Conn, rate int) (int64, error) {
 	buf := make([]byte, max(rate/10, 1))
 	var total int64
 	for {
@@ -177,7 +177,7 @@ func ReadSlowly(c net.Conn, rate int) int64 {
 		n, err := io.ReadFull(c, buf)
 		total += int64(n)
 		if err != nil {
-			return total
+			return total, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

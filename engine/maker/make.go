@@ -38,6 +38,13 @@ type Options struct {
 	Progress func(Progress)
 	// Workers hash in parallel; 0 means one per CPU.
 	Workers int
+	// Unaligned makes the torrent mktorrent makes of the same files:
+	// files back to back in byte-wise path order, without BEP 47 keys.
+	// By default files are laid out as libtorrent lays them out (see
+	// alignFiles): each starts on a piece boundary, after a pad file
+	// when needed, so that a changed file leaves the others' pieces
+	// unchanged; and executable files are marked (attr "x").
+	Unaligned bool
 }
 
 // Progress tells how far hashing has come.
@@ -49,7 +56,9 @@ type Progress struct {
 type Result struct {
 	MetaInfo *metainfo.MetaInfo
 	// Sources are the files on disk, one per MetaInfo.Info.Files entry,
-	// for seeding in place.
+	// for seeding in place. A pad file has no data and no file: its entry
+	// repeats the source of the file it follows, so that every entry
+	// lies where the torrent's files are (storage.OpenFiles ignores it).
 	Sources []string
 }
 
@@ -76,13 +85,18 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 	if plan.Total == 0 {
 		return nil, errors.New("every file is empty: a torrent needs some content")
 	}
-	info := metainfo.Info{Name: plan.Name, PieceLength: pl, MultiFile: plan.MultiFile, Private: opt.Private, TotalLength: plan.Total}
-	var off int64
-	for _, f := range plan.Files {
-		info.Files = append(info.Files, metainfo.File{Path: f.Path, Length: f.Length, Offset: off})
-		off += f.Length
+	laid := *plan
+	if !opt.Unaligned {
+		laid.Files = alignFiles(plan.Files, pl)
 	}
-	pieces, err := hashPieces(ctx, plan, pl, opt)
+	info := metainfo.Info{Name: plan.Name, PieceLength: pl, MultiFile: plan.MultiFile, Private: opt.Private}
+	for _, f := range laid.Files {
+		info.Files = append(info.Files, metainfo.File{Path: f.Path, Length: f.Length, Offset: info.TotalLength,
+			Pad: f.Pad, Executable: f.Executable && !opt.Unaligned})
+		info.TotalLength += f.Length
+	}
+	laid.Total = info.TotalLength
+	pieces, err := hashPieces(ctx, &laid, pl, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +122,12 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 		mi.CreationDate = opt.CreationDate.Unix()
 	}
 	res := &Result{MetaInfo: mi}
-	for _, f := range plan.Files {
-		res.Sources = append(res.Sources, f.Source)
+	for _, f := range laid.Files {
+		src := f.Source
+		if f.Pad {
+			src = res.Sources[len(res.Sources)-1] // alignFiles puts pads after files only
+		}
+		res.Sources = append(res.Sources, src)
 	}
 	return res, nil
 }
@@ -117,7 +135,7 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 // hashPieces hashes every piece: each worker takes the next piece and
 // hashes it where it lies: straight from the page cache through a
 // read-only mapping for big files (no copy), or read with pread into its
-// own buffer for small ones.
+// own buffer for small ones; pad files are zeros.
 func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte, error) {
 	n := int((plan.Total + pl - 1) / pl)
 	pieces := make([]byte, n*20)
@@ -249,7 +267,11 @@ func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) error 
 		}
 		k := min(size, pf.Length-within)
 		r.cur = i
-		if m := r.maps[i]; m != nil {
+		if pf.Pad {
+			for z := k; z > 0; z -= int64(len(zeros)) {
+				h.Write(zeros[:min(z, int64(len(zeros)))])
+			}
+		} else if m := r.maps[i]; m != nil {
 			h.Write(m[within : within+k])
 		} else {
 			b := buf[:k]
@@ -285,3 +307,6 @@ func (r *pieceReader) open(i int) error {
 	r.f, r.idx = f, i
 	return nil
 }
+
+// zeros is what pad files hold.
+var zeros [32 << 10]byte

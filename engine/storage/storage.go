@@ -130,9 +130,9 @@ func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error
 }
 
 // OpenFiles opens existing files for seeding in place: paths[i] holds the
-// content of info.Files[i] (ignored, and best "", for pad files and links,
-// which have none). Nothing is created; files are opened read-only, and
-// only for the rare WritePiece (repairing a piece) opened for writing.
+// content of info.Files[i] (ignored for pad files and links, which have
+// none). Nothing is created; files are opened read-only, and only for the
+// rare WritePiece (repairing a piece) opened for writing.
 func OpenFiles(paths []string, info *metainfo.Info) (*Torrent, error) {
 	if err := checkLayout(info, len(paths)); err != nil {
 		return nil, fmt.Errorf("opening files for seeding: %w", err)

@@ -192,3 +192,25 @@ func TestAlignedPiecesFollowTheirFile(t *testing.T) {
 		t.Fatal("without pad files no piece moved either: the test proves nothing")
 	}
 }
+
+// TestProgressCountsContent: progress counts the files' bytes, not the
+// pad files', so it ends at the size the user was shown.
+func TestProgressCountsContent(t *testing.T) {
+	const pl = 16 << 10
+	folder := alignedContent(t, t.TempDir(), pl)
+	plan, err := Scan([]string{folder}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Progress
+	res, err := MakePlan(context.Background(), plan, Options{PieceLength: pl, Progress: func(p Progress) { last = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if countPad := res.MetaInfo.Info.TotalLength - res.MetaInfo.Info.ContentLength(); countPad == 0 {
+		t.Fatal("no pad bytes: the test proves nothing")
+	}
+	if last.Total != plan.Total || last.Hashed != plan.Total || plan.Total != res.MetaInfo.Info.ContentLength() {
+		t.Fatalf("last progress %+v, plan total %d, content %d", last, plan.Total, res.MetaInfo.Info.ContentLength())
+	}
+}

@@ -152,7 +152,13 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
-	var hashed atomic.Int64
+	var hashed atomic.Int64 // bytes of files read, pad files left out
+	var content int64
+	for _, f := range plan.Files {
+		if !f.Pad {
+			content += f.Length
+		}
+	}
 	var firstErr error
 	var errOnce sync.Once
 	fail := func(err error) {
@@ -184,12 +190,13 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 				start := int64(i) * pl
 				size := min(pl, plan.Total-start)
 				h.Reset()
-				if err := r.hashRange(h, buf, start, size); err != nil {
+				read, err := r.hashRange(h, buf, start, size)
+				if err != nil {
 					fail(err)
 					return
 				}
 				copy(pieces[i*20:], h.Sum(sum[:0]))
-				hashed.Add(size)
+				hashed.Add(read)
 			}
 		}()
 	}
@@ -204,7 +211,7 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 			case <-done:
 				break loop
 			case <-t.C:
-				opt.Progress(Progress{Hashed: hashed.Load(), Total: plan.Total})
+				opt.Progress(Progress{Hashed: hashed.Load(), Total: content})
 			}
 		}
 	}
@@ -216,7 +223,7 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 		return nil, err
 	}
 	if opt.Progress != nil {
-		opt.Progress(Progress{Hashed: plan.Total, Total: plan.Total})
+		opt.Progress(Progress{Hashed: hashed.Load(), Total: content}) // all of it, as counted
 	}
 	return pieces, nil
 }
@@ -239,9 +246,11 @@ func (r *pieceReader) close() {
 	}
 }
 
-// hashRange writes bytes [off, off+size) of the torrent's data to h; buf
-// holds what has to be read.
-func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) error {
+// hashRange writes bytes [off, off+size) of the torrent's data to h and
+// returns how many of them it read from files (pad files are not read);
+// buf holds what has to be read.
+func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) (int64, error) {
+	var read int64
 	if r.starts == nil {
 		var o int64
 		for _, f := range r.plan.Files {
@@ -276,20 +285,23 @@ func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) error 
 		} else {
 			b := buf[:k]
 			if err := r.open(i); err != nil {
-				return err
+				return read, err
 			}
 			if _, err := r.f.ReadAt(b, within); err != nil {
 				if err == io.EOF {
-					return fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
+					return read, fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
 				}
-				return fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
+				return read, fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
 			}
 			h.Write(b)
+		}
+		if !pf.Pad {
+			read += k
 		}
 		size -= k
 		off += k
 	}
-	return nil
+	return read, nil
 }
 
 func (r *pieceReader) open(i int) error {

@@ -153,6 +153,9 @@ type padCorrupter struct {
 	l        net.Listener
 	badBytes atomic.Int64 // non-zero pad bytes sent
 	wg       sync.WaitGroup
+
+	mu        sync.Mutex
+	badPieces map[uint32]bool // pieces some of whose pad bytes were sent, non-zero
 }
 
 func startPadCorrupter(t *testing.T, mi *metainfo.MetaInfo, dir string) *padCorrupter {
@@ -165,7 +168,7 @@ func startPadCorrupter(t *testing.T, mi *metainfo.MetaInfo, dir string) *padCorr
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &padCorrupter{l: l}
+	p := &padCorrupter{l: l, badPieces: map[uint32]bool{}}
 	t.Cleanup(func() {
 		l.Close()
 		p.wg.Wait()
@@ -231,6 +234,9 @@ func (p *padCorrupter) serve(c net.Conn, mi *metainfo.MetaInfo, st *storage.Torr
 					b[k-off] = 0xa5
 				}
 				p.badBytes.Add(hi - lo)
+				p.mu.Lock()
+				p.badPieces[m.Index] = true
+				p.mu.Unlock()
 			}
 		}
 		msg := peerwire.AppendMessage(nil, peerwire.Message{ID: peerwire.Piece, Index: m.Index, Begin: m.Begin, Block: b})
@@ -263,9 +269,20 @@ func TestPadBytesFromPeerChecked(t *testing.T) {
 	// It has every piece and serves at loopback speed: a client that
 	// took its pad bytes would be done in a moment.
 	time.Sleep(2 * time.Second)
-	if ts := lastStatus(t, e, ih); ts.State == StateSeeding || ts.PiecesHave >= mi.Info.NumPieces() {
+	ts := lastStatus(t, e, ih)
+	if ts.State == StateSeeding || ts.PiecesHave >= mi.Info.NumPieces() {
 		t.Fatalf("complete from a peer sending non-zero pad bytes: %d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
 	}
+	t.Logf("with the corrupting peer alone: %d of %d pieces, %d bad pad bytes sent", ts.PiecesHave, mi.Info.NumPieces(), bad.badBytes.Load())
+	// It was the only peer: a piece it sent non-zero pad bytes of held
+	// them when it was hashed.
+	bad.mu.Lock()
+	for p := range bad.badPieces {
+		if int(p/8) < len(ts.Have) && ts.Have[p/8]&(0x80>>(p%8)) != 0 {
+			t.Fatalf("piece %d verified with non-zero pad bytes", p)
+		}
+	}
+	bad.mu.Unlock()
 
 	_, ltPort := testpeers.SeedLT(t, tf, src)
 	if _, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("127.0.0.1:%d", ltPort)}}); err != nil {

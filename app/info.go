@@ -104,7 +104,8 @@ func describe(target string) (*infoOutput, error) {
 	if out.Trackers == nil {
 		out.Trackers = [][]string{}
 	}
-	for i, f := range m.Info.Files {
+	for _, i := range m.Info.VisibleFiles() { // not pad files (BEP 47)
+		f := m.Info.Files[i]
 		out.Files = append(out.Files, infoFile{Path: filepath.ToSlash(paths[i]), Length: f.Length, Offset: f.Offset})
 	}
 	for _, n := range m.Nodes {

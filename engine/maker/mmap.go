@@ -19,7 +19,7 @@ type fileMaps [][]byte
 func mapFiles(plan *Plan) (fileMaps, error) {
 	maps := make(fileMaps, len(plan.Files))
 	for i, pf := range plan.Files {
-		if pf.Length < mapMin || int64(int(pf.Length)) != pf.Length {
+		if pf.Pad || pf.Length < mapMin || int64(int(pf.Length)) != pf.Length {
 			continue
 		}
 		f, err := os.Open(pf.Source)

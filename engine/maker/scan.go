@@ -21,6 +21,12 @@ type PlanFile struct {
 	// Path is its path inside the torrent, as components.
 	Path   []string
 	Length int64
+	// Executable is true when the file's owner may execute it (BEP 47
+	// attr "x", as libtorrent sets it).
+	Executable bool
+	// Pad marks a BEP 47 pad file that MakePlan inserts: zeros with no
+	// Source.
+	Pad bool
 }
 
 // Plan is what a torrent of some paths holds, found without hashing.
@@ -69,7 +75,7 @@ func Scan(paths []string, name string) (*Plan, error) {
 			if err := checkReadable(abs[0]); err != nil {
 				return nil, err
 			}
-			plan.Files = []PlanFile{{Source: abs[0], Path: []string{plan.Name}, Length: fi.Size()}}
+			plan.Files = []PlanFile{{Source: abs[0], Path: []string{plan.Name}, Length: fi.Size(), Executable: fi.Mode()&0o100 != 0}}
 			plan.Total = fi.Size()
 			if name != "" {
 				plan.Name = name
@@ -161,7 +167,7 @@ func walk(path, base string, plan *Plan, ancestors map[fileID]bool, seen map[str
 			return err
 		}
 		seen[key] = true
-		plan.Files = append(plan.Files, PlanFile{Source: path, Path: strings.Split(key, "/"), Length: fi.Size()})
+		plan.Files = append(plan.Files, PlanFile{Source: path, Path: strings.Split(key, "/"), Length: fi.Size(), Executable: fi.Mode()&0o100 != 0})
 		return nil
 	}
 	return nil // sockets, devices, fifos: not content

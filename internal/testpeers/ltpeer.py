@@ -8,8 +8,12 @@ LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
 enable_lsd) on the interface of --ip: use it only with an --ip inside a
 network namespace the test made, never on the machine's own network.
 
-  ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
-  ltpeer.py info TORRENT
+  ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private] [--pad]
+  ltpeer.py info TORRENT [--attrs]
+  (create --pad: a v1 torrent with BEP 47 pad files, libtorrent's
+  canonical_files layout: files sorted, each aligned to a piece boundary,
+  as in every v2 or hybrid torrent; info --attrs: also one line
+  'attr FLAGS PATH' per file, FLAGS made of p (pad), x, h, l, or '-')
   ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]]
   ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]]
   (seed and download also take --bind-outgoing: outgoing connections come
@@ -81,6 +85,8 @@ def cmd_create(a):
     fs = lt.file_storage()
     lt.add_files(fs, a.path)
     flags = lt.create_torrent.v1_only if hasattr(lt.create_torrent, 'v1_only') else 0
+    if a.pad:
+        flags |= lt.create_torrent.canonical_files
     ct = lt.create_torrent(fs, a.piece_length or 0, flags=flags)
     for n in (a.nodes or '').split(','):
         if n.strip():
@@ -106,6 +112,11 @@ def cmd_info(a):
     fs = ti.files()
     for i in range(fs.num_files()):
         print('file', fs.file_size(i), fs.file_path(i))
+    if a.attrs:
+        names = ((fs.flag_pad_file, 'p'), (fs.flag_executable, 'x'), (fs.flag_hidden, 'h'), (fs.flag_symlink, 'l'))
+        for i in range(fs.num_files()):
+            fl = fs.file_flags(i)
+            print('attr', ''.join(c for f, c in names if fl & f) or '-', fs.file_path(i))
 
 
 def add(ses, src, d, seed=False):
@@ -257,7 +268,9 @@ def main():
     c = sp.add_parser('create'); c.add_argument('path'); c.add_argument('out')
     c.add_argument('--piece-length', type=int); c.add_argument('--nodes')
     c.add_argument('--tracker', action='append'); c.add_argument('--private', action='store_true')
+    c.add_argument('--pad', action='store_true', help='BEP 47 pad files: canonical_files layout')
     i = sp.add_parser('info'); i.add_argument('torrent')
+    i.add_argument('--attrs', action='store_true', help="also print each file's BEP 47 flags")
     s = sp.add_parser('seed'); s.add_argument('torrent'); s.add_argument('dir')
     s.add_argument('--check', action='store_true', help='verify the data first instead of seed mode')
     s.add_argument('--rate', type=int, default=0, help='upload limit in bytes/s (0: none)')

@@ -294,3 +294,38 @@ func TestPadBytesFromPeerChecked(t *testing.T) {
 		t.Fatalf("downloaded %q, want exactly %q", got, want)
 	}
 }
+
+// TestPadBlocksNotFetched: one Swarmdrop downloading a padded torrent from
+// another asks for no block that lies wholly in pad files: with files of
+// 2.5 blocks in pieces of 4 blocks, each file costs 3 blocks, not 4.
+func TestPadBlocksNotFetched(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "padded")
+	const files = 12
+	for i := range files {
+		testpeers.RandomFile(t, filepath.Join(src, fmt.Sprintf("f%02d.bin", i)), 40<<10, uint64(i+1))
+	}
+	seeder := testEngine(t, Config{StateDir: t.TempDir()})
+	id := seeder.Create(CreateRequest{Paths: []string{src}, PieceLength: 64 << 10})
+	ev := waitEvent(t, seeder, EventCreated, id, 60*time.Second)
+	mi, err := metainfo.Parse(ev.Torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if countPads(&mi.Info) != files { // the last file is padded too, as libtorrent does
+		t.Fatalf("%d pad files, want %d", countPads(&mi.Info), files)
+	}
+	waitState(t, seeder, ev.InfoHash, StateSeeding, 30*time.Second)
+
+	dst := t.TempDir()
+	leech := testEngine(t, Config{})
+	if _, err := leech.AddTorrent(ev.Torrent, AddOptions{Dir: dst,
+		Peers: []string{fmt.Sprintf("127.0.0.1:%d", seeder.testPort(t))}}); err != nil {
+		t.Fatal(err)
+	}
+	ts := waitState(t, leech, ev.InfoHash, StateSeeding, 60*time.Second)
+	sameTree(t, src, filepath.Join(dst, "padded"))
+	if want := int64(files * 3 * 16 << 10); ts.Downloaded != want {
+		t.Fatalf("downloaded %d bytes for %d of content, want %d (3 blocks a file)",
+			ts.Downloaded, mi.Info.ContentLength(), want)
+	}
+}

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -19,10 +21,10 @@ type Session struct {
 	Engine *engine.Engine
 	Paths  Paths
 	// Args are the .torrent paths and magnet links given on the command
-	// line; Handover delivers those of later processes (an empty slice
-	// means "show the window").
+	// line; Handover delivers those of later processes (no arguments
+	// means "show the window"), each to be answered with Reply.
 	Args     []string
-	Handover <-chan []string
+	Handover <-chan Handover
 	// SettingsErr reports a problem met loading the settings (a broken file
 	// replaced by defaults), for the window to show once.
 	SettingsErr error
@@ -73,11 +75,8 @@ func engineSettings(s Settings) engine.Settings {
 func runGUI(args []string, gui GUI) error {
 	paths := CurrentPaths()
 	inst, handed, err := ClaimInstance(paths.Socket, args)
-	if err != nil {
-		return err
-	}
-	if handed {
-		return nil
+	if err != nil || handed {
+		return err // a handed-over process ends here, with the window's answer
 	}
 	defer inst.Close()
 	settings, serr := LoadSettings(paths)
@@ -94,12 +93,19 @@ func runGUI(args []string, gui GUI) error {
 	defer cancel()
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	handover := make(chan []string, 16)
-	go inst.Serve(ctx, func(a []string) {
+	handover := make(chan Handover, 16)
+	go inst.Serve(ctx, func(a []string) error {
+		h := NewHandover(a)
+		t := time.NewTimer(handoverAnswerWait)
+		defer t.Stop()
 		select {
-		case handover <- a:
-		default:
+		case handover <- h:
+		case <-t.C:
+			return errors.New("the running Swarmdrop is busy")
+		case <-ctx.Done():
+			return errors.New("the running Swarmdrop is quitting")
 		}
+		return h.Answer(ctx, handoverAnswerWait)
 	})
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- e.Run(ctx) }()

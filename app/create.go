@@ -65,7 +65,7 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("--tracker %q: not a URL", t)
 		}
 	}
-	nodes, err := createNodes(*nodesFlag, len(trackers) > 0 || *private)
+	nodes, err := createNodes(*nodesFlag, len(trackers) > 0 || *private, stderr)
 	if err != nil {
 		return usagef("--nodes: %v", err)
 	}
@@ -132,8 +132,9 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // createNodes returns the nodes for a new torrent: the flag's contacts
 // when given; otherwise, for a trackerless torrent, the settings' contacts
-// and up to 8 good nodes of the saved routing table.
-func createNodes(flag string, tracked bool) ([]metainfo.Node, error) {
+// (a problem reading them is a warning on stderr) and up to 8 good nodes
+// of the saved routing table.
+func createNodes(flag string, tracked bool, stderr io.Writer) ([]metainfo.Node, error) {
 	if flag != "" {
 		return metainfo.ParseNodes(flag)
 	}
@@ -141,7 +142,10 @@ func createNodes(flag string, tracked bool) ([]metainfo.Node, error) {
 		return nil, nil
 	}
 	p := CurrentPaths()
-	s, _ := LoadSettings(p)
+	s, err := LoadSettings(p)
+	if err != nil {
+		warnf(stderr, "%v", err)
+	}
 	nodes := s.Contacts()
 	for _, a := range dht.SavedContacts(filepath.Join(p.StateDir, "dht-table.dat"), 8) {
 		nodes = metainfo.AppendNodes(nodes, metainfo.NodeOf(a))

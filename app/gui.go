@@ -94,19 +94,12 @@ func runGUI(args []string, gui GUI) error {
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	handover := make(chan Handover, 16)
-	go inst.Serve(ctx, func(a []string) error {
-		h := NewHandover(a)
-		t := time.NewTimer(handoverAnswerWait)
-		defer t.Stop()
-		select {
-		case handover <- h:
-		case <-t.C:
-			return errors.New("the running Swarmdrop is busy")
-		case <-ctx.Done():
-			return errors.New("the running Swarmdrop is quitting")
-		}
-		return h.Answer(ctx, handoverAnswerWait)
-	})
+	serveDone := make(chan struct{})
+	defer func() { cancel(); <-serveDone }() // the last answer is written before we exit
+	go func() {
+		defer close(serveDone)
+		inst.Serve(ctx, func(a []string) error { return passHandover(ctx, handover, a) })
+	}()
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- e.Run(ctx) }()
 	s := &Session{Engine: e, Paths: paths, Args: absArgs(args), Handover: handover, SettingsErr: serr,
@@ -117,4 +110,21 @@ func runGUI(args []string, gui GUI) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	return guiErr
+}
+
+// passHandover gives a later process's arguments to the window and
+// returns its answer, or why there is none (busy, quitting, no answer in
+// time).
+func passHandover(ctx context.Context, to chan<- Handover, args []string) error {
+	h := NewHandover(args)
+	t := time.NewTimer(handoverAnswerWait)
+	defer t.Stop()
+	select {
+	case to <- h:
+	case <-t.C:
+		return errors.New("the running Swarmdrop is busy")
+	case <-ctx.Done():
+		return errors.New("the running Swarmdrop is quitting")
+	}
+	return h.Answer(ctx, handoverAnswerWait)
 }

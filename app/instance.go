@@ -65,17 +65,25 @@ func (h Handover) Reply(err error) {
 }
 
 // Answer waits up to wait for Reply; it is an error if none comes, or if
-// ctx ends first.
+// ctx ends first (a reply already given still counts then: the window
+// may answer and quit at once).
 func (h Handover) Answer(ctx context.Context, wait time.Duration) error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
+	var late error
 	select {
 	case err := <-h.reply:
 		return err
 	case <-t.C:
-		return fmt.Errorf("the running Swarmdrop did not answer within %v", wait)
+		late = fmt.Errorf("the running Swarmdrop did not answer within %v", wait)
 	case <-ctx.Done():
-		return errors.New("the running Swarmdrop is quitting")
+		late = errors.New("the running Swarmdrop is quitting")
+	}
+	select {
+	case err := <-h.reply:
+		return err
+	default:
+		return late
 	}
 }
 

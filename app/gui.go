@@ -25,8 +25,9 @@ type Session struct {
 	// means "show the window"), each to be answered with Reply.
 	Args     []string
 	Handover <-chan Handover
-	// SettingsErr reports a problem met loading the settings (a broken file
-	// replaced by defaults), for the window to show once.
+	// SettingsErr reports a problem met loading the settings, for the
+	// window to show once: a *BrokenSettings for a damaged file (what was
+	// kept, what was reset), or why the file could not be read.
 	SettingsErr error
 	// Stop is closed when the process is asked to end (SIGINT, SIGTERM):
 	// the window then quits as if the user had chosen Quit, so that the

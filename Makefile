@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test build deps deps-build vet fuzz bench-create bench-download bench-dht bench-hostile install uninstall clean
+.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-hostile install uninstall clean
 
 run: deps-build build
 	./swarmdrop
@@ -22,6 +22,17 @@ vet:
 
 test: deps vet
 	$(GO) test -race -timeout 40m ./...
+
+# cross builds for the other desktops (CI runs it after the tests): Windows
+# and macOS without the window (-tags nogui, no cgo), and the Windows window
+# with Debian's MinGW cross-compiler (gcc-mingw-w64-x86-64, installed by
+# `make deps`). The macOS window needs Apple's SDK and is built on a Mac.
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+cross: deps
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -tags nogui -o /dev/null .
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -tags nogui -o /dev/null .
+	CGO_ENABLED=0 GOOS=darwin GOARCH=amd64 $(GO) build -tags nogui -o /dev/null .
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=$(MINGW_CC) $(GO) build -o /dev/null .
 
 # fuzz runs every fuzz target for FUZZTIME each.
 fuzz:

@@ -11,15 +11,18 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
 func init() {
-	register(command{name: "download", usage: "download [flags] FILE.torrent|MAGNET", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		return runTransfer(ctx, "download", args, stdout, stderr)
-	}})
-	register(command{name: "seed", usage: "seed [flags] FILE.torrent", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		return runTransfer(ctx, "seed", args, stdout, stderr)
-	}})
+	register(command{name: "download", usage: "download [flags] FILE.torrent|MAGNET",
+		summary: "Downloads one torrent; exits 0 once every piece is verified on disk.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runTransfer(ctx, "download", args, stdout, stderr)
+		}})
+	register(command{name: "seed", usage: "seed [flags] FILE.torrent",
+		summary: "Verifies the data already in --dir, then seeds until interrupted.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runTransfer(ctx, "seed", args, stdout, stderr)
+		}})
 }
 
 // transferFlags are the flags of download and seed.
@@ -36,12 +39,12 @@ type transferFlags struct {
 // (seed, or download --seed).
 func runTransfer(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	var f transferFlags
-	fs := newFlagSet(name, stderr)
-	fs.StringVar(&f.dir, "dir", "", "where data goes (default: the settings' download folder)")
-	fs.IntVar(&f.port, "port", -1, "TCP and UDP listening port (0: any free port; default: the settings' port)")
-	fs.StringVar(&f.bind, "bind", "", "listening address (default: all)")
-	fs.Var(&f.peers, "peer", "connect to this peer directly (repeatable)")
-	fs.StringVar(&f.nodes, "nodes", "", `extra DHT bootstrap contacts, "host:port, host:port"`)
+	fs := newFlagSet(name, stdout)
+	fs.StringVar(&f.dir, "dir", "", "folder `DIR` where data goes (default: the settings' download folder)")
+	fs.IntVar(&f.port, "port", -1, "TCP and UDP listening port `N` (0: any free port; default: the settings' port)")
+	fs.StringVar(&f.bind, "bind", "", "listening address `ADDR` (default: all)")
+	fs.Var(&f.peers, "peer", "connect to this peer (`HOST:PORT`) directly (repeatable)")
+	fs.StringVar(&f.nodes, "nodes", "", "extra DHT bootstrap contacts, a `LIST` \"host:port, host:port\"")
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
@@ -64,7 +67,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	paths := CurrentPaths()
 	settings, serr := LoadSettings(paths)
 	if serr != nil {
-		fmt.Fprintf(stderr, "swarmdrop: warning: %v\n", serr)
+		warnf(stderr, "%v", serr)
 	}
 	if f.dir == "" {
 		f.dir = settings.DownloadDir
@@ -207,7 +210,7 @@ func (r *reporter) progress(ts engine.TorrentStatus) {
 		return
 	}
 	fmt.Fprintf(r.out, "%s  %s  %d/%d pieces  %.1f%%  down %s/s  up %s/s  %d peers\n",
-		ts.Name, ts.State, ts.PiecesHave, ts.PiecesTotal, 100*ts.Progress,
+		printable.String(ts.Name), printable.String(string(ts.State)), ts.PiecesHave, ts.PiecesTotal, 100*ts.Progress,
 		humanBytes(int64(ts.RateDown)), humanBytes(int64(ts.RateUp)), ts.Peers)
 }
 
@@ -217,13 +220,13 @@ func (r *reporter) event(ev string, ts engine.TorrentStatus, errText string) {
 		return
 	}
 	if ev == "complete" {
-		fmt.Fprintf(r.out, "%s  complete: %d pieces verified in %.1f s\n", ts.Name, ts.PiecesTotal, time.Since(r.start).Seconds())
+		fmt.Fprintf(r.out, "%s  complete: %d pieces verified in %.1f s\n", printable.String(ts.Name), ts.PiecesTotal, time.Since(r.start).Seconds())
 	}
 }
 
 func (r *reporter) writeJSON(v any) {
 	b, _ := json.Marshal(v)
-	r.out.Write(append(b, '\n'))
+	r.out.Write(append(printable.JSON(b), '\n'))
 }
 
 func nodeStrings(ns []metainfo.Node) []string {

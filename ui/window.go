@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	swapp "github.com/swarmdrop/swarmdrop/app"
 	"github.com/swarmdrop/swarmdrop/engine"
 )
 
@@ -114,7 +116,7 @@ func (m *mainWindow) addTray() {
 
 // feed brings snapshots, events and handed-over arguments to the Fyne
 // thread until ctx ends.
-func (m *mainWindow) feed(ctx context.Context, handover <-chan []string) {
+func (m *mainWindow) feed(ctx context.Context, handover <-chan swapp.Handover) {
 	snaps, events := m.be.Snapshots(), m.be.Events()
 	for {
 		select {
@@ -124,12 +126,14 @@ func (m *mainWindow) feed(ctx context.Context, handover <-chan []string) {
 			fyne.Do(func() { m.applySnapshot(s) })
 		case ev := <-events:
 			fyne.Do(func() { m.handleEvent(ev) })
-		case items, ok := <-handover:
+		case h, ok := <-handover:
 			if !ok {
 				handover = nil
 				continue
 			}
-			fyne.Do(func() { m.intake(items) })
+			// The process that handed them over prints the error and
+			// exits 1; the window shows it too.
+			fyne.Do(func() { h.Reply(m.intake(h.Args)) })
 		}
 	}
 }
@@ -248,38 +252,47 @@ func (m *mainWindow) onAddTorrent() {
 }
 
 func (m *mainWindow) onAddMagnet() {
-	newMagnetDialog(m.win, m.addMagnet).dlg.Show()
+	newMagnetDialog(m.win, func(uri string) { m.addMagnet(uri) }).dlg.Show()
 }
 
-func (m *mainWindow) addTorrentFile(path string) {
+func (m *mainWindow) addTorrentFile(path string) error {
 	if _, err := m.be.AddTorrentFile(path, engine.AddOptions{}); err != nil {
-		m.showError(fmt.Errorf("adding torrent: %w", err))
+		err = fmt.Errorf("adding torrent: %w", err)
+		m.showError(err)
+		return err
 	}
+	return nil
 }
 
-func (m *mainWindow) addMagnet(uri string) {
+func (m *mainWindow) addMagnet(uri string) error {
 	if _, err := m.be.AddMagnet(strings.TrimSpace(uri), engine.AddOptions{}); err != nil {
-		m.showError(fmt.Errorf("adding magnet link: %w", err))
+		err = fmt.Errorf("adding magnet link: %w", err)
+		m.showError(err)
+		return err
 	}
+	return nil
 }
 
 // intake adds command-line or handed-over arguments: magnet links and
-// torrent files; no arguments means "show the window".
-func (m *mainWindow) intake(items []string) {
+// torrent files; no arguments means "show the window". It returns what
+// could not be added (also shown in the window).
+func (m *mainWindow) intake(items []string) error {
 	if len(items) == 0 {
 		m.raise()
-		return
+		return nil
 	}
+	var errs []error
 	p := classifyDrop(items)
 	for _, u := range p.Magnets {
-		m.addMagnet(u)
+		errs = append(errs, m.addMagnet(u))
 	}
 	// Anything else given to open is taken for a torrent file, whatever
 	// its name: the engine says when it is not one.
 	for _, f := range append(p.Torrents, p.Create...) {
-		m.addTorrentFile(f)
+		errs = append(errs, m.addTorrentFile(f))
 	}
 	m.raise()
+	return errors.Join(errs...)
 }
 
 // onDropped adds dropped .torrent files and opens the create dialog for

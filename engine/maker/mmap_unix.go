@@ -1,3 +1,5 @@
+//go:build unix
+
 package maker
 
 import (
@@ -41,7 +43,7 @@ func mapFiles(plan *Plan) (fileMaps, error) {
 		if merr != nil {
 			continue // read it instead
 		}
-		syscall.Madvise(m, syscall.MADV_SEQUENTIAL)
+		adviseSequential(m)
 		maps[i] = m
 	}
 	return maps, nil

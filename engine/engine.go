@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -24,40 +25,10 @@ import (
 // Version is the engine's version, sent to peers as "Swarmdrop 0.1.0".
 const Version = "0.1.0"
 
-// Config sets up an engine. The zero value of each field is a sensible
-// default, except DownloadDir.
-type Config struct {
-	// StateDir holds resume data, the DHT routing table and (with
-	// KeepList) the torrent list. "" keeps nothing between runs.
-	StateDir string
-	// KeepList saves the torrent list in StateDir and restores it on start
-	// (the window does; one-shot command-line downloads do not).
-	KeepList bool
-	// DownloadDir is where torrents go unless added with their own Dir.
-	DownloadDir string
-	// Port is the TCP and UDP port (0: any free port); Bind the address
-	// to listen on ("" = all).
-	Port int
-	Bind string
-	// Bootstrap are DHT contacts, "host:port".
-	Bootstrap []string
-	// NoDHT and NoUPnP turn those parts off.
-	NoDHT  bool
-	NoUPnP bool
-	// MaxConnections bounds peer connections over all torrents (default 200).
-	MaxConnections int
-	// MaxDownloadRate and MaxUploadRate in bytes per second; 0 = no limit.
-	MaxDownloadRate int64
-	MaxUploadRate   int64
-	// SnapshotEvery is the interval between snapshots (default 500 ms).
-	SnapshotEvery time.Duration
-	// Logf, when set, receives debugging lines.
-	Logf func(format string, args ...any)
-}
-
 // Engine is the running client. See the package comment.
 type Engine struct {
 	cfg    Config
+	timing Timing // cfg.Timing with defaults; never changes
 	peerID [20]byte
 	client string
 
@@ -84,8 +55,9 @@ type Engine struct {
 	net      *network
 	ctx      context.Context
 	wg       sync.WaitGroup
-	nextReq  int
-	creates  map[int]context.CancelFunc
+
+	nextReq atomic.Int64 // the last request id given
+	creates map[int]context.CancelFunc
 }
 
 // New builds an engine from cfg. It starts nothing.
@@ -101,6 +73,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg:      cfg,
+		timing:   cfg.Timing.withDefaults(),
 		client:   "Swarmdrop " + Version,
 		snaps:    make(chan Snapshot, 1),
 		events:   make(chan Event, 256),

@@ -139,7 +139,7 @@ func (e *Engine) acceptLoop(ctx context.Context, l net.Listener) {
 // route reads the start of an incoming handshake and passes the
 // connection to the swarm it names, or closes it.
 func (e *Engine) route(c net.Conn) {
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(e.timing.Handshake))
 	reserved, ih, err := peerwire.ReadHandshakeStart(c)
 	if err != nil {
 		c.Close()

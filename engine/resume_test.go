@@ -24,7 +24,7 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	waitState(t, seed, ih, StateSeeding, 30*time.Second)
 
 	state, dl := t.TempDir(), t.TempDir()
-	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}
+	cfg := withTesting(t, Config{StateDir: state, KeepList: true, DownloadDir: dl, NoDHT: true})
 	first, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestRestartMagnetMidway(t *testing.T) {
 	_, port := testpeers.SeedLT(t, tf, src, "--rate", "500000")
 
 	state, dl := t.TempDir(), t.TempDir()
-	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}
+	cfg := withTesting(t, Config{StateDir: state, KeepList: true, DownloadDir: dl, NoDHT: true})
 	first, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

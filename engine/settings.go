@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"net/netip"
-	"sync"
-	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 )
@@ -19,15 +17,8 @@ type Settings struct {
 	MaxUploadRate   int64
 }
 
-// requests numbers asynchronous commands; reqMu guards nextReq.
-var reqMu sync.Mutex
-
-func (e *Engine) newRequestID() int {
-	reqMu.Lock()
-	defer reqMu.Unlock()
-	e.nextReq++
-	return e.nextReq
-}
+// newRequestID numbers an asynchronous command; safe from any goroutine.
+func (e *Engine) newRequestID() int { return int(e.nextReq.Add(1)) }
 
 // ApplySettings applies new settings at once: bootstrap contacts are
 // added to the DHT, UPnP is switched on or off (removing the mappings when
@@ -71,7 +62,7 @@ func (e *Engine) Ping(contact string) int {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			pctx, cancel := context.WithTimeout(ctx, e.timing.Ping)
 			defer cancel()
 			rtt, err := node.Ping(pctx, contact)
 			ev := Event{Kind: EventPing, Request: id, Contact: contact, RTT: rtt}

@@ -9,14 +9,6 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/tracker"
 )
 
-// DHT lookups: one when the torrent starts, then every lookupEvery (more
-// often while no peer was found), each bounded by lookupTimeout.
-var (
-	lookupEvery   = 5 * time.Minute
-	lookupRetry   = 15 * time.Second // tests shorten it (before any engine runs)
-	lookupTimeout = 60 * time.Second
-)
-
 // lookupLoop finds peers through the DHT and announces us, until ctx ends.
 func (t *torrent) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 	node := t.e.net.dht
@@ -27,7 +19,7 @@ func (t *torrent) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		t.dht.Enabled = true
 		t.dht.LastLookup = time.Now()
 		t.mu.Unlock()
-		lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		lctx, cancel := context.WithTimeout(ctx, t.e.timing.LookupTimeout)
 		err := node.GetPeers(lctx, t.ih, port, func(peers []netip.AddrPort) {
 			sw.AddPeers(peers, swarm.SourceDHT)
 			t.mu.Lock()
@@ -39,9 +31,9 @@ func (t *torrent) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		if ctx.Err() != nil {
 			return
 		}
-		wait := lookupEvery
+		wait := t.e.timing.LookupEvery
 		if found == 0 && !sw.Complete() {
-			wait = lookupRetry
+			wait = t.e.timing.LookupRetry
 		}
 		t.mu.Lock()
 		if err != nil {
@@ -95,7 +87,8 @@ func (t *torrent) newAnnouncer(tiers [][]string, sw *swarm.Swarm) *tracker.Annou
 				NumWant: 80,
 			}
 		},
-		OnPeers: func(peers []netip.AddrPort) { sw.AddPeers(peers, swarm.SourceTracker) },
-		Logf:    e.cfg.Logf,
+		OnPeers:     func(peers []netip.AddrPort) { sw.AddPeers(peers, swarm.SourceTracker) },
+		Logf:        e.cfg.Logf,
+		StopTimeout: e.timing.TrackerStop,
 	})
 }

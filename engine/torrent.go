@@ -169,7 +169,7 @@ func (t *torrent) run(ctx context.Context) error {
 	startSaver := func(st *storage.Torrent, have bitfield.Bitfield) {
 		if p := t.resumePath(); p != "" {
 			saverMu.Lock()
-			saver = storage.NewResumeSaver(p, st, t.ih, 2*time.Second)
+			saver = storage.NewResumeSaver(p, st, t.ih, e.timing.ResumeSaveEvery)
 			saver.Update(have)
 			s := saver
 			saverMu.Unlock()
@@ -257,6 +257,7 @@ func (t *torrent) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			a.Serve(sctx)
+			a.AnnounceStopped(context.Background())
 		}()
 	}
 	err = sw.Run(sctx)

@@ -13,10 +13,6 @@ import (
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
-// Lookups that found nobody are retried after 2 s instead of 30 s, so
-// that a seeder announcing a moment after our first lookup is found fast.
-func init() { lookupRetry = 2 * time.Second }
-
 // startLTNode runs a libtorrent DHT node on ip and returns its
 // "ip:port" contact.
 func startLTNode(t *testing.T, ip string) string {

@@ -169,7 +169,7 @@ func (t *torrent) run(ctx context.Context) error {
 	startSaver := func(st *storage.Torrent, have bitfield.Bitfield) {
 		if p := t.resumePath(); p != "" {
 			saverMu.Lock()
-			saver = storage.NewResumeSaver(p, st, t.ih, e.timing.ResumeSaveEvery)
+			saver = storage.NewResumeSaver(storage.SaverConfig{Path: p, Torrent: st, InfoHash: t.ih, Delay: e.timing.ResumeSaveEvery})
 			saver.Update(have)
 			s := saver
 			saverMu.Unlock()

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -128,8 +127,8 @@ func watch(ctx context.Context, e *engine.Engine, ih string, seed bool, rep *rep
 			rep.progress(ts)
 			switch {
 			case ts.State == engine.StateError:
-				rep.event("error", ts, ts.Err)
-				return errors.New(ts.Err)
+				rep.event("error", ts, ts.Err.Error())
+				return ts.Err
 			case ts.State == engine.StateSeeding && !announced:
 				announced = true
 				rep.event("complete", ts, "")
@@ -192,7 +191,7 @@ func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) prog
 		Downloaded: ts.Downloaded, Uploaded: ts.Uploaded, Peers: ts.Peers,
 		RateDown: ts.RateDown, RateUp: ts.RateUp,
 		Elapsed: time.Since(r.start).Seconds(), Error: errText,
-		Port: r.snap.ListenPort, UPnP: r.snap.NAT.State, MappedTCP: r.snap.NAT.TCP.ExternalPort,
+		Port: r.snap.ListenPort, UPnP: string(r.snap.NAT.State), MappedTCP: r.snap.NAT.TCP.ExternalPort,
 		MappedUDP: r.snap.NAT.UDP.ExternalPort, ExternalIP: r.snap.NAT.ExternalIP, DHTNodes: r.snap.DHT.Good,
 	}
 }

@@ -136,7 +136,7 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		e.saveTorrentFile(t)
 	}
 	e.saveList()
-	e.emit(Event{Kind: EventAdded, InfoHash: ih.String(), Name: t.name()})
+	e.emit(TorrentAdded{InfoHash: ih.String(), Name: t.name()})
 	if !t.paused {
 		t.start()
 	}
@@ -161,7 +161,7 @@ func (e *Engine) Remove(infoHash string, withData bool) {
 		}
 		if withData && len(t.sources) == 0 {
 			if err := t.removeData(); err != nil {
-				e.emit(Event{Kind: EventError, InfoHash: infoHash, Name: t.name(), Err: "removing data: " + err.Error()})
+				e.emit(Problem{InfoHash: infoHash, Name: t.name(), Err: fmt.Errorf("%w: %w", ErrRemovingData, err)})
 			}
 		}
 		e.forget(t)
@@ -203,14 +203,14 @@ func (e *Engine) pauseTorrent(t *torrent, paused bool) {
 		t.stop()
 		t.paused = true
 		t.mu.Lock()
-		t.state, t.err, t.sw = StatePaused, "", nil
+		t.state, t.err, t.sw = StatePaused, nil, nil
 		t.mu.Unlock()
 		return
 	}
 	t.stop() // a failed torrent's goroutines have ended; clear them
 	t.paused = false
 	t.mu.Lock()
-	t.state, t.err = StateDownloading, ""
+	t.state, t.err = StateDownloading, nil
 	t.mu.Unlock()
 	t.start()
 }

@@ -148,7 +148,7 @@ func (e *Engine) emit(ev Event) {
 	select {
 	case e.events <- ev:
 	default:
-		e.logf("event dropped (nobody reading): %s %s", ev.Kind, ev.Err)
+		e.logf("event dropped (nobody reading): %#v", ev)
 	}
 }
 

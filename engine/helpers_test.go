@@ -106,11 +106,11 @@ func waitState(t *testing.T, e *Engine, ih string, want TorrentState, timeout ti
 					return ts
 				}
 				if ts.State == StateError {
-					t.Fatalf("torrent failed: %s", ts.Err)
+					t.Fatalf("torrent failed: %v", ts.Err)
 				}
 			}
 		case <-deadline:
-			t.Fatalf("torrent %s not %q within %v; last: state %q, %d/%d pieces, %d peers, err %q",
+			t.Fatalf("torrent %s not %q within %v; last: state %q, %d/%d pieces, %d peers, err %v",
 				ih[:8], want, timeout, last.State, last.PiecesHave, last.PiecesTotal, last.Peers, last.Err)
 		}
 	}

@@ -60,7 +60,7 @@ func (e *Engine) saveList() {
 		err = atomicfile.Write(e.listPath(), data, 0o600)
 	}
 	if err != nil {
-		e.emit(Event{Kind: EventError, Err: "saving the torrent list: " + err.Error()})
+		e.emit(Problem{Err: fmt.Errorf("saving the torrent list: %w", err)})
 	}
 }
 
@@ -84,7 +84,7 @@ func (e *Engine) saveTorrentFile(t *torrent) {
 		err = atomicfile.Write(e.torrentFilePath(t.ih), data, 0o600)
 	}
 	if err != nil {
-		e.emit(Event{Kind: EventError, InfoHash: t.ih.String(), Err: "saving the torrent: " + err.Error()})
+		e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("saving the torrent: %w", err)})
 	}
 }
 
@@ -117,7 +117,7 @@ func (e *Engine) restoreList() {
 		list, err = parseList(data)
 	}
 	if err != nil {
-		e.emit(Event{Kind: EventError, Err: "reading the saved torrent list: " + err.Error()})
+		e.emit(Problem{Err: fmt.Errorf("reading the saved torrent list: %w", err)})
 		return
 	}
 	for _, le := range list {
@@ -140,7 +140,7 @@ func (e *Engine) restoreList() {
 				continue
 			}
 		}
-		e.emit(Event{Kind: EventError, InfoHash: le.InfoHash, Err: "a saved torrent could not be restored: its metadata is missing"})
+		e.emit(Problem{InfoHash: le.InfoHash, Err: errors.New("a saved torrent could not be restored: its metadata is missing")})
 	}
 }
 

@@ -81,7 +81,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 		go func() {
 			defer e.wg.Done()
 			if err := node.Serve(ctx); err != nil && ctx.Err() == nil {
-				e.emit(Event{Kind: EventError, Err: "DHT stopped: " + err.Error()})
+				e.emit(Problem{Err: fmt.Errorf("DHT stopped: %w", err)})
 			}
 		}()
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,8 +71,8 @@ func TestNoSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := waitState(t, e, ih, StateError, 60*time.Second)
-	if !strings.Contains(ts.Err, "no space") {
-		t.Fatalf("error %q does not say there is no space", ts.Err)
+	if !errors.Is(ts.Err, ErrNoSpace) || !strings.Contains(ts.Err.Error(), "no space") {
+		t.Fatalf("error %v does not say there is no space", ts.Err)
 	}
 	if ts.PiecesHave >= mi.Info.NumPieces() {
 		t.Fatalf("all pieces verified on a full disk?")

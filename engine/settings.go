@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -54,7 +55,7 @@ func (e *Engine) Ping(contact string) int {
 	id := e.newRequestID()
 	e.queue.put(func() {
 		if e.net == nil || e.net.dht == nil {
-			e.emit(Event{Kind: EventPing, Request: id, Contact: contact, Err: "the DHT is off"})
+			e.emit(PingResult{Request: id, Contact: contact, Err: ErrDHTOff})
 			return
 		}
 		node := e.net.dht
@@ -65,9 +66,9 @@ func (e *Engine) Ping(contact string) int {
 			pctx, cancel := context.WithTimeout(ctx, e.timing.Ping)
 			defer cancel()
 			rtt, err := node.Ping(pctx, contact)
-			ev := Event{Kind: EventPing, Request: id, Contact: contact, RTT: rtt}
+			ev := PingResult{Request: id, Contact: contact, RTT: rtt}
 			if err != nil {
-				ev.Err = "no reply: " + err.Error()
+				ev.Err = fmt.Errorf("%w: %w", ErrNoReply, err)
 			}
 			e.emit(ev)
 		}()

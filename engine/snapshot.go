@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"github.com/swarmdrop/swarmdrop/engine/maker"
 	"path/filepath"
 	"time"
@@ -49,7 +50,7 @@ func (e *Engine) snapshot() Snapshot {
 				a.Completed()
 			}
 			if !wasDone {
-				e.emit(Event{Kind: EventFinished, InfoHash: ts.InfoHash, Name: ts.Name})
+				e.emit(TorrentFinished{InfoHash: ts.InfoHash, Name: ts.Name})
 			}
 		}
 	}
@@ -136,8 +137,8 @@ func (t *torrent) status() TorrentStatus {
 	} else if st.MetadataSize > 0 {
 		ts.Progress = 0
 	}
-	if st.Err != "" && ts.Err == "" {
-		ts.Err = st.Err
+	if st.Err != "" && ts.Err == nil {
+		ts.Err = errors.New(st.Err)
 	}
 	ts.PEXPeers = 0
 	for _, p := range st.PeerList {

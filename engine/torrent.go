@@ -38,7 +38,7 @@ type torrent struct {
 	paths     []string           // mi's safe file paths, once computed for a snapshot
 	sourceDir string             // where a torrent seeded in place has its files, once computed
 	state     TorrentState
-	err       string
+	err       error
 	sw        *swarm.Swarm
 	store     *storage.Torrent
 	announcer *tracker.Announcer
@@ -77,11 +77,11 @@ func (t *torrent) start() {
 		err := t.run(ctx)
 		t.mu.Lock()
 		if err != nil && ctx.Err() == nil {
-			t.state, t.err = StateError, err.Error()
+			t.state, t.err = StateError, err
 		}
 		t.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
-			t.e.emit(Event{Kind: EventError, InfoHash: t.ih.String(), Name: t.name(), Err: err.Error()})
+			t.e.emit(TorrentFailed{InfoHash: t.ih.String(), Name: t.name(), Err: err})
 		}
 	}()
 }

@@ -128,7 +128,7 @@ func TestHostileTrackerStatus(t *testing.T) {
 			errs[tr.URL] = tr.LastError
 		}
 		if ts.State == StateError {
-			t.Fatalf("torrent stopped: %s", ts.Err)
+			t.Fatalf("torrent stopped: %v", ts.Err)
 		}
 		if errs[refuse.URL+"/announce"] != "" && errs[junk.URL+"/announce"] != "" && errs[redirect.URL+"/announce"] != "" {
 			t.Logf("tracker errors shown: %q", errs)

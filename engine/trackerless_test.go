@@ -21,21 +21,25 @@ func startLTNode(t *testing.T, ip string) string {
 	return fmt.Sprintf("%s:%d", ip, p.Port(t))
 }
 
-// waitEvent waits for an event of kind for request id.
-func waitEvent(t *testing.T, e *Engine, kind EventKind, id int, timeout time.Duration) Event {
+// waitCreated waits for the Created event of request id.
+func waitCreated(t *testing.T, e *Engine, id int, timeout time.Duration) Created {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
 		select {
 		case ev := <-e.Events():
-			if ev.Request == id && ev.Kind == EventError {
-				t.Fatalf("request %d failed: %s", id, ev.Err)
-			}
-			if ev.Request == id && ev.Kind == kind {
-				return ev
+			switch ev := ev.(type) {
+			case CreateFailed:
+				if ev.Request == id {
+					t.Fatalf("request %d failed: %v", id, ev.Err)
+				}
+			case Created:
+				if ev.Request == id {
+					return ev
+				}
 			}
 		case <-deadline:
-			t.Fatalf("no %s event for request %d within %v", kind, id, timeout)
+			t.Fatalf("no Created event for request %d within %v", id, timeout)
 		}
 	}
 }
@@ -51,7 +55,7 @@ func TestTrackerlessPublish(t *testing.T) {
 
 	pub := testEngine(t, Config{StateDir: t.TempDir()})
 	id := pub.Create(CreateRequest{Paths: []string{content}, Nodes: router})
-	ev := waitEvent(t, pub, EventCreated, id, 60*time.Second)
+	ev := waitCreated(t, pub, id, 60*time.Second)
 	mi, err := metainfo.Parse(ev.Torrent)
 	if err != nil {
 		t.Fatal(err)

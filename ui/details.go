@@ -108,8 +108,8 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 		d.summary.SetText(fmt.Sprintf("%s — %s, %d pieces of %s, %d/%d done — in %s",
 			t.Name, formatSize(t.Size), t.PiecesTotal, formatSize(t.PieceLength), t.PiecesHave, t.PiecesTotal, t.Dir))
 		switch {
-		case t.Err != "":
-			d.problem.SetText("Error: " + t.Err)
+		case t.Err != nil:
+			d.problem.SetText("Error: " + t.Err.Error())
 			d.problem.Show()
 		case t.Warning != "":
 			d.problem.SetText("Warning: " + t.Warning)

@@ -83,7 +83,7 @@ func newSettingsDialog(w fyne.Window, be Backend, listen int, onClosed func()) *
 	return d
 }
 
-func (d *settingsDialog) handlePing(ev engine.Event) { d.contacts.handlePing(ev) }
+func (d *settingsDialog) handlePing(ev engine.PingResult) { d.contacts.handlePing(ev) }
 
 func (d *settingsDialog) onBrowse() {
 	fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {

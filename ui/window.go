@@ -147,29 +147,43 @@ func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 
 // handleEvent reacts to a one-off engine event.
 func (m *mainWindow) handleEvent(ev engine.Event) {
-	if c := m.creates[ev.Request]; c != nil && ev.Request != 0 {
-		c.handleEvent(ev)
-		if ev.Kind == engine.EventCreated {
-			m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+	if id := createRequest(ev); id != 0 {
+		if c := m.creates[id]; c != nil {
+			c.handleEvent(ev)
+			if ev, ok := ev.(engine.Created); ok {
+				m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+			}
+			if _, ok := ev.(engine.CreateProgress); !ok {
+				delete(m.creates, id)
+			}
+			return
 		}
-		if ev.Kind != engine.EventCreateProgress {
-			delete(m.creates, ev.Request)
-		}
-		return
 	}
-	switch ev.Kind {
-	case engine.EventFinished:
+	switch ev := ev.(type) {
+	case engine.TorrentFinished:
 		m.notify("Download finished", ev.Name)
-	case engine.EventPing:
+	case engine.PingResult:
 		if m.settings != nil {
 			m.settings.handlePing(ev)
 		}
-	case engine.EventError:
-		// A torrent's own failure shows in its row; others need a word.
-		if ev.Request == 0 && (ev.InfoHash == "" || strings.HasPrefix(ev.Err, "removing data")) {
-			m.showError(fmt.Errorf("%s", ev.Err))
-		}
+	case engine.Problem:
+		// A torrent's own failure (TorrentFailed) shows in its row; these
+		// show nowhere else.
+		m.showError(ev.Err)
 	}
+}
+
+// createRequest returns the request id of a torrent creation's event, or 0.
+func createRequest(ev engine.Event) int {
+	switch ev := ev.(type) {
+	case engine.CreateProgress:
+		return ev.Request
+	case engine.Created:
+		return ev.Request
+	case engine.CreateFailed:
+		return ev.Request
+	}
+	return 0
 }
 
 func (m *mainWindow) notify(title, body string) {

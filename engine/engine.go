@@ -49,12 +49,26 @@ type Engine struct {
 	// netMu guards net for readers outside the Run goroutine.
 	netMu sync.Mutex
 
+	// msgs carries the torrents' services' messages (transitions,
+	// "stopped") to the Run goroutine, as queue carries commands.
+	msgs cmdQueue
+
 	// Owned by the Run goroutine.
-	torrents map[metainfo.Hash]*torrent
-	order    []metainfo.Hash
-	net      *network
+	torrents  map[metainfo.Hash]*torrent
+	order     []metainfo.Hash
+	leaving   map[metainfo.Hash]*torrent // removed, their run not stopped yet
+	running   int                        // services started and not yet reported stopped
+	net       *network
+	listenErr error // why we do not listen, nil when we do
+	// changed asks for a snapshot soon, rather than at the next tick;
+	// lastSnap is when the last one was taken.
+	changed  bool
+	lastSnap time.Time
 	ctx      context.Context
-	wg       sync.WaitGroup
+	// wg counts the goroutines Run waits for before returning: the
+	// network's, the torrents' services and their stopped announces,
+	// pings and creations.
+	wg sync.WaitGroup
 
 	nextReq atomic.Int64 // the last request id given
 	creates map[int]context.CancelFunc
@@ -82,9 +96,11 @@ func New(cfg Config) (*Engine, error) {
 		down:     swarm.NewRateLimit(cfg.MaxDownloadRate),
 		up:       swarm.NewRateLimit(cfg.MaxUploadRate),
 		torrents: make(map[metainfo.Hash]*torrent),
+		leaving:  make(map[metainfo.Hash]*torrent),
 		creates:  make(map[int]context.CancelFunc),
 	}
 	e.queue.init()
+	e.msgs.init()
 	e.trk = tracker.NewClient(tracker.ClientConfig{Logf: cfg.Logf})
 	// Azureus-style peer ID: client code SD, version 0100, then random.
 	copy(e.peerID[:], "-SD0100-")
@@ -115,32 +131,56 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.netMu.Lock()
 	e.net = n
 	e.netMu.Unlock()
-	defer func() {
-		cancel()
-		for _, t := range e.torrents {
-			t.stop()
-		}
-		e.wg.Wait()
-		e.saveList()
-	}()
 	if e.cfg.KeepList {
 		e.restoreList()
 	}
 	tick := time.NewTicker(e.cfg.SnapshotEvery)
 	defer tick.Stop()
 	e.publish()
+	var soon <-chan time.Time // a snapshot is due then
 	for {
 		select {
 		case <-ctx.Done():
+			e.shutdown()
 			return nil
 		case <-e.queue.ready:
 			for _, c := range e.queue.take() {
 				c()
 			}
+		case <-e.msgs.ready:
+			for _, m := range e.msgs.take() {
+				m()
+			}
 		case <-tick.C:
-			e.publish()
+			e.changed = true
+		case <-soon:
+		}
+		soon = nil
+		if e.changed {
+			// Changes are shown at once, but at most every
+			// SnapshotEvery/10 however many torrents change.
+			if wait := e.cfg.SnapshotEvery/10 - time.Since(e.lastSnap); wait > 0 {
+				soon = time.After(wait)
+			} else {
+				e.publish()
+			}
 		}
 	}
+}
+
+// shutdown waits for every torrent to stop (each run is a child of the
+// engine's context, which has ended), still applying their messages so
+// that, say, a magnet's metadata just fetched is kept; commands are not
+// run any more. Then it waits for the other goroutines and saves the list.
+func (e *Engine) shutdown() {
+	for e.running > 0 {
+		<-e.msgs.ready
+		for _, m := range e.msgs.take() {
+			m()
+		}
+	}
+	e.wg.Wait()
+	e.saveList()
 }
 
 // emit sends an event without waiting.
@@ -211,6 +251,3 @@ func parseHash(s string) (metainfo.Hash, error) {
 	}
 	return h, nil
 }
-
-// trackerClient returns the client shared by every torrent's announcer.
-func (e *Engine) trackerClient() *tracker.Client { return e.trk }

@@ -45,11 +45,9 @@ func (e *Engine) saveList() {
 		for _, p := range t.peers {
 			le.Peers = append(le.Peers, p.String())
 		}
-		t.mu.Lock()
 		if t.mi == nil && t.magnet != nil {
 			le.Magnet = t.magnet.String()
 		}
-		t.mu.Unlock()
 		list = append(list, le)
 	}
 	data, err := json.MarshalIndent(list, "", "  ")
@@ -70,9 +68,7 @@ func (e *Engine) saveTorrentFile(t *torrent) {
 	if !e.cfg.KeepList || e.cfg.StateDir == "" {
 		return
 	}
-	t.mu.Lock()
 	mi := t.mi
-	t.mu.Unlock()
 	if mi == nil {
 		return
 	}
@@ -151,20 +147,4 @@ func (e *Engine) forget(t *torrent) {
 	}
 	os.Remove(storage.ResumePath(e.cfg.StateDir, t.ih))
 	os.Remove(e.torrentFilePath(t.ih))
-}
-
-// removeData deletes the torrent's downloaded files.
-func (t *torrent) removeData() error {
-	t.mu.Lock()
-	mi := t.mi
-	t.mu.Unlock()
-	if mi == nil {
-		return nil
-	}
-	st, err := storage.Open(t.dir, &mi.Info)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.Remove()
 }

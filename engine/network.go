@@ -131,17 +131,19 @@ func (e *Engine) acceptLoop(ctx context.Context, l net.Listener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.route(c)
+			e.route(ctx, c)
 		}()
 	}
 }
 
 // route reads the start of an incoming handshake and passes the
-// connection to the swarm it names, or closes it.
-func (e *Engine) route(c net.Conn) {
+// connection to the swarm it names, or closes it. It gives up when ctx
+// ends.
+func (e *Engine) route(ctx context.Context, c net.Conn) {
 	c.SetDeadline(time.Now().Add(e.timing.Handshake))
+	stop := context.AfterFunc(ctx, func() { c.Close() })
 	reserved, ih, err := peerwire.ReadHandshakeStart(c)
-	if err != nil {
+	if !stop() || err != nil {
 		c.Close()
 		return
 	}

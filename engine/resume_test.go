@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"github.com/swarmdrop/swarmdrop/engine/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,9 +51,10 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	sameTree(t, content, filepath.Join(dl, "keep"))
 }
 
-// TestNoSpace: a download into a too small file system stops with a clear
-// "no space" error, keeps what it verified, and completes once space is
-// freed and the torrent resumed.
+// TestNoSpace: a download into a too small file system, started despite
+// the free-space check, stops with a clear "no space" error when the disk
+// fills, keeps what it verified, and completes once space is freed and
+// the torrent resumed.
 func TestNoSpace(t *testing.T) {
 	mnt := testpeers.SmallFS(t, 3<<20)
 	filler := filepath.Join(mnt, "filler")
@@ -67,7 +69,7 @@ func TestNoSpace(t *testing.T) {
 	waitState(t, seed, ih, StateSeeding, 30*time.Second)
 
 	e := testEngine(t, Config{DownloadDir: mnt, StateDir: t.TempDir()})
-	if _, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("127.0.0.1:%d", seedPort)}}); err != nil {
+	if _, err := e.AddTorrent(data, AddOptions{IgnoreSpace: true, Peers: []string{fmt.Sprintf("127.0.0.1:%d", seedPort)}}); err != nil {
 		t.Fatal(err)
 	}
 	ts := waitState(t, e, ih, StateError, 60*time.Second)
@@ -134,4 +136,62 @@ func TestRestartMagnetMidway(t *testing.T) {
 		t.Fatalf("%d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
 	}
 	sameTree(t, content, filepath.Join(dl, "midway"))
+}
+
+// TestNotEnoughSpace: a torrent larger than the free space of its folder
+// (a small tmpfs) is refused before any file is created, with an error
+// naming both sizes, in its status and as an event; the user can still
+// start it anyway.
+func TestNotEnoughSpace(t *testing.T) {
+	mnt := testpeers.SmallFS(t, 1<<20)
+	src := t.TempDir()
+	content := testContent(t, src, "large", 500_000) // about 3 MB
+	data, mi := mktorrent(t, content, 15)
+	e := testEngine(t, Config{DownloadDir: mnt, StateDir: t.TempDir(), NoDHT: true})
+	free, err := storage.FreeSpace(mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ih, err := e.AddTorrent(data, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := waitState(t, e, ih, StateError, 30*time.Second)
+	if !errors.Is(ts.Err, ErrNotEnoughSpace) {
+		t.Fatalf("error %v is not ErrNotEnoughSpace", ts.Err)
+	}
+	for _, n := range []string{sizeText(mi.Info.TotalLength), sizeText(free)} {
+		if !strings.Contains(ts.Err.Error(), n) {
+			t.Errorf("error %q does not name %s", ts.Err, n)
+		}
+	}
+	if ents, _ := os.ReadDir(mnt); len(ents) != 0 {
+		t.Fatalf("%d entries created in the download folder before refusing", len(ents))
+	}
+	failed := func() {
+		t.Helper()
+		for deadline := time.After(10 * time.Second); ; {
+			select {
+			case ev := <-e.Events():
+				if f, ok := ev.(TorrentFailed); ok && f.InfoHash == ih {
+					if !errors.Is(f.Err, ErrNotEnoughSpace) {
+						t.Fatalf("event error %v", f.Err)
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatal("no TorrentFailed event")
+			}
+		}
+	}
+	failed()
+	// A plain resume checks again, and refuses again.
+	e.Resume(ih)
+	failed()
+	// Started anyway: its files are made (sparse) and it downloads.
+	e.ResumeIgnoringSpace(ih)
+	waitState(t, e, ih, StateDownloading, 30*time.Second)
+	if _, err := os.Stat(filepath.Join(mnt, "large", "a.bin")); err != nil {
+		t.Fatalf("started anyway, yet: %v", err)
+	}
 }

@@ -143,7 +143,7 @@ func (s *Swarm) dial(ctx context.Context, a netip.AddrPort) {
 	cancel()
 	var hs peerwire.Handshake
 	if err == nil {
-		hs, err = s.handshakeOut(conn)
+		hs, err = handshakeWithin(ctx, conn, func() (peerwire.Handshake, error) { return s.handshakeOut(conn) })
 	}
 	if err != nil {
 		if conn != nil {
@@ -211,28 +211,43 @@ func (s *Swarm) handshakeOut(conn net.Conn) (peerwire.Handshake, error) {
 	return theirs, nil
 }
 
+// handshakeWithin runs a handshake on conn, closing conn if ctx ends
+// first, so that stopping never waits for a handshake's deadline.
+func handshakeWithin(ctx context.Context, conn net.Conn, hs func() (peerwire.Handshake, error)) (peerwire.Handshake, error) {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	theirs, err := hs()
+	if !stop() && err == nil {
+		err = ctx.Err() // closed under the handshake's feet
+	}
+	return theirs, err
+}
+
 // startIncoming finishes an incoming handshake in its own goroutine.
 func (s *Swarm) startIncoming(ctx context.Context, in incomingConn) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		conn := in.conn
-		conn.SetDeadline(time.Now().Add(handshakeTimeout))
-		hs := peerwire.NewHandshake(s.cfg.InfoHash, s.cfg.PeerID)
-		if s.cfg.DHTPort == 0 {
-			hs.Reserved[7] &^= 0x01
-		}
-		if _, err := conn.Write(peerwire.AppendHandshake(nil, hs)); err != nil {
+		theirs, err := handshakeWithin(ctx, conn, func() (peerwire.Handshake, error) {
+			conn.SetDeadline(time.Now().Add(handshakeTimeout))
+			hs := peerwire.NewHandshake(s.cfg.InfoHash, s.cfg.PeerID)
+			if s.cfg.DHTPort == 0 {
+				hs.Reserved[7] &^= 0x01
+			}
+			if _, err := conn.Write(peerwire.AppendHandshake(nil, hs)); err != nil {
+				return hs, err
+			}
+			id, err := peerwire.ReadPeerID(conn)
+			if err == nil && id == s.cfg.PeerID {
+				err = errSelf
+			}
+			conn.SetDeadline(time.Time{})
+			return peerwire.Handshake{Reserved: in.reserved, InfoHash: s.cfg.InfoHash, PeerID: id}, err
+		})
+		if err != nil {
 			conn.Close()
 			return
 		}
-		id, err := peerwire.ReadPeerID(conn)
-		if err != nil || id == s.cfg.PeerID {
-			conn.Close()
-			return
-		}
-		conn.SetDeadline(time.Time{})
-		theirs := peerwire.Handshake{Reserved: in.reserved, InfoHash: s.cfg.InfoHash, PeerID: id}
 		ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
 		s.runPeer(ctx, conn, theirs, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), false, SourceIncoming)
 	}()
@@ -276,6 +291,9 @@ func (s *Swarm) runPeer(ctx context.Context, conn net.Conn, hs peerwire.Handshak
 func (s *Swarm) register(p *peer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ctx != nil && s.ctx.Err() != nil {
+		return context.Canceled // Run is closing its peers: no new ones
+	}
 	if s.paused {
 		return errPaused
 	}

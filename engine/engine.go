@@ -119,18 +119,15 @@ func (e *Engine) Snapshots() <-chan Snapshot { return e.snaps }
 func (e *Engine) Events() <-chan Event { return e.events }
 
 // Run runs the engine until ctx ends, then stops every torrent, saves
-// state and returns. It returns an error only when it cannot start.
+// state and returns. When it cannot listen on its port it says so in the
+// snapshots (ListenErr) and keeps serving commands: torrents then use only
+// the connections they open themselves, and ApplySettings with another
+// port tries again. It returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.ctx = ctx
-	n, err := e.startNetwork(ctx)
-	if err != nil {
-		return err
-	}
-	e.netMu.Lock()
-	e.net = n
-	e.netMu.Unlock()
+	e.listen()
 	if e.cfg.KeepList {
 		e.restoreList()
 	}
@@ -171,7 +168,9 @@ func (e *Engine) Run(ctx context.Context) error {
 // shutdown waits for every torrent to stop (each run is a child of the
 // engine's context, which has ended), still applying their messages so
 // that, say, a magnet's metadata just fetched is kept; commands are not
-// run any more. Then it waits for the other goroutines and saves the list.
+// run any more. Then it waits for the other goroutines, saves the list
+// and publishes a last snapshot (say, of a final resume save that
+// failed).
 func (e *Engine) shutdown() {
 	for e.running > 0 {
 		<-e.msgs.ready
@@ -181,6 +180,36 @@ func (e *Engine) shutdown() {
 	}
 	e.wg.Wait()
 	e.saveList()
+	e.publish()
+}
+
+// listen starts the network on the configured port, or records why it
+// cannot (Run goroutine). Torrents already running are restarted, so
+// that they announce the port.
+func (e *Engine) listen() {
+	n, err := e.startNetwork(e.ctx)
+	if err != nil {
+		e.listenErr = err
+		if e.net == nil {
+			e.setNet(&network{})
+		}
+		return
+	}
+	e.listenErr = nil
+	e.setNet(n)
+	for _, ih := range e.order {
+		if t := e.torrents[ih]; t.run != nil && !t.run.stopping {
+			e.stop(t, nil)
+			t.restart = true
+		}
+	}
+	e.changed = true
+}
+
+func (e *Engine) setNet(n *network) {
+	e.netMu.Lock()
+	e.net = n
+	e.netMu.Unlock()
 }
 
 // emit sends an event without waiting.

@@ -402,3 +402,57 @@ func TestNoLeakAfterCycles(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	t.Fatalf("after 100 cycles: %d goroutines (%d before), %d files open (%d before)\n%s", g, baseG, f, baseF, buf[:runtime.Stack(buf, true)])
 }
+
+// TestBusyPort: a port another program holds is reported in the
+// snapshot, the engine keeps serving commands, and a new port from the
+// settings is tried at once.
+func TestBusyPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	src := t.TempDir()
+	content := testContent(t, src, "busy", 50_000)
+	data, _ := mktorrent(t, content, 15)
+	e := testEngine(t, Config{DownloadDir: src, Port: busy})
+	var s Snapshot
+	select {
+	case s = <-e.Snapshots():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no snapshot from an engine whose port is taken")
+	}
+	if s.ListenErr == nil || s.ListenPort != 0 {
+		t.Fatalf("port %d taken, yet ListenErr %v, ListenPort %d", busy, s.ListenErr, s.ListenPort)
+	}
+	ih, err := e.AddTorrent(data, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, ih, StateSeeding, 10*time.Second)
+	e.Pause(ih)
+	waitState(t, e, ih, StatePaused, 10*time.Second)
+	e.Resume(ih)
+	waitState(t, e, ih, StateSeeding, 10*time.Second)
+
+	// Another port, chosen in the settings: listening at once, DHT too.
+	free := testpeers.FreePort(t, "127.0.0.1")
+	e.ApplySettings(Settings{DownloadDir: src, Port: free})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s := <-e.Snapshots()
+		if s.ListenPort == free && s.ListenErr == nil && s.DHT.Enabled {
+			if ts, _ := findStatus(s, ih); ts.State == StateSeeding {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening on port %d after the settings changed: port %d, %v", free, s.ListenPort, s.ListenErr)
+		}
+	}
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", free))
+	if err != nil {
+		t.Fatalf("port %d: %v", free, err)
+	}
+	c.Close()
+}

@@ -195,3 +195,38 @@ func TestNotEnoughSpace(t *testing.T) {
 		t.Fatalf("started anyway, yet: %v", err)
 	}
 }
+
+// TestResumeNotSaved: a state folder where resume data cannot be written
+// shows as a warning in the torrent's status, and the save is retried
+// until it works.
+func TestResumeNotSaved(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "unsaved", 100_000)
+	data, mi := mktorrent(t, content, 15)
+	state := t.TempDir()
+	blocker := filepath.Join(state, "resume") // a file where the folder goes
+	writeFile(t, blocker, nil)
+	e := testEngine(t, Config{DownloadDir: src, StateDir: state, NoDHT: true, Timing: Timing{ResumeSaveEvery: 200 * time.Millisecond}})
+	ih, _ := e.AddTorrent(data, AddOptions{})
+	waitState(t, e, ih, StateSeeding, 30*time.Second)
+	var ts TorrentStatus
+	for deadline := time.Now().Add(10 * time.Second); ts.ResumeErr == nil; ts = lastStatus(t, e, ih) {
+		if time.Now().After(deadline) {
+			t.Fatal("no resume save failure shown in 10 s")
+		}
+	}
+	if !errors.Is(ts.ResumeErr, ErrResumeNotSaved) || !strings.Contains(ts.Warning, "resume data not saved") {
+		t.Fatalf("status: ResumeErr %v, warning %q", ts.ResumeErr, ts.Warning)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ts.ResumeErr != nil || ts.Warning != ""; ts = lastStatus(t, e, ih) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %v after the state folder was fixed", ts.ResumeErr)
+		}
+	}
+	if r, err := storage.LoadResume(storage.ResumePath(state, mi.InfoHash)); err != nil || !r.Have.Full() {
+		t.Fatalf("resume data after the retry: %v", err)
+	}
+}

@@ -16,6 +16,10 @@ type Settings struct {
 	MaxConnections  int
 	MaxDownloadRate int64 // bytes per second, 0 = no limit
 	MaxUploadRate   int64
+	// Port is the listening port (0: any free port). While the engine
+	// listens, a new port takes effect at the next start; while it could
+	// not listen, the new port is tried at once.
+	Port int
 }
 
 // newRequestID numbers an asynchronous command; safe from any goroutine.
@@ -23,7 +27,8 @@ func (e *Engine) newRequestID() int { return int(e.nextReq.Add(1)) }
 
 // ApplySettings applies new settings at once: bootstrap contacts are
 // added to the DHT, UPnP is switched on or off (removing the mappings when
-// off), limits change. The listening port is only read at start.
+// off), limits change. A new port is tried at once when the engine could
+// not listen (see Settings.Port).
 func (e *Engine) ApplySettings(s Settings) {
 	e.queue.put(func() {
 		e.cfg.Bootstrap = s.Bootstrap
@@ -39,6 +44,10 @@ func (e *Engine) ApplySettings(s Settings) {
 		}
 		if e.net == nil {
 			return
+		}
+		if e.listenErr != nil && s.Port >= 0 && s.Port <= 65535 {
+			e.cfg.Port = s.Port
+			e.listen()
 		}
 		if e.net.dht != nil && len(s.Bootstrap) > 0 {
 			e.net.dht.AddContacts(s.Bootstrap)

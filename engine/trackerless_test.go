@@ -187,3 +187,36 @@ func TestPrivateTorrentNoDHT(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnounceRetriedSoon: a DHT announce that reached no node (its only
+// contact was not up yet) is tried again within seconds, not at the next
+// 5-minute lookup: once a libtorrent node comes up at that contact, our
+// seeder is announced to it, and libtorrent finds us there.
+func TestAnnounceRetriedSoon(t *testing.T) {
+	port := testpeers.FreePort(t, "127.0.0.1")
+	contact := fmt.Sprintf("127.0.0.1:%d", port)
+	src := t.TempDir()
+	content := testContent(t, src, "later", 50_000)
+	data, mi := mktorrent(t, content, 15)
+	e := testEngine(t, Config{DownloadDir: src, StateDir: t.TempDir(), Bootstrap: []string{contact}})
+	ih, _ := e.AddTorrent(data, AddOptions{})
+	ts := waitState(t, e, ih, StateSeeding, 30*time.Second)
+	for deadline := time.Now().Add(30 * time.Second); ts.DHT.LastErr == ""; ts = lastStatus(t, e, ih) {
+		if ts.DHT.Announced {
+			t.Fatal("announced with no node up: the test proves nothing")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first lookup did not fail within 30 s")
+		}
+	}
+	t.Logf("first lookup failed: %s; next in %v", ts.DHT.LastErr, time.Until(ts.DHT.NextLookup).Round(time.Second))
+	node := testpeers.StartLT(t, "dht", "--port", fmt.Sprint(port), "--ip", "127.0.0.1", "--get", mi.InfoHash.String(), "--seconds", "60")
+	up := time.Now()
+	want := fmt.Sprintf("PEER 127.0.0.1:%d", e.testPort(t))
+	for {
+		if l := node.Wait(t, "PEER ", 45*time.Second); l == want {
+			break
+		}
+	}
+	t.Logf("found through libtorrent %v after its node came up", time.Since(up).Round(time.Second))
+}

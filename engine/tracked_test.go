@@ -85,7 +85,7 @@ func TestTrackedWithOpentracker(t *testing.T) {
 		}
 	}
 	dst := t.TempDir()
-	dl := testpeers.StartLT(t, "download", udpFile, dst, "--port", "0", "--seconds", "90")
+	dl := testpeers.StartLT(t, "download", udpFile, dst, "--flush", "--port", "0", "--seconds", "90")
 	dl.Wait(t, "DONE", 100*time.Second)
 	sameTree(t, content, filepath.Join(dst, "tracked"))
 	ss := lastStatus(t, seeder, ih)

@@ -7,7 +7,7 @@ LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
   ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
   ltpeer.py info TORRENT
   ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s]
-  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S]
+  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--flush]
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
 
 Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
@@ -16,6 +16,12 @@ Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a se
 'FIRSTPEER <seconds>' and 'FIRSTPIECE <seconds>' from download when the first
 peer is connected and the first piece verified (seconds since the torrent was
 added).
+
+libtorrent 2.0 hashes a piece from the blocks still waiting to be written, so
+it may call a download complete before its writes have reached the files: a
+test that reads them at DONE can see a piece of zeros. With --flush, download
+prints DONE only once libtorrent has finished writing (flush_cache, then its
+cache_flushed_alert); the time it reports is still that of completion.
 """
 import argparse, os, sys, tempfile, time
 import libtorrent as lt
@@ -150,6 +156,9 @@ def cmd_download(a):
             print('FIRSTPIECE %.3f' % (time.time() - t0), flush=True)
         if st.is_seeding or (st.has_metadata and st.state == lt.torrent_status.seeding):
             dt = time.time() - t0
+            if a.flush and not flush(ses, h, 10):
+                print('TIMEOUT flushing the disk cache', flush=True)
+                return 1
             print('DONE %.3f s %d bytes' % (dt, st.total_wanted), flush=True)
             return 0
         if a.peer and st.num_peers == 0 and time.time() - last_connect > 1:
@@ -160,6 +169,18 @@ def cmd_download(a):
     st = h.status()
     print('TIMEOUT progress %.3f peers %d' % (st.progress, st.num_peers), flush=True)
     return 1
+
+
+def flush(ses, h, timeout):
+    """Waits until every write of h has reached its files."""
+    h.flush_cache()
+    end = time.time() + timeout
+    while time.time() < end:
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.cache_flushed_alert):
+                return True
+        time.sleep(0.01)
+    return False
 
 
 def cmd_dht(a):
@@ -204,6 +225,7 @@ def main():
     s.add_argument('--rate', type=int, default=0, help='upload limit in bytes/s (0: none)')
     d = sp.add_parser('download'); d.add_argument('torrent'); d.add_argument('dir')
     d.add_argument('--peer')
+    d.add_argument('--flush', action='store_true', help='print DONE once the data is written to the files')
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
     for p in (s, d):
         p.add_argument('--dht')

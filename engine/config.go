@@ -49,7 +49,8 @@ type Timing struct {
 	AnnounceRetry time.Duration
 	// TrackerStop bounds the "stopped" announces sent to trackers when a
 	// torrent stops; they go out after the torrent is reported stopped,
-	// in parallel, and quitting waits for them at most this long (1.5 s).
+	// in parallel, and quitting waits for them at most this long (1 s, as
+	// libtorrent's stop_tracker_timeout).
 	TrackerStop time.Duration
 	// ResumeSaveEvery is the least time between two saves of a torrent's
 	// resume data, and the wait before retrying a failed save (2 s).
@@ -72,7 +73,7 @@ func (tm Timing) withDefaults() Timing {
 	set(&tm.LookupRetry, 15*time.Second)
 	set(&tm.LookupTimeout, 60*time.Second)
 	set(&tm.AnnounceRetry, 5*time.Second)
-	set(&tm.TrackerStop, 1500*time.Millisecond)
+	set(&tm.TrackerStop, time.Second)
 	set(&tm.ResumeSaveEvery, 2*time.Second)
 	set(&tm.Handshake, 10*time.Second)
 	set(&tm.Ping, 5*time.Second)

@@ -3,11 +3,14 @@
 python3-libtorrent), run with /usr/bin/python3. Everything binds to the
 loopback address given with --ip (127.0.0.0/8); nothing else is contacted:
 LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
+--lsd (seed, download) turns on local service discovery (BEP 14, libtorrent's
+enable_lsd) on the interface of --ip: use it only with an --ip inside a
+network namespace the test made, never on the machine's own network.
 
   ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
   ltpeer.py info TORRENT
-  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s]
-  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--flush]
+  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]]
+  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]] [--flush]
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
 
 Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
@@ -15,7 +18,8 @@ Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a se
 'NODES n' each second from dht; 'PEER ip:port' for each peer found;
 'FIRSTPEER <seconds>' and 'FIRSTPIECE <seconds>' from download when the first
 peer is connected and the first piece verified (seconds since the torrent was
-added).
+added); with --lsd, 'LSDPEER <libtorrent's message>' for each peer local
+service discovery reports and 'LSDERROR <message>' when it fails.
 
 libtorrent 2.0 hashes a piece from the blocks still waiting to be written, so
 it may call a download complete before its writes have reached the files: a
@@ -27,13 +31,13 @@ import argparse, os, sys, tempfile, time
 import libtorrent as lt
 
 
-def session(port, ip, dht_boot=None, dht=True, upload_limit=0):
+def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0):
     s = {
         'upload_rate_limit': upload_limit,
         'listen_interfaces': '%s:%d' % (ip, port),
         'outgoing_interfaces': '',
         'enable_dht': dht,
-        'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+        'enable_lsd': lsd, 'enable_upnp': False, 'enable_natpmp': False,
         'enable_incoming_utp': False, 'enable_outgoing_utp': False,
         'allow_multiple_connections_per_ip': True,
         'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
@@ -43,6 +47,8 @@ def session(port, ip, dht_boot=None, dht=True, upload_limit=0):
         'alert_mask': lt.alert.category_t.all_categories,
         'user_agent': 'ltpeer/' + lt.__version__,
     }
+    if lsd_interval:
+        s['local_service_announce_interval'] = lsd_interval
     ses = lt.session(s)
     return ses
 
@@ -109,7 +115,7 @@ def add(ses, src, d, seed=False):
 
 
 def cmd_seed(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate)
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval)
     wait_listen(ses)
     h = add(ses, a.torrent, a.dir, seed=not a.check)
     if a.rate:
@@ -133,11 +139,21 @@ def cmd_seed(a):
                 print('CONNECT', flush=True)
             elif isinstance(al, lt.tracker_reply_alert) or isinstance(al, lt.dht_reply_alert):
                 print('ANNOUNCED', flush=True)
+            else:
+                lsd_alert(al)
     return 0
 
 
+def lsd_alert(al):
+    """Prints what local service discovery did (with --lsd only)."""
+    if al.what() == 'lsd_peer':  # not bound as a class: no fields, a message
+        print('LSDPEER %s' % al.message(), flush=True)
+    elif isinstance(al, lt.lsd_error_alert):
+        print('LSDERROR %s' % al.message(), flush=True)
+
+
 def cmd_download(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht))
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval)
     wait_listen(ses)
     t0 = time.time()
     h = add(ses, a.torrent, a.dir)
@@ -164,7 +180,8 @@ def cmd_download(a):
         if a.peer and st.num_peers == 0 and time.time() - last_connect > 1:
             h.connect_peer(hp(a.peer))
             last_connect = time.time()
-        ses.pop_alerts()
+        for al in ses.pop_alerts():
+            lsd_alert(al)
         time.sleep(0.01)
     st = h.status()
     print('TIMEOUT progress %.3f peers %d' % (st.progress, st.num_peers), flush=True)
@@ -229,6 +246,9 @@ def main():
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
     for p in (s, d):
         p.add_argument('--dht')
+        p.add_argument('--lsd', action='store_true', help='local service discovery on the --ip interface (namespaces only)')
+        p.add_argument('--lsd-interval', type=int, default=0,
+                       help="seconds between a torrent's LSD announces (0: libtorrent's 300)")
     for p in (s, d, h):
         p.add_argument('--port', type=int, required=True)
         p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8)')

@@ -61,9 +61,10 @@ type Engine struct {
 	net       *network
 	listenErr error // why we do not listen, nil when we do
 	// changed asks for a snapshot soon, rather than at the next tick;
-	// lastSnap is when the last one was taken.
+	// lastSnap is when the last one was taken, snapCost how long it took.
 	changed  bool
 	lastSnap time.Time
+	snapCost time.Duration
 	ctx      context.Context
 	// wg counts the goroutines Run waits for before returning: the
 	// network's, the torrents' services and their stopped announces,
@@ -71,7 +72,13 @@ type Engine struct {
 	wg sync.WaitGroup
 
 	nextReq atomic.Int64 // the last request id given
-	creates map[int]context.CancelFunc
+
+	// stops is the parent of the trackers' stopped announces; quitting
+	// cancels it Timing.TrackerStop after it began, so that they share
+	// that much time in all, however long the torrents take to stop.
+	stops       context.Context
+	cancelStops context.CancelFunc
+	creates     map[int]context.CancelFunc
 }
 
 // New builds an engine from cfg. It starts nothing.
@@ -101,6 +108,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.queue.init()
 	e.msgs.init()
+	e.stops, e.cancelStops = context.WithCancel(context.Background())
 	e.trk = tracker.NewClient(tracker.ClientConfig{Logf: cfg.Logf})
 	// Azureus-style peer ID: client code SD, version 0100, then random.
 	copy(e.peerID[:], "-SD0100-")
@@ -155,8 +163,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		soon = nil
 		if e.changed {
 			// Changes are shown at once, but at most every
-			// SnapshotEvery/10 however many torrents change.
-			if wait := e.cfg.SnapshotEvery/10 - time.Since(e.lastSnap); wait > 0 {
+			// SnapshotEvery/10, and with at least four times the time
+			// a snapshot takes in between, however many torrents change.
+			gap := max(e.cfg.SnapshotEvery/10, 4*e.snapCost)
+			if wait := gap - time.Since(e.lastSnap); wait > 0 {
 				soon = time.After(wait)
 			} else {
 				e.publish()
@@ -172,6 +182,8 @@ func (e *Engine) Run(ctx context.Context) error {
 // and publishes a last snapshot (say, of a final resume save that
 // failed).
 func (e *Engine) shutdown() {
+	t := time.AfterFunc(e.timing.TrackerStop, e.cancelStops)
+	defer t.Stop()
 	for e.running > 0 {
 		<-e.msgs.ready
 		for _, m := range e.msgs.take() {

@@ -186,8 +186,9 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 }
 
 // announceStopped hands the stopped announce of a to the engine: it goes
-// out in parallel with everything else, bounded by Timing.TrackerStop,
-// and closes spec.announced when done.
+// out in parallel with everything else, bounded by Timing.TrackerStop
+// (and, when quitting, by the engine's stops), and closes spec.announced
+// when done.
 func (s *service) announceStopped(a *tracker.Announcer) {
 	if a == nil {
 		close(s.spec.announced)
@@ -197,7 +198,7 @@ func (s *service) announceStopped(a *tracker.Announcer) {
 	go func() {
 		defer s.e.wg.Done()
 		defer close(s.spec.announced)
-		a.AnnounceStopped(context.Background())
+		a.AnnounceStopped(s.e.stops)
 	}()
 }
 

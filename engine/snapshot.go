@@ -14,8 +14,9 @@ import (
 // publish builds a snapshot and offers it, replacing one not yet read
 // (Run goroutine).
 func (e *Engine) publish() {
-	e.changed, e.lastSnap = false, time.Now()
+	start := time.Now()
 	s := e.snapshot()
+	e.changed, e.lastSnap, e.snapCost = false, start, time.Since(start)
 	select {
 	case <-e.snaps:
 	default:

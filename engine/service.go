@@ -110,6 +110,8 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		PeerID:    e.peerID,
 		Port:      spec.port,
 		Limit:     e.limit,
+		Hashers:   e.hashers,
+		Memory:    e.memory,
 		DownLimit: e.down,
 		UpLimit:   e.up,
 		Client:    e.client,

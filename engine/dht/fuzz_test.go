@@ -28,16 +28,17 @@ func FuzzParseTable(f *testing.F) {
 			return
 		}
 		again, err := parseTable(bencode.MustMarshal(tableFile{
-			ID: s.id[:], Nodes: krpc.AppendCompactNodes([]byte{}, s.nodes), Nodes6: krpc.AppendCompactNodes6(nil, s.nodes)}))
-		if err != nil || again.id != s.id || len(again.nodes) != len(s.nodes) {
+			ID: s.id[:], Nodes: krpc.AppendCompactNodes([]byte{}, s.nodes[ipv4]), Nodes6: krpc.AppendCompactNodes6(nil, s.nodes[ipv6])}))
+		if err != nil || again.id != s.id || len(again.nodes[ipv4]) != len(s.nodes[ipv4]) || len(again.nodes[ipv6]) != len(s.nodes[ipv6]) {
 			t.Fatalf("re-saving %+v gave %+v, %v", s, again, err)
 		}
 	})
 }
 
-// FuzzHandlePacket feeds arbitrary packets to a node's packet handler
-// (without Serve; its answers go to an in-memory network): nothing panics,
-// whatever the message, and the node's maps stay within bounds.
+// FuzzHandlePacket feeds arbitrary packets to a dual-stack node's packet
+// handler (without Serve; its answers go to an in-memory network), from
+// IPv4 and IPv6 sources: nothing panics, whatever the message, and the
+// node's maps stay within bounds.
 func FuzzHandlePacket(f *testing.F) {
 	self := randomID()
 	for _, m := range []krpc.Msg{
@@ -48,18 +49,28 @@ func FuzzHandlePacket(f *testing.F) {
 		{T: []byte("ae"), Y: krpc.KindQuery, Q: krpc.MethodAnnouncePeer, A: krpc.Args{ID: self, InfoHash: self, Token: []byte("x"), ImpliedPort: true}},
 		{T: []byte{0, 0, 0, 1}, Y: krpc.KindResponse, R: krpc.Reply{ID: self, Nodes: []krpc.NodeInfo{{ID: self, Addr: netip.MustParseAddrPort("10.0.0.1:1")}}}},
 		{T: []byte{0, 0, 0, 2}, Y: krpc.KindError, E: krpc.Error{Code: 201, Msg: "x"}},
+		{T: []byte("af"), Y: krpc.KindQuery, Q: krpc.MethodFindNode, A: krpc.Args{ID: self, Target: self, Want: []string{"n4", "n6"}, Pad: 40}},
+		{T: []byte("ag"), Y: krpc.KindQuery, Q: krpc.MethodGetPeers, A: krpc.Args{ID: self, InfoHash: self, Want: []string{"n6"}}},
+		{T: []byte{0, 0, 0, 3}, Y: krpc.KindResponse, R: krpc.Reply{ID: self,
+			Nodes6: []krpc.NodeInfo{{ID: self, Addr: netip.MustParseAddrPort("[fd00::1]:1")}},
+			Values: []netip.AddrPort{netip.MustParseAddrPort("[fd00::2]:2")}}},
 	} {
 		f.Add(m.Encode(), uint8(1))
 	}
 	mn := newMemNet()
-	n, err := New(Config{Conn: mn.Listen(netip.MustParseAddrPort("10.0.0.1:6881"))})
+	n, err := New(Config{Conn: mn.Listen(netip.MustParseAddrPort("[::]:6881"))})
 	if err != nil {
 		f.Fatal(err)
 	}
 	s := &server{n: n}
 	f.Fuzz(func(t *testing.T, b []byte, from uint8) {
-		s.handle(b, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, from}), 6881))
-		if tor, _ := n.peers.Counts(); tor > maxTorrents || n.limiter.Tracked() > maxRateIPs {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, from}), 6881)
+		if from&1 == 1 {
+			src = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0: 0xfd, 15: from}), 6881)
+		}
+		s.handle(b, src)
+		if tor, _ := n.peers.Counts(); tor > maxTorrents || n.limiter.Tracked() > maxRateIPs ||
+			n.credits.Len() > maxCredits || n.answerers.Len() > maxAnswerers {
 			t.Fatalf("bounds exceeded: %d torrents", tor)
 		}
 	})

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Swarmdrop's reference peer for tests: libtorrent-rasterbar (Debian's
 python3-libtorrent), run with /usr/bin/python3. Everything binds to the
-loopback address given with --ip (127.0.0.0/8); nothing else is contacted:
+loopback address given with --ip (127.0.0.0/8, or ::1 for IPv6; host:port
+lists then take the [::1]:port form); nothing else is contacted:
 LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
 --lsd (seed, download) turns on local service discovery (BEP 14, libtorrent's
 enable_lsd) on the interface of --ip: use it only with an --ip inside a
@@ -37,10 +38,15 @@ import argparse, os, sys, tempfile, time
 import libtorrent as lt
 
 
+def endpoint(ip, port):
+    """host:port, with an IPv6 address in brackets."""
+    return ('[%s]:%d' if ':' in ip else '%s:%d') % (ip, port)
+
+
 def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing=''):
     s = {
         'upload_rate_limit': upload_limit,
-        'listen_interfaces': '%s:%d' % (ip, port),
+        'listen_interfaces': endpoint(ip, port),
         'outgoing_interfaces': outgoing,
         'enable_dht': dht,
         'enable_lsd': lsd, 'enable_upnp': False, 'enable_natpmp': False,
@@ -74,7 +80,7 @@ def wait_listen(ses, timeout=10):
 
 def hp(s):
     h, p = s.strip().rsplit(':', 1)
-    return h, int(p)
+    return h.strip('[]'), int(p)
 
 
 def cmd_create(a):
@@ -262,7 +268,7 @@ def cmd_dht(a):
                 for p in al.peers():
                     if p not in found:
                         found.add(p)
-                        print('PEER %s:%d' % p, flush=True)
+                        print('PEER ' + endpoint(*p), flush=True)
     return 0
 
 
@@ -289,7 +295,7 @@ def main():
         p.add_argument('--print-peers', action='store_true', help="print peers' client names")
     for p in (s, d, h):
         p.add_argument('--port', type=int, required=True)
-        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8)')
+        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8 or ::1)')
         p.add_argument('--seconds', type=float, default=60)
     a = ap.parse_args()
     return {'create': cmd_create, 'info': cmd_info, 'seed': cmd_seed, 'download': cmd_download, 'dht': cmd_dht}[a.cmd](a) or 0

@@ -28,14 +28,20 @@ type wireArgs struct {
 	Port        *int64        `bencode:"port"`
 	ImpliedPort int64         `bencode:"implied_port"`
 	Want        bencode.Bytes `bencode:"want"`
+	Pad         bencode.Bytes `bencode:"pad"`
+	Seed        bencode.Bytes `bencode:"seed"`
+	Scrape      bencode.Bytes `bencode:"scrape"`
+	NoSeed      bencode.Bytes `bencode:"noseed"`
 }
 
 type wireReply struct {
-	ID     []byte   `bencode:"id"`
-	Nodes  []byte   `bencode:"nodes"`
-	Nodes6 []byte   `bencode:"nodes6"`
-	Values [][]byte `bencode:"values"`
-	Token  []byte   `bencode:"token"`
+	ID     []byte        `bencode:"id"`
+	Nodes  []byte        `bencode:"nodes"`
+	Nodes6 []byte        `bencode:"nodes6"`
+	Values [][]byte      `bencode:"values"`
+	Token  []byte        `bencode:"token"`
+	BFsd   bencode.Bytes `bencode:"BFsd"`
+	BFpe   bencode.Bytes `bencode:"BFpe"`
 }
 
 // Decode parses one KRPC message. Any input is safe: a malformed message
@@ -129,6 +135,11 @@ func (m *Msg) decodeQuery(w *wireMsg) error {
 			return malformed("announce_peer without a port")
 		}
 	}
+	var pad []byte
+	if optional(a.Pad, &pad) && len(pad) <= MaxPad {
+		m.A.Pad = len(pad)
+	}
+	m.A.Seed, m.A.Scrape, m.A.NoSeed = flag(a.Seed), flag(a.Scrape), flag(a.NoSeed)
 	var want []string
 	if optional(a.Want, &want) && len(want) > 0 && len(want) <= maxWant {
 		for _, s := range want {
@@ -170,7 +181,23 @@ func (m *Msg) decodeReply(r *wireReply) error {
 	if len(r.Token) > 0 {
 		m.R.Token = r.Token
 	}
+	m.R.BFsd, m.R.BFpe = bloom(r.BFsd), bloom(r.BFpe)
 	return nil
+}
+
+// flag decodes an optional integer flag: true if present and not 0.
+func flag(raw bencode.Bytes) bool {
+	var x int64
+	return optional(raw, &x) && x != 0
+}
+
+// bloom decodes an optional BEP 33 filter: nil unless a 256-byte string.
+func bloom(raw bencode.Bytes) *Bloom {
+	var b []byte
+	if !optional(raw, &b) || len(b) != BloomLen {
+		return nil
+	}
+	return (*Bloom)(b)
 }
 
 func (m *Msg) decodeError(raw bencode.Bytes) error {

@@ -62,9 +62,29 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 		dst = appendString(dst, "info_hash")
 		dst = appendBytes(dst, a.InfoHash[:])
 	}
+	if a.NoSeed {
+		dst = appendString(dst, "noseed")
+		dst = appendInt(dst, 1)
+	}
+	if a.Pad > 0 {
+		dst = appendString(dst, "pad")
+		dst = strconv.AppendInt(dst, int64(a.Pad), 10)
+		dst = append(dst, ':')
+		for range a.Pad {
+			dst = append(dst, '0')
+		}
+	}
 	if method == MethodAnnouncePeer || a.Port != 0 {
 		dst = appendString(dst, "port")
 		dst = appendInt(dst, int64(a.Port))
+	}
+	if a.Scrape {
+		dst = appendString(dst, "scrape")
+		dst = appendInt(dst, 1)
+	}
+	if a.Seed {
+		dst = appendString(dst, "seed")
+		dst = appendInt(dst, 1)
 	}
 	if method == MethodFindNode || a.Target != (ID{}) {
 		dst = appendString(dst, "target")
@@ -87,6 +107,14 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 
 func (r *Reply) appendTo(dst []byte) []byte {
 	dst = append(dst, 'd')
+	if r.BFpe != nil {
+		dst = appendString(dst, "BFpe")
+		dst = appendBytes(dst, r.BFpe[:])
+	}
+	if r.BFsd != nil {
+		dst = appendString(dst, "BFsd")
+		dst = appendBytes(dst, r.BFsd[:])
+	}
 	dst = appendString(dst, "id")
 	dst = appendBytes(dst, r.ID[:])
 	if n := countFamily(r.Nodes, true); n > 0 {

@@ -1,11 +1,14 @@
 // Package krpc encodes and decodes the messages of the Mainline DHT
-// (BEP 5 KRPC over UDP), with the read-only flag of BEP 43 and the `ip`
-// field of BEP 42. It is a pure codec: no I/O, no clocks, no goroutines.
+// (BEP 5 KRPC over UDP), with the read-only flag of BEP 43, the `ip`
+// field of BEP 42, BEP 32's `nodes6` and `want`, and BEP 33's scrape
+// (`seed`, `scrape`, `noseed`, and the BFsd and BFpe bloom filters). It is
+// a pure codec: no I/O, no clocks, no goroutines.
 //
 // Decode validates what it returns: a message that lacks a field its kind
 // or method requires, or whose binary fields have the wrong length, is an
 // error (wrapping ErrMalformed). Optional metadata (`ip`, `ro`, `v`,
-// `want`) is ignored when malformed instead of rejecting the message.
+// `want`, `pad`, BEP 33's flags and filters) is ignored when malformed
+// instead of rejecting the message.
 package krpc
 
 import (
@@ -51,6 +54,7 @@ const (
 	MaxMethodLen = 64  // query method name (`q`)
 	MaxVersion   = 32  // client version (`v`); longer is ignored
 	MaxErrorText = 256 // error message; longer is truncated
+	MaxPad       = 512 // `pad` length; longer is ignored
 	maxWant      = 8   // `want` entries; more is ignored
 )
 
@@ -83,6 +87,14 @@ type Args struct {
 	Port        int  // announce_peer: the peer's TCP port
 	ImpliedPort bool // announce_peer: use the UDP source port instead of Port
 	Want        []string
+	Seed        bool // announce_peer, BEP 33: the announcing peer is a seed
+	Scrape      bool // get_peers, BEP 33: send the BFsd and BFpe filters
+	NoSeed      bool // get_peers, BEP 33: prefer peers that are not seeds in values
+	// Pad is the length of a filler string sent as `pad`: a querier pays
+	// with it for a reply larger than twice its bare query, from a node
+	// that holds replies to unverified sources to twice the query's size
+	// (as QUIC's first packets are padded). Other nodes ignore the key.
+	Pad int
 }
 
 // Reply holds the return values of a response (`r`).
@@ -92,6 +104,9 @@ type Reply struct {
 	Nodes6 []NodeInfo       // IPv6 contacts (`nodes6`, 38 bytes each)
 	Values []netip.AddrPort // peers for get_peers (6 or 18 bytes each)
 	Token  []byte           // get_peers: to be sent back with announce_peer
+	// BFsd and BFpe are BEP 33's filters of the seeds and of the other
+	// peers stored for the torrent, in answer to a scrape; nil if absent.
+	BFsd, BFpe *Bloom
 }
 
 // Error is the body of an error message (`e`): a code and a text. It

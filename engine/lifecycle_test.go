@@ -261,11 +261,13 @@ func TestStopManyQuickly(t *testing.T) {
 			if p, ok := ev.(PingResult); ok && p.Request == id {
 				answered = true
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the engine did not answer within 5 s of PauseAll")
+		case <-time.After(10 * time.Second):
+			t.Fatal("the engine did not answer within 10 s of PauseAll")
 		}
 	}
-	if d := time.Since(start); d > 3*time.Second {
+	// Bounds with room for a machine shared with many test runs (the
+	// old engine: 5 s per torrent, 1,000 s here).
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the engine answered %v after PauseAll", d)
 	}
 	allPaused := func(s Snapshot) bool {
@@ -279,7 +281,7 @@ func TestStopManyQuickly(t *testing.T) {
 		}
 		return true
 	}
-	for deadline := time.After(20 * time.Second); ; {
+	for deadline := time.After(30 * time.Second); ; {
 		select {
 		case s := <-e.Snapshots():
 			if allPaused(s) {
@@ -287,7 +289,7 @@ func TestStopManyQuickly(t *testing.T) {
 				goto paused
 			}
 		case <-deadline:
-			t.Fatalf("%d torrents not all paused after 20 s", n)
+			t.Fatalf("%d torrents not all paused after 30 s", n)
 		}
 	}
 paused:

@@ -67,6 +67,7 @@ func engineSettings(s Settings) engine.Settings {
 	return engine.Settings{
 		Bootstrap: nodeStrings(s.Contacts()), DownloadDir: s.DownloadDir, UPnP: s.UPnP,
 		MaxConnections: s.MaxConnections, MaxDownloadRate: s.MaxDownloadRate, MaxUploadRate: s.MaxUploadRate,
+		Port: s.Port,
 	}
 }
 

@@ -74,7 +74,7 @@ func TestPadTorrentLibtorrentFromUs(t *testing.T) {
 
 	e := testEngine(t, Config{StateDir: t.TempDir()})
 	id := e.Create(CreateRequest{Paths: []string{content}, PieceLength: 32 << 10})
-	ev := waitEvent(t, e, EventCreated, id, 60*time.Second)
+	ev := waitCreated(t, e, id, 60*time.Second)
 	mi, err := metainfo.Parse(ev.Torrent)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestPadBlocksNotFetched(t *testing.T) {
 	}
 	seeder := testEngine(t, Config{StateDir: t.TempDir()})
 	id := seeder.Create(CreateRequest{Paths: []string{src}, PieceLength: 64 << 10})
-	ev := waitEvent(t, seeder, EventCreated, id, 60*time.Second)
+	ev := waitCreated(t, seeder, id, 60*time.Second)
 	mi, err := metainfo.Parse(ev.Torrent)
 	if err != nil {
 		t.Fatal(err)

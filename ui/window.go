@@ -33,17 +33,19 @@ type mainWindow struct {
 
 	pause, resume, remove *widget.Button
 
-	tray       bool // a system tray menu is set
-	snap       engine.Snapshot
-	creates    map[int]*createDialog // by request id
-	lastCreate *createDialog         // the create dialog opened last
-	settings   *settingsDialog       // while open
-	health     *healthPanel          // while open
+	tray         bool // a system tray menu is set
+	snap         engine.Snapshot
+	creates      map[int]*createDialog // by request id
+	lastCreate   *createDialog         // the create dialog opened last
+	settings     *settingsDialog       // while open
+	health       *healthPanel          // while open
+	notListening dialog.Dialog         // says the port is taken, while open
+	listenErr    bool                  // the last snapshot said we do not listen
 }
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
 	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}}
-	m.details = newDetailsPanel()
+	m.details = newDetailsPanel(be.ResumeIgnoringSpace)
 	m.list = newTorrentList(m.onSelect)
 	m.status = newStatusBar(m.onHealth)
 	tool := func(label string, icon fyne.Resource, f func()) *widget.Button {
@@ -147,33 +149,79 @@ func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 	if m.health != nil {
 		m.health.apply(s)
 	}
+	m.checkListening(s)
+}
+
+// checkListening says once, in a dialog, that the engine cannot listen on
+// its port, and how to fix it; the status bar keeps saying it.
+func (m *mainWindow) checkListening(s engine.Snapshot) {
+	was := m.listenErr
+	m.listenErr = s.ListenErr != nil
+	if s.ListenErr == nil {
+		if m.notListening != nil {
+			m.notListening.Hide()
+		}
+		return
+	}
+	if was {
+		return
+	}
+	text := widget.NewLabel(fmt.Sprintf("Swarmdrop cannot listen for peers: %v.\n\n"+
+		"Another program is probably using this port. Choose another one in Settings; "+
+		"Swarmdrop tries it as soon as you save. Until then, torrents use only the connections "+
+		"Swarmdrop opens itself, and the DHT is off.", s.ListenErr))
+	text.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Not listening", "Choose another port", "Later", text, func(ok bool) {
+		m.notListening = nil
+		if ok {
+			m.onSettings()
+			m.settings.showNetwork()
+		}
+	}, m.win)
+	d.Resize(fyne.NewSize(560, 0))
+	m.notListening = d
+	d.Show()
 }
 
 // handleEvent reacts to a one-off engine event.
 func (m *mainWindow) handleEvent(ev engine.Event) {
-	if c := m.creates[ev.Request]; c != nil && ev.Request != 0 {
-		c.handleEvent(ev)
-		if ev.Kind == engine.EventCreated {
-			m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+	if id := createRequest(ev); id != 0 {
+		if c := m.creates[id]; c != nil {
+			c.handleEvent(ev)
+			if ev, ok := ev.(engine.Created); ok {
+				m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+			}
+			if _, ok := ev.(engine.CreateProgress); !ok {
+				delete(m.creates, id)
+			}
+			return
 		}
-		if ev.Kind != engine.EventCreateProgress {
-			delete(m.creates, ev.Request)
-		}
-		return
 	}
-	switch ev.Kind {
-	case engine.EventFinished:
+	switch ev := ev.(type) {
+	case engine.TorrentFinished:
 		m.notify("Download finished", ev.Name)
-	case engine.EventPing:
+	case engine.PingResult:
 		if m.settings != nil {
 			m.settings.handlePing(ev)
 		}
-	case engine.EventError:
-		// A torrent's own failure shows in its row; others need a word.
-		if ev.Request == 0 && (ev.InfoHash == "" || strings.HasPrefix(ev.Err, "removing data")) {
-			m.showError(fmt.Errorf("%s", ev.Err))
-		}
+	case engine.Problem:
+		// A torrent's own failure (TorrentFailed) shows in its row; these
+		// show nowhere else.
+		m.showError(ev.Err)
 	}
+}
+
+// createRequest returns the request id of a torrent creation's event, or 0.
+func createRequest(ev engine.Event) int {
+	switch ev := ev.(type) {
+	case engine.CreateProgress:
+		return ev.Request
+	case engine.Created:
+		return ev.Request
+	case engine.CreateFailed:
+		return ev.Request
+	}
+	return 0
 }
 
 func (m *mainWindow) notify(title, body string) {
@@ -394,7 +442,7 @@ func (m *mainWindow) onSettings() {
 	if m.settings != nil {
 		return
 	}
-	m.settings = newSettingsDialog(m.win, m.be, m.snap.ListenPort, func() { m.settings = nil })
+	m.settings = newSettingsDialog(m.win, m.be, m.snap.ListenPort, m.snap.ListenErr != nil, func() { m.settings = nil })
 	m.settings.dlg.Show()
 }
 

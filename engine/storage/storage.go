@@ -314,22 +314,48 @@ func (t *Torrent) Remove() error {
 	if t.inPlace {
 		return err
 	}
-	root, rerr := os.OpenRoot(t.dir)
-	if rerr != nil {
-		if errors.Is(rerr, fs.ErrNotExist) {
-			return err
+	names := make([]string, 0, len(t.files))
+	for i := range t.files {
+		if !t.files[i].virtual {
+			names = append(names, t.files[i].name)
 		}
-		return fmt.Errorf("removing files: %w", rerr)
+	}
+	if rerr := removeUnder(t.dir, names); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// RemoveFiles deletes the files of info under dir (at the paths
+// info.SafePaths gives) and the folders on their paths left empty, like
+// Remove, without opening or creating anything. Call it only once every
+// Torrent open on those files is closed.
+func RemoveFiles(dir string, info *metainfo.Info) error {
+	paths, err := info.SafePaths()
+	if err != nil {
+		return fmt.Errorf("removing files: %w", err)
+	}
+	return removeUnder(dir, paths)
+}
+
+// removeUnder deletes the files names (relative to dir) and then the
+// folders on their paths that are left empty.
+func removeUnder(dir string, names []string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("removing files: %w", err)
 	}
 	defer root.Close()
 	folders := map[string]bool{}
-	for i := range t.files {
-		if t.files[i].virtual {
+	for _, name := range names {
+		if name == "" { // a pad file or a link: never on disk
 			continue
 		}
-		name := t.files[i].name
 		if e := root.Remove(name); e != nil && !errors.Is(e, fs.ErrNotExist) && err == nil {
-			err = fmt.Errorf("removing %s: %w", t.path(i), e)
+			err = fmt.Errorf("removing %s: %w", filepath.Join(dir, name), e)
 		}
 		for d := filepath.Dir(name); d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
 			folders[d] = true

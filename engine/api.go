@@ -70,6 +70,7 @@ type TorrentStatus struct {
 
 // FileStatus is one file of a torrent.
 type FileStatus struct {
+	Index    int    // the file's place in the torrent's file list (pad files counted)
 	Path     string // relative, sanitised
 	Size     int64
 	Progress float64

@@ -324,6 +324,15 @@ func TestPadBlocksNotFetched(t *testing.T) {
 	}
 	ts := waitState(t, leech, ev.InfoHash, StateSeeding, 60*time.Second)
 	sameTree(t, src, filepath.Join(dst, "padded"))
+	if len(ts.Files) != files || ts.Size != files*40<<10 || ts.Progress != 1 {
+		t.Fatalf("the snapshot shows %d files, %d bytes, progress %v; want %d files of 40 KiB, complete",
+			len(ts.Files), ts.Size, ts.Progress, files)
+	}
+	for _, f := range ts.Files {
+		if f.Path == "" || strings.HasPrefix(f.Path, ".pad") || f.Progress != 1 {
+			t.Fatalf("file %+v in the snapshot", f)
+		}
+	}
 	if want := int64(files * 3 * 16 << 10); ts.Downloaded != want {
 		t.Fatalf("downloaded %d bytes for %d of content, want %d (3 blocks a file)",
 			ts.Downloaded, mi.Info.ContentLength(), want)

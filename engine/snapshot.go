@@ -65,7 +65,7 @@ func (t *torrent) status() TorrentStatus {
 	if t.mi != nil {
 		info := &t.mi.Info
 		ts.Name = info.Name
-		ts.Size = info.TotalLength
+		ts.Size = info.ContentLength() // pad files are not the user's data
 		ts.PiecesTotal = info.NumPieces()
 		ts.PieceLength = info.PieceLength
 		ts.Private = info.Private
@@ -108,7 +108,7 @@ func (t *torrent) status() TorrentStatus {
 		ts.Have = st.Have
 		ts.PiecesHave = st.PiecesHave
 		ts.PiecesTotal = st.PiecesTotal
-		ts.Progress = progress(ts.Size, st.Left, st.PiecesHave, st.PiecesTotal)
+		ts.Progress = progress(t.totalLength(), st.Left, st.PiecesHave, st.PiecesTotal)
 		if st.RateDown > 1 && st.Left > 0 {
 			ts.ETA = time.Duration(float64(st.Left) / st.RateDown * float64(time.Second))
 		}
@@ -123,7 +123,7 @@ func (t *torrent) status() TorrentStatus {
 		}
 		ts.Have = slices.Clone(have.Bytes())
 		ts.PiecesHave = have.Count()
-		ts.Progress = progress(ts.Size, leftBytes(&t.mi.Info, have), ts.PiecesHave, ts.PiecesTotal)
+		ts.Progress = progress(t.totalLength(), leftBytes(&t.mi.Info, have), ts.PiecesHave, ts.PiecesTotal)
 		ts.Files = t.fileStatus(ts.Have)
 	}
 	if t.state == StateChecking && t.run != nil {
@@ -139,6 +139,15 @@ func (t *torrent) status() TorrentStatus {
 		}
 	}
 	return ts
+}
+
+// totalLength is the torrent's length with its pad files (0 while a
+// magnet's metadata is unknown): what piece counts are measured against.
+func (t *torrent) totalLength() int64 {
+	if t.mi == nil {
+		return 0
+	}
+	return t.mi.Info.TotalLength
 }
 
 // progress is the share of the torrent verified: by bytes when its size
@@ -164,7 +173,8 @@ func leftBytes(info *metainfo.Info, have bitfield.Bitfield) int64 {
 	return left
 }
 
-// fileStatus computes each file's progress from the verified pieces.
+// fileStatus computes each file's progress from the verified pieces; pad
+// files (BEP 47) and links are left out.
 func (t *torrent) fileStatus(have []byte) []FileStatus {
 	info := &t.mi.Info
 	if t.paths == nil {
@@ -176,9 +186,11 @@ func (t *torrent) fileStatus(have []byte) []FileStatus {
 	}
 	paths := t.paths
 	has := func(i int) bool { return i>>3 < len(have) && have[i>>3]&(0x80>>(i&7)) != 0 }
-	out := make([]FileStatus, len(info.Files))
-	for i, f := range info.Files {
-		fs := FileStatus{Path: paths[i], Size: f.Length}
+	visible := info.VisibleFiles()
+	out := make([]FileStatus, 0, len(visible))
+	for _, i := range visible {
+		f := info.Files[i]
+		fs := FileStatus{Index: i, Path: paths[i], Size: f.Length}
 		if f.Length == 0 {
 			fs.Progress = 1
 		} else {
@@ -195,7 +207,7 @@ func (t *torrent) fileStatus(have []byte) []FileStatus {
 			}
 			fs.Progress = float64(got) / float64(f.Length)
 		}
-		out[i] = fs
+		out = append(out, fs)
 	}
 	return out
 }

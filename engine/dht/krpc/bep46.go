@@ -11,9 +11,9 @@ import (
 var ErrNotInfoHashValue = errors.New("not a BEP 46 value")
 
 // InfoHashValue returns the value of a BEP 46 mutable item that points to
-// a torrent: the bencoded dictionary {"ih": infoHash}, 27 bytes.
+// a torrent: the bencoded dictionary {"ih": infoHash}, 29 bytes.
 func InfoHashValue(infoHash [20]byte) []byte {
-	b := make([]byte, 0, 27)
+	b := make([]byte, 0, 29)
 	b = append(b, "d2:ih20:"...)
 	b = append(b, infoHash[:]...)
 	return append(b, 'e')

@@ -13,8 +13,9 @@ import (
 // FuzzDecode checks that Decode never panics, and that whatever it accepts
 // re-encodes to a message that decodes to the same value and re-encodes to
 // the same bytes. Seeds: every sample message, the BEP 5 examples, BEP 32
-// shapes (want, nodes6, 18-byte values, pad) and the packets captured from
-// libtorrent in testdata/libtorrent (IPv4) and testdata/libtorrent6 (IPv6).
+// shapes (want, nodes6, 18-byte values, pad), BEP 44's get and put, and the
+// packets captured from libtorrent in testdata/libtorrent (IPv4),
+// testdata/libtorrent6 (IPv6) and testdata/libtorrent44 (BEP 44).
 func FuzzDecode(f *testing.F) {
 	for _, m := range sampleMsgs() {
 		f.Add(m.Encode())

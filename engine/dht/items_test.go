@@ -3,6 +3,7 @@ package dht
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -121,5 +122,41 @@ func TestItemSearchChecks(t *testing.T) {
 	var res GetResult
 	if !s.result(&res) || !res.Item.Same(v2) || res.Copies != 2 || res.Older != 3 || res.Invalid != 4 {
 		t.Fatalf("got %+v, want version 2 with 2 copies, 3 older, 4 invalid", res)
+	}
+}
+
+// TestDualStackItems: items cross families through a dual-stack node
+// (BEP 32): the IPv4 node's put reaches it, the IPv6 node's get finds the
+// item there; the dual-stack node's put is stored in both families.
+func TestDualStackItems(t *testing.T) {
+	dual, daddr := startNode(t, "::", 0, fast)
+	c := fast
+	c.Bootstrap = []string{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), daddr.Port()).String()}
+	v4, _ := startNode(t, "127.0.25.1", 0, c)
+	c.Bootstrap = []string{netip.AddrPortFrom(netip.IPv6Loopback(), daddr.Port()).String()}
+	v6, _ := startNode(t, "::1", 0, c)
+	waitFor(t, "both tables of the dual-stack node", 5*time.Second, func() bool {
+		st := dual.Stats()
+		return st.IPv4.Good > 0 && st.IPv6.Good > 0 && v4.Stats().Good > 0 && v6.Stats().Good > 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	key := newKey(t)
+	it := sign(t, key, "dual", 1, string(krpc.InfoHashValue(randomID())))
+	if res, err := v4.Put(ctx, it, PutOptions{}); err != nil || res.Stored != 1 {
+		t.Fatalf("IPv4 put: %+v, %v", res, err)
+	}
+	res, err := v6.Get(ctx, it.Target(), GetOptions{Salt: []byte("dual")})
+	if err != nil || !res.Item.Same(it) || res.Local {
+		t.Fatalf("IPv6 get: %+v, %v", res, err)
+	}
+	both := sign(t, key, "both", 1, "i1e")
+	if res, err := dual.Put(ctx, both, PutOptions{}); err != nil || res.Stored != 2 {
+		t.Fatalf("dual-stack put: %+v, %v", res, err)
+	}
+	for _, n := range []*Node{v4, v6} {
+		if _, ok := n.items.Get(both.Target(), time.Now()); !ok {
+			t.Fatalf("the dual-stack node's put did not reach %v", n.Stats().Addr)
+		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 // it is stored; an immutable item goes and comes back.
 func TestGetPut(t *testing.T) {
 	nodes := startSim(t, 24)
-	pub, reader := nodes[3].n, nodes[17].n
+	pub := nodes[3].n
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	key := newKey(t)
@@ -33,6 +33,13 @@ func TestGetPut(t *testing.T) {
 	t.Logf("put of version 1: %+v, %v", pr, err)
 	if err != nil || pr.Stored < K/2 || pr.Newer.V != nil {
 		t.Fatalf("put of version 1: %+v, %v", pr, err)
+	}
+	var reader *Node // a node the put did not reach
+	for _, sn := range nodes[4:] {
+		if _, ok := sn.n.items.Get(target, time.Now()); !ok {
+			reader = sn.n
+			break
+		}
 	}
 
 	gr, err := reader.Get(ctx, target, GetOptions{Salt: salt})

@@ -14,9 +14,10 @@ import (
 // network): a publisher puts a BEP 46 item; a reader with nothing stored
 // gets it from the others, checked, and puts it again (as a reader keeps
 // an item alive); a new version is found with MinSeq, and a MinSeq above
-// it finds nothing; an old version is refused (302) with the newer one
-// reported; a put with a stale CAS is refused (301), with the right one
-// it is stored; an immutable item goes and comes back.
+// it finds nothing; an old version is refused (302) by the nodes that
+// hold the newer one, which is reported; a put with a stale CAS is
+// refused (301) by those that hold a version, with the right one it is
+// stored; an immutable item goes and comes back.
 func TestGetPut(t *testing.T) {
 	nodes := startSim(t, 24)
 	pub := nodes[3].n
@@ -75,17 +76,21 @@ func TestGetPut(t *testing.T) {
 		t.Fatalf("get of version 3 or later: %+v, %v", gr, err)
 	}
 
+	// (Nodes that hold no version, close to the target from where the
+	// putter stands but not reached by the put of version 2, may take an
+	// old version: refusals are counted, not all guaranteed.)
 	pr, err = nodes[20].n.Put(ctx, v1, PutOptions{})
 	var kerr krpc.Error
-	t.Logf("re-put of version 1: refused %v, %v", pr.Refused, err)
-	if !errors.Is(err, ErrNotStored) || !errors.As(err, &kerr) || kerr.Code != krpc.CodeSeqTooLow ||
-		pr.Refused[krpc.CodeSeqTooLow] == 0 || !pr.Newer.Same(v2) {
+	t.Logf("re-put of version 1: %d stored, refused %v, %v", pr.Stored, pr.Refused, err)
+	if pr.Refused[krpc.CodeSeqTooLow] == 0 || !pr.Newer.Same(v2) ||
+		err != nil && !(errors.Is(err, ErrNotStored) && errors.As(err, &kerr) && kerr.Code == krpc.CodeSeqTooLow) {
 		t.Fatalf("re-put of version 1 after 2: %+v, %v", pr, err)
 	}
 
 	v3, _ := krpc.SignItem(key, salt, 3, krpc.InfoHashValue(randomID()))
 	pr, err = pub.Put(ctx, v3, PutOptions{CAS: int64p(1)})
-	if !errors.Is(err, ErrNotStored) || pr.Refused[krpc.CodeCASMismatch] == 0 {
+	t.Logf("put with cas 1 over version 2: %d stored, refused %v, %v", pr.Stored, pr.Refused, err)
+	if pr.Refused[krpc.CodeCASMismatch] == 0 {
 		t.Fatalf("put with cas 1 over version 2: %+v, %v", pr, err)
 	}
 	if pr, err := pub.Put(ctx, v3, PutOptions{CAS: int64p(2)}); err != nil || pr.Stored == 0 {

@@ -1,7 +1,9 @@
 package dht
 
 import (
+	"math"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,8 @@ func testAmplification(t *testing.T, fullTable bool) {
 	for i := range 200 {
 		n.peers.Add(ih, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 6881), false, now)
 	}
+	big := sign(t, newKey(t), "", 1, bstr(strings.Repeat("x", 996))) // an item of 1000 bytes
+	n.items.Put(big, nil, netip.Addr{}, now)
 	id := idAt(n.ID(), 150, 1) // falls in the last bucket: the node wants to verify every querier
 	token := func(c *client) []byte {
 		r, _ := c.call(krpc.Msg{Q: krpc.MethodGetPeers, A: krpc.Args{InfoHash: randomID()}}, addr)
@@ -86,6 +90,20 @@ func testAmplification(t *testing.T, fullTable bool) {
 		}},
 		{"announce_peer (good token)", func(c *client) []byte {
 			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodAnnouncePeer, A: krpc.Args{ID: id, InfoHash: ih, Port: 1, Token: token(c)}}.Encode()
+		}},
+		{"get (stored 1000-byte item)", func(*client) []byte {
+			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodGet, A: krpc.Args{ID: id, Target: big.Target()}}.Encode()
+		}},
+		{"get padded (stored item)", func(*client) []byte {
+			q := n.padded(krpc.Msg{Q: krpc.MethodGet, A: krpc.Args{Target: big.Target()}}, addr)
+			q.A.ID = id
+			return q.Encode()
+		}},
+		{"put (bad token)", func(*client) []byte {
+			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodPut, A: krpc.Args{ID: id, Token: []byte("x"), Item: big}}.Encode()
+		}},
+		{"put (good token)", func(c *client) []byte {
+			return krpc.Msg{T: []byte("a"), Y: krpc.KindQuery, Q: krpc.MethodPut, A: krpc.Args{ID: id, Token: token(c), Item: big}}.Encode()
 		}},
 		{"malformed", func(*client) []byte { return []byte("d1:t1:a1:y1:qe") }},
 		{"malformed with an id", func(*client) []byte { return []byte("d1:ad2:id3:abce1:q4:ping1:t1:a1:y1:qe") }},
@@ -204,6 +222,87 @@ func TestPaddedQueryGetsFullReply(t *testing.T) {
 		t.Logf("%s: %d-byte query (pad %d): %d nodes, ping %v, %d bytes back", method, len(raw), q.A.Pad, len(reply.R.Nodes), pinged, total)
 		if len(reply.R.Nodes) != K || !pinged || total > 2*len(raw) {
 			t.Fatalf("%s: %d nodes, ping %v, %d bytes for %d", method, len(reply.R.Nodes), pinged, total, len(raw))
+		}
+	}
+}
+
+// TestPaddedGetGetsItem: our get queries carry the pad that lets a node
+// holding unverified sources to twice their query's size answer with an
+// item of 1000 bytes (with a 64-byte salt), nodes, and its verification
+// ping; the same get without the pad gets the nodes but not the item,
+// which the node counts as withheld; once verified (it answered the
+// node's ping), the querier gets replies of up to 8 times its query: a
+// BEP 46 item without a pad, but still not the item of 1000 bytes.
+func TestPaddedGetGetsItem(t *testing.T) {
+	n, addr := startNode(t, "127.0.21.2", 0, Config{})
+	now := time.Now()
+	for i := range 64 {
+		n.tables[ipv4].Seen(randomID(), netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 1}), 6881), now)
+	}
+	big := sign(t, newKey(t), strings.Repeat("s", 64), math.MaxInt64, bstr(strings.Repeat("x", 996)))
+	n.items.Put(big, nil, netip.Addr{}, now)
+	small := sign(t, newKey(t), "my folder", 1, string(krpc.InfoHashValue(randomID())))
+	n.items.Put(small, nil, netip.Addr{}, now)
+	for i, padded := range []bool{true, false} {
+		c := newClient(t, netip.AddrFrom4([4]byte{127, 0, 21, byte(3 + i)}).String()) // (one table entry per IP)
+		q := krpc.Msg{Q: krpc.MethodGet, A: krpc.Args{Target: big.Target()}}
+		if padded {
+			q = n.padded(q, addr)
+		} else {
+			q.T, q.Y = []byte("tx"), krpc.KindQuery
+		}
+		q.A.ID = idAt(n.ID(), 150, i+1) // a bucket with room: the node wants to verify it
+		raw := q.Encode()
+		withheld := n.Stats().ItemsWithheld
+		c.sendRaw(raw, addr)
+		var reply krpc.Msg
+		pinged := false
+		total := 0
+		buf := make([]byte, 4096)
+		for {
+			c.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			size, from, err := c.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				break
+			}
+			m, _ := krpc.Decode(buf[:size])
+			switch {
+			case m.Y == krpc.KindQuery && m.Q == krpc.MethodPing:
+				total += size
+				pinged = true
+				c.sendRaw(krpc.Msg{T: m.T, Y: krpc.KindResponse, R: krpc.Reply{ID: q.A.ID}}.Encode(), from)
+			case m.Y == krpc.KindQuery:
+				// Once it answered, the querier is in the table: the node's
+				// own lookups may ask it too, which is no answer to it.
+			default:
+				total += size
+				reply = m
+			}
+		}
+		t.Logf("padded %v: %d-byte query (pad %d): item of %d bytes, %d nodes, ping %v, %d bytes back",
+			padded, len(raw), q.A.Pad, len(reply.R.Item.V), len(reply.R.Nodes), pinged, total)
+		if total > 2*len(raw) || !pinged {
+			t.Fatalf("%d bytes back for %d, ping %v", total, len(raw), pinged)
+		}
+		if padded && (!reply.R.Item.Mutable || len(reply.R.Nodes) < K/2) {
+			t.Fatalf("padded get: item %d bytes, %d nodes", len(reply.R.Item.V), len(reply.R.Nodes))
+		}
+		if !padded && (reply.R.Item.V != nil || len(reply.R.Token) == 0 || n.Stats().ItemsWithheld != withheld+1) {
+			t.Fatalf("unpadded get: item %d bytes, withheld %d -> %d", len(reply.R.Item.V), withheld, n.Stats().ItemsWithheld)
+		}
+		if !padded {
+			// Verified now (it answered the ping), it gets replies of up to
+			// 8 times its query: a BEP 46 item, not one of 1000 bytes.
+			r, size := c.call(krpc.Msg{Q: krpc.MethodGet, A: krpc.Args{Target: small.Target()}}, addr)
+			t.Logf("verified, unpadded: BEP 46 item of %d bytes, %d nodes in %d bytes", len(r.R.Item.V), len(r.R.Nodes), size)
+			if !r.R.Item.Same(krpc.Item{V: small.V, Mutable: true, Key: small.Key, Seq: small.Seq, Sig: small.Sig}) {
+				t.Fatalf("verified querier: %+v", r.R.Item)
+			}
+			r, size = c.call(krpc.Msg{Q: krpc.MethodGet, A: krpc.Args{Target: big.Target()}}, addr)
+			t.Logf("verified, unpadded: 1000-byte item withheld (%v), %d nodes in %d bytes", r.R.Item.V == nil, len(r.R.Nodes), size)
+			if r.R.Item.V != nil || len(r.R.Nodes) != K || size > maxAmplification*len(raw) {
+				t.Fatalf("verified querier, big item: %d bytes of item, %d nodes in %d bytes", len(r.R.Item.V), len(r.R.Nodes), size)
+			}
 		}
 	}
 }

@@ -99,7 +99,7 @@ func (n *Node) Lookup(ctx context.Context, infoHash [20]byte, opts LookupOptions
 			sc.add(krpc.Reply{BFsd: seeds, BFpe: peers})
 		}
 	}
-	err := n.eachFamily(ctx, ih, krpc.MethodGetPeers, deliver, sc, func(f family, closest []*candidate, err error) {
+	err := n.eachFamily(ctx, ih, krpc.MethodGetPeers, deliver, sc, nil, func(f family, closest []*candidate, err error) {
 		fr := FamilyResult{Looked: true, Answered: len(closest), Err: err}
 		switch {
 		case err != nil:

@@ -1,8 +1,11 @@
 package dht
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
@@ -38,7 +41,9 @@ func FuzzParseTable(f *testing.F) {
 // FuzzHandlePacket feeds arbitrary packets to a dual-stack node's packet
 // handler (without Serve; its answers go to an in-memory network), from
 // IPv4 and IPv6 sources: nothing panics, whatever the message, and the
-// node's maps stay within bounds.
+// node's maps and item store stay within bounds. (A put needs a token
+// valid for its source, which the fuzzer cannot guess: the placeholder
+// TOKEN___ in a packet is replaced with it.)
 func FuzzHandlePacket(f *testing.F) {
 	self := randomID()
 	for _, m := range []krpc.Msg{
@@ -57,6 +62,20 @@ func FuzzHandlePacket(f *testing.F) {
 	} {
 		f.Add(m.Encode(), uint8(1))
 	}
+	// A put's token is valid only from its source: the fuzz function puts
+	// the right one in place of this placeholder.
+	placeholder := []byte("TOKEN___")
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	mut, _ := krpc.SignItem(key, []byte("salt"), 3, []byte("d2:ih20:mnopqrstuvwxyz123456e"))
+	for _, m := range []krpc.Msg{
+		{T: []byte("ah"), Y: krpc.KindQuery, Q: krpc.MethodGet, A: krpc.Args{ID: self, Target: mut.Target()}},
+		{T: []byte("ai"), Y: krpc.KindQuery, Q: krpc.MethodPut, A: krpc.Args{ID: self, Token: placeholder, Item: mut}},
+		{T: []byte("aj"), Y: krpc.KindQuery, Q: krpc.MethodPut, A: krpc.Args{ID: self, Token: placeholder, Item: krpc.Item{V: []byte("i1e")}}},
+		{T: []byte("ak"), Y: krpc.KindQuery, Q: krpc.MethodPut, A: krpc.Args{ID: self, Token: placeholder, Item: mut, CAS: &mut.Seq}},
+		{T: []byte{0, 0, 0, 4}, Y: krpc.KindResponse, R: krpc.Reply{ID: self, Token: []byte("x"), Item: mut}},
+	} {
+		f.Add(m.Encode(), uint8(2))
+	}
 	mn := newMemNet()
 	n, err := New(Config{Conn: mn.Listen(netip.MustParseAddrPort("[::]:6881"))})
 	if err != nil {
@@ -68,10 +87,12 @@ func FuzzHandlePacket(f *testing.F) {
 		if from&1 == 1 {
 			src = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0: 0xfd, 15: from}), 6881)
 		}
+		b = bytes.ReplaceAll(b, placeholder, n.tokens.Token(src.Addr(), time.Now()))
 		s.handle(b, src)
+		items, itemBytes, _ := n.items.Counts()
 		if tor, _ := n.peers.Counts(); tor > maxTorrents || n.limiter.Tracked() > maxRateIPs ||
-			n.credits.Len() > maxCredits || n.answerers.Len() > maxAnswerers {
-			t.Fatalf("bounds exceeded: %d torrents", tor)
+			n.credits.Len() > maxCredits || n.answerers.Len() > maxAnswerers || items > maxItems || itemBytes > maxItemBytes {
+			t.Fatalf("bounds exceeded: %d torrents, %d items (%d bytes)", tor, items, itemBytes)
 		}
 	})
 }

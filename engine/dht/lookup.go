@@ -25,7 +25,8 @@ type candidate struct {
 	state   int
 	sentAt  time.Time
 	slow    bool   // waiting for longer than slowAfter: no longer counts against alpha
-	token   []byte // from its get_peers reply
+	token   []byte // from its get_peers or get reply
+	held    bool   // its get reply held an item, or a mutable item's seq (BEP 44)
 }
 
 // lookup is one iterative lookup (BEP 5): it asks the closest nodes it
@@ -34,11 +35,12 @@ type candidate struct {
 type lookup struct {
 	n         *Node
 	fam       family
-	want      []string   // BEP 32 `want`, when the other family's nodes are wanted too
-	leaked    int        // nodes of the other family pinged
-	scrape    *scrapeSum // BEP 33: ask for filters and add them here; nil: no scrape
+	want      []string    // BEP 32 `want`, when the other family's nodes are wanted too
+	leaked    int         // nodes of the other family pinged
+	scrape    *scrapeSum  // BEP 33: ask for filters and add them here; nil: no scrape
+	items     *itemSearch // BEP 44 get: what the replies hold goes here
 	target    ID
-	method    string                 // find_node or get_peers
+	method    string                 // find_node, get_peers or get
 	onPeers   func([]netip.AddrPort) // get_peers: new peers, deduplicated
 	cands     []*candidate           // unknown IDs first, then by distance to target
 	byAddr    map[netip.AddrPort]*candidate
@@ -102,7 +104,7 @@ func (n *Node) starts(ctx context.Context, target ID) ([2]start, error) {
 func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort)) ([]*candidate, error) {
 	var out []*candidate
 	var lastErr error
-	err := n.eachFamily(ctx, target, method, onPeers, nil, func(f family, closest []*candidate, err error) {
+	err := n.eachFamily(ctx, target, method, onPeers, nil, nil, func(f family, closest []*candidate, err error) {
 		out = append(out, closest...)
 		if err != nil {
 			lastErr = err
@@ -122,9 +124,10 @@ func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers fun
 // contact to start from (waiting for one), in parallel, and calls done
 // with each family's outcome, then returns. onPeers and done are called
 // from the calling goroutine. With sc, the get_peers queries ask for BEP
-// 33's filters, which go into sc.
+// 33's filters, which go into sc; with items, the get replies' items go
+// there (BEP 44).
 func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort),
-	sc *scrapeSum, done func(f family, closest []*candidate, err error)) error {
+	sc *scrapeSum, items *itemSearch, done func(f family, closest []*candidate, err error)) error {
 	st, err := n.starts(ctx, target)
 	if err != nil {
 		return err
@@ -153,7 +156,7 @@ func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers
 				}
 			}
 			l := n.newLookup(f, target, method, deliver, st[f].nodes, st[f].seeds)
-			l.scrape = sc
+			l.scrape, l.items = sc, items
 			c, err := l.run(ctx)
 			outcomes <- outcome{f, c, err}
 		}()
@@ -308,9 +311,12 @@ func (l *lookup) fill() (done bool) {
 
 func (l *lookup) ask(c *candidate) {
 	q := krpc.Msg{Q: l.method, A: krpc.Args{Want: l.want}}
-	if l.method == krpc.MethodGetPeers {
+	switch {
+	case l.method == krpc.MethodGetPeers:
 		q.A.InfoHash, q.A.Scrape = l.target, l.scrape != nil
-	} else {
+	case l.method == krpc.MethodGet && l.items != nil:
+		q.A.Target, q.A.Seq = l.target, l.items.above
+	default:
 		q.A.Target = l.target
 	}
 	var want ID
@@ -358,6 +364,9 @@ func (l *lookup) handle(r result) {
 	}
 	if l.scrape != nil {
 		l.scrape.add(r.msg.R)
+	}
+	if l.items != nil {
+		c.held = l.items.add(r.msg.R)
 	}
 	own, other := r.msg.R.Nodes, r.msg.R.Nodes6
 	if l.fam == ipv6 {

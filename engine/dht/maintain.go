@@ -79,6 +79,7 @@ func (n *Node) maintain(ctx context.Context) {
 				}
 			}
 			n.peers.Expire(now)
+			n.items.Expire(now)
 			n.limiter.Sweep(now)
 			n.credits.Sweep(now)
 			n.answerers.Sweep(now)

@@ -1,7 +1,8 @@
 // Package dht is a Mainline DHT node (BEP 5): the routing table, iterative
 // lookups, get_peers and announce_peer with tokens, a bounded peer store,
-// abuse limits, BEP 42 node IDs, BEP 43 read-only mode, BEP 33 scrapes, a
-// saved table, and a routing-only mode for bootstrap routers.
+// abuse limits, BEP 42 node IDs, BEP 43 read-only mode, BEP 33 scrapes,
+// BEP 44 items (get and put), a saved table, and a routing-only mode for
+// bootstrap routers.
 //
 // IPv6 (BEP 32). A node serves the IPv4 DHT, the IPv6 DHT or both, with one
 // routing table per family and one node ID for both. Config.Conn's local
@@ -27,15 +28,36 @@
 // from the bloom filters of the nodes that answered and of our own store.
 // The node answers scrapes with the two filters of what it stores.
 //
+// Items (BEP 44, for BEP 46's updatable torrents). Put(ctx, item, opts)
+// stores an item (made with krpc.NewImmutableItem, or signed with
+// krpc.SignItem) in our own store and on the K closest nodes of each
+// family that give a token, with a compare-and-swap on request;
+// Get(ctx, target, opts) looks an item up (our store, then the network),
+// checks every item received (target, signature with the salt the caller
+// gives, value) and returns the highest seq seen. A reader keeps an item
+// alive by putting again what Get returned, signature and all. The node
+// stores what others put, as BEP 44 says: a token as for announce_peer,
+// values up to 1000 bytes (205), good signatures (206), salts up to 64
+// bytes (207), CAS (301) and seq (302) rules; an item lives 2 hours after
+// its last put. Put and the lookups of Get and Put pad their get queries
+// so that a node holding unverified sources to twice their query (ours)
+// can answer with a 1000-byte item; to a get without a pad, the node
+// sends the item only when the reply fits in that budget (a verified
+// source gets 8 times its query: a BEP 46 item fits), else the reply goes
+// without it (Stats.ItemsWithheld).
+//
 // Abuse limits. The routing table holds one entry per IP address and, in
 // each bucket, one per /24 (IPv4) or /64 (IPv6), local addresses exempt
 // from the subnet rule. The peer store keeps one peer per IP address and
 // torrent (BEP 33), at most 2 per IPv6 /64, 200 per torrent and 2,000
-// torrents. Queries are rate-limited per address and in total. A source
-// that has not answered one of our queries gets, in replies and in the
-// ping that verifies it, at most twice the bytes it sent us; our own
-// lookup queries are padded so that nodes doing the same can answer them
-// in full.
+// torrents. The item store keeps 1,000 items (about 1.5 MB at most), of
+// which one IP address (an IPv6 /64) may have created 64, later ones
+// refused with error 201; when full, the item put by the fewest distinct
+// addresses, least recently put, makes room. Queries are rate-limited per
+// address and in total. A source that has not answered one of our queries
+// gets, in replies and in the ping that verifies it, at most twice the
+// bytes it sent us; our own lookup queries are padded so that nodes doing
+// the same can answer them in full.
 //
 // A Node is built by New and run by Serve; its methods are safe for
 // concurrent use from any goroutine, before, during or after Serve.
@@ -103,6 +125,9 @@ type Config struct {
 	TokenRotation time.Duration
 	// PeerTTL is how long an announced peer is kept (default 30 min).
 	PeerTTL time.Duration
+	// ItemTTL is how long an item put to us (BEP 44) is kept after its
+	// last put (default ItemLifetime, 2 hours).
+	ItemTTL time.Duration
 	// QueryRate and QueryBurst limit the queries answered per IP address:
 	// QueryRate per second on average, QueryBurst at once (defaults 10
 	// and 50).
@@ -150,6 +175,7 @@ type Node struct {
 	tables  [2]*routingTable
 	tokens  *tokenSecrets
 	peers   *peerStore
+	items   *itemStore
 	limiter *rateLimiter
 	rpc     *transactions
 	// answerers are the addresses that answered us (verified sources);
@@ -167,6 +193,7 @@ type Node struct {
 
 	incoming, dropped, rateLimited atomic.Uint64
 	unanswered                     atomic.Uint64 // queries whose reply would have exceeded its budget
+	withheld                       atomic.Uint64 // get replies sent without their item, which did not fit the budget
 	lookups                        atomic.Int64
 	boots                          atomic.Int64 // bootstraps run
 
@@ -206,6 +233,7 @@ func New(cfg Config) (*Node, error) {
 	setDefault(&cfg.SaveInterval, 5*time.Minute)
 	setDefault(&cfg.TokenRotation, 5*time.Minute)
 	setDefault(&cfg.PeerTTL, 30*time.Minute)
+	setDefault(&cfg.ItemTTL, ItemLifetime)
 	if cfg.QueryRate <= 0 {
 		cfg.QueryRate = 10
 	}
@@ -257,6 +285,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.tokens = newTokenSecrets(cfg.TokenRotation, now)
 	n.peers = newPeerStore(maxTorrents, maxPeersPerTorrent, cfg.PeerTTL)
+	n.items = newItemStore(maxItems, maxItemsPerHost, cfg.ItemTTL)
 	n.limiter = newRateLimiter(cfg.QueryRate, float64(cfg.QueryBurst), maxRateIPs, totalQueryRate)
 	n.rpc = newTransactions()
 	n.answerers = newAnswerers()

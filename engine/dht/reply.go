@@ -1,6 +1,7 @@
 package dht
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -14,8 +15,12 @@ import (
 // query from any other address may have a forged source, so what we send
 // there in answer is held to twice what it sent.
 const (
-	maxReply         = 1024 // BEP 32: no DHT datagram larger than this
-	maxAmplification = 8    // a reply to a verified source is at most this many times its query
+	maxReply = 1024 // BEP 32: no DHT datagram larger than this
+	// maxItemReply bounds a get's reply (BEP 44): an item of up to 1000
+	// bytes with K nodes does not fit in maxReply. 1452 bytes is what a
+	// 1500-byte IPv6 packet carries over UDP.
+	maxItemReply     = 1452
+	maxAmplification = 8 // a reply to a verified source is at most this many times its query
 	unverifiedFactor = 2
 	maxCredits       = 4096             // unverified sources whose bytes we count
 	creditIdle       = time.Minute      // a source silent this long starts from zero
@@ -171,13 +176,17 @@ type content struct {
 
 	scrape          bool // send seeds and leechers (BFsd, BFpe)
 	seeds, leechers *krpc.Bloom
+
+	item *krpc.Item // get (BEP 44): the item, first of all
+	seq  *int64     // get: the stored item's seq alone
 }
 
 // fitReply encodes r into buf with as much of c as fits in budget bytes,
 // dropping first what matters least: then the `v` key and an error's
 // text. It returns the packet, or ok false if even the bare reply does
-// not fit.
-func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok bool) {
+// not fit. A get's item is all or nothing: withheld reports that it was
+// left out.
+func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok, withheld bool) {
 	buf = r.Append(buf[:0])
 	if len(buf) > budget && r.V != nil {
 		r.V = nil
@@ -188,7 +197,19 @@ func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok 
 		buf = r.Append(buf[:0])
 	}
 	if len(buf) > budget {
-		return buf, false
+		return buf, false, false
+	}
+	if c.item != nil || c.seq != nil {
+		r.R.Item, r.R.Seq = krpc.Item{}, c.seq
+		if c.item != nil {
+			r.R.Item = *c.item
+		}
+		if with := r.Append(buf[:0]); len(with) <= budget {
+			buf = with
+		} else {
+			r.R.Item, r.R.Seq = krpc.Item{}, nil
+			withheld = c.item != nil
+		}
 	}
 	room := budget - len(buf)
 	fitValues := func() {
@@ -240,13 +261,15 @@ func fitReply(buf []byte, r krpc.Msg, c content, budget int) (packet []byte, ok 
 		r.R.Nodes6 = fitNodes(c.nodes6, "6:nodes6", krpc.CompactNode6Len)
 	}
 	buf = r.Append(buf[:0])
-	return buf, len(buf) <= budget
+	return buf, len(buf) <= budget, withheld
 }
 
-// padded returns the lookup query q (find_node or get_peers) to be sent
-// to addr, padded so that a node holding unverified sources to twice
+// padded returns the lookup query q (find_node, get_peers or get) to be
+// sent to addr, padded so that a node holding unverified sources to twice
 // their query's size can still answer it in full: K nodes of each family
-// it asks for (and a token), and a ping to verify us.
+// it asks for (and a token), and a ping to verify us; for a get, an item
+// of the largest size too, within the maxItemReply such a node holds a
+// get's reply to (it sends fewer nodes then).
 func (n *Node) padded(q krpc.Msg, to netip.AddrPort) krpc.Msg {
 	q.Y, q.T, q.A.ID, q.V, q.A.Pad = krpc.KindQuery, make([]byte, 4), n.ID(), version, 0
 	full := krpc.Msg{T: q.T, Y: krpc.KindResponse, IP: to, V: version}
@@ -262,10 +285,15 @@ func (n *Node) padded(q krpc.Msg, to netip.AddrPort) krpc.Msg {
 			full.R.Nodes6 = append(full.R.Nodes6, krpc.NodeInfo{Addr: netip.AddrPortFrom(netip.IPv6Unspecified(), 1)})
 		}
 	}
-	if q.Q == krpc.MethodGetPeers {
+	if q.Q == krpc.MethodGetPeers || q.Q == krpc.MethodGet {
 		full.R.Token = make([]byte, tokenLen)
 	}
-	need := (len(full.Encode()) + verifyPingSize + unverifiedFactor - 1) / unverifiedFactor
+	reply := len(full.Encode()) + verifyPingSize
+	if q.Q == krpc.MethodGet {
+		full.R.Item = krpc.Item{V: make([]byte, krpc.MaxValueLen), Mutable: true, Seq: math.MaxInt64}
+		reply = min(len(full.Encode())+verifyPingSize, maxItemReply)
+	}
+	need := (reply + unverifiedFactor - 1) / unverifiedFactor
 	size := len(q.Encode())
 	if size >= need {
 		return q

@@ -30,7 +30,7 @@ func (s *server) handle(b []byte, from netip.AddrPort) {
 				return
 			}
 			r := krpc.Msg{T: m.T, Y: krpc.KindError, E: krpc.Error{Code: krpc.CodeProtocol, Msg: "malformed query"}}
-			s.send(r, content{}, s.budget(from, len(b), now), from)
+			s.send(r, content{}, s.budget(from, len(b), maxReply, now), from)
 		}
 		return
 	}
@@ -51,10 +51,11 @@ type budget struct {
 }
 
 // budget records a query of size bytes from addr and returns what its
-// answer may cost.
-func (s *server) budget(from netip.AddrPort, size int, now time.Time) budget {
+// answer may cost, at most limit bytes (maxReply, or maxItemReply for a
+// get).
+func (s *server) budget(from netip.AddrPort, size, limit int, now time.Time) budget {
 	n := s.n
-	b := budget{bytes: min(maxAmplification*size, maxReply)}
+	b := budget{bytes: min(maxAmplification*size, limit)}
 	if n.answerers.Has(from, now) {
 		b.verified = true
 		return b
@@ -74,18 +75,21 @@ func (s *server) send(r krpc.Msg, c content, b budget, to netip.AddrPort) {
 // What does not fit is dropped, down to the whole reply.
 func (s *server) sendVerify(r krpc.Msg, c content, b budget, to netip.AddrPort, verify bool) (pingFits bool) {
 	n := s.n
-	var ok bool
+	var ok, withheld bool
 	if verify && !b.verified {
-		s.buf, ok = fitReply(s.buf, r, c, b.bytes-verifyPingSize)
+		s.buf, ok, withheld = fitReply(s.buf, r, c, b.bytes-verifyPingSize)
 		pingFits = ok
 	}
 	if !ok {
-		s.buf, ok = fitReply(s.buf, r, c, b.bytes)
+		s.buf, ok, withheld = fitReply(s.buf, r, c, b.bytes)
 		pingFits = verify && b.verified
 	}
 	if !ok {
 		n.unanswered.Add(1)
 		return false
+	}
+	if withheld {
+		n.withheld.Add(1)
 	}
 	if !b.verified {
 		n.credits.Spent(to, len(s.buf))
@@ -108,7 +112,11 @@ func (s *server) query(m krpc.Msg, size int, from netip.AddrPort) {
 		n.rateLimited.Add(1)
 		return
 	}
-	b := s.budget(from, size, now)
+	limit := maxReply
+	if m.Q == krpc.MethodGet {
+		limit = maxItemReply
+	}
+	b := s.budget(from, size, limit, now)
 	verify := !m.ReadOnly && n.tableOf(from).Queried(m.A.ID, from, now)
 	r := krpc.Msg{T: m.T, Y: krpc.KindResponse, IP: from, V: version}
 	r.R.ID = n.ID()
@@ -141,6 +149,17 @@ func (s *server) query(m krpc.Msg, size int, from netip.AddrPort) {
 			port = from.Port()
 		}
 		n.peers.Add(m.A.InfoHash, netip.AddrPortFrom(from.Addr(), port), m.A.Seed, now)
+	case krpc.MethodGet: // BEP 44
+		c = n.nodesFor(m.A.Target, from, m.A.Want, now)
+		if n.cfg.Router {
+			break
+		}
+		r.R.Token = n.tokens.Token(from.Addr(), now)
+		c.item, c.seq = n.storedItem(m.A.Target, m.A.Seq, now)
+	case krpc.MethodPut:
+		if err := n.servePut(m, from, now); err != nil {
+			r = errorReply(m, err.Code, err.Msg)
+		}
 	default:
 		r = errorReply(m, krpc.CodeMethodUnknown, "Method Unknown")
 	}

@@ -23,8 +23,12 @@ type Stats struct {
 	LastBootstrap       time.Time // zero: not bootstrapped yet
 	LastBootstrapSource string    // SourceSavedTable, SourceTable, SourceContacts, SourceAdded, SourcePeerPort or SourceIncoming
 	TableSavedAt        time.Time
-	Torrents, Peers     int        // the peer store's size
-	ExternalIP          netip.Addr // as set or voted; invalid if unknown
+	Torrents, Peers     int // the peer store's size
+	// Items and ItemBytes are the item store's size (BEP 44): items
+	// and the bytes they are counted for (at most about 1.5 MB).
+	Items, ItemBytes int
+	ItemsWithheld    uint64     // get replies sent without their item, which was more than the querier may receive
+	ExternalIP       netip.Addr // as set or voted; invalid if unknown
 }
 
 // TableStats describes the routing table of one address family (BEP 32).
@@ -69,6 +73,8 @@ func (n *Node) Stats() Stats {
 		}
 	}
 	st.Torrents, st.Peers = n.peers.Counts()
+	st.Items, st.ItemBytes, _ = n.items.Counts()
+	st.ItemsWithheld = n.withheld.Load()
 	n.mu.Lock()
 	st.LastBootstrap, st.LastBootstrapSource = n.lastBootstrap, n.lastBootstrapSource
 	st.TableSavedAt = n.savedAt

@@ -23,6 +23,16 @@ network namespace the test made, never on the machine's own network.
   and 'PEERID ip:port NAME' with what libtorrent's identify_client makes of
   its peer ID alone)
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
+      [--put-immutable TEXT] [--put-mutable TEXT --key SEEDHEX] [--salt HEX] [--put-delay S]
+      [--get-immutable HEX] [--get-mutable PUBKEYHEX [--get-salt HEX]]
+  (BEP 44 items, with libtorrent's own puts and gets: --put-immutable puts
+  the string TEXT, --put-mutable puts the string TEXT as a mutable item
+  under the ed25519 key whose 32-byte seed is SEEDHEX (libtorrent signs it,
+  with the seq after the highest it finds), under the salt --salt, once,
+  --put-delay seconds after start (default 3); --get-immutable and
+  --get-mutable look an item up each second (a mutable one with --salt, or
+  --get-salt if given).
+  Mutable puts need python3-cryptography, for the public key.)
 
 Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
 <bytes> bytes' when a download completes (exit 0) or 'TIMEOUT ...' (exit 1);
@@ -253,10 +263,73 @@ def flush(ses, h, timeout):
     return False
 
 
+def lt_keypair(seed_hex):
+    """libtorrent's ed25519 key pair for a 32-byte seed: the public key, and
+    the 64-byte secret key of the ed25519 reference code (SHA-512 of the
+    seed, clamped)."""
+    import hashlib
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+    seed = bytes.fromhex(seed_hex)
+    pub = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    sk = bytearray(hashlib.sha512(seed).digest())
+    sk[0] &= 248
+    sk[31] &= 63
+    sk[31] |= 64
+    return pub, bytes(sk)
+
+
+def dht_items(ses, a, start, state):
+    """BEP 44 puts (once, after --put-delay) and gets (each call)."""
+    salt = bytes.fromhex(a.salt or '')
+    if not state.get('put') and time.time() - start >= a.put_delay:
+        state['put'] = True
+        if a.put_immutable:
+            ses.dht_put_immutable_item(a.put_immutable.encode())
+        if a.put_mutable:
+            pub, sk = lt_keypair(a.key)
+            ses.dht_put_mutable_item(sk, pub, a.put_mutable.encode(), salt)
+    if a.get_immutable:
+        ses.dht_get_immutable_item(lt.sha1_hash(bytes.fromhex(a.get_immutable)))
+    if a.get_mutable:
+        get_salt = salt if a.get_salt is None else bytes.fromhex(a.get_salt)
+        ses.dht_get_mutable_item(bytes.fromhex(a.get_mutable), get_salt)
+
+
+def item_alert(al, seen):
+    """Prints what a BEP 44 alert reports; seen dedupes."""
+    if isinstance(al, lt.dht_put_alert):
+        key, salt = (x if isinstance(x, bytes) else x.encode() for x in (al.public_key, al.salt))
+        if any(key):
+            print('PUTMUT %s %s %d %d' % (key.hex(), salt.hex(), al.seq, al.num_success), flush=True)
+        else:
+            print('PUT %s %d' % (al.target, al.num_success), flush=True)
+        return
+    if not isinstance(al, (lt.dht_immutable_item_alert, lt.dht_mutable_item_alert)):
+        return
+    if '<uninitialized>' in al.message():  # nothing found
+        return
+    try:
+        value = lt.bencode(al.item['value']).hex()
+    except RuntimeError:  # libtorrent 2.0.8's binding cannot convert a dictionary value
+        value = '-'
+    if isinstance(al, lt.dht_immutable_item_alert):
+        line = 'ITEM %s %s' % (al.target, value)
+    else:
+        salt = al.salt if isinstance(al.salt, bytes) else al.salt.encode()
+        line = 'MUTABLE %s %s %d %s %s' % (al.key.hex(), salt.hex(), al.seq, al.signature.hex(), value)
+    if line not in seen:
+        seen.add(line)
+        print(line, flush=True)
+
+
 def cmd_dht(a):
     ses = session(a.port, a.ip, a.bootstrap)
     wait_listen(ses)
-    end = time.time() + a.seconds
+    start = time.time()
+    end = start + a.seconds
+    items, seen = {}, set()
     found = set()
     th = None
     if a.announce:
@@ -269,9 +342,11 @@ def cmd_dht(a):
             th.force_dht_announce()
         if a.get:
             ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(a.get)))
+        dht_items(ses, a, start, items)
         time.sleep(1)
         ses.post_dht_stats()
         for al in ses.pop_alerts():
+            item_alert(al, seen)
             if isinstance(al, lt.dht_stats_alert):
                 n = sum(b['num_nodes'] for b in al.routing_table)
                 print('NODES', n, flush=True)
@@ -299,6 +374,10 @@ def main():
     d.add_argument('--peer')
     d.add_argument('--flush', action='store_true', help='print DONE once the data is written to the files')
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
+    h.add_argument('--put-immutable'); h.add_argument('--put-mutable'); h.add_argument('--key', help='ed25519 seed, hex')
+    h.add_argument('--salt', help='hex'); h.add_argument('--put-delay', type=float, default=3)
+    h.add_argument('--get-immutable'); h.add_argument('--get-mutable', help='public key, hex')
+    h.add_argument('--get-salt', help="hex; the salt of --get-mutable, when not --salt's")
     for p in (s, d):
         p.add_argument('--dht')
         p.add_argument('--lsd', action='store_true', help='local service discovery on the --ip interface (namespaces only)')

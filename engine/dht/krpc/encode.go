@@ -52,6 +52,11 @@ func (m Msg) Append(dst []byte) []byte {
 
 func (a *Args) appendTo(dst []byte, method string) []byte {
 	dst = append(dst, 'd')
+	it := &a.Item
+	if a.CAS != nil {
+		dst = appendString(dst, "cas")
+		dst = appendInt(dst, *a.CAS)
+	}
 	dst = appendString(dst, "id")
 	dst = appendBytes(dst, a.ID[:])
 	if a.ImpliedPort {
@@ -61,6 +66,10 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 	if method == MethodGetPeers || method == MethodAnnouncePeer || a.InfoHash != (ID{}) {
 		dst = appendString(dst, "info_hash")
 		dst = appendBytes(dst, a.InfoHash[:])
+	}
+	if it.Mutable {
+		dst = appendString(dst, "k")
+		dst = appendBytes(dst, it.Key[:])
 	}
 	if a.NoSeed {
 		dst = appendString(dst, "noseed")
@@ -78,6 +87,10 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 		dst = appendString(dst, "port")
 		dst = appendInt(dst, int64(a.Port))
 	}
+	if it.Mutable && len(it.Salt) > 0 {
+		dst = appendString(dst, "salt")
+		dst = appendBytes(dst, it.Salt)
+	}
 	if a.Scrape {
 		dst = appendString(dst, "scrape")
 		dst = appendInt(dst, 1)
@@ -86,13 +99,18 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 		dst = appendString(dst, "seed")
 		dst = appendInt(dst, 1)
 	}
-	if method == MethodFindNode || a.Target != (ID{}) {
+	dst = appendSeqSig(dst, it, a.Seq)
+	if method == MethodFindNode || method == MethodGet || a.Target != (ID{}) {
 		dst = appendString(dst, "target")
 		dst = appendBytes(dst, a.Target[:])
 	}
 	if len(a.Token) > 0 {
 		dst = appendString(dst, "token")
 		dst = appendBytes(dst, a.Token)
+	}
+	if it.V != nil {
+		dst = appendString(dst, "v")
+		dst = append(dst, it.V...)
 	}
 	if len(a.Want) > 0 {
 		dst = appendString(dst, "want")
@@ -117,6 +135,11 @@ func (r *Reply) appendTo(dst []byte) []byte {
 	}
 	dst = appendString(dst, "id")
 	dst = appendBytes(dst, r.ID[:])
+	it := &r.Item
+	if it.Mutable {
+		dst = appendString(dst, "k")
+		dst = appendBytes(dst, it.Key[:])
+	}
 	if n := countFamily(r.Nodes, true); n > 0 {
 		dst = appendString(dst, "nodes")
 		dst = strconv.AppendInt(dst, int64(n*CompactNodeLen), 10)
@@ -129,9 +152,14 @@ func (r *Reply) appendTo(dst []byte) []byte {
 		dst = append(dst, ':')
 		dst = AppendCompactNodes6(dst, r.Nodes6)
 	}
+	dst = appendSeqSig(dst, it, r.Seq)
 	if len(r.Token) > 0 {
 		dst = appendString(dst, "token")
 		dst = appendBytes(dst, r.Token)
+	}
+	if it.V != nil {
+		dst = appendString(dst, "v")
+		dst = append(dst, it.V...)
 	}
 	if len(r.Values) > 0 {
 		dst = appendString(dst, "values")
@@ -143,6 +171,22 @@ func (r *Reply) appendTo(dst []byte) []byte {
 		dst = append(dst, 'e')
 	}
 	return append(dst, 'e')
+}
+
+// appendSeqSig appends a mutable item's `seq` and `sig`, or else the
+// lone `seq` of seq, if any.
+func appendSeqSig(dst []byte, it *Item, seq *int64) []byte {
+	switch {
+	case it.Mutable:
+		dst = appendString(dst, "seq")
+		dst = appendInt(dst, it.Seq)
+		dst = appendString(dst, "sig")
+		dst = appendBytes(dst, it.Sig[:])
+	case seq != nil:
+		dst = appendString(dst, "seq")
+		dst = appendInt(dst, *seq)
+	}
+	return dst
 }
 
 // countFamily counts the IPv4 nodes (v4) or the IPv6 ones (!v4).

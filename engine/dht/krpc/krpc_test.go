@@ -22,7 +22,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // sampleMsgs are one message of each shape a node sends or receives.
 func sampleMsgs() map[string]Msg {
 	self := id("abcdefghij0123456789")
-	return map[string]Msg{
+	msgs := map[string]Msg{
 		"ping": {T: []byte("aa"), Y: KindQuery, Q: MethodPing, A: Args{ID: self}},
 		"ping ro": {T: []byte("\x00\x01"), Y: KindQuery, Q: MethodPing, A: Args{ID: self},
 			ReadOnly: true, V: []byte("SW\x00\x01")},
@@ -56,6 +56,10 @@ func sampleMsgs() map[string]Msg {
 			IP: ap("[2001:db8::9]:1")},
 		"error": {T: []byte("t3"), Y: KindError, E: Error{Code: CodeProtocol, Msg: "bad token"}},
 	}
+	for name, m := range itemMsgs() {
+		msgs[name] = m
+	}
+	return msgs
 }
 
 func TestRoundTrip(t *testing.T) {

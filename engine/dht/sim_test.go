@@ -40,7 +40,9 @@ func startSim(t *testing.T, count int) []simNode {
 	})
 	nodes := make([]simNode, count)
 	for i := range nodes {
-		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881)
+		// One /24 per node, as on the internet (the table keeps one node per
+		// /24 per bucket).
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}), 6881)
 		cfg := Config{
 			Conn: mn.Listen(addr),
 			// Generous: under the race detector on 2 cores a busy node can

@@ -68,10 +68,6 @@ func (c *Conn) handle(h Header, payload []byte, now time.Time) bool {
 	if c.out.count > 0 {
 		c.rtoAt = now.Add(backoff(c.rtt.rto(), c.timeouts))
 	}
-	if c.finSent && !seqLess(c.ackedSeq, c.finSeq) {
-		c.dieLocked(ErrClosed) // our FIN is acknowledged: nothing left to do
-		return false
-	}
 	if uint32(c.payloadSize()) <= c.peerWnd {
 		c.zeroWndAt = time.Time{}
 	}
@@ -84,6 +80,15 @@ func (c *Conn) handle(h Header, payload []byte, now time.Time) bool {
 	if carries {
 		c.needAck = true
 		c.unackedPkts++
+	}
+	if c.finSent && !seqLess(c.ackedSeq, c.finSeq) {
+		// Our FIN is acknowledged: nothing is left to do but to
+		// acknowledge what this packet brought (the peer's FIN).
+		if c.needAck {
+			c.sendStateLocked(now)
+		}
+		c.dieLocked(ErrClosed)
+		return false
 	}
 	c.flushLocked(now)
 	if c.needAck && c.unackedPkts >= ackEvery {

@@ -100,6 +100,10 @@ const maxSACKBytes = 128
 // selectively acknowledged past a gap, declare a packet lost.
 const dupAckLimit = 3
 
+// resetSlack is how far behind our oldest unacknowledged packet the
+// acknowledgement of a RESET may be.
+const resetSlack = 1024
+
 // ackEvery is how many packets may arrive before an acknowledgement is
 // sent even though more are waiting to be read.
 const ackEvery = 16

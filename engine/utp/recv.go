@@ -14,10 +14,15 @@ func (c *Conn) handle(h Header, payload []byte, now time.Time) bool {
 	}
 	c.st.PacketsReceived++
 	if h.Type == TypeReset {
-		if c.state == stateSynSent {
+		// A RESET acknowledges one of our recent packets (the one it
+		// answers); others are forged or stale.
+		switch {
+		case c.state == stateSynSent && h.Ack == c.synSeq:
 			c.dieLocked(ErrRefused)
-		} else {
+		case c.state == stateConnected && !seqLess(c.seqNr, h.Ack) && seqDiff(h.Ack, c.ackedSeq) >= -resetSlack:
 			c.dieLocked(ErrReset)
+		default:
+			c.st.Ignored++
 		}
 		return false
 	}

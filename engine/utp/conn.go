@@ -63,32 +63,33 @@ type Conn struct {
 	lastWnd     uint32 // the window our last packet advertised
 
 	// Sending.
-	seqNr         uint16 // the next sequence number
-	ackedSeq      uint16 // every packet up to this one is acknowledged
-	fastResendSeq uint16 // packets from here on may be fast-retransmitted
-	lossSeq       uint16 // losses up to here were already answered with a cut
-	synSeq        uint16
-	synSends      int
-	synAt         time.Time
-	out           outRing
-	resendQ       []uint16 // timed-out packets waiting for window
-	unsent        byteQueue
-	inflight      int // payload bytes sent and not acknowledged
-	peerWnd       uint32
-	cc            congestion
-	rtt           rttEstimator
-	mtu           pathMTU
-	dupAcks       int
-	nagleSeq      uint16 // the undersized packet in flight, if nagleActive
-	nagleActive   bool
-	rtoAt         time.Time
-	timeouts      int
-	zeroWndAt     time.Time // when to probe a closed peer window
-	zeroWndProbe  bool
-	lastRecv      time.Time
-	lastSend      time.Time
-	scratch       []byte
-	sackBuf       [maxSACKBytes]byte
+	seqNr        uint16 // the next sequence number
+	ackedSeq     uint16 // every packet up to this one is acknowledged
+	lossSeq      uint16 // losses up to here were already answered with a cut
+	synSeq       uint16
+	synSends     int
+	synAt        time.Time
+	out          outRing
+	resendQ      []uint16 // timed-out packets waiting for window
+	unsent       byteQueue
+	inflight     int // payload bytes sent and not acknowledged
+	peerWnd      uint32
+	cc           congestion
+	rtt          rttEstimator
+	mtu          pathMTU
+	dupAcks      int
+	nagleSeq     uint16 // the undersized packet in flight, if nagleActive
+	nagleActive  bool
+	rtoAt        time.Time
+	timeouts     int
+	probeAt      time.Time // tail loss probe: when to send the first unacknowledged packet again
+	probes       int       // tail loss probes since the last acknowledgement
+	zeroWndAt    time.Time // when to probe a closed peer window
+	zeroWndProbe bool
+	lastRecv     time.Time
+	lastSend     time.Time
+	scratch      []byte
+	sackBuf      [maxSACKBytes]byte
 
 	st ConnStats
 }

@@ -109,9 +109,11 @@ func both(t *testing.T, p *pair, a, b []byte, timeout time.Duration) {
 func TestTransferClean(t *testing.T) {
 	p := connectPair(t, 1, link{}, Config{})
 	both(t, p, pattern(3<<20, 1), pattern(1<<20, 2), 30*time.Second)
+	// Nothing is lost, so nothing is reported missing; a tail probe may
+	// still fire when the machine is slow to deliver an acknowledgement.
 	st := p.client.Stats()
-	if st.Retransmits != 0 || st.Timeouts != 0 {
-		t.Errorf("clean link: %d retransmits, %d timeouts", st.Retransmits, st.Timeouts)
+	if st.FastRetransmits != 0 || st.Timeouts != 0 || st.Retransmits != st.TailProbes {
+		t.Errorf("clean link: %+v", st)
 	}
 }
 
@@ -153,8 +155,10 @@ func TestFastRetransmit(t *testing.T) {
 	}})
 	data := pattern(4<<20, 5)
 	go sendAll(p.client, data, 3)
+	start := time.Now()
 	expect(t, p.server, data, 30*time.Second)
 	st := p.client.Stats()
+	t.Logf("%v: %+v", time.Since(start), st)
 	if st.FastRetransmits == 0 {
 		t.Fatalf("no fast retransmit: %+v", st)
 	}
@@ -227,7 +231,7 @@ func TestDeadlines(t *testing.T) {
 
 // TestDialTimeout: nobody answers, Dial gives up after its SYNs.
 func TestDialTimeout(t *testing.T) {
-	n := newMemNet(8, link{})
+	n := newMemNet(t, 8, link{})
 	s := startSocket(t, n.host("10.0.0.1:1000"), Config{ConnectTimeout: 20 * time.Second})
 	n.host("10.0.0.2:2000").sink = func([]byte, netip.AddrPort) {}
 	start := time.Now()

@@ -156,7 +156,7 @@ func TestGarbage(t *testing.T) {
 // TestSynFloodNoState: thousands of SYNs from many ports leave no state;
 // each gets at most one reply no larger than itself.
 func TestSynFloodNoState(t *testing.T) {
-	n := newMemNet(22, link{})
+	n := newMemNet(t, 22, link{})
 	s := startSocket(t, n.host("10.0.0.2:2000"), Config{})
 	var mu sync.Mutex
 	replies, replyBytes := 0, 0
@@ -199,7 +199,7 @@ func TestSynFloodNoState(t *testing.T) {
 // at most the send buffer of our memory and gets at most one probe per
 // timeout; the writer times out.
 func TestZeroWindowForever(t *testing.T) {
-	n := newMemNet(23, link{})
+	n := newMemNet(t, 23, link{})
 	s := startSocket(t, n.host("10.0.0.1:1000"), Config{SendBuffer: 64 << 10})
 	peer := newRawPeer(t, n, "10.0.0.2:2000", netip.MustParseAddrPort("10.0.0.1:1000"))
 	var mu sync.Mutex
@@ -253,7 +253,7 @@ func TestZeroWindowForever(t *testing.T) {
 // and far ahead: what the receiver holds stays within its window and the
 // socket's budget, and the excess is dropped or ignored.
 func TestReorderFlood(t *testing.T) {
-	n := newMemNet(24, link{})
+	n := newMemNet(t, 24, link{})
 	const window = 256 << 10
 	s := startSocket(t, n.host("10.0.0.1:1000"), Config{RecvWindow: window, RecvBudget: 1 << 20})
 	target := netip.MustParseAddrPort("10.0.0.1:1000")
@@ -305,7 +305,7 @@ func TestReorderFlood(t *testing.T) {
 // TestConnLimits: a third connection from one address is refused, at
 // once, with a RESET; so is one past the total.
 func TestConnLimits(t *testing.T) {
-	n := newMemNet(25, link{})
+	n := newMemNet(t, 25, link{})
 	s := startSocket(t, n.host("10.0.0.1:1000"), Config{MaxConnsPerIP: 2, MaxConns: 3})
 	target := netip.MustParseAddrPort("10.0.0.1:1000")
 	dial := func(addr string) error {

@@ -126,7 +126,6 @@ func (s *Socket) accepted(h Header, from netip.AddrPort, synSeq uint16, now time
 	c.state = stateConnected
 	c.seqNr = h.Ack + 1
 	c.ackedSeq = h.Ack
-	c.fastResendSeq = c.seqNr
 	c.lossSeq = h.Ack
 	c.ackNr = synSeq
 	s.mu.Lock()

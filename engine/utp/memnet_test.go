@@ -1,6 +1,7 @@
 package utp
 
 import (
+	"container/heap"
 	"context"
 	"math/rand/v2"
 	"net"
@@ -16,12 +17,42 @@ import (
 // packets on demand (this kernel has no netem). The real counterpart,
 // libtorrent over loopback, is in libtorrent_test.go.
 type memNet struct {
-	mu    sync.Mutex
-	rng   *rand.Rand
-	hosts map[netip.AddrPort]*memHost
-	link  link
-	sent  int // packets offered to the network
-	lost  int
+	mu     sync.Mutex
+	rng    *rand.Rand
+	hosts  map[netip.AddrPort]*memHost
+	link   link
+	sent   int // packets offered to the network
+	lost   int
+	queue  inFlight // packets on their way, by delivery time
+	order  uint64   // tie-breaker: same time, first sent first
+	wakeup chan struct{}
+}
+
+// flying is a packet on its way.
+type flying struct {
+	at    time.Time
+	order uint64
+	dst   *memHost
+	p     memPacket
+}
+
+// inFlight is a heap of packets by delivery time, then sending order.
+type inFlight []flying
+
+func (q inFlight) Len() int { return len(q) }
+func (q inFlight) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].order < q[j].order
+}
+func (q inFlight) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *inFlight) Push(x any)   { *q = append(*q, x.(flying)) }
+func (q *inFlight) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }
 
 // link describes what the network does to each packet.
@@ -49,8 +80,47 @@ type memHost struct {
 	sink func(b []byte, from netip.AddrPort) // replaces the socket when set
 }
 
-func newMemNet(seed uint64, l link) *memNet {
-	return &memNet{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), hosts: map[netip.AddrPort]*memHost{}, link: l}
+// newMemNet starts a network whose packets travel as l says, until the
+// test ends. Packets sent with the same delay arrive in the order sent.
+func newMemNet(t testing.TB, seed uint64, l link) *memNet {
+	n := &memNet{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), hosts: map[netip.AddrPort]*memHost{}, link: l, wakeup: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.deliver(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return n
+}
+
+// deliver hands packets to their hosts when their time comes.
+func (n *memNet) deliver(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		n.mu.Lock()
+		now := time.Now()
+		var due []flying
+		for n.queue.Len() > 0 && !n.queue[0].at.After(now) {
+			due = append(due, heap.Pop(&n.queue).(flying))
+		}
+		wait := time.Hour
+		if n.queue.Len() > 0 {
+			wait = n.queue[0].at.Sub(now)
+		}
+		n.mu.Unlock()
+		for _, f := range due {
+			f.dst.push(f.p)
+		}
+		if len(due) > 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wakeup:
+		case <-timer.C:
+		}
+	}
 }
 
 func (n *memNet) host(addr string) *memHost {
@@ -106,13 +176,16 @@ func (n *memNet) send(b []byte, from, to netip.AddrPort, df bool) (int, error) {
 	if drop || (l.Drop != nil && l.Drop(b, from, to)) {
 		return len(b), nil
 	}
+	now := time.Now()
+	n.mu.Lock()
 	for _, d := range delays {
-		p := memPacket{b: append([]byte(nil), b...), from: from}
-		if d <= 0 {
-			dst.push(p)
-		} else {
-			time.AfterFunc(d, func() { dst.push(p) })
-		}
+		n.order++
+		heap.Push(&n.queue, flying{at: now.Add(d), order: n.order, dst: dst, p: memPacket{b: append([]byte(nil), b...), from: from}})
+	}
+	n.mu.Unlock()
+	select {
+	case n.wakeup <- struct{}{}:
+	default:
 	}
 	return len(b), nil
 }
@@ -174,7 +247,7 @@ type pair struct {
 // the first to the second.
 func connectPair(t testing.TB, seed uint64, l link, cfg Config) *pair {
 	t.Helper()
-	n := newMemNet(seed, l)
+	n := newMemNet(t, seed, l)
 	p := &pair{net: n}
 	p.a = startSocket(t, n.host("10.0.0.1:1000"), cfg)
 	p.b = startSocket(t, n.host("10.0.0.2:2000"), cfg)

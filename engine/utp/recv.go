@@ -65,6 +65,10 @@ func (c *Conn) handle(h Header, payload []byte, now time.Time) bool {
 			minRTT = r
 		}
 	}
+	if acked > 0 {
+		c.probes = 0
+		c.armProbeLocked(now)
+	}
 	c.fastRetransmitLocked(now)
 	if acked > 0 {
 		saturated := c.inflight+acked+c.mtu.size > int(c.cc.cwnd)
@@ -108,7 +112,6 @@ func (c *Conn) connectLocked(h Header, now time.Time) {
 	c.ackNr = h.Seq - 1
 	c.ackedSeq = c.synSeq
 	c.seqNr = c.synSeq + 1
-	c.fastResendSeq = c.seqNr
 	c.lossSeq = c.synSeq
 	c.rtoAt = time.Time{}
 	if c.synSends == 1 {

@@ -162,6 +162,7 @@ func (c *Conn) sendNewLocked(p *outPacket, now time.Time) {
 	if c.out.count == 0 {
 		c.rtoAt = now.Add(backoff(c.rtt.rto(), c.timeouts))
 		c.s.wake(c.rtoAt)
+		c.armProbeLocked(now)
 	}
 	c.out.put(c.ackedSeq+1, p.seq, p)
 	c.seqNr++
@@ -211,9 +212,6 @@ func (c *Conn) ackUpTo(ack uint16, now time.Time) (acked int, minRTT time.Durati
 		return 0, 0
 	}
 	for seq := c.ackedSeq + 1; ; seq++ {
-		if seq == c.fastResendSeq {
-			c.fastResendSeq++
-		}
 		if p := c.out.remove(seq); p != nil {
 			acked += c.ackedLocked(p, now, &minRTT)
 		}
@@ -252,9 +250,6 @@ func (c *Conn) ackedLocked(p *outPacket, now time.Time, minRTT *time.Duration) i
 func (c *Conn) advanceAckedLocked() {
 	moved := false
 	for c.ackedSeq+1 != c.seqNr && c.out.at(c.ackedSeq+1) == nil {
-		if c.fastResendSeq == c.ackedSeq+1 {
-			c.fastResendSeq++
-		}
 		c.ackedSeq++
 		moved = true
 	}
@@ -268,7 +263,9 @@ func (c *Conn) advanceAckedLocked() {
 
 // selectiveAck handles a selective-ACK bitmask relative to ack: the
 // packets it reports are retired, and a packet not reported while at
-// least dupAckLimit later ones are is lost and sent again at once.
+// least dupAckLimit later ones are is lost and sent again at once (at
+// most maxFastResends per acknowledgement; one already sent again is
+// only sent once more if that was more than a round trip ago).
 func (c *Conn) selectiveAck(ack uint16, mask []byte, now time.Time) (acked int, minRTT time.Duration) {
 	first := ack + 2
 	bits := 0 // bits that stand for packets we sent
@@ -291,7 +288,7 @@ func (c *Conn) selectiveAck(ack uint16, mask []byte, now time.Time) (acked int, 
 	}
 	// Walk from ack+1: "after" counts the reported packets beyond seq.
 	after := reported
-	var lost [5]*outPacket
+	var lost [maxFastResends]*outPacket
 	nlost := 0
 	for i := -1; i < bits && nlost < len(lost) && after >= dupAckLimit; i++ {
 		seq := first + uint16(i)
@@ -299,7 +296,7 @@ func (c *Conn) selectiveAck(ack uint16, mask []byte, now time.Time) (acked int, 
 			after--
 			continue
 		}
-		if p := c.out.at(seq); p != nil && p.seq == seq && !seqLess(seq, c.fastResendSeq) {
+		if p := c.out.at(seq); p != nil && p.seq == seq && c.resendDue(p, now) {
 			lost[nlost] = p
 			nlost++
 		}
@@ -308,7 +305,6 @@ func (c *Conn) selectiveAck(ack uint16, mask []byte, now time.Time) (acked int, 
 		if i == 0 && !p.probe {
 			c.lossLocked(p.seq, now)
 		}
-		c.fastResendSeq = p.seq + 1
 		c.st.FastRetransmits++
 		c.resendLocked(p, now)
 		if c.state != stateConnected {
@@ -318,17 +314,34 @@ func (c *Conn) selectiveAck(ack uint16, mask []byte, now time.Time) (acked int, 
 	return acked, minRTT
 }
 
+// maxFastResends bounds the packets one acknowledgement sends again.
+const maxFastResends = 8
+
+// resendDue reports whether packet p, reported missing, should be sent
+// again: if it was sent once, or its last copy left more than a round
+// trip ago and so was lost too. Packets waiting for window after a
+// timeout are left to flushLocked.
+func (c *Conn) resendDue(p *outPacket, now time.Time) bool {
+	return !p.needResend && (p.sends == 1 || now.Sub(p.sentAt) >= c.lossWait())
+}
+
+// lossWait is how long a retransmission may take to be acknowledged:
+// twice the smoothed round trip, at least 10 ms.
+func (c *Conn) lossWait() time.Duration {
+	return max(2*c.rtt.srtt, 10*time.Millisecond)
+}
+
 // fastRetransmitLocked sends the first unacknowledged packet again after
 // dupAckLimit duplicate acknowledgements.
 func (c *Conn) fastRetransmitLocked(now time.Time) {
-	if c.dupAcks < dupAckLimit || c.ackedSeq+1 != c.fastResendSeq {
+	if c.dupAcks < dupAckLimit {
 		return
 	}
-	p := c.out.at(c.fastResendSeq)
-	c.fastResendSeq++
-	if p == nil || p.seq != c.fastResendSeq-1 {
+	p := c.out.at(c.ackedSeq + 1)
+	if p == nil || p.seq != c.ackedSeq+1 || !c.resendDue(p, now) {
 		return
 	}
+	c.dupAcks = 0
 	if !p.probe {
 		c.lossLocked(p.seq, now)
 	}

@@ -22,6 +22,7 @@ type ConnStats struct {
 	PacketsSent, PacketsReceived        uint64
 	Retransmits, FastRetransmits        uint64
 	Timeouts, Losses, WindowProbes      uint64
+	TailProbes                          uint64 // first unacknowledged packets sent again after a silence
 	OutOfOrder, Duplicates              uint64 // data packets that arrived ahead of a gap, or twice
 	Dropped                             uint64 // data packets dropped for want of window
 	Ignored                             uint64 // packets out of any window (stale, forged or misdirected)

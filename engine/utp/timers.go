@@ -37,6 +37,8 @@ func (c *Conn) tick(now time.Time) time.Time {
 		if c.state != stateConnected {
 			return time.Time{}
 		}
+	} else if c.out.count > 0 && !c.probeAt.IsZero() && !now.Before(c.probeAt) {
+		c.tailProbeLocked(now)
 	}
 	if !c.zeroWndAt.IsZero() && !now.Before(c.zeroWndAt) {
 		c.zeroWndAt = time.Time{}
@@ -59,12 +61,41 @@ func (c *Conn) tick(now time.Time) time.Time {
 	}
 	if c.out.count > 0 {
 		soonest(c.rtoAt)
+		soonest(c.probeAt)
 	}
 	soonest(c.zeroWndAt)
 	if c.closing {
 		soonest(c.lingerUntil)
 	}
 	return next
+}
+
+// armProbeLocked sets the tail loss probe: if nothing is acknowledged for
+// a while (lossWait, doubling with each probe) although packets are in
+// flight, the first unacknowledged one is sent again. It recovers the
+// last packets of a burst, after which no later packet arrives to reveal
+// their loss, long before the retransmission timeout.
+func (c *Conn) armProbeLocked(now time.Time) {
+	if c.out.count == 0 || c.probes >= 4 {
+		c.probeAt = time.Time{}
+		return
+	}
+	c.probeAt = now.Add(c.lossWait() << c.probes)
+	if !c.probeAt.Before(c.rtoAt) {
+		c.probeAt = time.Time{}
+		return
+	}
+	c.s.wake(c.probeAt)
+}
+
+// tailProbeLocked sends the tail loss probe.
+func (c *Conn) tailProbeLocked(now time.Time) {
+	c.probes++
+	if p := c.out.at(c.ackedSeq + 1); p != nil && p.seq == c.ackedSeq+1 && !p.needResend {
+		c.st.TailProbes++
+		c.resendLocked(p, now)
+	}
+	c.armProbeLocked(now)
 }
 
 // timeoutLocked handles the retransmission timer: every packet in flight
@@ -107,9 +138,6 @@ func (c *Conn) timeoutLocked(now time.Time) {
 	}
 	c.rtoAt = now.Add(backoff(c.rtt.rto(), c.timeouts))
 	if first != nil {
-		if c.fastResendSeq == first.seq {
-			c.fastResendSeq++
-		}
 		c.resendLocked(first, now)
 	}
 	c.flushLocked(now)

@@ -11,7 +11,7 @@ import (
 type discard struct{}
 
 func (discard) WriteToUDPAddrPort(b []byte, _ netip.AddrPort) (int, error) { return len(b), nil }
-func (discard) LocalAddr() net.Addr                                       { return &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1000} }
+func (discard) LocalAddr() net.Addr                                        { return &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1000} }
 
 // FuzzHandlePacket feeds packet sequences to a socket holding one
 // established incoming connection, with timers run between packets: no

@@ -1,9 +1,12 @@
 package utp
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +58,9 @@ func (tp *tap) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 func (tp *tap) LocalAddr() net.Addr { return tp.inner.LocalAddr() }
 
 func (tp *tap) HandlePacket(b []byte, from netip.AddrPort) {
+	if dir := os.Getenv("UTP_CAPTURE"); dir != "" {
+		tp.capture(dir, b)
+	}
 	if tp.pass(false, b, from) {
 		tp.s.HandlePacket(b, from)
 	}
@@ -118,4 +124,28 @@ func (r *resentAfter) wrap(drop func(bool, Header, []byte) bool) func(bool, Head
 		}
 		return false
 	}
+}
+
+// capture saves the first packet of each kind the peer sends (type,
+// selective ACK or not, its length a multiple of 4 or not) into dir, for
+// testdata/libtorrent (UTP_CAPTURE=dir go test -run Libtorrent).
+func (tp *tap) capture(dir string, b []byte) {
+	h, _, err := Parse(b)
+	if err != nil {
+		return
+	}
+	kind := h.Type.String()
+	if h.SACK != nil {
+		kind += fmt.Sprintf("-sack%d", len(h.SACK)%4)
+	}
+	path := filepath.Join(dir, strings.ToLower(kind)+".bin")
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if len(b) > 200 {
+		b = b[:200] // the header and the start of the payload are enough
+	}
+	os.WriteFile(path, b, 0o644)
 }

@@ -35,6 +35,11 @@ type Config struct {
 	// DHTQueue bounds the DHT packets waiting to be read (512), and
 	// DHTQueueBytes their size (1 MiB); more are dropped.
 	DHTQueue, DHTQueueBytes int
+	// ReadBuffer is the socket's receive buffer asked of the system
+	// (4 MiB; Linux caps it at net.core.rmem_max): room for the packets
+	// that arrive while the reader waits for a CPU, which would otherwise
+	// be dropped and sent again.
+	ReadBuffer int
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -69,6 +74,7 @@ type Mux struct {
 
 // New builds a mux on conn (IPv4, IPv6 or dual-stack), which stays owned
 // by the caller: the mux reads it only inside Serve and never closes it.
+// It sets the socket's receive buffer (Config.ReadBuffer).
 // On Linux, ordinary IPv4 packets are sent without the don't-fragment bit
 // from now on, so that a path with a smaller MTU fragments them instead of
 // dropping them (uTP probes the MTU with packets that do carry it).
@@ -78,6 +84,9 @@ func New(conn *net.UDPConn, cfg Config) *Mux {
 	}
 	if cfg.DHTQueueBytes <= 0 {
 		cfg.DHTQueueBytes = 1 << 20
+	}
+	if cfg.ReadBuffer <= 0 {
+		cfg.ReadBuffer = 4 << 20
 	}
 	m := &Mux{conn: conn, cfg: cfg, logf: cfg.Logf, done: make(chan struct{})}
 	if m.logf == nil {
@@ -89,6 +98,9 @@ func New(conn *net.UDPConn, cfg Config) *Mux {
 	m.dht = newDHTConn(m)
 	if err := allowFragments(conn, m.v4); err != nil {
 		m.logf("udpmux: %v", err)
+	}
+	if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
+		m.logf("udpmux: setting the receive buffer: %v", err)
 	}
 	return m
 }

@@ -83,7 +83,7 @@ type Conn struct {
 	rtoAt        time.Time
 	timeouts     int
 	probeAt      time.Time // tail loss probe: when to send the first unacknowledged packet again
-	probes       int       // tail loss probes since the last acknowledgement
+	probes       int       // tail loss probes of the first unacknowledged packet
 	zeroWndAt    time.Time // when to probe a closed peer window
 	zeroWndProbe bool
 	lastRecv     time.Time

@@ -56,7 +56,7 @@ func (c *Conn) handle(h Header, payload []byte, now time.Time) bool {
 	if h.Type == TypeState && h.Ack == c.ackedSeq && c.out.count > 0 {
 		c.dupAcks++
 	}
-	before := c.inflight
+	before, front := c.inflight, c.ackedSeq
 	acked, minRTT := c.ackUpTo(h.Ack, now)
 	if h.SACK != nil {
 		a, r := c.selectiveAck(h.Ack, h.SACK, now)
@@ -65,9 +65,9 @@ func (c *Conn) handle(h Header, payload []byte, now time.Time) bool {
 			minRTT = r
 		}
 	}
-	if acked > 0 {
+	if c.ackedSeq != front {
 		c.probes = 0
-		c.armProbeLocked(now)
+		c.armProbeLocked()
 	}
 	c.fastRetransmitLocked(now)
 	if acked > 0 {

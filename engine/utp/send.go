@@ -162,7 +162,6 @@ func (c *Conn) sendNewLocked(p *outPacket, now time.Time) {
 	if c.out.count == 0 {
 		c.rtoAt = now.Add(backoff(c.rtt.rto(), c.timeouts))
 		c.s.wake(c.rtoAt)
-		c.armProbeLocked(now)
 	}
 	c.out.put(c.ackedSeq+1, p.seq, p)
 	c.seqNr++
@@ -172,6 +171,9 @@ func (c *Conn) sendNewLocked(p *outPacket, now time.Time) {
 		c.mtu.sent(p.seq)
 	}
 	c.transmitLocked(p, now)
+	if c.out.count == 1 {
+		c.armProbeLocked()
+	}
 }
 
 // transmitLocked puts packet p on the wire.

@@ -70,32 +70,35 @@ func (c *Conn) tick(now time.Time) time.Time {
 	return next
 }
 
-// armProbeLocked sets the tail loss probe: if nothing is acknowledged for
-// a while (lossWait, doubling with each probe) although packets are in
-// flight, the first unacknowledged one is sent again. It recovers the
-// last packets of a burst, after which no later packet arrives to reveal
-// their loss, long before the retransmission timeout.
-func (c *Conn) armProbeLocked(now time.Time) {
-	if c.out.count == 0 || c.probes >= 4 {
-		c.probeAt = time.Time{}
+// armProbeLocked sets the tail loss probe: when the first
+// unacknowledged packet has waited lossWait (doubling with each probe)
+// since it was last sent, it is sent again. It recovers packets whose
+// loss no later packet reveals (the last ones of a burst, or a lone
+// small one), long before the retransmission timeout. It is called when
+// that first packet changes.
+func (c *Conn) armProbeLocked() {
+	c.probeAt = time.Time{}
+	p := c.out.at(c.ackedSeq + 1)
+	// A peer whose window is closed drops data on purpose: no probes.
+	if p == nil || p.seq != c.ackedSeq+1 || c.probes >= 4 || c.peerWnd < uint32(len(p.payload)) {
 		return
 	}
-	c.probeAt = now.Add(c.lossWait() << c.probes)
-	if !c.probeAt.Before(c.rtoAt) {
-		c.probeAt = time.Time{}
-		return
+	if at := p.sentAt.Add(c.lossWait() << c.probes); at.Before(c.rtoAt) {
+		c.probeAt = at
+		c.s.wake(at)
 	}
-	c.s.wake(c.probeAt)
 }
 
-// tailProbeLocked sends the tail loss probe.
+// tailProbeLocked sends the tail loss probe, unless the packet was sent
+// again meanwhile (then the probe waits from that time).
 func (c *Conn) tailProbeLocked(now time.Time) {
-	c.probes++
-	if p := c.out.at(c.ackedSeq + 1); p != nil && p.seq == c.ackedSeq+1 && !p.needResend {
+	p := c.out.at(c.ackedSeq + 1)
+	if p != nil && p.seq == c.ackedSeq+1 && !p.needResend && now.Sub(p.sentAt) >= c.lossWait()<<c.probes {
+		c.probes++
 		c.st.TailProbes++
 		c.resendLocked(p, now)
 	}
-	c.armProbeLocked(now)
+	c.armProbeLocked()
 }
 
 // timeoutLocked handles the retransmission timer: every packet in flight
@@ -140,5 +143,7 @@ func (c *Conn) timeoutLocked(now time.Time) {
 	if first != nil {
 		c.resendLocked(first, now)
 	}
+	c.probes = 0
+	c.armProbeLocked()
 	c.flushLocked(now)
 }

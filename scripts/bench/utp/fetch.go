@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -36,7 +37,18 @@ func fetchMain(args []string) int {
 	dir := fs.String("dir", "", "download folder")
 	bind := fs.String("bind", "127.0.0.1:0", "local UDP address")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	profile := fs.String("cpuprofile", "", "write a CPU profile here (for tuning)")
 	fs.Parse(args)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fetch: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	n, st, err := fetch(*torrent, *peer, *dir, *bind, *timeout)
 	if err != nil {

@@ -19,7 +19,9 @@ import (
 // startUTP runs a uTP socket on the mux until the test ends.
 func startUTP(t *testing.T, m *Mux, cfg utp.Config) *utp.Socket {
 	t.Helper()
-	cfg.Transport = m
+	if cfg.Transport == nil {
+		cfg.Transport = m
+	}
 	s, err := utp.New(cfg)
 	if err != nil {
 		t.Fatal(err)

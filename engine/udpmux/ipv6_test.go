@@ -36,3 +36,48 @@ func TestUTPOverIPv6(t *testing.T) {
 		t.Fatalf("packet size %d over IPv6", size)
 	}
 }
+
+// TestDualFamily: one uTP socket fed by an IPv4 and an IPv6 mux (as the
+// engine's two listening sockets) takes connections from both families
+// at once and answers each through the right socket.
+func TestDualFamily(t *testing.T) {
+	m4, c4 := startMux(t, "udp4", "127.0.0.1:0", Config{})
+	m6, c6 := startMux(t, "udp6", "[::1]:0", Config{})
+	server := startUTP(t, m4, utp.Config{Transport: Dual{V4: m4, V6: m6}})
+	m6.SetUTP(server)
+	clientMux4, _ := startMux(t, "udp4", "127.0.0.1:0", Config{})
+	clientMux6, _ := startMux(t, "udp6", "[::1]:0", Config{})
+	clients := []*utp.Socket{startUTP(t, clientMux4, utp.Config{}), startUTP(t, clientMux6, utp.Config{})}
+	targets := []net.Addr{c4.LocalAddr(), c6.LocalAddr()}
+	data := bytes.Repeat([]byte("dual"), 1<<18)
+	errs := make(chan error, 2)
+	for i, cl := range clients {
+		c := dialUTP(t, cl, targets[i].(*net.UDPAddr).AddrPort())
+		go func() {
+			_, err := c.Write(data)
+			c.Close()
+			errs <- err
+		}()
+	}
+	seen := map[bool]bool{}
+	for range 2 {
+		s, err := server.AcceptUTP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SetReadDeadline(time.Now().Add(30 * time.Second))
+		got, err := io.ReadAll(s)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("from %v: %d of %d bytes, %v", s.RemoteAddr(), len(got), len(data), err)
+		}
+		seen[s.RemoteAddrPort().Addr().Is4()] = true
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !seen[true] || !seen[false] {
+		t.Fatalf("families seen: %v", seen)
+	}
+}

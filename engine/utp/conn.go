@@ -32,7 +32,7 @@ type Conn struct {
 	recvID, sendID uint16
 	incoming       bool
 
-	ackListed bool        // in s.ackPending; owned by the packet goroutine
+	ackListed bool        // in s.ackPending; guarded by s.ackMu
 	dead      atomic.Bool // state is stateClosed
 
 	readReady, writeReady chan struct{} // one-slot wake-ups

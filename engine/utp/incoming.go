@@ -9,8 +9,7 @@ import (
 
 // HandlePacket processes one uTP packet b from the address from. b is
 // only read during the call. Packets that do not parse are counted and
-// dropped. HandlePacket and Drained are called by one goroutine, the
-// socket's packet reader.
+// dropped.
 func (s *Socket) HandlePacket(b []byte, from netip.AddrPort) {
 	s.stats.packetsIn.Add(1)
 	h, payload, err := Parse(b)
@@ -37,21 +36,29 @@ func (s *Socket) HandlePacket(b []byte, from netip.AddrPort) {
 			return
 		}
 	}
-	if c.handle(h, payload, now) && !c.ackListed {
-		c.ackListed = true
-		s.ackPending = append(s.ackPending, c)
+	if c.handle(h, payload, now) {
+		s.ackMu.Lock()
+		if !c.ackListed {
+			c.ackListed = true
+			s.ackPending = append(s.ackPending, c)
+		}
+		s.ackMu.Unlock()
 	}
 }
 
 // Drained tells the socket that no more packets are waiting to be read
 // now: the acknowledgements deferred while packets kept coming are sent.
 func (s *Socket) Drained() {
-	for i, c := range s.ackPending {
+	s.ackMu.Lock()
+	owed := s.ackPending
+	s.ackPending = nil
+	for _, c := range owed {
 		c.ackListed = false
-		c.flushAck()
-		s.ackPending[i] = nil
 	}
-	s.ackPending = s.ackPending[:0]
+	s.ackMu.Unlock()
+	for _, c := range owed {
+		c.flushAck()
+	}
 }
 
 // handleSyn answers a connection request without keeping any state: with

@@ -94,9 +94,9 @@ type connKey struct {
 
 // Socket is a uTP endpoint: it dials and accepts connections over one
 // Transport, and is fed the uTP packets that arrive on it through
-// HandlePacket. Build it with New, run it with Serve. Its methods are
-// safe for concurrent use, except HandlePacket and Drained, which one
-// goroutine calls (the packet reader).
+// HandlePacket (by one packet reader, or two: an IPv4 and an IPv6
+// socket). Build it with New, run it with Serve. Its methods are safe for
+// concurrent use.
 type Socket struct {
 	cfg    Config
 	tr     Transport
@@ -115,10 +115,12 @@ type Socket struct {
 
 	stats socketCounters
 
-	// ackPending lists connections owing a deferred acknowledgement;
-	// owned by the goroutine calling HandlePacket and Drained.
+	last atomic.Pointer[Conn] // the connection of the previous packet
+
+	// ackMu guards ackPending, the connections owing a deferred
+	// acknowledgement, and their ackListed flags.
+	ackMu      sync.Mutex
 	ackPending []*Conn
-	last       *Conn // the connection of the previous packet; same owner
 
 	// mu guards the fields below; it is taken after a Conn's mu, never
 	// before.
@@ -355,14 +357,14 @@ func (s *Socket) remove(c *Conn) {
 
 // lookup returns the connection of key, or nil.
 func (s *Socket) lookup(key connKey) *Conn {
-	if c := s.last; c != nil && c.key == key && !c.dead.Load() {
+	if c := s.last.Load(); c != nil && c.key == key && !c.dead.Load() {
 		return c
 	}
 	s.mu.Lock()
 	c := s.conns[key]
 	s.mu.Unlock()
 	if c != nil {
-		s.last = c
+		s.last.Store(c)
 	}
 	return c
 }

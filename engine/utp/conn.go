@@ -80,6 +80,7 @@ type Conn struct {
 	dupAcks      int
 	nagleSeq     uint16 // the undersized packet in flight, if nagleActive
 	nagleActive  bool
+	sentData     bool // a DATA packet was sent
 	rtoAt        time.Time
 	timeouts     int
 	probeAt      time.Time // tail loss probe: when to send the first unacknowledged packet again
@@ -93,6 +94,13 @@ type Conn struct {
 
 	st ConnStats
 }
+
+// firstPacket bounds the payload of a connection's first DATA packet:
+// the BitTorrent handshake's 68 bytes. Transmission 3.00 (libutp) drops
+// whatever follows the handshake in the same uTP packet (seen in
+// TestTransmissionDialsUs: it never learns our pieces), so the handshake
+// travels alone whatever the application writes at once.
+const firstPacket = 68
 
 // maxSACKBytes bounds the selective-ACK bitmask we send.
 const maxSACKBytes = 128

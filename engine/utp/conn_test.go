@@ -266,3 +266,32 @@ func (c *Conn) debug() string {
 		c.state, c.err, c.seqNr, c.ackedSeq, c.ackNr, c.out.count, len(c.resendQ), c.inflight, c.cc.cwnd, c.peerWnd, c.wnd(), c.unsent.Len(),
 		time.Until(c.rtoAt), c.timeouts, c.mtu, c.reorder.count, c.st)
 }
+
+// TestHandshakeAlone: whatever the application writes at once, the first
+// data packet carries only the 68 bytes of a BitTorrent handshake (for
+// Transmission's sake, see firstPacket).
+func TestHandshakeAlone(t *testing.T) {
+	p := connectPair(t, 9, link{}, Config{})
+	var mu sync.Mutex
+	var sizes []int
+	p.net.setLink(link{Drop: func(b []byte, from, to netip.AddrPort) bool {
+		if h, payload, err := Parse(b); err == nil && h.Type == TypeData && to.Port() == 2000 {
+			mu.Lock()
+			sizes = append(sizes, len(payload))
+			mu.Unlock()
+		}
+		return false
+	}})
+	data := pattern(3000, 9)
+	p.client.Write(data)
+	buf := make([]byte, len(data))
+	p.server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(p.server, buf); err != nil || !bytes.Equal(buf, data) {
+		t.Fatalf("read: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) < 2 || sizes[0] != firstPacket {
+		t.Fatalf("data packets of %v bytes", sizes)
+	}
+}

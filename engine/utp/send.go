@@ -119,6 +119,9 @@ func (c *Conn) flushLocked(now time.Time) {
 			size, probe = ps, true
 		}
 		full := size - hdr
+		if !c.sentData {
+			full = min(full, firstPacket)
+		}
 		n := min(c.unsent.Len(), full)
 		if c.inflight+n > c.window() {
 			if !(c.out.count == 0 && c.zeroWndProbe) {
@@ -138,6 +141,7 @@ func (c *Conn) flushLocked(now time.Time) {
 		}
 		payload := payloadBuf(n)
 		c.unsent.Read(payload)
+		c.sentData = true
 		c.sendNewLocked(&outPacket{typ: TypeData, seq: c.seqNr, payload: payload, probe: probe}, now)
 		if n < full {
 			c.nagleActive, c.nagleSeq = true, c.seqNr-1

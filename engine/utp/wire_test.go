@@ -17,7 +17,7 @@ import (
 // seeder, or to seed one, over any net.Conn. The full peer logic lives in
 // engine/swarm; these tests are about the connection underneath.
 
-var testPeerID = [20]byte{'-', 'S', 'D', 'T', 'E', 'S', 'T', '-'}
+var testPeerID = [20]byte{'-', 'S', 'W', '0', '1', '0', '0', '-', 'u', 't', 'p', 't', 'e', 's', 't', '0', '1', '2', '3', '4'}
 
 // fetchAll downloads every piece of mi over c (we dial, so we send our
 // handshake first), checks each piece's SHA-1 and returns the content.
@@ -113,7 +113,15 @@ func seedAll(c net.Conn, mi *metainfo.MetaInfo, data []byte, timeout time.Durati
 		bits[len(bits)-1] = byte(0xff << (8 - n%8))
 	}
 	out := peerwire.AppendHandshake(nil, peerwire.NewHandshake(mi.InfoHash, testPeerID))
-	out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.Bitfield, Bitfield: bits})
+	if hs.Extended() {
+		ext := peerwire.ExtHandshake{M: map[string]int{}, V: "Swarmdrop uTP test"}
+		out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.Extended, ExtPayload: ext.Encode()})
+	}
+	if hs.Fast() {
+		out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.HaveAll})
+	} else {
+		out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.Bitfield, Bitfield: bits})
+	}
 	out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.Unchoke})
 	if _, err := c.Write(out); err != nil {
 		return 0, fmt.Errorf("sending the handshake: %w", err)
@@ -127,6 +135,13 @@ func seedAll(c net.Conn, mi *metainfo.MetaInfo, data []byte, timeout time.Durati
 		}
 		if err != nil {
 			return sent, err
+		}
+		if !m.Keepalive && m.ID == peerwire.Interested {
+			// Some clients only count an unchoke that follows their
+			// interest.
+			if _, err := c.Write(peerwire.AppendMessage(nil, peerwire.Message{ID: peerwire.Unchoke})); err != nil {
+				return sent, err
+			}
 		}
 		if m.Keepalive || m.ID != peerwire.Request {
 			continue

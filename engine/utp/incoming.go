@@ -151,7 +151,7 @@ func (s *Socket) accepted(h Header, from netip.AddrPort, synSeq uint16, now time
 		return nil, ErrTooMany
 	}
 	s.stats.accepted.Add(1)
-	s.wake(now.Add(s.cfg.IdleTimeout))
+	s.wake(now.Add(min(s.cfg.KeepAlive, s.cfg.IdleTimeout)))
 	return c, nil
 }
 

@@ -121,6 +121,7 @@ func (c *Conn) connectLocked(h Header, now time.Time) {
 	// our next packet, accepts the connection even if we have nothing to
 	// say yet.
 	c.needAck = true
+	c.s.wake(now.Add(min(c.s.cfg.KeepAlive, c.s.cfg.IdleTimeout)))
 	close(c.connected)
 }
 

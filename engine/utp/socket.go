@@ -59,6 +59,9 @@ type Config struct {
 	// that long (3 min); LingerTimeout bounds how long a closed
 	// connection keeps sending what was written before Close (15 s).
 	ConnectTimeout, IdleTimeout, LingerTimeout time.Duration
+	// KeepAlive is how long a connection may send nothing before it sends
+	// an acknowledgement anyway, to keep NAT mappings open (29 s).
+	KeepAlive time.Duration
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -80,10 +83,6 @@ const synTries = 3
 // maxTimeouts is how many retransmission timeouts in a row end a
 // connection (with the backoff, about a minute of silence).
 const maxTimeouts = 7
-
-// keepAliveEvery is how often an otherwise silent connection sends an
-// acknowledgement, to keep NAT mappings open.
-const keepAliveEvery = 29 * time.Second
 
 // connKey identifies a connection: the remote address and the connection
 // ID its packets carry to us.
@@ -149,6 +148,7 @@ func New(cfg Config) (*Socket, error) {
 	setDur(&cfg.ConnectTimeout, 10*time.Second)
 	setDur(&cfg.IdleTimeout, 3*time.Minute)
 	setDur(&cfg.LingerTimeout, 15*time.Second)
+	setDur(&cfg.KeepAlive, 29*time.Second)
 	s := &Socket{
 		cfg:     cfg,
 		tr:      cfg.Transport,
@@ -198,6 +198,7 @@ func (s *Socket) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return errors.New("utp: Serve called twice")
 	}
+	s.nextWake.Store(time.Now().Add(time.Second).UnixNano())
 	s.serving.Store(true)
 	timer := time.NewTimer(time.Second)
 	defer timer.Stop()
@@ -231,12 +232,18 @@ func (s *Socket) Serve(ctx context.Context) error {
 
 // wake makes the timer loop run by t at the latest.
 func (s *Socket) wake(t time.Time) {
-	if t.UnixNano() < s.nextWake.Load() {
-		s.nextWake.Store(t.UnixNano())
-		select {
-		case s.kick <- struct{}{}:
-		default:
+	for {
+		cur := s.nextWake.Load()
+		if t.UnixNano() >= cur {
+			return
 		}
+		if s.nextWake.CompareAndSwap(cur, t.UnixNano()) {
+			break
+		}
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 

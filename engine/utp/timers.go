@@ -47,7 +47,7 @@ func (c *Conn) tick(now time.Time) time.Time {
 			c.flushLocked(now)
 		}
 	}
-	if !c.finSent && now.Sub(c.lastSend) >= keepAliveEvery {
+	if !c.finSent && now.Sub(c.lastSend) >= cfg.KeepAlive {
 		c.sendStateLocked(now)
 	}
 	next := c.lastRecv.Add(cfg.IdleTimeout)
@@ -57,7 +57,7 @@ func (c *Conn) tick(now time.Time) time.Time {
 		}
 	}
 	if !c.finSent {
-		soonest(c.lastSend.Add(keepAliveEvery))
+		soonest(c.lastSend.Add(cfg.KeepAlive))
 	}
 	if c.out.count > 0 {
 		soonest(c.rtoAt)

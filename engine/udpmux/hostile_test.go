@@ -138,9 +138,13 @@ func TestFloodWithDHT(t *testing.T) {
 		default:
 		}
 		pings++
-		// A ping may be lost in a full socket buffer: one retry.
-		if p.ping(target, node.ID(), time.Second) || p.ping(target, node.ID(), time.Second) {
-			answered++
+		// A ping may be lost in a full socket buffer (the flood outruns
+		// the reader under the race detector): two retries.
+		for range 3 {
+			if p.ping(target, node.ID(), time.Second) {
+				answered++
+				break
+			}
 		}
 		if pings >= 60 {
 			break

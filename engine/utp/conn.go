@@ -81,6 +81,7 @@ type Conn struct {
 	nagleSeq     uint16 // the undersized packet in flight, if nagleActive
 	nagleActive  bool
 	sentData     bool // a DATA packet was sent
+	sendFailed   bool // a send failed (logged once)
 	rtoAt        time.Time
 	timeouts     int
 	probeAt      time.Time // tail loss probe: when to send the first unacknowledged packet again
@@ -134,7 +135,6 @@ func newConn(s *Socket, remote netip.AddrPort, recvID, sendID uint16, now time.T
 		maxReorder: min(max(16, s.cfg.RecvWindow/1100), 4096),
 	}
 	c.cc = newCongestion(c.mtu.size, s.cfg.MaxWindow)
-	c.reorder.init(c.maxReorder)
 	return c
 }
 

@@ -185,7 +185,7 @@ func TestPathMTU(t *testing.T) {
 	data := pattern(2<<20, 7)
 	go sendAll(p.client, data, 5)
 	expect(t, p.server, data, 30*time.Second)
-	if size := p.client.Stats().PacketSize; size < 1472-mtuSettled || size > 1472 {
+	if size := p.client.Stats().PacketSize; size < 1472-2*mtuSettled || size > 1472 {
 		t.Errorf("open path: packet size settled at %d", size)
 	}
 }

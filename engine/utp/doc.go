@@ -25,4 +25,30 @@
 // connections' together by a budget; bytes written wait in a bounded
 // buffer; packets out of the window, malformed or forged are dropped and
 // counted.
+//
+// # Wiring it into the engine
+//
+// One UDP socket carries the DHT and uTP (udpmux sorts the packets):
+//
+//	mux := udpmux.New(udpConn, udpmux.Config{Logf: logf})
+//	sock, err := utp.New(utp.Config{Transport: mux, Logf: logf})
+//	mux.SetUTP(sock)
+//	node, err := dht.New(dht.Config{Conn: mux.DHT(), ...})
+//	go mux.Serve(ctx); go sock.Serve(ctx); go node.Serve(ctx)
+//	go acceptLoop(ctx, sock) // a Socket is a net.Listener: same routing as TCP
+//	c, err := sock.Dial(ctx, addr) // or sock.DialContext(ctx, "utp", "ip:port")
+//
+// With an IPv4 and an IPv6 socket, give each its mux, one Socket with
+// Transport udpmux.Dual{V4: mux4, V6: mux6}, and SetUTP(sock) on both.
+// Close the UDP socket after the three Serves have returned. Dial fails
+// with ErrNotReady before Serve runs; Accept fails with ErrClosed once
+// Serve has ended. Dial gives up after 3 SYNs (7 s),
+// or earlier when its context ends (a TCP fallback can race it).
+//
+// Connections are *Conn (net.Conn; RemoteAddr is a *net.UDPAddr); Stats
+// gives each one's round trip, windows, packet size and counters, and
+// Socket.Stats the socket's. The limits are Config fields: connections in
+// total and per IP, the accept backlog, the receive window, the budget of
+// received bytes for all connections, the send buffer, the congestion
+// window's cap, and the connect, idle, linger and keep-alive times.
 package utp

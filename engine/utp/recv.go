@@ -168,6 +168,9 @@ func (c *Conn) receive(seq uint16, payload []byte) {
 			return
 		}
 		c.st.OutOfOrder++
+		if c.reorder.slots == nil {
+			c.reorder.init(c.maxReorder) // on first need: most connections never reorder
+		}
 		c.reorder.put(seq, payload)
 		c.hold(len(payload))
 		if c.reorder.count == 1 || seqLess(c.reorderTop, seq) {

@@ -45,8 +45,13 @@ func (c *Conn) writeLocked(h Header, payload []byte, df bool, now time.Time) (in
 	} else {
 		err = c.s.send(b, c.remote)
 	}
-	if err != nil && errors.Is(err, net.ErrClosed) {
+	switch {
+	case err == nil || errors.Is(err, syscall.EMSGSIZE):
+	case errors.Is(err, net.ErrClosed):
 		c.dieLocked(ErrClosed)
+	case !c.sendFailed:
+		c.sendFailed = true // once per connection: the packet counts as lost
+		c.s.logf("utp: %v: sending: %v", c, err)
 	}
 	return len(b), err
 }
@@ -195,16 +200,23 @@ func (c *Conn) transmitLocked(p *outPacket, now time.Time) {
 	}
 }
 
-// resendLocked sends packet p again (after a timeout or a loss report).
+// resendLocked sends packet p again, after a timeout or a loss report.
 func (c *Conn) resendLocked(p *outPacket, now time.Time) {
-	if p.needResend {
-		p.needResend = false
-		c.inflight += len(p.payload)
-	}
 	if p.probe {
 		// A probe that needs sending again did not make it: too big.
 		c.mtu.lost(p.size)
 		p.probe = false
+	}
+	c.repeatLocked(p, now)
+}
+
+// repeatLocked sends packet p again as it is (a probe still with the
+// don't-fragment bit): a tail loss probe, which may fire only because an
+// acknowledgement is late.
+func (c *Conn) repeatLocked(p *outPacket, now time.Time) {
+	if p.needResend {
+		p.needResend = false
+		c.inflight += len(p.payload)
 	}
 	c.st.Retransmits++
 	c.transmitLocked(p, now)

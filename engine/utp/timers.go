@@ -96,7 +96,7 @@ func (c *Conn) tailProbeLocked(now time.Time) {
 	if p != nil && p.seq == c.ackedSeq+1 && !p.needResend && now.Sub(p.sentAt) >= c.lossWait()<<c.probes {
 		c.probes++
 		c.st.TailProbes++
-		c.resendLocked(p, now)
+		c.repeatLocked(p, now)
 	}
 	c.armProbeLocked()
 }

@@ -17,6 +17,13 @@
 // included for libtorrent.
 //
 // The path between seeder and downloaders is a link (links.go).
+//
+// Measured on the shared 2-core machine (load average 16-26), RUNS=3:
+// loopback, swarmdrop 13.6 s (19.7 MB/s, CPU 3.4 s, 27 MiB) against
+// libtorrent 43.0 s (6.2 MB/s, CPU 4.5 s, 290 MiB), ratio 0.32; emulated
+// link, swarmdrop 36.8 s (0.23 MB/s, CPU 0.29 s, 11 MiB) against
+// libtorrent 38.1 s (0.22 MB/s, CPU 1.6 s, 37 MiB), ratio 0.97 (runs of
+// 34-56 s for both: 1 % random loss makes single transfers vary a lot).
 package main
 
 import (

@@ -299,15 +299,15 @@ func TestHandshakeAlone(t *testing.T) {
 // TestKeepAliveAndIdle: two idle ends keep each other alive with
 // keep-alives; once the link goes silent both give up after IdleTimeout.
 func TestKeepAliveAndIdle(t *testing.T) {
-	p := connectPair(t, 10, link{}, Config{KeepAlive: 50 * time.Millisecond, IdleTimeout: 400 * time.Millisecond})
+	p := connectPair(t, 10, link{}, Config{KeepAlive: 100 * time.Millisecond, IdleTimeout: 2 * time.Second})
 	before := p.client.Stats().PacketsSent
-	time.Sleep(time.Second)
+	time.Sleep(3 * time.Second)
 	if st := p.client.Stats(); st.PacketsSent < before+5 || p.a.Stats().Conns != 1 || p.b.Stats().Conns != 1 {
 		t.Fatalf("idle but connected: %+v; sockets %+v %+v", st, p.a.Stats(), p.b.Stats())
 	}
 	p.net.setLink(link{Loss: 1})
 	for _, c := range []*Conn{p.client, p.server} {
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, err := c.Read(make([]byte, 1))
 		if !errors.Is(err, ErrTimeout) {
 			t.Fatalf("%v after the link went silent: %v", c, err)

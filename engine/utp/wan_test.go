@@ -92,11 +92,15 @@ func TestLibtorrentOverWAN(t *testing.T) {
 	c.Close()
 	t.Logf("from libtorrent: %d MiB in %v; %+v", len(data)>>20, time.Since(start).Round(time.Millisecond), st)
 	lt.Wait(t, fmt.Sprintf("PEERCONN %v utp", local), 10*time.Second)
-	if st.OutOfOrder == 0 || st.RTT < 90*time.Millisecond {
-		t.Fatalf("the link did not bite: %+v", st)
+	if ls, err := topo.Stats(); err != nil || ls.Up[0].Lost == 0 || st.RTT < 90*time.Millisecond {
+		t.Fatalf("the link did not bite: %+v; link %+v, %v", st, ls.Up, err)
 	}
 
 	// We seed in host 1; libtorrent downloads in host 0.
+	before, err := topo.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var conns []*Conn
 	go func() {
@@ -130,7 +134,8 @@ func TestLibtorrentOverWAN(t *testing.T) {
 		retransmits += c.Stats().Retransmits
 	}
 	mu.Unlock()
-	if retransmits == 0 {
-		t.Fatal("no packet of ours was lost on a link losing 1 %")
+	// Almost all we send now is data: losing a few means resending some.
+	if ls, err := topo.Stats(); err != nil || ls.Up[1].Lost-before.Up[1].Lost >= 3 && retransmits == 0 {
+		t.Fatalf("the link lost %d of our packets, we sent %d again (%v)", ls.Up[1].Lost-before.Up[1].Lost, retransmits, err)
 	}
 }

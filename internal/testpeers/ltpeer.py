@@ -14,8 +14,8 @@ network namespace the test made, never on the machine's own network.
   canonical_files layout: files sorted, each aligned to a piece boundary,
   as in every v2 or hybrid torrent; info --attrs: also one line
   'attr FLAGS PATH' per file, FLAGS made of p (pad), x, h, l, or '-')
-  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]]
-  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]] [--flush]
+  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]] [--utp]
+  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]] [--flush] [--utp]
   (seed and download also take --bind-outgoing: outgoing connections come
   from --ip too, not from the kernel's choice (127.0.0.1 for a loopback
   peer); and --print-peers: print 'CLIENT ip:port NAME' when a peer's
@@ -47,6 +47,10 @@ it may call a download complete before its writes have reached the files: a
 test that reads them at DONE can see a piece of zeros. With --flush, download
 prints DONE only once libtorrent has finished writing (flush_cache, then its
 cache_flushed_alert); the time it reports is still that of completion.
+
+--utp (seed, download) makes peer connections use uTP only (BEP 29): TCP
+is off both ways, uTP on both ways (on the UDP port of the same number);
+then 'PEERCONN ip:port utp|tcp' is printed for each new peer connection.
 """
 import argparse, os, sys, tempfile, time
 import libtorrent as lt
@@ -57,7 +61,7 @@ def endpoint(ip, port):
     return ('[%s]:%d' if ':' in ip else '%s:%d') % (ip, port)
 
 
-def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing=''):
+def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing='', utp=False):
     s = {
         'upload_rate_limit': upload_limit,
         'listen_interfaces': endpoint(ip, port),
@@ -75,6 +79,9 @@ def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_in
     }
     if lsd_interval:
         s['local_service_announce_interval'] = lsd_interval
+    if utp:
+        s.update({'enable_incoming_tcp': False, 'enable_outgoing_tcp': False,
+                  'enable_incoming_utp': True, 'enable_outgoing_utp': True})
     ses = lt.session(s)
     return ses
 
@@ -173,8 +180,22 @@ def outgoing(a):
     return a.ip if a.bind_outgoing else ''
 
 
+# UTP_SOCKET is libtorrent's peer_info flag for a uTP connection (bit 17
+# of peer_flags_t in libtorrent 2.0; not exported by the Python binding).
+UTP_SOCKET = getattr(lt.peer_info, 'utp_socket', 1 << 17)
+
+
+def report_conns(h, seen):
+    """Prints 'PEERCONN ip:port utp|tcp' once for each new peer connection."""
+    for p in h.get_peer_info():
+        key = endpoint(*p.ip)
+        if key not in seen:
+            seen.add(key)
+            print('PEERCONN %s %s' % (key, 'utp' if int(p.flags) & int(UTP_SOCKET) else 'tcp'), flush=True)
+
+
 def cmd_seed(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a))
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
     h = add(ses, a.torrent, a.dir, seed=not a.check)
@@ -189,9 +210,12 @@ def cmd_seed(a):
     print('SEEDING', flush=True)
     end = time.time() + a.seconds
     last = 0
+    seen = set()
     while time.time() < end:
         time.sleep(0.2)
         peers.poll(h)
+        if a.utp:
+            report_conns(h, seen)
         if a.dht and time.time() - last > 5:
             h.force_dht_announce()
             last = time.time()
@@ -214,7 +238,7 @@ def lsd_alert(al):
 
 
 def cmd_download(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a))
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
     t0 = time.time()
@@ -224,9 +248,12 @@ def cmd_download(a):
     end = t0 + a.seconds
     last_connect = time.time()
     first_peer = first_piece = False
+    seen = set()
     while time.time() < end:
         st = h.status()
         peers.poll(h)
+        if a.utp:
+            report_conns(h, seen)
         if not first_peer and st.num_peers > 0:
             first_peer = True
             print('FIRSTPEER %.3f' % (time.time() - t0), flush=True)
@@ -385,6 +412,7 @@ def main():
                        help="seconds between a torrent's LSD announces (0: libtorrent's 300)")
         p.add_argument('--bind-outgoing', action='store_true', help='outgoing connections from --ip too')
         p.add_argument('--print-peers', action='store_true', help="print peers' client names")
+        p.add_argument('--utp', action='store_true', help='peer connections over uTP only (TCP off)')
     for p in (s, d, h):
         p.add_argument('--port', type=int, required=True)
         p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8 or ::1)')

@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-hostile install uninstall clean
+.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-hostile bench-dhtsim install uninstall clean
 
 run: deps-build build
 	./swarmdrop
@@ -56,6 +56,13 @@ bench-dht:
 # bench-hostile: a seeder's memory, CPU and a real download next to each attack (issue 13).
 bench-hostile:
 	$(GO) run ./scripts/bench/hostile -runs $(RUNS)
+
+# bench-dhtsim: 10,000 of our DHT nodes on a simulated internet; lookups
+# from fresh nodes vs an ideal Kademlia lookup (issue 17). DHTSIM passes
+# flags, e.g. DHTSIM="-nodes 1000 -lookups 50" (about a minute).
+DHTSIM ?=
+bench-dhtsim:
+	$(GO) run ./scripts/bench/dhtsim $(DHTSIM)
 
 # install puts the program, its desktop entry, icons and metainfo under
 # PREFIX and makes it the user's handler of .torrent files and magnet links

@@ -42,9 +42,15 @@ type CDFOptions struct {
 	XMax float64
 }
 
-// Panel is one chart of a figure.
+// Panel is one chart of a figure, with its legend below it.
 type Panel struct {
-	p *gplot.Plot
+	p      *gplot.Plot
+	legend []legendEntry
+}
+
+type legendEntry struct {
+	name  string
+	thumb gplot.Thumbnailer
 }
 
 // Sizes of text, in points: larger than gonum's defaults so that a figure
@@ -68,7 +74,6 @@ func newPanel(title, xlabel, ylabel string) *gplot.Plot {
 		a.Label.TextStyle.Font.Size = labelSize
 		a.Tick.Label.Font.Size = tickSize
 	}
-	p.Legend.TextStyle.Font.Size = legendSize
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -77,8 +82,7 @@ func newPanel(title, xlabel, ylabel string) *gplot.Plot {
 // at most x. Empty series are left out; it fails if all are empty.
 func CDF(title, xlabel string, series []Series, opt CDFOptions) (*Panel, error) {
 	p := newPanel(title, xlabel, "fraction ≤ x")
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.XOffs, p.Legend.YOffs = -8, 8
+	pn := &Panel{p: p}
 	p.Y.Min, p.Y.Max = 0, 1
 	maxX := 0.0
 	drawn := 0
@@ -103,7 +107,7 @@ func CDF(title, xlabel string, series []Series, opt CDFOptions) (*Panel, error) 
 		l.Width = vg.Points(lineWidth)
 		l.Dashes = plotutil.Dashes(i)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (n=%d)", s.Name, len(v)), l)
+		pn.legend = append(pn.legend, legendEntry{fmt.Sprintf("%s (n=%d)", s.Name, len(v)), l})
 		drawn++
 	}
 	if drawn == 0 {
@@ -118,7 +122,7 @@ func CDF(title, xlabel string, series []Series, opt CDFOptions) (*Panel, error) 
 		l.Width = vg.Points(1.5)
 		l.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
 		p.Add(l)
-		p.Legend.Add(m.Name, l)
+		pn.legend = append(pn.legend, legendEntry{m.Name, l})
 		maxX = max(maxX, m.X)
 	}
 	p.X.Min = 0
@@ -126,7 +130,7 @@ func CDF(title, xlabel string, series []Series, opt CDFOptions) (*Panel, error) 
 	if opt.XMax > 0 {
 		p.X.Max = opt.XMax
 	}
-	return &Panel{p: p}, nil
+	return pn, nil
 }
 
 // Bars returns a panel of grouped bars: one group per label, and in each
@@ -134,7 +138,7 @@ func CDF(title, xlabel string, series []Series, opt CDFOptions) (*Panel, error) 
 // NaN values leave a gap.
 func Bars(title, ylabel string, labels []string, series []Series) (*Panel, error) {
 	p := newPanel(title, "", ylabel)
-	p.Legend.Top = true
+	pn := &Panel{p: p}
 	p.Y.Min = 0
 	if len(series) == 0 {
 		return nil, fmt.Errorf("plotting %q: no series", title)
@@ -159,14 +163,15 @@ func Bars(title, ylabel string, labels []string, series []Series) (*Panel, error
 		b.LineStyle.Width = 0
 		b.Offset = width * (vg.Length(i) - vg.Length(len(series)-1)/2)
 		p.Add(b)
-		p.Legend.Add(s.Name, b)
+		pn.legend = append(pn.legend, legendEntry{s.Name, b})
 	}
 	p.NominalX(labels...)
-	return &Panel{p: p}, nil
+	return pn, nil
 }
 
 // SavePNG draws the panels in a grid of cols columns, each panel
-// panelWidth by panelHeight inches, into the PNG file path.
+// panelWidth by panelHeight inches plus its legend below, into the PNG
+// file path.
 func SavePNG(path string, cols int, panelWidth, panelHeight float64, panels ...*Panel) error {
 	if len(panels) == 0 || cols < 1 {
 		return fmt.Errorf("writing %s: nothing to draw", path)
@@ -180,18 +185,41 @@ func SavePNG(path string, cols int, panelWidth, panelHeight float64, panels ...*
 	for i, pn := range panels {
 		grid[i/cols][i%cols] = pn.p
 	}
+	// Each panel's legend goes in two columns below it, in a strip as
+	// high as the tallest legend (so that the charts stay aligned).
+	lines := 0
+	for _, pn := range panels {
+		lines = max(lines, (len(pn.legend)+1)/2)
+	}
+	entry := gplot.NewLegend()
+	entry.TextStyle.Font.Size = legendSize
+	strip := vg.Length(lines)*(entry.TextStyle.Rectangle("Xg").Size().Y+entry.Padding) + vg.Points(10)
 	w := vg.Length(panelWidth*float64(cols)) * vg.Inch
-	h := vg.Length(panelHeight*float64(rows)) * vg.Inch
+	h := vg.Length(panelHeight*float64(rows))*vg.Inch + strip*vg.Length(rows)
 	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))
 	dc := draw.New(img)
 	pad := vg.Points(12)
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: pad, PadX: 2 * pad, PadY: 2 * pad}
 	canvases := gplot.Align(grid, tiles, dc)
-	for r := range grid {
-		for c, p := range grid[r] {
-			if p != nil {
-				p.Draw(canvases[r][c])
+	for i, pn := range panels {
+		c := canvases[i/cols][i%cols]
+		chart, below := c, c
+		chart.Min.Y += strip
+		below.Max.Y = c.Min.Y + strip
+		pn.p.Draw(chart)
+		data := pn.p.DataCanvas(chart)
+		half := (len(pn.legend) + 1) / 2
+		for col, entries := range [][]legendEntry{pn.legend[:half], pn.legend[half:]} {
+			l := gplot.NewLegend()
+			l.TextStyle.Font.Size = legendSize
+			l.Top, l.Left = true, true
+			l.ThumbnailWidth = vg.Points(28)
+			for _, e := range entries {
+				l.Add(e.name, e.thumb)
 			}
+			area := below
+			area.Min.X = data.Min.X + vg.Length(col)*(data.Max.X-data.Min.X)/2
+			l.Draw(area)
 		}
 	}
 	f, err := os.Create(path)

@@ -58,11 +58,13 @@ bench-hostile:
 	$(GO) run ./scripts/bench/hostile -runs $(RUNS)
 
 # bench-dhtsim: 10,000 of our DHT nodes on a simulated internet; lookups
-# from fresh nodes vs an ideal Kademlia lookup (issue 17). DHTSIM passes
+# from fresh nodes vs an ideal Kademlia lookup (issue 17). It runs in
+# virtual time (a synctest bubble: exact timings on a busy machine);
+# `go run ./scripts/bench/dhtsim` runs it in real time. DHTSIM holds its
 # flags, e.g. DHTSIM="-nodes 1000 -lookups 50" (about a minute).
-DHTSIM ?=
+DHTSIM ?= -nodes 10000
 bench-dhtsim:
-	$(GO) run ./scripts/bench/dhtsim $(DHTSIM)
+	$(GO) test -run '^TestSimulation$$' -count=1 -timeout 20m -v ./scripts/bench/dhtsim -dhtsim="$(DHTSIM)"
 
 # install puts the program, its desktop entry, icons and metainfo under
 # PREFIX and makes it the user's handler of .torrent files and magnet links

@@ -31,8 +31,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -66,6 +68,8 @@ type params struct {
 	UplinkLen      int
 	Seed           uint64
 	Out            string
+	CPUProfile     string
+	Virtual        bool // the run is in a synctest bubble (set by the test, not a flag)
 }
 
 func defaults() params {
@@ -77,78 +81,105 @@ func defaults() params {
 	}
 }
 
-func main() {
+// parseParams reads the benchmark's flags from args.
+func parseParams(args []string) (params, error) {
 	p := defaults()
-	flag.IntVar(&p.Nodes, "nodes", p.Nodes, "DHT nodes in the network")
-	flag.IntVar(&p.Seeds, "seeds", p.Seeds, "bootstrap nodes the others join from (they never leave)")
-	flag.Float64Var(&p.Unreachable, "unreachable", p.Unreachable, "share of nodes behind a NAT that drops unsolicited packets")
-	flag.DurationVar(&p.Delay, "delay", p.Delay, "mean one-way delay between two nodes (a hop is twice that)")
-	flag.Float64Var(&p.Loss, "loss", p.Loss, "share of packets lost at random")
-	flag.Float64Var(&p.Churn, "churn", p.Churn, "share of the nodes replaced per minute, from the start")
-	flag.IntVar(&p.JoinParallel, "join-parallel", p.JoinParallel, "most nodes joining at once while the network is built (fewer while the machine cannot keep up)")
-	flag.DurationVar(&p.Settle, "settle", 0, "time the network runs (with churn) before the measurement (default: 6 s per 1,000 nodes, 5 s to 60 s)")
-	flag.DurationVar(&p.BuildTime, "build-time", p.BuildTime, "the build stops adding nodes after this (a slow machine gets a smaller network)")
-	flag.DurationVar(&p.MeasureTime, "measure-time", p.MeasureTime, "no probe starts after this")
-	flag.IntVar(&p.Announcers, "announcers", p.Announcers, "nodes announcing each announced info hash")
-	flag.IntVar(&p.Lookups, "lookups", p.Lookups, "probes: fresh nodes that each run a cold and a warm lookup")
-	flag.IntVar(&p.Parallel, "parallel", p.Parallel, "probes at once")
-	flag.Float64Var(&p.AnnouncedShare, "announced", p.AnnouncedShare, "share of the lookups for announced info hashes")
-	flag.DurationVar(&p.NATTimeout, "nat-timeout", p.NATTimeout, "how long a NAT lets answers in after a packet out")
-	flag.DurationVar(&p.QueryTimeout, "query-timeout", 0, "the nodes' dht.Config.QueryTimeout (a lookup stops waiting for a query after a quarter of it); 0: the node's default")
-	flag.IntVar(&p.InboxLen, "inbox", p.InboxLen, "packets a node's socket buffer holds")
-	flag.IntVar(&p.UplinkLen, "uplink", p.UplinkLen, "packets a node may have on their way")
-	flag.Uint64Var(&p.Seed, "seed", p.Seed, "random seed of the network's layout")
-	flag.StringVar(&p.Out, "out", "", "folder for the plot and the raw figures (default: a new one under $TMPDIR/swarmdrop-bench)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	flag.Parse()
+	fs := flag.NewFlagSet("bench-dhtsim", flag.ContinueOnError)
+	fs.IntVar(&p.Nodes, "nodes", p.Nodes, "DHT nodes in the network")
+	fs.IntVar(&p.Seeds, "seeds", p.Seeds, "bootstrap nodes the others join from (they never leave)")
+	fs.Float64Var(&p.Unreachable, "unreachable", p.Unreachable, "share of nodes behind a NAT that drops unsolicited packets")
+	fs.DurationVar(&p.Delay, "delay", p.Delay, "mean one-way delay between two nodes (a hop is twice that)")
+	fs.Float64Var(&p.Loss, "loss", p.Loss, "share of packets lost at random")
+	fs.Float64Var(&p.Churn, "churn", p.Churn, "share of the nodes replaced per minute, from the start")
+	fs.IntVar(&p.JoinParallel, "join-parallel", p.JoinParallel, "most nodes joining at once while the network is built (fewer while the machine cannot keep up)")
+	fs.DurationVar(&p.Settle, "settle", 0, "time the network runs (with churn) before the measurement (default: 6 s per 1,000 nodes, 5 s to 60 s)")
+	fs.DurationVar(&p.BuildTime, "build-time", p.BuildTime, "wall-clock time after which the build stops adding nodes (a slow machine gets a smaller network)")
+	fs.DurationVar(&p.MeasureTime, "measure-time", p.MeasureTime, "wall-clock time after which no probe starts")
+	fs.IntVar(&p.Announcers, "announcers", p.Announcers, "nodes announcing each announced info hash")
+	fs.IntVar(&p.Lookups, "lookups", p.Lookups, "probes: fresh nodes that each run a cold and a warm lookup")
+	fs.IntVar(&p.Parallel, "parallel", p.Parallel, "probes at once")
+	fs.Float64Var(&p.AnnouncedShare, "announced", p.AnnouncedShare, "share of the lookups for announced info hashes")
+	fs.DurationVar(&p.NATTimeout, "nat-timeout", p.NATTimeout, "how long a NAT lets answers in after a packet out")
+	fs.DurationVar(&p.QueryTimeout, "query-timeout", 0, "the nodes' dht.Config.QueryTimeout (a lookup stops waiting for a query after a quarter of it); 0: the node's default")
+	fs.IntVar(&p.InboxLen, "inbox", p.InboxLen, "packets a node's socket buffer holds")
+	fs.IntVar(&p.UplinkLen, "uplink", p.UplinkLen, "packets a node may have on their way")
+	fs.Uint64Var(&p.Seed, "seed", p.Seed, "random seed of the network's layout")
+	fs.StringVar(&p.Out, "out", "", "folder for the plot and the raw figures (default: a new one under $TMPDIR/swarmdrop-bench)")
+	fs.StringVar(&p.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		return p, err
+	}
+	if fs.NArg() > 0 {
+		return p, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
 	if p.Settle <= 0 {
 		p.Settle = min(max(time.Duration(p.Nodes)*6*time.Millisecond, 5*time.Second), time.Minute)
 	}
-	// Ten thousand nodes allocate fast; memory is plentiful, CPU is not.
-	debug.SetGCPercent(200)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := func() error {
-		if err := p.check(); err != nil {
-			return err
-		}
-		if p.Out == "" {
-			dir, err := benchkit.CacheDir()
-			if err != nil {
-				return err
-			}
-			p.Out = filepath.Join(dir, "dhtsim-"+time.Now().Format("20060102-150405"))
-		}
-		if err := os.MkdirAll(p.Out, 0o755); err != nil {
-			return err
-		}
-		if *cpuProfile != "" {
-			f, err := os.Create(*cpuProfile)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
-			defer pprof.StopCPUProfile()
-		}
-		fmt.Println("load before:", benchkit.Uptime())
-		rep, err := run(ctx, p, os.Stdout)
-		if err != nil {
-			return err
-		}
-		if err := rep.write(os.Stdout, p); err != nil {
-			return err
-		}
-		fmt.Println("load after:", benchkit.Uptime())
-		fmt.Println("plot and raw figures in", p.Out)
-		return nil
-	}()
-	stop()
+	return p, p.check()
+}
+
+func main() {
+	p, err := parseParams(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = bench(ctx, p, os.Stdout)
+		stop()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-dhtsim:", err)
 		os.Exit(1)
 	}
+}
+
+// bench runs the benchmark with p and prints its report to out.
+func bench(ctx context.Context, p params, out io.Writer) error {
+	// Ten thousand nodes allocate fast; memory is plentiful, CPU is not.
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
+	if p.Out == "" {
+		dir, err := benchkit.CacheDir()
+		if err != nil {
+			return err
+		}
+		p.Out = filepath.Join(dir, "dhtsim-"+wallNow().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(p.Out, 0o755); err != nil {
+		return err
+	}
+	if p.CPUProfile != "" {
+		f, err := os.Create(p.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintln(out, "load before:", benchkit.Uptime())
+	rep, err := run(ctx, p, out)
+	if err != nil {
+		return err
+	}
+	if err := rep.write(out, p); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "load after:", benchkit.Uptime())
+	fmt.Fprintln(out, "plot and raw figures in", p.Out)
+	return nil
+}
+
+// wallNow is the time of the machine's clock, even inside a synctest
+// bubble (where time.Now is the bubble's).
+func wallNow() time.Time {
+	var tv syscall.Timeval
+	if err := syscall.Gettimeofday(&tv); err != nil {
+		return time.Now()
+	}
+	return time.Unix(tv.Sec, tv.Usec*1000)
 }
 
 func (p params) check() error {

@@ -94,7 +94,7 @@ type lookupResult struct {
 // second one (warm), then leaves.
 func probe(ctx context.Context, w *world, seed uint64, cold, warm swarm) ([]lookupResult, error) {
 	contact := w.pick(func(s *simNode) bool {
-		return !s.seed && !s.probe && !s.host.natted && joined(s.node) && time.Since(s.started) > 10*time.Second
+		return !s.seed && !s.probe && !s.host.natted && joined(s.node)
 	})
 	if contact == nil {
 		return nil, errors.New("no contact for a probe")
@@ -162,9 +162,9 @@ func reachableIDs(w *world) []krpc.ID {
 // measure runs count probes, parallel at a time, each with a cold and a
 // warm lookup; a share announced of the lookups are for announced info
 // hashes (taken in turn from swarms), the others for random ones. No probe
-// starts once until ends; the probes under way end with ctx.
-func measure(until, ctx context.Context, w *world, count, parallel int, announcedShare float64, swarms []swarm, seed uint64,
-	progress func(done int)) ([]lookupResult, error) {
+// starts once over reports true (cut is then set).
+func measure(ctx context.Context, over func() bool, w *world, count, parallel int, announcedShare float64, swarms []swarm, seed uint64,
+	progress func(done int)) (results []lookupResult, cut bool, err error) {
 	rng := mrand.New(mrand.NewPCG(seed, 7))
 	next := 0
 	target := func() swarm {
@@ -180,15 +180,19 @@ func measure(until, ctx context.Context, w *world, count, parallel int, announce
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var results []lookupResult
 	var firstErr error
 	done := 0
 	for i := range count {
 		select {
 		case sem <- struct{}{}:
-		case <-until.Done():
+		case <-ctx.Done():
 		}
-		if until.Err() != nil {
+		if ctx.Err() != nil {
+			break
+		}
+		if over() {
+			<-sem
+			cut = true
 			break
 		}
 		cold, warm := target(), target()
@@ -213,5 +217,5 @@ func measure(until, ctx context.Context, w *world, count, parallel int, announce
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	return results, firstErr
+	return results, cut, firstErr
 }

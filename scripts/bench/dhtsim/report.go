@@ -29,6 +29,7 @@ func (r *report) write(w io.Writer, p params) error {
 	fmt.Fprintf(w, "built in %v (%d joining at once), settled %v, announced %d info hashes (%d peers accepted) in %v, measured in %v\n",
 		r.build.Round(time.Second), p.JoinParallel, r.settle.Round(time.Second), r.swarms, r.announcedPeers,
 		r.announce.Round(time.Second), r.measure.Round(time.Second))
+	fmt.Fprintf(w, "simulated %v in %v of wall-clock time (%s)\n", r.simulated.Round(time.Second), r.wall.Round(time.Second), clockName(p))
 	fmt.Fprintf(w, "at the end: %d live nodes (%d behind NATs); %d nodes left and %d joined since the start\n",
 		r.live, r.natted, r.leaves, r.joins)
 	if r.buildCut {
@@ -258,4 +259,12 @@ func cap99(v []float64) float64 {
 		return 0
 	}
 	return quantile(v, 0.99) * 1.05
+}
+
+// clockName says which clock the nodes ran on.
+func clockName(p params) string {
+	if p.Virtual {
+		return "virtual time (testing/synctest): the machine's speed does not change the timings"
+	}
+	return "real time: a busy machine adds to every delay"
 }

@@ -15,6 +15,7 @@ import (
 type report struct {
 	build, settle, announce, measure time.Duration
 	buildCut, measureCut             bool // the phase ran out of time
+	simulated, wall                  time.Duration
 	live, natted, joins, leaves      int
 	swarms, announcedPeers           int
 	results                          []lookupResult
@@ -62,11 +63,12 @@ func run(ctx context.Context, p params, log io.Writer) (*report, error) {
 		netDone.Wait()
 	}()
 
-	started := time.Now()
+	started, wallStarted := time.Now(), wallNow()
 	say := func(format string, args ...any) {
 		sent, _ := sn.Drops()
-		fmt.Fprintf(log, "[%6.1fs] %s (%d packets so far, delay line late p99 %v, goroutines waited to run p99 %v)\n",
-			time.Since(started).Seconds(), fmt.Sprintf(format, args...), sent, sn.late.quantile(0.99), schedLatency(0.99).Round(time.Microsecond))
+		fmt.Fprintf(log, "[%6.1fs, wall %6.1fs] %s (%d packets so far, delay line late p99 %v, goroutines waited to run p99 %v)\n",
+			time.Since(started).Seconds(), wallNow().Sub(wallStarted).Seconds(), fmt.Sprintf(format, args...),
+			sent, sn.late.quantile(0.99), schedLatency(0.99).Round(time.Microsecond))
 	}
 	say("building %d nodes from %d seeds, up to %d joining at once, churn from now on", p.Nodes, p.Seeds, p.JoinParallel)
 	phase := time.Now()
@@ -78,17 +80,18 @@ func run(ctx context.Context, p params, log io.Writer) (*report, error) {
 		defer churnDone.Done()
 		w.churn(churnCtx)
 	}()
-	buildCtx, endBuild := context.WithTimeout(ctx, p.BuildTime)
-	err = w.build(buildCtx, p.Nodes-p.Seeds, func(n, j int) { say("joined %d, %d joining", n, j) })
-	endBuild()
-	switch {
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case err != nil:
+	buildEnd := wallNow().Add(p.BuildTime)
+	complete, err := w.build(ctx, p.Nodes-p.Seeds, func(n, j int) { say("joined %d, %d joining", n, j) },
+		func() bool { return wallNow().After(buildEnd) })
+	if err != nil {
+		return nil, err
+	}
+	if !complete {
 		rep.buildCut = true
 		say("the build ran out of its %v: going on with the nodes that joined", p.BuildTime)
 	}
 	rep.build = time.Since(phase)
+	builtJoins, builtLeaves, _ := w.counts()
 	say("built; packets sent by kind: %s", kindLine(sn.Kinds()))
 
 	phase = time.Now()
@@ -99,7 +102,7 @@ func run(ctx context.Context, p params, log io.Writer) (*report, error) {
 	}
 	rep.settle = time.Since(phase)
 	joins, leaves, live := w.counts()
-	say("settled: %d live, %d left and %d joined since the build", live, leaves, joins-p.Nodes)
+	say("settled: %d live, %d left and %d joined since the build", live, leaves-builtLeaves, joins-builtJoins)
 
 	phase = time.Now()
 	swarms, err := announce(ctx, w, max(1, int(2*float64(p.Lookups)*p.AnnouncedShare)+1), p.Announcers, 32)
@@ -117,14 +120,14 @@ func run(ctx context.Context, p params, log io.Writer) (*report, error) {
 	sn.waiting.reset()
 	sent0, drops0 := sn.Drops()
 	phase = time.Now()
-	measureCtx, endMeasure := context.WithTimeout(ctx, p.MeasureTime)
-	defer endMeasure()
-	rep.results, err = measure(measureCtx, ctx, w, p.Lookups, p.Parallel, p.AnnouncedShare, swarms, p.Seed,
+	measureEnd := wallNow().Add(p.MeasureTime)
+	var cut bool
+	rep.results, cut, err = measure(ctx, func() bool { return wallNow().After(measureEnd) }, w, p.Lookups, p.Parallel, p.AnnouncedShare, swarms, p.Seed,
 		func(n int) { say("probes done: %d of %d", n, p.Lookups) })
 	if err != nil {
 		return nil, fmt.Errorf("measuring: %w", err)
 	}
-	if measureCtx.Err() != nil {
+	if cut {
 		rep.measureCut = true
 		say("the measurement ran out of its %v: %d lookups done", p.MeasureTime, len(rep.results))
 	}
@@ -148,6 +151,7 @@ func run(ctx context.Context, p params, log io.Writer) (*report, error) {
 		}
 	}
 	rep.rtt = pairRTTs(sn, nodes, p.Seed)
+	rep.simulated, rep.wall = time.Since(started), wallNow().Sub(wallStarted)
 	say("measured")
 	return rep, nil
 }

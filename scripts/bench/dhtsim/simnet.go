@@ -222,14 +222,7 @@ func (n *simNet) send(src *host, b []byte, to netip.AddrPort) {
 // deliver hands a due packet to its host, at now.
 func (n *simNet) deliver(p *packet, now int64) {
 	p.src.inFlight.Add(-1)
-	late := now - p.at
-	n.late.add(time.Duration(late))
-	for {
-		old := n.latest.Load()
-		if late <= old || n.latest.CompareAndSwap(old, late) {
-			break
-		}
-	}
+	n.late.add(time.Duration(now - p.at))
 	cause := p.dst.receive(p, now)
 	if cause != delivered {
 		n.drop(p.src, p.dst, p.b, cause)
@@ -247,10 +240,6 @@ func (n *simNet) drop(src, dst *host, b []byte, cause dropCause) {
 		dst.watch.lostIn(b, src.addr, cause)
 	}
 }
-
-// TakeWorstLate returns how late the latest packet since the last call
-// was delivered.
-func (n *simNet) TakeWorstLate() time.Duration { return time.Duration(n.latest.Swap(0)) }
 
 // Drops returns the packets sent and what became of them, by cause.
 func (n *simNet) Drops() (sent uint64, byCause [causes]uint64) {
@@ -381,19 +370,36 @@ func (h *histogram) reset() {
 	}
 }
 
-// quantile returns the q-quantile (0..1), to the millisecond; 0 if empty.
-func (h *histogram) quantile(q float64) time.Duration {
-	var total uint64
+// snapshot returns the counts, for quantileSince.
+func (h *histogram) snapshot() []uint64 {
+	out := make([]uint64, len(h.counts))
 	for i := range h.counts {
-		total += h.counts[i].Load()
+		out[i] = h.counts[i].Load()
+	}
+	return out
+}
+
+// quantile returns the q-quantile (0..1), to the millisecond; 0 if empty.
+func (h *histogram) quantile(q float64) time.Duration { return h.quantileSince(nil, q) }
+
+// quantileSince is quantile over what was added since the snapshot
+// before (nil: since the start).
+func (h *histogram) quantileSince(before []uint64, q float64) time.Duration {
+	counts := h.snapshot()
+	for i := range before {
+		counts[i] -= before[i]
+	}
+	var total uint64
+	for _, c := range counts {
+		total += c
 	}
 	if total == 0 {
 		return 0
 	}
 	want := uint64(math.Ceil(q * float64(total)))
 	var seen uint64
-	for i := range h.counts {
-		seen += h.counts[i].Load()
+	for i, c := range counts {
+		seen += c
 		if seen >= max(want, 1) {
 			return time.Duration(i) * time.Millisecond
 		}

@@ -234,11 +234,12 @@ func (w *world) startSeeds() error {
 }
 
 // build starts count nodes that bootstrap from the seeds; it returns when
-// all have joined (or given up after joinTimeout), or when ctx ends. How
-// many join at once adapts to the machine, up to JoinParallel: an
-// overloaded machine delivers packets late, queries time out and joins
-// cost more.
-func (w *world) build(ctx context.Context, count int, progress func(joined, joining int)) error {
+// all have joined (or given up after joinTimeout), or ctx ends (with its
+// error). Once over reports true, it starts no more nodes and reports
+// that the build is incomplete. How many join at once adapts to the
+// machine, up to JoinParallel: an overloaded machine delivers packets
+// late, queries time out and joins cost more.
+func (w *world) build(ctx context.Context, count int, progress func(joined, joining int), over func() bool) (complete bool, err error) {
 	const joinTimeout = 60 * time.Second
 	contacts := w.seedContacts()
 	var wg sync.WaitGroup
@@ -247,19 +248,30 @@ func (w *world) build(ctx context.Context, count int, progress func(joined, join
 	var took []float64
 	limit := min(100, w.p.JoinParallel)
 	adjusted, reported := time.Now(), time.Now()
+	lateBefore := w.net.late.snapshot()
+	complete = true
 	for range count {
+		if over() {
+			complete = false
+			break
+		}
 		for {
 			if ctx.Err() != nil {
 				wg.Wait()
-				return ctx.Err()
+				return false, ctx.Err()
 			}
 			if time.Since(adjusted) >= time.Second {
+				// The delay line's lateness over the last second says
+				// whether the machine keeps up (on a shared machine, other
+				// processes make it late too).
 				adjusted = time.Now()
-				switch late := w.net.TakeWorstLate(); {
-				case late < 100*time.Millisecond:
+				late := w.net.late.quantileSince(lateBefore, 0.9)
+				lateBefore = w.net.late.snapshot()
+				switch {
+				case late < 200*time.Millisecond:
 					limit = min(w.p.JoinParallel, limit+max(1, limit/4))
-				case late > 300*time.Millisecond:
-					limit = max(5, limit/2)
+				case late > time.Second:
+					limit = max(10, limit/2)
 				}
 			}
 			mu.Lock()
@@ -281,7 +293,7 @@ func (w *world) build(ctx context.Context, count int, progress func(joined, join
 		s, err := w.start(nodeSpec{natted: w.natted(), knowIP: true, bootstrap: contacts})
 		if err != nil {
 			wg.Wait()
-			return err
+			return false, err
 		}
 		wg.Add(1)
 		go func() {
@@ -304,7 +316,7 @@ func (w *world) build(ctx context.Context, count int, progress func(joined, join
 	if slow > 0 {
 		fmt.Printf("  %d nodes took longer than %v to join\n", slow, joinTimeout)
 	}
-	return ctx.Err()
+	return complete, ctx.Err()
 }
 
 // churn replaces nodes until ctx ends: each second, on average

@@ -64,7 +64,7 @@ func (h *host) receive(p *packet, now int64) dropCause {
 	h.inbox = append(h.inbox, queued{b: p.b, from: p.from, at: now})
 	h.mu.Unlock()
 	if h.watch != nil {
-		h.watch.received(p.b, p.from)
+		h.watch.received(p.b, p.from, now)
 	}
 	select {
 	case h.signal <- struct{}{}:

@@ -99,6 +99,8 @@ func probe(ctx context.Context, w *world, seed uint64, cold, warm swarm) ([]look
 	if contact == nil {
 		return nil, errors.New("no contact for a probe")
 	}
+	// The oracle's view of the network when the lookup starts.
+	orc := newOracle(reachableIDs(w), seed)
 	obs := newObserver(contact.addr())
 	s, err := w.start(nodeSpec{probe: true, bootstrap: []string{contact.addr().String()}, watch: obs})
 	if err != nil {
@@ -108,8 +110,6 @@ func probe(ctx context.Context, w *world, seed uint64, cold, warm swarm) ([]look
 		w.stop(s)
 		<-s.done
 	}()
-	// The oracle's view of the network when the lookup starts.
-	orc := newOracle(reachableIDs(w), seed)
 	res := []lookupResult{lookupOnce(ctx, s, obs, cold)}
 	res[0].Ideal = orc.lookup(contact.node.ID(), cold.infoHash, true)
 

@@ -3,6 +3,7 @@ package main
 import (
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
 )
@@ -36,8 +37,19 @@ type trace struct {
 	errors        int // KRPC error replies
 	queryLost     [causes]int
 	replyLost     [causes]int
-	firstPeersHop int // hop of the first node whose answer held peers; 0: none
-	maxHop        int // largest hop that answered
+	firstPeersHop int   // hop of the first node whose answer held peers; 0: none
+	maxHop        int   // largest hop that answered
+	firstSent     int64 // when the first query left (network time); 0: none
+	lastAnswer    int64 // when the last answer arrived (network time); 0: none
+}
+
+// tail is how long a lookup that took done went on after its last
+// answer arrived: the time it waited for queries that never answered.
+func (t *trace) tail(done time.Duration) time.Duration {
+	if t.firstSent == 0 || t.lastAnswer == 0 {
+		return done
+	}
+	return max(0, done-time.Duration(t.lastAnswer-t.firstSent))
 }
 
 // unanswered is how many queries got no response or error and did not
@@ -61,7 +73,7 @@ func newObserver(contact netip.AddrPort) *observer {
 }
 
 // sent sees a packet the node sent to addr.
-func (o *observer) sent(b []byte, to netip.AddrPort, _ int64) {
+func (o *observer) sent(b []byte, to netip.AddrPort, now int64) {
 	m, err := krpc.Decode(b)
 	if err != nil || m.Y != krpc.KindQuery {
 		return
@@ -73,7 +85,11 @@ func (o *observer) sent(b []byte, to netip.AddrPort, _ int64) {
 		return
 	}
 	o.pending[string(m.T)] = &getPeersQuery{infoHash: m.A.InfoHash, to: to}
-	o.trace(m.A.InfoHash).queries++
+	t := o.trace(m.A.InfoHash)
+	t.queries++
+	if t.firstSent == 0 {
+		t.firstSent = now
+	}
 }
 
 func (o *observer) trace(ih krpc.ID) *trace {
@@ -113,8 +129,8 @@ func (o *observer) lostIn(b []byte, from netip.AddrPort, cause dropCause) {
 	}
 }
 
-// received sees a packet that reached the node.
-func (o *observer) received(b []byte, from netip.AddrPort) {
+// received sees a packet that reached the node at now (network time).
+func (o *observer) received(b []byte, from netip.AddrPort, now int64) {
 	m, err := krpc.Decode(b)
 	if err != nil || m.Y == krpc.KindQuery {
 		return
@@ -140,6 +156,7 @@ func (o *observer) received(b []byte, from netip.AddrPort) {
 		return
 	}
 	t.answered++
+	t.lastAnswer = now
 	t.maxHop = max(t.maxHop, hop)
 	if len(m.R.Values) > 0 && t.firstPeersHop == 0 {
 		t.firstPeersHop = hop

@@ -78,10 +78,11 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 		fmt.Fprintln(w, "  none")
 		return
 	}
-	var first, done, queries, ideals, ratios, findNodes []float64
+	var first, done, tails, queries, ideals, ratios, findNodes []float64
 	announced, found, failed, incomplete := 0, 0, 0, 0
 	for _, x := range rs {
 		done = append(done, x.Done.Seconds())
+		tails = append(tails, x.Trace.tail(x.Done).Seconds())
 		queries = append(queries, float64(x.Trace.queries))
 		findNodes = append(findNodes, float64(x.FindNodes))
 		if x.Err != nil {
@@ -117,6 +118,7 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 	}
 	row("time to the first announced peer", first, "%.2f s", goal(fmt.Sprintf("median < %v", goalMedian)))
 	row("time until the lookup ends", done, "%.2f s", "")
+	row("  of which after the last answer", tails, "%.2f s", "")
 	row("get_peers queries sent", queries, "%.0f", "")
 	row("ideal queries (oracle)", ideals, "%.0f", "")
 	row("ours / ideal, per lookup", ratios, "%.2fx", goal(fmt.Sprintf("median <= %.1fx", goalQueryRatio)))
@@ -182,7 +184,7 @@ func (r *report) writeCSV(path string) error {
 		return err
 	}
 	cw := csv.NewWriter(f)
-	cw.Write([]string{"kind", "announced", "found", "first_peer_s", "done_s", "get_peers", "answered", "unanswered", "ideal", "ideal_path_hops", "first_peers_hop", "max_hop", "find_node", "table_good", "error"})
+	cw.Write([]string{"kind", "announced", "found", "first_peer_s", "done_s", "get_peers", "answered", "unanswered", "ideal", "ideal_path_hops", "first_peers_hop", "max_hop", "find_node", "table_good", "tail_s", "error"})
 	for _, x := range r.results {
 		kind := "cold"
 		if x.Warm {
@@ -197,7 +199,7 @@ func (r *report) writeCSV(path string) error {
 			strconv.Itoa(x.Trace.queries), strconv.Itoa(x.Trace.answered), strconv.Itoa(x.Trace.unanswered()),
 			strconv.Itoa(x.Ideal.Queries), strconv.Itoa(x.Ideal.PathHops),
 			strconv.Itoa(x.Trace.firstPeersHop), strconv.Itoa(x.Trace.maxHop),
-			strconv.Itoa(x.FindNodes), strconv.Itoa(x.TableGood), errText})
+			strconv.Itoa(x.FindNodes), strconv.Itoa(x.TableGood), fmt.Sprintf("%.3f", x.Trace.tail(x.Done).Seconds()), errText})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

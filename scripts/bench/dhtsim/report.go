@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,7 +55,8 @@ func (r *report) write(w io.Writer, p params) error {
 	fmt.Fprintf(w, "\nideal (the oracle): every routing table perfect (K=%d random live reachable nodes per\n", 8)
 	fmt.Fprintf(w, "  prefix length, nothing lost), one query at a time to the closest node not yet asked,\n")
 	fmt.Fprintf(w, "  from the contact (cold) or the node's own perfect table (warm), until the %d closest\n", 8)
-	fmt.Fprintf(w, "  live reachable nodes have all answered: the greedy path plus those %d.\n", 8)
+	fmt.Fprintf(w, "  live reachable nodes have all answered: the greedy path plus those %d. Hops count from the\n", 8)
+	fmt.Fprintf(w, "  contact (hop 1, the nodes it names hop 2...); log2(N/K) = %.1f bits to resolve.\n", math.Log2(float64(max(r.live, 8))/8))
 
 	fmt.Fprintf(w, "\nwhere the cold lookups' get_peers queries went:\n  %s\n", fates(cold))
 	fmt.Fprintf(w, "where the warm lookups' get_peers queries went:\n  %s\n", fates(warm))
@@ -78,7 +80,7 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 		fmt.Fprintln(w, "  none")
 		return
 	}
-	var first, done, tails, queries, ideals, ratios, findNodes []float64
+	var first, done, tails, queries, ideals, ratios, findNodes, hops, idealHops []float64
 	announced, found, failed, incomplete := 0, 0, 0, 0
 	for _, x := range rs {
 		done = append(done, x.Done.Seconds())
@@ -95,7 +97,11 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 				first = append(first, x.FirstPeer.Seconds())
 			}
 		}
+		if x.Trace.maxHop > 0 {
+			hops = append(hops, float64(x.Trace.maxHop))
+		}
 		if x.Ideal.Completed {
+			idealHops = append(idealHops, float64(x.Ideal.PathHops+1))
 			ideals = append(ideals, float64(x.Ideal.Queries))
 			ratios = append(ratios, float64(x.Trace.queries)/float64(x.Ideal.Queries))
 		} else {
@@ -122,6 +128,10 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 	row("get_peers queries sent", queries, "%.0f", "")
 	row("ideal queries (oracle)", ideals, "%.0f", "")
 	row("ours / ideal, per lookup", ratios, "%.2fx", goal(fmt.Sprintf("median <= %.1fx", goalQueryRatio)))
+	if goals { // hops count from the contact: cold lookups only
+		row("hops: deepest node that answered", hops, "%.0f", "")
+		row("ideal hops to the first of the K closest", idealHops, "%.0f", "")
+	}
 	row("find_node queries meanwhile (bootstrap)", findNodes, "%.0f", "")
 	fmt.Fprintf(w, "  announced peer found in %d of %d lookups of announced info hashes; %d lookups failed", found, announced, failed)
 	if incomplete > 0 {

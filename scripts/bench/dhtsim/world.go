@@ -247,7 +247,7 @@ func (w *world) build(ctx context.Context, count int, progress func(joined, join
 	done, slow, joining := 0, 0, 0
 	var took []float64
 	limit := min(100, w.p.JoinParallel)
-	adjusted, reported := time.Now(), time.Now()
+	adjusted, reported := time.Now(), wallNow() // progress every 10 s of the machine's clock
 	lateBefore := w.net.late.snapshot()
 	complete = true
 	for range count {
@@ -281,8 +281,8 @@ func (w *world) build(ctx context.Context, count int, progress func(joined, join
 			}
 			d, j := done, joining
 			mu.Unlock()
-			if progress != nil && time.Since(reported) >= 10*time.Second {
-				reported = time.Now()
+			if progress != nil && wallNow().Sub(reported) >= 10*time.Second {
+				reported = wallNow()
 				progress(d, j)
 			}
 			if room {

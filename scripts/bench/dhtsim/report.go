@@ -61,6 +61,7 @@ func (r *report) write(w io.Writer, p params) error {
 	fmt.Fprintf(w, "\nwhere the cold lookups' get_peers queries went:\n  %s\n", fates(cold))
 	fmt.Fprintf(w, "where the warm lookups' get_peers queries went:\n  %s\n", fates(warm))
 	fmt.Fprintf(w, "\nduring the measurement: %d packets; lost: %s\n", r.sent, dropLine(r.drops))
+	fmt.Fprintf(w, "queries the live nodes left unanswered over their lives: %d rate-limited, %d over the reply budget\n", r.rateLimited, r.unanswered)
 	fmt.Fprintf(w, "machine: delay line late p50 %v / p99 %v; packets waited in socket buffers p50 %v / p99 %v;\n",
 		r.late[0], r.late[1], r.waiting[0], r.waiting[1])
 	fmt.Fprintf(w, "  heap in use %d MiB (from the OS %d MiB), %d goroutines\n", r.heapMiB, r.sysMiB, r.goroutines)

@@ -27,7 +27,9 @@ type report struct {
 	rtt             [3]time.Duration // p10, p50, p90 of the round trip between two random nodes
 	heapMiB, sysMiB uint64
 	goroutines      int
-	serveErrs       []error
+	// Over the live nodes' lives (dht.Stats): queries they dropped.
+	rateLimited, unanswered uint64
+	serveErrs               []error
 }
 
 // run builds the network, lets it settle, announces and measures.
@@ -149,6 +151,9 @@ func run(ctx context.Context, p params, log io.Writer) (*report, error) {
 		if s.host.natted {
 			rep.natted++
 		}
+		st := s.node.Stats()
+		rep.rateLimited += st.RateLimited
+		rep.unanswered += st.Unanswered
 	}
 	rep.rtt = pairRTTs(sn, nodes, p.Seed)
 	rep.simulated, rep.wall = time.Since(started), wallNow().Sub(wallStarted)

@@ -258,7 +258,7 @@ func (r *report) plot(path string, p params, cold, warm []lookupResult) error {
 	if len(qs[1].Values) > 0 {
 		marks = append(marks, plot.Mark{Name: "goal: 1.5 x ideal (cold median)", X: goalQueryRatio * quantile(qs[1].Values, 0.5)})
 	}
-	queryPanel, err := plot.CDF("get_peers queries per lookup", "queries sent", qs, plot.CDFOptions{Marks: marks})
+	queryPanel, err := plot.CDF("get_peers queries per lookup", "queries sent", qs, plot.CDFOptions{Marks: marks, IntegerX: true})
 	if err != nil {
 		return err
 	}

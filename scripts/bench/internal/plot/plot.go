@@ -40,6 +40,8 @@ type CDFOptions struct {
 	// XMax cuts the x axis (the curves run off the right edge); 0 fits
 	// the largest value and mark.
 	XMax float64
+	// IntegerX labels the x axis with whole numbers (counts).
+	IntegerX bool
 }
 
 // Panel is one chart of a figure, with its legend below it.
@@ -130,7 +132,26 @@ func CDF(title, xlabel string, series []Series, opt CDFOptions) (*Panel, error) 
 	if opt.XMax > 0 {
 		p.X.Max = opt.XMax
 	}
+	if opt.IntegerX {
+		p.X.Tick.Marker = integerTicks{}
+	}
 	return pn, nil
+}
+
+// integerTicks marks whole numbers: a step of 1, 2, 5, 10, 20, 50...
+// that gives at most 10 labels.
+type integerTicks struct{}
+
+func (integerTicks) Ticks(lo, hi float64) []gplot.Tick {
+	step := 1.0
+	for i := 0; (hi-lo)/step > 10; i++ {
+		step *= [3]float64{2, 2.5, 2}[i%3]
+	}
+	var ticks []gplot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, gplot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
+	}
+	return ticks
 }
 
 // Bars returns a panel of grouped bars: one group per label, and in each

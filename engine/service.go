@@ -282,7 +282,7 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (swarm.Content,
 	if done {
 		state = StateSeeding
 	}
-	s.e.tell(s.t, s.r, func() { s.t.state = state })
+	s.e.tell(s.t, s.r, func() { s.t.state, s.t.have, s.t.partial = state, have, partial })
 	return swarm.Content{Storage: st, Have: have, Partial: partial, Files: files}, nil
 }
 

@@ -131,6 +131,9 @@ func (t *torrent) status() TorrentStatus {
 			ts.ETA = time.Duration(float64(st.Left) / st.RateDown * float64(time.Second))
 		}
 	}
+	if m := t.move; m != nil {
+		ts.Moving = m.progress()
+	}
 	switch {
 	case t.state == StateChecking && t.run != nil:
 		ts.Progress = rs.checked

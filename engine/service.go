@@ -127,6 +127,7 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		Client:    e.client,
 		Logf:      e.cfg.Logf,
 		OnHave:    func(p swarm.Pieces) { s.onHave(p) },
+		OnYourIP:  e.yourIP.add,
 
 		OwnDownLimit: spec.down,
 		OwnUpLimit:   spec.up,

@@ -32,8 +32,8 @@ func (e *Engine) snapshot() Snapshot {
 		s.ListenPort = n.port
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
-		if s.NAT.ExternalIP != "" && s.DHT.Enabled {
-			s.DHT.MyContact = joinHostPort(s.NAT.ExternalIP, n.port)
+		if s.DHT.Enabled {
+			s.DHT.MyContact, s.DHT.MyContactSource = e.myContact(n, s.NAT.ExternalIP)
 		}
 	}
 	for _, ih := range e.order {

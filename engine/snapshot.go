@@ -32,6 +32,7 @@ func (e *Engine) snapshot() Snapshot {
 		s.ListenPort = n.port
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
+		s.LSD = n.lsdStatus()
 		if s.DHT.Enabled {
 			s.DHT.MyContact, s.DHT.MyContactSource = e.myContact(n, s.NAT.ExternalIP)
 		}

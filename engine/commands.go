@@ -31,12 +31,21 @@ type AddOptions struct {
 	// write does not fit in its folder's free space (checked otherwise
 	// before anything is written, and at each resume).
 	IgnoreSpace bool
+	// Files holds each file's priority, by its place in the torrent's
+	// file list (pad files included, their value ignored); nil wants
+	// every file. See SetFilePriorities.
+	Files []FilePriority
+	// WaitForFiles holds the torrent in StateWaitingFiles once its
+	// metadata is known (at once for a .torrent; when it arrives for a
+	// magnet link), with nothing opened or written, until StartChosen.
+	WaitForFiles bool
 }
 
 // AddTorrent adds a .torrent file's content. It returns the info hash, or
 // an error describing why the file is not a usable torrent; the download
 // itself starts on the engine goroutine. Adding a torrent that is already
-// there is not an error: its extra peers are used.
+// there is not an error: its extra peers are used, and TorrentDuplicate
+// tells it.
 func (e *Engine) AddTorrent(data []byte, opt AddOptions) (string, error) {
 	mi, err := metainfo.Parse(data)
 	if err != nil {
@@ -107,9 +116,7 @@ func parsePeerList(ss []string) ([]netip.AddrPort, error) {
 func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.AddrPort, opt AddOptions, added time.Time) {
 	ih := infoHashOf(mi, m)
 	if t := e.torrents[ih]; t != nil {
-		if sw := t.run.status().sw; sw != nil && t.run != nil && len(peers) > 0 {
-			sw.AddPeers(peers, swarm.SourceManual)
-		}
+		e.duplicate(t, mi, m, peers)
 		return
 	}
 	if old := e.leaving[ih]; old != nil {
@@ -135,7 +142,9 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		}
 	}
 	t := &torrent{e: e, ih: ih, dir: dir, sources: opt.Sources, peers: peers, magnet: m,
-		mi: mi, addedAt: added, paused: opt.Paused, ignoreSpace: opt.IgnoreSpace}
+		mi: mi, addedAt: added, paused: opt.Paused, ignoreSpace: opt.IgnoreSpace,
+		prio: slices.Clone(opt.Files), waitFiles: opt.WaitForFiles,
+		down: swarm.NewRateLimit(0), up: swarm.NewRateLimit(0)}
 	e.torrents[ih] = t
 	e.order = append(e.order, ih)
 	if mi != nil {
@@ -145,23 +154,24 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 	e.emit(TorrentAdded{InfoHash: ih.String(), Name: t.name()})
 	if t.paused {
 		t.state = StatePaused
-		t.have = e.savedHave(t)
+		t.have, t.partial = e.savedHave(t)
 		return
 	}
 	e.start(t)
 }
 
-// savedHave returns the pieces t's resume data says are verified, for a
-// torrent shown paused without checking its files (Run goroutine).
-func (e *Engine) savedHave(t *torrent) bitfield.Bitfield {
+// savedHave returns the pieces t's resume data says are verified, whole
+// and partly kept, for a torrent shown paused without checking its files
+// (Run goroutine).
+func (e *Engine) savedHave(t *torrent) (have, partial bitfield.Bitfield) {
 	if t.mi == nil || t.resumePath() == "" {
-		return bitfield.Bitfield{}
+		return
 	}
 	r, err := storage.LoadResume(t.resumePath())
 	if err != nil || r.InfoHash != t.ih || r.Have.Len() != t.mi.Info.NumPieces() {
-		return bitfield.Bitfield{}
+		return
 	}
-	return r.Have
+	return r.Have, r.Partial
 }
 
 // Remove removes a torrent; withData also deletes its downloaded files
@@ -188,7 +198,7 @@ func (e *Engine) Remove(infoHash string, withData bool) {
 			}
 			e.forget(t)
 		}
-		if t.run != nil {
+		if t.run != nil || t.move != nil {
 			e.leaving[ih] = t
 		}
 		e.stop(t, finish)
@@ -243,6 +253,9 @@ func (e *Engine) forAll(f func(*torrent)) {
 // run has stopped.
 func (e *Engine) pause(t *torrent) {
 	t.paused = true
+	if t.move != nil {
+		return // the move goes on; the torrent stays stopped after it
+	}
 	if t.run == nil {
 		t.state, t.err = StatePaused, nil
 		return

@@ -81,15 +81,16 @@ func (e *Engine) PutVersion(ctx context.Context, key ed25519.PrivateKey, salt []
 	return it, res, err
 }
 
-// KeepItemAlive puts it again every interval until ctx ends (BEP 44 nodes
-// forget an item two hours after its last put; dht.ItemRepublish is the
-// interval to use). A publisher keeps its current version alive this way,
-// and so does a follower with the item it read, while the publisher is
-// away. A put that reached no node is retried sooner: after retry, then
-// twice as long each time, up to interval. Each put is bounded by
-// timeout. report, when set, is told the result of each put.
-func (e *Engine) KeepItemAlive(ctx context.Context, it dht.Item, interval, retry, timeout time.Duration, report func(dht.PutResult, error)) {
-	wait := interval
+// KeepItemAlive puts it after first, then again every interval until ctx
+// ends (BEP 44 nodes forget an item two hours after its last put;
+// dht.ItemRepublish is the interval to use). A publisher keeps its
+// current version alive this way, and so does a follower with the item
+// it read, while the publisher is away. A put that reached no node is
+// retried sooner: after retry, then twice as long each time, up to
+// interval. Each put is bounded by timeout. report, when set, is told
+// the result of each put.
+func (e *Engine) KeepItemAlive(ctx context.Context, it dht.Item, first, interval, retry, timeout time.Duration, report func(dht.PutResult, error)) {
+	wait := first
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -110,7 +111,7 @@ func (e *Engine) KeepItemAlive(ctx context.Context, it dht.Item, interval, retry
 		switch {
 		case err == nil:
 			wait = interval
-		case wait >= interval:
+		case wait >= interval || wait < retry:
 			wait = retry
 		default:
 			wait = min(2*wait, interval)

@@ -101,6 +101,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP,
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
+		Timing: engine.Timing{FollowCheck: f.checkEvery},
 	})
 	if err != nil {
 		return err
@@ -110,7 +111,8 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 		if f.noDHT {
 			return usagef("an updatable link needs the DHT: drop --no-dht")
 		}
-		return runFollow(ctx, e, link, opt, f, stdout, stderr)
+		rep := &reporter{out: stdout, warn: stderr, jsonOut: f.jsonOut, start: time.Now()}
+		return runFollow(ctx, e, target, opt, f, rep)
 	}
 	var ih string
 	if strings.HasPrefix(target, "magnet:") {
@@ -203,6 +205,7 @@ type reporter struct {
 	start   time.Time
 	last    time.Time
 	snap    engine.Snapshot // the latest, for the global fields
+	updated bool            // a version of an updatable link completed
 }
 
 // progressLine is the --json object (see DESIGN.md's command line).

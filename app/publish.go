@@ -2,21 +2,15 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine"
-	"github.com/swarmdrop/swarmdrop/engine/dht"
-	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
-	"github.com/swarmdrop/swarmdrop/engine/publish"
 	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
@@ -33,14 +27,6 @@ func init() {
 	})
 }
 
-// publishTimeouts bound the DHT work of a publish: the lookup of the
-// version the DHT holds, and each put.
-const (
-	publishLookup = 30 * time.Second
-	publishPut    = 60 * time.Second
-	publishRetry  = 5 * time.Second
-)
-
 // runPublish is `swarmdrop publish`.
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("publish", stdout)
@@ -50,7 +36,6 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	port := fs.Int("port", -1, "TCP and UDP listening port `N` (0: any free port; default: the settings' port)")
 	bind := fs.String("bind", "", "listening address `ADDR` (default: all)")
 	noUPnP := fs.Bool("no-upnp", false, "do not ask the router to forward the port")
-	every := fs.Duration("republish-every", dht.ItemRepublish, "put the item again every `DURATION`")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -60,9 +45,6 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if len(*saltFlag) > metainfo.MaxSaltLen {
 		return usagef("--salt: %d bytes, at most %d", len(*saltFlag), metainfo.MaxSaltLen)
-	}
-	if *every < time.Minute {
-		return usagef("--republish-every: at least 1m")
 	}
 	path, err := filepath.Abs(pos[0])
 	if err != nil {
@@ -81,10 +63,6 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("--nodes: %v", err)
 	}
 	extra, _ := metainfo.ParseNodes(*nodesFlag)
-	rec, key, err := loadPublication(paths.StateDir, path, *keyFlag, *saltFlag)
-	if err != nil {
-		return err
-	}
 	if *port < 0 {
 		*port = settings.Port
 	}
@@ -101,8 +79,8 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
-	recFile, _ := publish.RecordFiles(paths.StateDir, path)
-	err = publishVersion(ctx, e, rec, recFile, key, nodes, *every, stdout, stderr)
+	req := e.Publish(engine.PublishRequest{Path: path, KeyFile: *keyFlag, Salt: []byte(*saltFlag), Nodes: joinNodes(nodes)})
+	err = watchPublication(ctx, e, req, stdout, stderr)
 	cancel()
 	if rerr := <-runErr; err == nil && rerr != nil {
 		err = rerr
@@ -110,126 +88,50 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return err
 }
 
-// loadPublication returns the record of the publication of path (a new
-// one for a first version) and its key, applying the --key and --salt
-// flags.
-func loadPublication(stateDir, path, keyFlag, saltFlag string) (*publish.Record, ed25519.PrivateKey, error) {
-	recFile, defKey := publish.RecordFiles(stateDir, path)
-	rec, err := publish.LoadRecord(recFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		rec = &publish.Record{Path: path, KeyFile: defKey}
-	case err != nil:
-		return nil, nil, fmt.Errorf("%w (remove it to publish %s anew)", err, path)
-	}
-	if keyFlag != "" {
-		if rec.KeyFile, err = filepath.Abs(keyFlag); err != nil {
-			return nil, nil, err
+// watchPublication prints the version made by the Publish request req
+// and its link, then what becomes of its puts in the DHT, until ctx ends.
+func watchPublication(ctx context.Context, e *engine.Engine, req int, stdout, stderr io.Writer) error {
+	var p engine.Published
+	for p.Request != req {
+		select {
+		case <-ctx.Done():
+			return errors.New("interrupted before the torrent was made")
+		case ev := <-e.Events():
+			switch ev := ev.(type) {
+			case engine.Published:
+				p = ev
+			case engine.CreateFailed:
+				if ev.Request == req {
+					return ev.Err
+				}
+			}
 		}
 	}
-	key, err := publish.LoadOrNewKey(rec.KeyFile)
-	if err != nil {
-		return nil, nil, err
+	if mi, err := metainfo.Parse(p.Torrent); err == nil {
+		fmt.Fprintf(stdout, "version %d of %s: info hash %s, %d pieces of %s\n", p.Version, printable.String(p.Name),
+			p.InfoHash, mi.Info.NumPieces(), humanBytes(mi.Info.PieceLength))
 	}
-	switch {
-	case saltFlag != "":
-		rec.Salt = []byte(saltFlag)
-	case len(rec.Salt) == 0:
-		name := filepath.Base(path)
-		if len(name) > metainfo.MaxSaltLen {
-			name = name[:metainfo.MaxSaltLen]
-		}
-		rec.Salt = []byte(name)
-	}
-	return rec, key, nil
-}
-
-// publishVersion makes and seeds the torrent of path, puts it as the next
-// version of the publication (or again as the current one, when nothing
-// changed), records it in recFile, prints the link, and keeps the item
-// alive until ctx ends.
-func publishVersion(ctx context.Context, e *engine.Engine, rec *publish.Record, recFile string, key ed25519.PrivateKey,
-	nodes []metainfo.Node, every time.Duration, stdout, stderr io.Writer) error {
-	req := e.Create(engine.CreateRequest{Paths: []string{rec.Path}, PieceLength: rec.PieceLength, Nodes: joinNodes(nodes)})
-	created, err := waitCreatedEvent(ctx, e, req)
-	if err != nil {
-		return err
-	}
-	mi, err := metainfo.Parse(created.Torrent)
-	if err != nil {
-		return err
-	}
-	link := publish.Link(key, rec.Salt, mi.Info.Name)
-	seq := nextSeq(ctx, e, rec, link, mi.InfoHash, stderr)
-	it, err := krpc.SignItem(key, rec.Salt, seq, krpc.InfoHashValue(mi.InfoHash))
-	if err != nil {
-		return err
-	}
-	rec.Seq, rec.InfoHash, rec.PieceLength = seq, mi.InfoHash.String(), mi.Info.PieceLength
-	if err := rec.Save(recFile); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "version %d of %s: info hash %s, %d pieces of %s\n", seq, printable.String(mi.Info.Name),
-		mi.InfoHash, mi.Info.NumPieces(), humanBytes(mi.Info.PieceLength))
-	fmt.Fprintf(stdout, "link %s\n", printable.String(link.String()))
-	stored := false
-	e.KeepItemAlive(ctx, it, 0, every, publishRetry, publishPut, func(res dht.PutResult, err error) {
-		switch {
-		case err != nil:
-			warnf(stderr, "version %d not stored in the DHT yet (retrying): %v", seq, err)
-		case res.Newer.V != nil:
-			warnf(stderr, "the DHT holds version %d, newer than %d: was this publication published from another machine?", res.Newer.Seq, seq)
-		case !stored:
-			stored = true
-			fmt.Fprintf(stdout, "version %d stored on %d DHT nodes; seeding until interrupted\n", seq, res.Stored)
-		}
-	})
-	return nil
-}
-
-// nextSeq returns the sequence number of the version with info hash ih:
-// the recorded one when the torrent did not change, else one more than
-// the highest of the record's and the DHT's (the key may have published
-// from another machine). The DHT is asked for at most publishLookup.
-func nextSeq(ctx context.Context, e *engine.Engine, rec *publish.Record, link *metainfo.MutableMagnet, ih metainfo.Hash, stderr io.Writer) int64 {
-	top, topIH := rec.Seq, rec.InfoHash
-	lctx, cancel := context.WithTimeout(ctx, publishLookup)
-	defer cancel()
-	for {
-		v, _, err := e.LatestVersion(lctx, link, rec.Seq)
-		if err == nil {
-			top, topIH = v.Seq, v.InfoHash.String()
-			break
-		}
-		if errors.Is(err, dht.ErrItemNotFound) || lctx.Err() != nil {
-			break
-		}
-		select { // the DHT is starting: no node to ask yet
-		case <-lctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	if topIH == ih.String() && top > 0 {
-		return top
-	}
-	return top + 1
-}
-
-// waitCreatedEvent waits for the end of torrent creation request id.
-func waitCreatedEvent(ctx context.Context, e *engine.Engine, id int) (engine.Created, error) {
+	fmt.Fprintf(stdout, "link %s\n", printable.String(p.Link))
+	stored, lastErr := false, ""
 	for {
 		select {
 		case <-ctx.Done():
-			return engine.Created{}, errors.New("interrupted before the torrent was made")
-		case ev := <-e.Events():
-			switch ev := ev.(type) {
-			case engine.Created:
-				if ev.Request == id {
-					return ev, nil
+			return nil
+		case s := <-e.Snapshots():
+			if s.ListenErr != nil {
+				return fmt.Errorf("%w (choose another port with --port)", s.ListenErr)
+			}
+			for _, ps := range s.Publications {
+				if ps.ID != p.Publication || !ps.Publisher {
+					continue
 				}
-			case engine.CreateFailed:
-				if ev.Request == id {
-					return engine.Created{}, ev.Err
+				if ps.Err != "" && ps.Err != lastErr {
+					warnf(stderr, "version %d: %s (retrying)", ps.Version, ps.Err)
+				}
+				lastErr = ps.Err
+				if ps.Stored > 0 && !stored {
+					stored = true
+					fmt.Fprintf(stdout, "version %d stored on %d DHT nodes; seeding until interrupted\n", ps.Version, ps.Stored)
 				}
 			}
 		}

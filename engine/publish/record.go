@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -133,4 +134,46 @@ func Link(key ed25519.PrivateKey, salt []byte, name string) *metainfo.MutableMag
 	m := &metainfo.MutableMagnet{Salt: salt, Name: name}
 	copy(m.PublicKey[:], key.Public().(ed25519.PublicKey))
 	return m
+}
+
+// Open returns the record of the publication of path (an absolute path)
+// kept under stateDir, a new one for a first version, with the file it
+// is saved in, and its key. keyFile, when not "", is the key file to use
+// from now on (made there if missing: a way to choose where the key
+// lives, or to import one); otherwise the record's, or for a new
+// publication a new key of its own next to the record. salt, when not
+// empty, replaces the record's; a new publication without one is salted
+// with the base name of path (cut to MaxSaltLen bytes). Nothing is saved.
+func Open(stateDir, path, keyFile string, salt []byte) (*Record, string, ed25519.PrivateKey, error) {
+	if len(salt) > metainfo.MaxSaltLen {
+		return nil, "", nil, fmt.Errorf("salt of %d bytes, at most %d", len(salt), metainfo.MaxSaltLen)
+	}
+	recFile, defKey := RecordFiles(stateDir, path)
+	rec, err := LoadRecord(recFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		rec = &Record{Path: path, KeyFile: defKey}
+	case err != nil:
+		return nil, "", nil, fmt.Errorf("%w (remove it to publish %s anew)", err, path)
+	}
+	if keyFile != "" {
+		if rec.KeyFile, err = filepath.Abs(keyFile); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	key, err := LoadOrNewKey(rec.KeyFile)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	switch {
+	case len(salt) > 0:
+		rec.Salt = salt
+	case len(rec.Salt) == 0:
+		name := filepath.Base(path)
+		if len(name) > metainfo.MaxSaltLen {
+			name = name[:metainfo.MaxSaltLen]
+		}
+		rec.Salt = []byte(name)
+	}
+	return rec, recFile, key, nil
 }

@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
+)
+
+// waitEvent waits for an event that match accepts, failing on a
+// CreateFailed event or after timeout.
+func waitEvent[T Event](t *testing.T, e *Engine, timeout time.Duration, match func(T) bool) T {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-e.Events():
+			if f, ok := ev.(CreateFailed); ok {
+				t.Fatalf("request %d failed: %v", f.Request, f.Err)
+			}
+			if v, ok := ev.(T); ok && match(v) {
+				return v
+			}
+		case <-deadline:
+			var zero T
+			t.Fatalf("no %T event within %v", zero, timeout)
+		}
+	}
+}
+
+// waitPublication waits for a snapshot in which the publication id
+// passes ok, and returns its status.
+func waitPublication(t *testing.T, e *Engine, id string, timeout time.Duration, ok func(PublicationStatus) bool) PublicationStatus {
+	t.Helper()
+	deadline := time.After(timeout)
+	var last PublicationStatus
+	for {
+		select {
+		case s := <-e.Snapshots():
+			for _, ps := range s.Publications {
+				if ps.ID == id {
+					last = ps
+					if ok(ps) {
+						return ps
+					}
+				}
+			}
+		case <-deadline:
+			t.Fatalf("publication %s not as awaited within %v; last %+v", id, timeout, last)
+		}
+	}
+}
+
+func hasTorrent(e *Engine, ih string) bool {
+	s := <-e.Snapshots()
+	_, ok := findStatus(s, ih)
+	return ok
+}
+
+// TestPublishAndFollowEngine is the engine's Publish and Follow through a
+// libtorrent DHT node: version 1 reaches the follower; version 2 (one
+// file changed) replaces it by itself in the same folder, fetching the
+// changed file's pieces only; the follower puts the item again; with
+// auto-update off, version 3 is shown available and downloaded on
+// UpdateNow; a restarted follower follows on from version 3.
+func TestPublishAndFollowEngine(t *testing.T) {
+	router := startLTNode(t, "127.0.0.50")
+	root := filepath.Join(t.TempDir(), "album")
+	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 300_000, 1)
+	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), 200_000, 2)
+	testpeers.RandomFile(t, filepath.Join(root, "c.bin"), 150_000, 3)
+	pubState := t.TempDir()
+	pub := testEngine(t, Config{StateDir: pubState, Bootstrap: []string{router}})
+	folCfg := Config{StateDir: t.TempDir(), KeepList: true, Bootstrap: []string{router}, DownloadDir: t.TempDir(),
+		Timing: Timing{FollowCheck: time.Second}}
+	fol, err := New(withTesting(t, folCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopFol := runEngine(t, fol)
+
+	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
+	p1 := waitEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
+	if p1.Version != 1 {
+		t.Fatalf("first publication is version %d", p1.Version)
+	}
+	id, err := fol.Follow(p1.Link, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u1 := waitEvent(t, fol, 60*time.Second, func(u Updated) bool { return u.Publication == id })
+	if !u1.First || u1.Version != 1 || u1.InfoHash != p1.InfoHash {
+		t.Fatalf("first update %+v, published %+v", u1, p1)
+	}
+	waitState(t, fol, p1.InfoHash, StateSeeding, 120*time.Second)
+	dest := filepath.Join(folCfg.DownloadDir, "album")
+	sameTree(t, root, dest)
+	ps := waitPublication(t, pub, id, 30*time.Second, func(ps PublicationStatus) bool { return ps.Stored > 0 })
+	if !ps.Publisher || ps.Version != 1 {
+		t.Fatalf("publisher's status %+v", ps)
+	}
+
+	changed := int64(230_000)
+	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), changed, 22)
+	req = pub.Publish(PublishRequest{Path: root, Nodes: router})
+	p2 := waitEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
+	if p2.Version != 2 || p2.Link != p1.Link {
+		t.Fatalf("second publication %+v after %+v", p2, p1)
+	}
+	u2 := waitEvent(t, fol, 60*time.Second, func(u Updated) bool { return u.Publication == id && u.Version == 2 })
+	if u2.First || u2.InfoHash != p2.InfoHash {
+		t.Fatalf("update %+v, published %+v", u2, p2)
+	}
+	ts := waitState(t, fol, p2.InfoHash, StateSeeding, 120*time.Second)
+	sameTree(t, root, dest)
+	pl := ts.PieceLength
+	pieces := (changed + pl - 1) / pl * pl
+	t.Logf("version 2 fetched %d bytes; the changed file is %d bytes, %d in its pieces of %d", ts.Downloaded, changed, pieces, pl)
+	if ts.Downloaded < changed || ts.Downloaded > pieces {
+		t.Fatalf("version 2 fetched %d bytes, want the changed file's pieces only (%d to %d)", ts.Downloaded, changed, pieces)
+	}
+	if hasTorrent(fol, p1.InfoHash) || hasTorrent(pub, p1.InfoHash) {
+		t.Fatal("version 1 still in a list after version 2")
+	}
+	waitPublication(t, fol, id, 30*time.Second, func(ps PublicationStatus) bool {
+		return ps.Version == 2 && ps.InfoHash == p2.InfoHash && ps.Stored > 0
+	})
+
+	// Auto-update off: version 3 is found, shown, and waits for UpdateNow.
+	fol.SetAutoUpdate(id, false)
+	waitPublication(t, fol, id, 10*time.Second, func(ps PublicationStatus) bool { return !ps.AutoUpdate })
+	testpeers.RandomFile(t, filepath.Join(root, "c.bin"), 150_000, 33)
+	req = pub.Publish(PublishRequest{Path: root, Nodes: router})
+	p3 := waitEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
+	waitPublication(t, fol, id, 60*time.Second, func(ps PublicationStatus) bool { return ps.Available == 3 && ps.Version == 2 })
+	fol.UpdateNow(id)
+	waitState(t, fol, p3.InfoHash, StateSeeding, 120*time.Second)
+	sameTree(t, root, dest)
+
+	// A restart follows on from version 3, auto-update still off.
+	stopFol()
+	fol2, err := New(withTesting(t, folCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, fol2)
+	ps = waitPublication(t, fol2, id, 30*time.Second, func(ps PublicationStatus) bool { return !ps.LastCheck.IsZero() })
+	if ps.Version != 3 || ps.InfoHash != p3.InfoHash || ps.AutoUpdate || ps.Err != "" {
+		t.Fatalf("restarted follower: %+v", ps)
+	}
+	waitState(t, fol2, p3.InfoHash, StateSeeding, 60*time.Second)
+	for _, f := range []string{"follows.json"} {
+		if st, err := os.Stat(filepath.Join(folCfg.StateDir, f)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+}

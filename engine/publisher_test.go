@@ -59,8 +59,8 @@ func hasTorrent(e *Engine, ih string) bool {
 	return ok
 }
 
-// TestPublishAndFollowEngine is the engine's Publish and Follow through a
-// libtorrent DHT node: version 1 reaches the follower; version 2 (one
+// TestPublishAndFollowEngine is the engine's Publish and Follow (through
+// AddMagnet, as the window adds any link) with a libtorrent DHT node: version 1 reaches the follower; version 2 (one
 // file changed) replaces it by itself in the same folder, fetching the
 // changed file's pieces only; the follower puts the item again; with
 // auto-update off, version 3 is shown available and downloaded on
@@ -86,7 +86,7 @@ func TestPublishAndFollowEngine(t *testing.T) {
 	if p1.Version != 1 {
 		t.Fatalf("first publication is version %d", p1.Version)
 	}
-	id, err := fol.Follow(p1.Link, AddOptions{})
+	id, err := fol.AddMagnet(p1.Link, AddOptions{}) // an updatable link is followed (see Follow)
 	if err != nil {
 		t.Fatal(err)
 	}

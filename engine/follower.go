@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
@@ -261,4 +262,58 @@ func (e *Engine) applyVersion(id string, f *following) {
 	m := &metainfo.Magnet{InfoHash: v.InfoHash, Name: f.link.Name, Peers: f.link.Peers}
 	e.add(nil, m, nil, AddOptions{Dir: f.dir}, time.Now())
 	e.emit(Updated{Publication: id, Version: v.Seq, InfoHash: v.InfoHash.String(), Name: f.link.Name, First: first})
+}
+
+// versionSeeding is told that t has all its pieces (Run goroutine): when
+// t is the current version of a followed publication, the files of the
+// previous version that are longer on disk than in t are cut to their
+// length in t (a file that shrank in the new version keeps no stale
+// tail; its pieces were verified on its first bytes only).
+func (e *Engine) versionSeeding(t *torrent) {
+	if t.mi == nil || len(t.sources) > 0 {
+		return
+	}
+	for _, f := range e.pubs.followed {
+		if f.seq != publish.NoVersion && f.ih == t.ih {
+			if err := trimFiles(t.dir, &t.mi.Info); err != nil {
+				e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("trimming the files of the new version: %w", err)})
+			}
+			return
+		}
+	}
+}
+
+// trimFiles cuts each file of info under dir that is longer on disk than
+// in info to its length, never leaving dir.
+func trimFiles(dir string, info *metainfo.Info) error {
+	paths, err := info.SafePaths()
+	if err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for i, p := range paths {
+		if p == "" {
+			continue
+		}
+		st, err := root.Lstat(p)
+		if err != nil || !st.Mode().IsRegular() || st.Size() <= info.Files[i].Length {
+			continue
+		}
+		fh, err := root.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		err = fh.Truncate(info.Files[i].Length)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -25,6 +25,10 @@ type PublicationStatus struct {
 	Name string
 	// Publisher: we publish it; else we follow it.
 	Publisher bool
+	// KeyFile is a publisher's key file (mode 0600): copying it (and
+	// using it with PublishRequest.KeyFile elsewhere) moves the
+	// publication to another machine.
+	KeyFile string
 	// Version is the sequence number of the version in the torrent list,
 	// InfoHash its torrent; 0 and "" before the first is found.
 	Version  int64
@@ -54,6 +58,7 @@ type publications struct {
 // cancel is called.
 type publishing struct {
 	link    *metainfo.MutableMagnet
+	keyFile string
 	seq     int64
 	ih      metainfo.Hash
 	cancel  context.CancelFunc
@@ -74,11 +79,12 @@ func (e *Engine) pubsInit() {
 	}
 }
 
-// startPublishing keeps the item it of the publication of link, the
+// startPublishing keeps the item it of the publication of link (whose
+// key is in keyFile), the
 // version whose torrent is ih, alive in the DHT: put now, then every
 // dht.ItemRepublish, replacing the keep-alive of an older version (Run
 // goroutine).
-func (e *Engine) startPublishing(link *metainfo.MutableMagnet, it krpc.Item, ih metainfo.Hash) {
+func (e *Engine) startPublishing(link *metainfo.MutableMagnet, keyFile string, it krpc.Item, ih metainfo.Hash) {
 	if e.ctx == nil || e.ctx.Err() != nil {
 		return
 	}
@@ -88,7 +94,7 @@ func (e *Engine) startPublishing(link *metainfo.MutableMagnet, it krpc.Item, ih 
 		old.cancel()
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	p := &publishing{link: link, seq: it.Seq, ih: ih, cancel: cancel}
+	p := &publishing{link: link, keyFile: keyFile, seq: it.Seq, ih: ih, cancel: cancel}
 	e.pubs.published[id] = p
 	e.changed = true
 	e.wg.Add(1)
@@ -143,7 +149,7 @@ func (e *Engine) restorePublishing() {
 		if err != nil {
 			continue
 		}
-		e.startPublishing(publish.Link(key, rec.Salt, t.name()), it, ih)
+		e.startPublishing(publish.Link(key, rec.Salt, t.name()), rec.KeyFile, it, ih)
 	}
 }
 
@@ -152,7 +158,7 @@ func (e *Engine) publicationStatuses() []PublicationStatus {
 	var out []PublicationStatus
 	for id, p := range e.pubs.published {
 		out = append(out, PublicationStatus{ID: id, Link: p.link.String(), Name: p.link.Name, Publisher: true,
-			Version: p.seq, InfoHash: p.ih.String(), LastPut: p.lastPut, Stored: p.stored, Err: p.err})
+			KeyFile: p.keyFile, Version: p.seq, InfoHash: p.ih.String(), LastPut: p.lastPut, Stored: p.stored, Err: p.err})
 	}
 	for id, f := range e.pubs.followed {
 		out = append(out, f.status(id))

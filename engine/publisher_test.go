@@ -63,8 +63,8 @@ func hasTorrent(e *Engine, ih string) bool {
 // AddMagnet, as the window adds any link) with a libtorrent DHT node: version 1 reaches the follower; version 2 (one
 // file changed) replaces it by itself in the same folder, fetching the
 // changed file's pieces only; the follower puts the item again; with
-// auto-update off, version 3 is shown available and downloaded on
-// UpdateNow; a restarted follower follows on from version 3.
+// auto-update off, version 3 (a file shrinks) is shown available and
+// downloaded on UpdateNow, the shrunk file cut to its new length; a restarted follower follows on from version 3.
 func TestPublishAndFollowEngine(t *testing.T) {
 	router := startLTNode(t, "127.0.0.50")
 	root := filepath.Join(t.TempDir(), "album")
@@ -98,6 +98,9 @@ func TestPublishAndFollowEngine(t *testing.T) {
 	dest := filepath.Join(folCfg.DownloadDir, "album")
 	sameTree(t, root, dest)
 	ps := waitPublication(t, pub, id, 30*time.Second, func(ps PublicationStatus) bool { return ps.Stored > 0 })
+	if st, err := os.Stat(ps.KeyFile); err != nil || st.Mode().Perm() != 0o600 || filepath.Dir(filepath.Dir(ps.KeyFile)) != pubState {
+		t.Fatalf("key file %q: %v", ps.KeyFile, err)
+	}
 	if !ps.Publisher || ps.Version != 1 {
 		t.Fatalf("publisher's status %+v", ps)
 	}
@@ -131,7 +134,7 @@ func TestPublishAndFollowEngine(t *testing.T) {
 	// Auto-update off: version 3 is found, shown, and waits for UpdateNow.
 	fol.SetAutoUpdate(id, false)
 	waitPublication(t, fol, id, 10*time.Second, func(ps PublicationStatus) bool { return !ps.AutoUpdate })
-	testpeers.RandomFile(t, filepath.Join(root, "c.bin"), 150_000, 33)
+	testpeers.RandomFile(t, filepath.Join(root, "c.bin"), 100_000, 33) // shrinks: no stale tail may stay
 	req = pub.Publish(PublishRequest{Path: root, Nodes: router})
 	p3 := waitEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
 	waitPublication(t, fol, id, 60*time.Second, func(ps PublicationStatus) bool { return ps.Available == 3 && ps.Version == 2 })
@@ -156,4 +159,35 @@ func TestPublishAndFollowEngine(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 	}
+}
+
+// TestPublisherRestart: with KeepList, a restarted publisher seeds its
+// publication's current version again and puts its item again at once
+// (libtorrent's DHT node stores it: Stored > 0), with no new version.
+func TestPublisherRestart(t *testing.T) {
+	router := startLTNode(t, "127.0.0.51")
+	root := filepath.Join(t.TempDir(), "doc")
+	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 100_000, 1)
+	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), 50_000, 2)
+	cfg := Config{StateDir: t.TempDir(), KeepList: true, Bootstrap: []string{router}}
+	pub, err := New(withTesting(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runEngine(t, pub)
+	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
+	p := waitEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
+	waitPublication(t, pub, p.Publication, 30*time.Second, func(ps PublicationStatus) bool { return ps.Stored > 0 })
+	stop()
+
+	again, err := New(withTesting(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, again)
+	ps := waitPublication(t, again, p.Publication, 30*time.Second, func(ps PublicationStatus) bool { return ps.Stored > 0 })
+	if !ps.Publisher || ps.Version != 1 || ps.InfoHash != p.InfoHash || ps.Link != p.Link {
+		t.Fatalf("after a restart: %+v, published %+v", ps, p)
+	}
+	waitState(t, again, p.InfoHash, StateSeeding, 30*time.Second)
 }

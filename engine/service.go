@@ -254,7 +254,12 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (*storage.Torre
 	if full {
 		state = StateSeeding
 	}
-	s.e.tell(s.t, s.r, func() { s.t.state = state })
+	s.e.tell(s.t, s.r, func() {
+		s.t.state = state
+		if full {
+			s.e.versionSeeding(s.t)
+		}
+	})
 	return st, have, nil
 }
 
@@ -311,6 +316,7 @@ func (s *service) onHave(have bitfield.Bitfield) {
 	t, e := s.t, s.e
 	e.tell(t, s.r, func() {
 		t.state = StateSeeding
+		e.versionSeeding(t)
 		if !wasDone {
 			e.emit(TorrentFinished{InfoHash: t.ih.String(), Name: t.name()})
 		}

@@ -77,25 +77,33 @@ func (e *Engine) restoreFollows() {
 	}
 	e.pubsInit()
 	for _, fe := range list {
-		link, err := metainfo.ParseMutableMagnet(fe.Link)
-		if err != nil {
+		id, f, ok := followOf(fe)
+		if !ok || e.pubs.followed[id] != nil {
 			continue
-		}
-		id := publicationID(link)
-		if e.pubs.followed[id] != nil {
-			continue
-		}
-		f := &following{link: link, dir: fe.Dir, seq: publish.NoVersion, auto: fe.AutoUpdate}
-		if ih, err := parseHash(fe.InfoHash); err == nil && fe.Seq >= 0 && len(fe.Sig) == krpc.SigLen {
-			it := krpc.Item{V: fe.Value, Mutable: true, Key: link.PublicKey, Seq: fe.Seq}
-			copy(it.Sig[:], fe.Sig)
-			if v, err := publish.Check(it, link, publish.NoVersion); err == nil && v.InfoHash == ih {
-				f.seq, f.ih, f.item = v.Seq, v.InfoHash, v.Item
-			}
 		}
 		e.pubs.followed[id] = f
 		e.startFollowing(id, f)
 	}
+}
+
+// followOf reads a saved entry: the publication's ID and its state, and
+// whether the link could be read. A version whose item does not pass
+// publish.Check is dropped: the publication is then followed from no
+// version.
+func followOf(fe followEntry) (string, *following, bool) {
+	link, err := metainfo.ParseMutableMagnet(fe.Link)
+	if err != nil {
+		return "", nil, false
+	}
+	f := &following{link: link, dir: fe.Dir, seq: publish.NoVersion, auto: fe.AutoUpdate}
+	if ih, err := parseHash(fe.InfoHash); err == nil && fe.Seq >= 0 && len(fe.Sig) == krpc.SigLen {
+		it := krpc.Item{V: fe.Value, Mutable: true, Key: link.PublicKey, Seq: fe.Seq}
+		copy(it.Sig[:], fe.Sig)
+		if v, err := publish.Check(it, link, publish.NoVersion); err == nil && v.InfoHash == ih {
+			f.seq, f.ih, f.item = v.Seq, v.InfoHash, v.Item
+		}
+	}
+	return publicationID(link), f, true
 }
 
 // parseFollows decodes follows.json (readErr: the error reading it).

@@ -196,3 +196,28 @@ func TestPublishAndFollow(t *testing.T) {
 	fol.interrupt(t)
 	pub.interrupt(t)
 }
+
+// TestPublishUsage: a publish without a path, with a salt over 64 bytes,
+// or of a path that does not exist, and an updatable link without the
+// DHT, end with one line and the right status.
+func TestPublishUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"publish"}, ExitUsage},
+		{[]string{"publish", "--salt", strings.Repeat("s", 65), t.TempDir()}, ExitUsage},
+		{[]string{"download", "--no-dht", "magnet:?xs=urn:btpk:" + strings.Repeat("ab", 32)}, ExitUsage},
+		{[]string{"download", "magnet:?xs=urn:btpk:abc"}, ExitFailure},
+	} {
+		r := runSwarmdrop(t, c.args...)
+		if r.code != c.code {
+			t.Errorf("%q: exit %d, want %d; stderr %q", c.args, r.code, c.code, r.stderr)
+		}
+		if n := strings.Count(r.stderr, "\n"); n != 1 || !strings.HasPrefix(r.stderr, "swarmdrop: ") {
+			t.Errorf("%q: stderr %q, want one line", c.args, r.stderr)
+		}
+	}
+	r := runSwarmdrop(t, "publish", "--no-upnp", filepath.Join(t.TempDir(), "missing"))
+	oneErrorLine(t, r, "missing")
+}

@@ -163,7 +163,8 @@ func TestPublishAndFollowEngine(t *testing.T) {
 
 // TestPublisherRestart: with KeepList, a restarted publisher seeds its
 // publication's current version again and puts its item again at once
-// (libtorrent's DHT node stores it: Stored > 0), with no new version.
+// (libtorrent's DHT node stores it: Stored > 0), with no new version;
+// publishing the unchanged folder again keeps version 1.
 func TestPublisherRestart(t *testing.T) {
 	router := startLTNode(t, "127.0.0.51")
 	root := filepath.Join(t.TempDir(), "doc")
@@ -190,4 +191,11 @@ func TestPublisherRestart(t *testing.T) {
 		t.Fatalf("after a restart: %+v, published %+v", ps, p)
 	}
 	waitState(t, again, p.InfoHash, StateSeeding, 30*time.Second)
+
+	// Publishing the unchanged folder again makes no new version.
+	req = again.Publish(PublishRequest{Path: root, Nodes: router})
+	same := waitEvent(t, again, 60*time.Second, func(q Published) bool { return q.Request == req })
+	if same.Version != 1 || same.InfoHash != p.InfoHash {
+		t.Fatalf("unchanged folder published as %+v, first %+v", same, p)
+	}
 }

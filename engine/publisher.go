@@ -44,11 +44,15 @@ type Published struct {
 
 func (Published) isEvent() {}
 
-// Publication timings: a put's and a lookup's bound, and the first wait
-// before trying a failed put again (it doubles up to dht.ItemRepublish).
+// Publication timings: a put's bound, and the first wait before trying a
+// failed put again (it doubles up to dht.ItemRepublish).
 const (
 	publicationPut   = 60 * time.Second
 	publicationRetry = 5 * time.Second
+	// nextSeqLookup bounds the wait for the version the DHT holds before
+	// a new one is put: a DHT still joining (no node to ask yet) delays
+	// the publication at most this long.
+	nextSeqLookup = 20 * time.Second
 )
 
 // Publish makes the torrent of req.Path in the background, with the
@@ -142,10 +146,11 @@ func (e *Engine) publishPath(ctx context.Context, id int, req PublishRequest, no
 // nextSeq returns the sequence number of the version with info hash ih:
 // the recorded one when the torrent did not change, else one more than
 // the highest of the record's and the DHT's (the key may have published
-// from another machine). The DHT is asked for at most LookupTimeout.
+// from another machine). The DHT is asked for at most nextSeqLookup (or
+// LookupTimeout if shorter), and not at all when it is off.
 func (e *Engine) nextSeq(ctx context.Context, rec *publish.Record, link *metainfo.MutableMagnet, ih metainfo.Hash) int64 {
 	top, topIH := rec.Seq, rec.InfoHash
-	lctx, cancel := context.WithTimeout(ctx, e.timing.LookupTimeout)
+	lctx, cancel := context.WithTimeout(ctx, min(nextSeqLookup, e.timing.LookupTimeout))
 	defer cancel()
 	for {
 		v, _, err := e.LatestVersion(lctx, link, rec.Seq)
@@ -153,7 +158,7 @@ func (e *Engine) nextSeq(ctx context.Context, rec *publish.Record, link *metainf
 			top, topIH = v.Seq, v.InfoHash.String()
 			break
 		}
-		if errors.Is(err, dht.ErrItemNotFound) || lctx.Err() != nil {
+		if errors.Is(err, dht.ErrItemNotFound) || errors.Is(err, ErrNoDHT) || lctx.Err() != nil {
 			break
 		}
 		select { // the DHT is starting: no node to ask yet

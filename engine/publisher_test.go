@@ -3,13 +3,14 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
-// waitEvent waits for an event that match accepts, failing on a
+// waitEvent waits for an event that match accepts, failing on another
 // CreateFailed event or after timeout.
 func waitEvent[T Event](t *testing.T, e *Engine, timeout time.Duration, match func(T) bool) T {
 	t.Helper()
@@ -17,11 +18,11 @@ func waitEvent[T Event](t *testing.T, e *Engine, timeout time.Duration, match fu
 	for {
 		select {
 		case ev := <-e.Events():
-			if f, ok := ev.(CreateFailed); ok {
-				t.Fatalf("request %d failed: %v", f.Request, f.Err)
-			}
 			if v, ok := ev.(T); ok && match(v) {
 				return v
+			}
+			if f, ok := ev.(CreateFailed); ok {
+				t.Fatalf("request %d failed: %v", f.Request, f.Err)
 			}
 		case <-deadline:
 			var zero T
@@ -197,5 +198,31 @@ func TestPublisherRestart(t *testing.T) {
 	same := waitEvent(t, again, 60*time.Second, func(q Published) bool { return q.Request == req })
 	if same.Version != 1 || same.InfoHash != p.InfoHash {
 		t.Fatalf("unchanged folder published as %+v, first %+v", same, p)
+	}
+}
+
+// TestPublishWithoutDHT: with the DHT off a publication is still made and
+// seeded at once (its link can be shared with x.pe peers), and its status
+// says the item could not be put; with no state folder, Publish fails
+// with one error.
+func TestPublishWithoutDHT(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "solo")
+	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 40_000, 1)
+	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), 40_000, 2)
+	e := testEngine(t, Config{StateDir: t.TempDir(), NoDHT: true})
+	start := time.Now()
+	req := e.Publish(PublishRequest{Path: root})
+	p := waitEvent(t, e, 15*time.Second, func(p Published) bool { return p.Request == req })
+	if p.Version != 1 || time.Since(start) > 10*time.Second {
+		t.Fatalf("published %+v after %v", p, time.Since(start))
+	}
+	waitState(t, e, p.InfoHash, StateSeeding, 30*time.Second)
+	waitPublication(t, e, p.Publication, 10*time.Second, func(ps PublicationStatus) bool { return ps.Err != "" && ps.Stored == 0 })
+
+	bare := testEngine(t, Config{NoDHT: true})
+	req = bare.Publish(PublishRequest{Path: root})
+	f := waitEvent(t, bare, 10*time.Second, func(f CreateFailed) bool { return f.Request == req && f.Err != nil })
+	if !strings.Contains(f.Err.Error(), "state folder") {
+		t.Fatalf("without a state folder: %v", f.Err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET",
+	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET|UPDATABLE-LINK",
 		summary: "Prints what a .torrent file or magnet link holds.", run: runInfo})
 }
 

@@ -25,6 +25,9 @@ type PublicationStatus struct {
 	Name string
 	// Publisher: we publish it; else we follow it.
 	Publisher bool
+	// Path is a publisher's published file or folder: Publish it again
+	// (PublishRequest.Path) to make the next version.
+	Path string
 	// KeyFile is a publisher's key file (mode 0600): copying it (and
 	// using it with PublishRequest.KeyFile elsewhere) moves the
 	// publication to another machine.
@@ -58,6 +61,7 @@ type publications struct {
 // cancel is called.
 type publishing struct {
 	link    *metainfo.MutableMagnet
+	path    string
 	keyFile string
 	seq     int64
 	ih      metainfo.Hash
@@ -79,12 +83,12 @@ func (e *Engine) pubsInit() {
 	}
 }
 
-// startPublishing keeps the item it of the publication of link (whose
-// key is in keyFile), the
+// startPublishing keeps the item it of the publication of link (of path,
+// whose key is in keyFile), the
 // version whose torrent is ih, alive in the DHT: put now, then every
 // dht.ItemRepublish, replacing the keep-alive of an older version (Run
 // goroutine).
-func (e *Engine) startPublishing(link *metainfo.MutableMagnet, keyFile string, it krpc.Item, ih metainfo.Hash) {
+func (e *Engine) startPublishing(link *metainfo.MutableMagnet, path, keyFile string, it krpc.Item, ih metainfo.Hash) {
 	if e.ctx == nil || e.ctx.Err() != nil {
 		return
 	}
@@ -94,7 +98,7 @@ func (e *Engine) startPublishing(link *metainfo.MutableMagnet, keyFile string, i
 		old.cancel()
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	p := &publishing{link: link, keyFile: keyFile, seq: it.Seq, ih: ih, cancel: cancel}
+	p := &publishing{link: link, path: path, keyFile: keyFile, seq: it.Seq, ih: ih, cancel: cancel}
 	e.pubs.published[id] = p
 	e.changed = true
 	e.wg.Add(1)
@@ -149,7 +153,7 @@ func (e *Engine) restorePublishing() {
 		if err != nil {
 			continue
 		}
-		e.startPublishing(publish.Link(key, rec.Salt, t.name()), rec.KeyFile, it, ih)
+		e.startPublishing(publish.Link(key, rec.Salt, t.name()), rec.Path, rec.KeyFile, it, ih)
 	}
 }
 
@@ -158,7 +162,7 @@ func (e *Engine) publicationStatuses() []PublicationStatus {
 	var out []PublicationStatus
 	for id, p := range e.pubs.published {
 		out = append(out, PublicationStatus{ID: id, Link: p.link.String(), Name: p.link.Name, Publisher: true,
-			KeyFile: p.keyFile, Version: p.seq, InfoHash: p.ih.String(), LastPut: p.lastPut, Stored: p.stored, Err: p.err})
+			Path: p.path, KeyFile: p.keyFile, Version: p.seq, InfoHash: p.ih.String(), LastPut: p.lastPut, Stored: p.stored, Err: p.err})
 	}
 	for id, f := range e.pubs.followed {
 		out = append(out, f.status(id))

@@ -139,7 +139,7 @@ func (e *Engine) publishPath(ctx context.Context, id int, req PublishRequest, no
 	}
 	e.emit(Published{Request: id, Publication: publicationID(link), Version: seq, InfoHash: rec.InfoHash, Name: mi.Info.Name,
 		Link: link.String(), Torrent: data})
-	e.queue.put(func() { e.startPublishing(link, rec.KeyFile, it, mi.InfoHash) })
+	e.queue.put(func() { e.startPublishing(link, rec.Path, rec.KeyFile, it, mi.InfoHash) })
 	return nil
 }
 

@@ -102,7 +102,7 @@ func TestPublishAndFollowEngine(t *testing.T) {
 	if st, err := os.Stat(ps.KeyFile); err != nil || st.Mode().Perm() != 0o600 || filepath.Dir(filepath.Dir(ps.KeyFile)) != pubState {
 		t.Fatalf("key file %q: %v", ps.KeyFile, err)
 	}
-	if !ps.Publisher || ps.Version != 1 {
+	if !ps.Publisher || ps.Version != 1 || ps.Path != root {
 		t.Fatalf("publisher's status %+v", ps)
 	}
 
@@ -188,7 +188,7 @@ func TestPublisherRestart(t *testing.T) {
 	}
 	runEngine(t, again)
 	ps := waitPublication(t, again, p.Publication, 30*time.Second, func(ps PublicationStatus) bool { return ps.Stored > 0 })
-	if !ps.Publisher || ps.Version != 1 || ps.InfoHash != p.InfoHash || ps.Link != p.Link {
+	if !ps.Publisher || ps.Version != 1 || ps.InfoHash != p.InfoHash || ps.Link != p.Link || ps.Path != root {
 		t.Fatalf("after a restart: %+v, published %+v", ps, p)
 	}
 	waitState(t, again, p.InfoHash, StateSeeding, 30*time.Second)

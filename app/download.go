@@ -19,8 +19,8 @@ func init() {
 		summary: "Downloads one torrent; exits 0 once every piece is verified on disk.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runTransfer(ctx, "download", args, stdout, stderr)
 		}})
-	register(command{name: "seed", usage: "seed [flags] FILE.torrent",
-		summary: "Verifies the data already in --dir, then seeds until interrupted.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	register(command{name: "seed", usage: "seed [flags] FILE.torrent|UPDATABLE-LINK",
+		summary: "Verifies the data already in --dir, then seeds until interrupted.\nAn updatable link (magnet:?xs=urn:btpk:...) is followed: each new version is downloaded.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runTransfer(ctx, "seed", args, stdout, stderr)
 		}})
 }
@@ -34,6 +34,11 @@ type transferFlags struct {
 	noLSD            bool
 	seed, jsonOut    bool
 	ignoreSpace      bool
+	// follow keeps following an updatable link (BEP 46) after the
+	// download; checkEvery is the wait between two looks for a new
+	// version.
+	follow     bool
+	checkEvery time.Duration
 }
 
 // runTransfer is `swarmdrop download` and `swarmdrop seed`: one torrent,
@@ -53,6 +58,8 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
 	fs.BoolVar(&f.ignoreSpace, "ignore-space", false, "start even if the download does not fit in the free space of --dir")
+	fs.BoolVar(&f.follow, "follow", name == "seed", "with an updatable link (magnet:?xs=urn:btpk:...): keep seeding and download each new version")
+	fs.DurationVar(&f.checkEvery, "check-every", 15*time.Minute, "with --follow, look for a new version every `DURATION`")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -61,7 +68,18 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 		return usagef("usage: swarmdrop %s [flags] FILE.torrent|MAGNET", name)
 	}
 	target := pos[0]
-	if name == "seed" && strings.HasPrefix(target, "magnet:") {
+	var link *metainfo.MutableMagnet
+	if strings.HasPrefix(target, "magnet:") {
+		l, err := metainfo.ParseMutableMagnet(target)
+		if err != nil && !errors.Is(err, metainfo.ErrNoPublicKey) {
+			return err
+		}
+		link = l
+	}
+	if f.checkEvery < time.Second {
+		return usagef("--check-every: at least 1s")
+	}
+	if name == "seed" && link == nil && strings.HasPrefix(target, "magnet:") {
 		return usagef("seed needs a .torrent file, not a magnet link")
 	}
 	extra, err := metainfo.ParseNodes(f.nodes)
@@ -85,11 +103,19 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoLSD: f.noLSD || !settings.LSD,
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
+		Timing: engine.Timing{FollowCheck: f.checkEvery},
 	})
 	if err != nil {
 		return err
 	}
 	opt := engine.AddOptions{Dir: f.dir, Peers: f.peers, IgnoreSpace: f.ignoreSpace}
+	if link != nil {
+		if f.noDHT {
+			return usagef("an updatable link needs the DHT: drop --no-dht")
+		}
+		rep := &reporter{out: stdout, warn: stderr, jsonOut: f.jsonOut, start: time.Now()}
+		return runFollow(ctx, e, target, opt, f, rep)
+	}
 	var ih string
 	if strings.HasPrefix(target, "magnet:") {
 		ih, err = e.AddMagnet(target, opt)
@@ -181,6 +207,7 @@ type reporter struct {
 	start   time.Time
 	last    time.Time
 	snap    engine.Snapshot // the latest, for the global fields
+	updated bool            // a version of an updatable link completed
 }
 
 // progressLine is the --json object (see DESIGN.md's command line).

@@ -20,6 +20,9 @@ type Snapshot struct {
 	RateDown  float64 // bytes per second over all torrents
 	RateUp    float64
 	Peers     int // connections over all torrents
+	// Publications are the updatable publications published and
+	// followed, by ID.
+	Publications []PublicationStatus
 }
 
 // TorrentState is a torrent's state as the user sees it.

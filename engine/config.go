@@ -64,6 +64,9 @@ type Timing struct {
 	Handshake time.Duration
 	// Ping bounds a Ping of a bootstrap contact (5 s).
 	Ping time.Duration
+	// FollowCheck is the interval between two lookups of a new version
+	// of a followed publication (15 min).
+	FollowCheck time.Duration
 }
 
 // withDefaults returns tm with every zero field set to its default.
@@ -81,5 +84,6 @@ func (tm Timing) withDefaults() Timing {
 	set(&tm.ResumeSaveEvery, 2*time.Second)
 	set(&tm.Handshake, 10*time.Second)
 	set(&tm.Ping, 5*time.Second)
+	set(&tm.FollowCheck, 15*time.Minute)
 	return tm
 }

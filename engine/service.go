@@ -292,7 +292,12 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (swarm.Content,
 	if done {
 		state = StateSeeding
 	}
-	s.e.tell(s.t, s.r, func() { s.t.state, s.t.have, s.t.partial = state, have, partial })
+	s.e.tell(s.t, s.r, func() {
+		s.t.state, s.t.have, s.t.partial = state, have, partial
+		if done {
+			s.e.versionSeeding(s.t)
+		}
+	})
 	return swarm.Content{Storage: st, Have: have, Partial: partial, Files: files}, nil
 }
 
@@ -356,6 +361,7 @@ func (s *service) onHave(p swarm.Pieces) {
 	case turnOn:
 		e.tell(t, s.r, func() {
 			t.state = StateSeeding
+			e.versionSeeding(t)
 			if !wasDone {
 				e.emit(TorrentFinished{InfoHash: t.ih.String(), Name: t.name()})
 			}

@@ -44,6 +44,7 @@ func (e *Engine) snapshot() Snapshot {
 		s.Peers += ts.Peers
 		s.Torrents = append(s.Torrents, ts)
 	}
+	s.Publications = e.publicationStatuses()
 	return s
 }
 

@@ -30,8 +30,9 @@ type runSpec struct {
 	peers       []netip.AddrPort
 	ignoreSpace bool
 	resumePath  string
-	port        int       // our listening port, 0 when not listening
-	dht         *dht.Node // nil with the DHT off
+	port        int         // our listening port, 0 when not listening
+	dht         *dht.Node   // nil with the DHT off
+	dial        *peerDialer // nil when not listening: TCP only
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
 	// are.
@@ -117,6 +118,9 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		Client:    e.client,
 		Logf:      e.cfg.Logf,
 		OnHave:    func(have bitfield.Bitfield) { s.onHave(have) },
+	}
+	if spec.dial != nil {
+		cfg.Dial = spec.dial.DialContext
 	}
 	if spec.dht != nil {
 		cfg.DHTPort = spec.port

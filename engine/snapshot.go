@@ -32,6 +32,7 @@ func (e *Engine) snapshot() Snapshot {
 	s := Snapshot{Time: time.Now(), ListenErr: e.listenErr}
 	if n := e.net; n != nil {
 		s.ListenPort = n.port
+		s.UTP = n.utp != nil
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
 		if s.NAT.ExternalIP != "" && s.DHT.Enabled {
@@ -133,6 +134,7 @@ func (t *torrent) status() TorrentStatus {
 		ts.PeerList = append(ts.PeerList, PeerStatus{
 			Addr: p.Addr, Client: p.Client, Source: string(p.Source), RateDown: p.RateDown,
 			RateUp: p.RateUp, Progress: p.Progress, Flags: p.Flags,
+			Family: p.Family, Transport: p.Transport,
 		})
 		if p.Source == swarm.SourcePEX {
 			ts.PEXPeers++

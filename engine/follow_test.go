@@ -69,6 +69,13 @@ func (f *follower) waitState(t *testing.T, want TorrentState, timeout time.Durat
 	}
 }
 
+// status returns the torrent's latest status.
+func (f *follower) status() TorrentStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
+}
+
 // seen returns the connections seen from host (an IP address).
 func (f *follower) seen(host string) []PeerStatus {
 	f.mu.Lock()

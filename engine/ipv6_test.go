@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
+)
+
+// TestIPv6WithLibtorrent: listening on "::" (both families, one port
+// number), we download from a libtorrent seeder on ::1; then two
+// libtorrents download from us on that one port at once, one over IPv6
+// and uTP only, one over IPv4 and TCP. Byte-identical each time, and our
+// peer list names each connection's family and transport.
+func TestIPv6WithLibtorrent(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "set", 300_000)
+	data, mi := mktorrent(t, content, 15)
+	torrentFile := filepath.Join(t.TempDir(), "set.torrent")
+	writeFile(t, torrentFile, data)
+	// Rate limits on both sides make the transfers last long enough for
+	// the snapshots to see them.
+	_, ltPort := testpeers.SeedLT(t, torrentFile, src, "--ip", "::1", "--rate", "1000000")
+
+	e := testEngine(t, Config{Bind: "::", NoDHT: true, MaxUploadRate: 1 << 20})
+	port := e.testPort(t)
+	ih, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("[::1]:%d", ltPort)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, e, ih)
+	ts := f.waitState(t, StateSeeding, 60*time.Second)
+	if ts.PiecesHave != mi.Info.NumPieces() {
+		t.Fatalf("%d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
+	}
+	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "set"))
+	// That libtorrent has uTP off: TCP after the uTP attempt failed.
+	onlyTransport(t, "from libtorrent on ::1", f.seen("::1"), "IPv6", "TCP")
+
+	dst6, dst4 := t.TempDir(), t.TempDir()
+	dl6 := testpeers.StartLT(t, "download", torrentFile, dst6, "--flush", "--port", "0", "--ip", "::1", "--utp",
+		"--peer", fmt.Sprintf("[::1]:%d", port), "--seconds", "60")
+	dl4 := testpeers.StartLT(t, "download", torrentFile, dst4, "--flush", "--port", "0", "--ip", "127.0.0.1",
+		"--peer", fmt.Sprintf("127.0.0.1:%d", port), "--seconds", "60")
+	if c := dl6.Wait(t, "PEERCONN", 30*time.Second); !strings.HasSuffix(strings.TrimSpace(c), " utp") {
+		t.Fatalf("libtorrent on ::1: %q, want a uTP connection", c)
+	}
+	dl6.Wait(t, "DONE", 70*time.Second)
+	dl4.Wait(t, "DONE", 70*time.Second)
+	sameTree(t, content, filepath.Join(dst6, "set"))
+	sameTree(t, content, filepath.Join(dst4, "set"))
+	var v6uTP, v4TCP bool
+	for _, p := range f.all() {
+		v6uTP = v6uTP || (p.Family == "IPv6" && p.Transport == "uTP" && strings.Contains(p.Flags, "I"))
+		v4TCP = v4TCP || (p.Family == "IPv4" && p.Transport == "TCP" && strings.Contains(p.Flags, "I"))
+	}
+	if !v6uTP || !v4TCP {
+		t.Fatalf("incoming connections seen: IPv6 over uTP %v, IPv4 over TCP %v: %+v", v6uTP, v4TCP, f.all())
+	}
+}

@@ -31,6 +31,9 @@ type Settings struct {
 	Port int `json:"port"`
 	// UPnP turns port forwarding on the router on or off.
 	UPnP bool `json:"upnp"`
+	// UTP turns uTP peer connections (BEP 29, over the UDP port) on or
+	// off; off leaves TCP only, for networks where UDP is broken.
+	UTP bool `json:"utp"`
 	// MaxDownloadRate and MaxUploadRate are in bytes per second; 0 means
 	// no limit.
 	MaxDownloadRate int64 `json:"max_download_rate"`
@@ -52,6 +55,7 @@ func DefaultSettings(p Paths) Settings {
 		DownloadDir:    p.Downloads,
 		Port:           randomPort(),
 		UPnP:           true,
+		UTP:            true,
 		MaxConnections: 200,
 	}
 }

@@ -123,6 +123,9 @@ var settingsFields = []settingsField{
 		s.UPnP = false
 		return "off until you turn it back on"
 	}},
+	{"utp", "uTP", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.UTP, "true or false", nil)
+	}, func(s *Settings, _ Settings) string { s.UTP = true; return "on" }},
 	{"max_download_rate", "download limit", func(raw json.RawMessage, s *Settings) error {
 		return readValue(raw, &s.MaxDownloadRate, "a rate in bytes per second", nonNegative(&s.MaxDownloadRate))
 	}, func(s *Settings, _ Settings) string { s.MaxDownloadRate = 0; return "no limit" }},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/utp"
@@ -27,7 +28,7 @@ const (
 // An address where TCP won is dialed over both at once for noUTPMemory. Without a uTP socket it dials TCP only. Safe for
 // concurrent use.
 type peerDialer struct {
-	utp       *utp.Socket // nil: TCP only
+	utp       atomic.Pointer[utp.Socket] // nil: TCP only
 	headStart time.Duration
 	tcp       net.Dialer
 
@@ -37,7 +38,9 @@ type peerDialer struct {
 }
 
 func newPeerDialer(sock *utp.Socket, headStart time.Duration) *peerDialer {
-	return &peerDialer{utp: sock, headStart: headStart, noUTP: make(map[netip.AddrPort]time.Time)}
+	d := &peerDialer{headStart: headStart, noUTP: make(map[netip.AddrPort]time.Time)}
+	d.utp.Store(sock)
+	return d
 }
 
 // dialResult is one transport's attempt.
@@ -51,7 +54,8 @@ type dialResult struct {
 // swarm asks for "tcp"). It gives up when ctx ends.
 func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(address)
-	if d.utp == nil || err != nil {
+	sock := d.utp.Load()
+	if sock == nil || err != nil {
 		return d.tcp.DialContext(ctx, "tcp", address)
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
@@ -59,7 +63,7 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 	defer cancel()
 	results := make(chan dialResult, 2)
 	go func() {
-		c, err := d.utp.Dial(ctx, ap)
+		c, err := sock.Dial(ctx, ap)
 		r := dialResult{err: err, utp: true}
 		if err == nil {
 			r.conn = c

@@ -13,6 +13,7 @@ import (
 // state is not missed.
 type follower struct {
 	mu    sync.Mutex
+	snap  Snapshot
 	last  TorrentStatus
 	peers map[string]PeerStatus // by address; the last status seen
 	stop  chan struct{}
@@ -30,6 +31,9 @@ func follow(t *testing.T, e *Engine, ih string) *follower {
 			case <-f.stop:
 				return
 			case s := <-e.Snapshots():
+				f.mu.Lock()
+				f.snap = s
+				f.mu.Unlock()
 				for _, ts := range s.Torrents {
 					if ts.InfoHash != ih {
 						continue
@@ -67,6 +71,13 @@ func (f *follower) waitState(t *testing.T, want TorrentState, timeout time.Durat
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// snapshot returns the latest snapshot.
+func (f *follower) snapshot() Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.snap
 }
 
 // status returns the torrent's latest status.

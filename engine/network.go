@@ -8,11 +8,13 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
+	"github.com/swarmdrop/swarmdrop/engine/udpmux"
 	"github.com/swarmdrop/swarmdrop/engine/utp"
 	"github.com/swarmdrop/swarmdrop/nat"
 )
@@ -25,10 +27,13 @@ type network struct {
 	tcp  net.Listener
 	udp  *net.UDPConn // nil with the DHT and uTP off
 	port int
-	dht  *dht.Node    // nil with the DHT off
-	utp  *utp.Socket  // nil with uTP off
-	dial *peerDialer  // opens outgoing peer connections
-	nat  *nat.Service // nil with UPnP off
+	dht  *dht.Node   // nil with the DHT off
+	mux  *udpmux.Mux // sorts the UDP packets; nil without n.udp
+	utp  *utp.Socket // nil without n.udp; fed by mux while utpOn
+	dial *peerDialer // opens outgoing peer connections
+	// utpOn says whether uTP peer connections are on (see setUTP).
+	utpOn atomic.Bool
+	nat   *nat.Service // nil with UPnP off
 
 	// mu guards natStatus.
 	mu        sync.Mutex
@@ -77,7 +82,8 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 			return nil, err
 		}
 	}
-	n.dial = newPeerDialer(n.utp, e.timing.UTPHeadStart)
+	n.dial = newPeerDialer(nil, e.timing.UTPHeadStart)
+	n.setUTP(!e.cfg.NoUTP)
 	n.nat = nat.NewService(nat.Config{
 		Port:        n.port,
 		Description: "Swarmdrop",

@@ -16,6 +16,11 @@ type Settings struct {
 	MaxConnections  int
 	MaxDownloadRate int64 // bytes per second, 0 = no limit
 	MaxUploadRate   int64
+	// NoUTP turns uTP peer connections (BEP 29) off at once, for networks
+	// where UDP is broken: peers then connect over TCP only. (With the DHT
+	// off too when the engine started, there is no UDP socket and uTP
+	// stays off until the next start.)
+	NoUTP bool
 	// Port is the listening port (0: any free port). While the engine
 	// listens, a new port takes effect at the next start; while it could
 	// not listen, the new port is tried at once.
@@ -36,6 +41,7 @@ func (e *Engine) ApplySettings(s Settings) {
 			e.cfg.DownloadDir = s.DownloadDir
 		}
 		e.cfg.NoUPnP = !s.UPnP
+		e.cfg.NoUTP = s.NoUTP
 		e.cfg.MaxDownloadRate, e.cfg.MaxUploadRate = s.MaxDownloadRate, s.MaxUploadRate
 		e.down.SetRate(s.MaxDownloadRate)
 		e.up.SetRate(s.MaxUploadRate)
@@ -55,6 +61,7 @@ func (e *Engine) ApplySettings(s Settings) {
 		if e.net.nat != nil {
 			e.net.nat.SetEnabled(s.UPnP)
 		}
+		e.net.setUTP(!s.NoUTP)
 	})
 }
 

@@ -32,7 +32,7 @@ func (e *Engine) snapshot() Snapshot {
 	s := Snapshot{Time: time.Now(), ListenErr: e.listenErr}
 	if n := e.net; n != nil {
 		s.ListenPort = n.port
-		s.UTP = n.utp != nil
+		s.UTP = n.utpOn.Load()
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
 		if s.NAT.ExternalIP != "" && s.DHT.Enabled {

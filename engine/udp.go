@@ -13,24 +13,22 @@ import (
 
 // startUDP starts what shares the UDP socket n.udp: a mux sorting its
 // packets, the DHT node (unless Config.NoDHT) and the uTP socket with its
-// accept loop (unless Config.NoUTP). They end with ctx; the socket is
-// closed once all have.
+// accept loop, which the mux feeds unless Config.NoUTP (see setUTP). They
+// end with ctx; the socket is closed once all have.
 func (e *Engine) startUDP(ctx context.Context, n *network) error {
 	mux := udpmux.New(n.udp, udpmux.Config{Logf: e.cfg.Logf})
+	n.mux = mux
 	type part struct {
 		name  string
 		serve func(context.Context) error
 	}
 	var parts []part
-	if !e.cfg.NoUTP {
-		sock, err := utp.New(utp.Config{Transport: mux, Logf: e.cfg.Logf})
-		if err != nil {
-			return fmt.Errorf("starting uTP: %w", err)
-		}
-		mux.SetUTP(sock)
-		n.utp = sock
-		parts = append(parts, part{"uTP", sock.Serve})
+	sock, err := utp.New(utp.Config{Transport: mux, Logf: e.cfg.Logf})
+	if err != nil {
+		return fmt.Errorf("starting uTP: %w", err)
 	}
+	n.utp = sock
+	parts = append(parts, part{"uTP", sock.Serve})
 	if !e.cfg.NoDHT {
 		state := ""
 		if e.cfg.StateDir != "" {
@@ -62,12 +60,27 @@ func (e *Engine) startUDP(ctx context.Context, n *network) error {
 		wg.Wait()
 		n.udp.Close()
 	}()
-	if n.utp != nil {
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			e.acceptLoop(ctx, n.utp)
-		}()
-	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.acceptLoop(ctx, sock)
+	}()
 	return nil
+}
+
+// setUTP turns uTP peer connections on or off at once: the mux hands uTP
+// packets to the socket or drops them, and the dialer uses it or not.
+// Without a UDP socket (the DHT and uTP both off at start) uTP stays off.
+func (n *network) setUTP(on bool) {
+	if n.utp == nil {
+		return
+	}
+	n.utpOn.Store(on)
+	if on {
+		n.mux.SetUTP(n.utp)
+		n.dial.utp.Store(n.utp)
+	} else {
+		n.mux.SetUTP(nil)
+		n.dial.utp.Store(nil)
+	}
 }

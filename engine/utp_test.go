@@ -63,3 +63,50 @@ func TestUTPWithLibtorrent(t *testing.T) {
 	t.Logf("libtorrent from us over uTP: %s", strings.TrimSpace(done))
 	sameTree(t, content, filepath.Join(dst, "set"))
 }
+
+// TestUTPSetting: with uTP off (Settings.NoUTP) a libtorrent that speaks
+// only uTP cannot reach us; turned on while running, the same kind of
+// libtorrent downloads everything from us over uTP.
+func TestUTPSetting(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "set", 100_000)
+	data, _ := mktorrent(t, content, 15)
+	torrentFile := filepath.Join(t.TempDir(), "set.torrent")
+	writeFile(t, torrentFile, data)
+
+	e := testEngine(t, Config{DownloadDir: src, NoUTP: true})
+	port := e.testPort(t)
+	ih, err := e.AddTorrent(data, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, e, ih)
+	f.waitState(t, StateSeeding, 30*time.Second)
+	if f.snapshot().UTP {
+		t.Fatal("the snapshot says uTP is on with Config.NoUTP")
+	}
+	peer := fmt.Sprintf("127.0.0.1:%d", port)
+	off := testpeers.StartLT(t, "download", torrentFile, t.TempDir(), "--port", "0", "--utp", "--peer", peer, "--seconds", "4")
+	for l := range off.Lines { // until it exits after 4 s
+		// (PEERCONN lines come with connection attempts too.)
+		if strings.HasPrefix(l, "DONE") || strings.HasPrefix(l, "FIRSTPEER") {
+			t.Fatalf("with uTP off, a uTP-only libtorrent printed %q", l)
+		}
+	}
+	if seen := f.all(); len(seen) > 0 {
+		t.Fatalf("with uTP off, connections: %+v", seen)
+	}
+
+	e.ApplySettings(Settings{NoUTP: false, UPnP: false})
+	deadline := time.Now().Add(10 * time.Second)
+	for !f.snapshot().UTP {
+		if time.Now().After(deadline) {
+			t.Fatal("uTP not on 10 s after ApplySettings")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	dst := t.TempDir()
+	on := testpeers.StartLT(t, "download", torrentFile, dst, "--flush", "--port", "0", "--utp", "--peer", peer, "--seconds", "30")
+	on.Wait(t, "DONE", 40*time.Second)
+	sameTree(t, content, filepath.Join(dst, "set"))
+}

@@ -86,6 +86,7 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	var errs []error
+	notReady := false // the socket was not serving yet: no verdict on the peer
 	for pending > 0 {
 		select {
 		case <-timer.C:
@@ -95,7 +96,9 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 		case r := <-results:
 			pending--
 			if r.err == nil {
-				d.rememberNoUTP(ap, !r.utp)
+				if !notReady {
+					d.rememberNoUTP(ap, !r.utp)
+				}
 				if pending > 0 {
 					cancel()
 					go closeLate(results)
@@ -105,6 +108,7 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 			name := "TCP"
 			if r.utp {
 				name = "uTP"
+				notReady = errors.Is(r.err, utp.ErrNotReady)
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", name, r.err))
 			if !tcpStarted {

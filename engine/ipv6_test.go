@@ -61,3 +61,47 @@ func TestIPv6WithLibtorrent(t *testing.T) {
 		t.Fatalf("incoming connections seen: IPv6 over uTP %v, IPv4 over TCP %v: %+v", v6uTP, v4TCP, f.all())
 	}
 }
+
+// TestDHTOverIPv6: a libtorrent DHT node and a libtorrent seeder on ::1,
+// no IPv4 contact at all: our dual-stack DHT (listening on "::") finds
+// the seeder through its IPv6 table only, and the magnet completes,
+// byte-identical.
+func TestDHTOverIPv6(t *testing.T) {
+	node := testpeers.StartLT(t, "dht", "--port", "0", "--ip", "::1", "--seconds", "120")
+	router := fmt.Sprintf("[::1]:%d", node.Port(t))
+	src := t.TempDir()
+	content := testContent(t, src, "six", 150_000)
+	data, mi := mktorrent(t, content, 15)
+	tf := filepath.Join(t.TempDir(), "six.torrent")
+	writeFile(t, tf, data)
+	testpeers.SeedLT(t, tf, src, "--ip", "::1", "--dht", router)
+	// Once another libtorrent finds the seeder in the DHT, so can we.
+	probe := testpeers.StartLT(t, "dht", "--port", "0", "--ip", "::1", "--bootstrap", router, "--get", mi.InfoHash.String(), "--seconds", "60")
+	probe.Wait(t, "PEER ", 60*time.Second)
+
+	e := testEngine(t, Config{Bind: "::", StateDir: t.TempDir(), Bootstrap: []string{router}})
+	ih, err := e.AddMagnet("magnet:?xt=urn:btih:"+mi.InfoHash.String(), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, e, ih)
+	ts := f.waitState(t, StateSeeding, 90*time.Second)
+	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "six"))
+	dht := f.snapshot().DHT
+	t.Logf("DHT: IPv4 %+v, IPv6 %+v; torrent: %+v", dht.IPv4, dht.IPv6, ts.DHT)
+	if !dht.IPv4.Served || !dht.IPv6.Served || dht.IPv6.Good+dht.IPv6.Questionable == 0 || dht.IPv4.Good+dht.IPv4.Questionable != 0 {
+		t.Fatalf("DHT tables: IPv4 %+v, IPv6 %+v; want both served, IPv6 nodes only", dht.IPv4, dht.IPv6)
+	}
+	// The seeder learns our address only from the DHT.
+	incoming := false
+	for _, p := range f.all() {
+		if p.Family != "IPv6" {
+			t.Fatalf("peer %s is %s", p.Addr, p.Family)
+		}
+		incoming = incoming || p.Source == "incoming"
+	}
+	if ts.DHT.PeersFound == 0 {
+		t.Fatalf("our DHT lookups found no peer (the seeder found us: %v): %+v", incoming, f.all())
+	}
+	t.Logf("peers found by our lookups: %d; the seeder found us: %v", ts.DHT.PeersFound, incoming)
+}

@@ -31,6 +31,7 @@ type network struct {
 	mux  *udpmux.Mux // sorts the UDP packets; nil without n.udp
 	utp  *utp.Socket // nil without n.udp; fed by mux while utpOn
 	dial *peerDialer // opens outgoing peer connections
+	ip6  netip.Addr  // our global IPv6 address, if any (see ownIPv6)
 	// utpOn says whether uTP peer connections are on (see setUTP).
 	utpOn atomic.Bool
 	nat   *nat.Service // nil with UPnP off
@@ -74,7 +75,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &network{tcp: l, udp: u, port: l.Addr().(*net.TCPAddr).Port}
+	n := &network{tcp: l, udp: u, port: l.Addr().(*net.TCPAddr).Port, ip6: ownIPv6(e.cfg.Bind)}
 	if u != nil {
 		if err := e.startUDP(ctx, n); err != nil {
 			l.Close()

@@ -33,6 +33,7 @@ type runSpec struct {
 	port        int         // our listening port, 0 when not listening
 	dht         *dht.Node   // nil with the DHT off
 	dial        *peerDialer // nil when not listening: TCP only
+	ip6         netip.Addr  // our global IPv6 address, if known
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
 	// are.
@@ -116,6 +117,7 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		DownLimit: e.down,
 		UpLimit:   e.up,
 		Client:    e.client,
+		IPv6:      spec.ip6,
 		Logf:      e.cfg.Logf,
 		OnHave:    func(have bitfield.Bitfield) { s.onHave(have) },
 	}

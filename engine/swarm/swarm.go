@@ -45,6 +45,9 @@ const (
 	SourceTracker  Source = "tracker"
 	SourcePEX      Source = "pex"
 	SourceMagnet   Source = "magnet"
+	// SourceHandshake is a peer's other address (the other family) from
+	// its extended handshake (BEP 10 `ipv4`, `ipv6`).
+	SourceHandshake Source = "handshake"
 )
 
 // peerID is a connection's number inside a swarm.

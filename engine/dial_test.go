@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -150,5 +151,19 @@ func TestNoUTPMemoryBounded(t *testing.T) {
 		if n := len(d.noUTP); n > maxNoUTP {
 			t.Fatalf("%d addresses remembered after %d", n, i+1)
 		}
+	}
+}
+
+// TestAlternateFamilies: a torrent's default nodes take IPv4 and IPv6 in
+// turn, so that IPv6 contacts are not crowded out by closer IPv4 ones.
+func TestAlternateFamilies(t *testing.T) {
+	in := []netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:1"), netip.MustParseAddrPort("10.0.0.3:1"),
+		netip.MustParseAddrPort("[2001:db8::1]:1"),
+	}
+	got := alternateFamilies(in, 3)
+	want := []netip.AddrPort{in[0], in[3], in[1]}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

@@ -2,11 +2,15 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
@@ -79,7 +83,11 @@ func TestDHTOverIPv6(t *testing.T) {
 	probe := testpeers.StartLT(t, "dht", "--port", "0", "--ip", "::1", "--bootstrap", router, "--get", mi.InfoHash.String(), "--seconds", "60")
 	probe.Wait(t, "PEER ", 60*time.Second)
 
-	e := testEngine(t, Config{Bind: "::", StateDir: t.TempDir(), Bootstrap: []string{router}})
+	e, err := New(withTesting(t, Config{Bind: "::", StateDir: t.TempDir(), Bootstrap: []string{router}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runEngine(t, e)
 	ih, err := e.AddMagnet("magnet:?xt=urn:btih:"+mi.InfoHash.String(), AddOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -87,10 +95,10 @@ func TestDHTOverIPv6(t *testing.T) {
 	f := follow(t, e, ih)
 	ts := f.waitState(t, StateSeeding, 90*time.Second)
 	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "six"))
-	dht := f.snapshot().DHT
-	t.Logf("DHT: IPv4 %+v, IPv6 %+v; torrent: %+v", dht.IPv4, dht.IPv6, ts.DHT)
-	if !dht.IPv4.Served || !dht.IPv6.Served || dht.IPv6.Good+dht.IPv6.Questionable == 0 || dht.IPv4.Good+dht.IPv4.Questionable != 0 {
-		t.Fatalf("DHT tables: IPv4 %+v, IPv6 %+v; want both served, IPv6 nodes only", dht.IPv4, dht.IPv6)
+	ds := f.snapshot().DHT
+	t.Logf("DHT: IPv4 %+v, IPv6 %+v; torrent: %+v", ds.IPv4, ds.IPv6, ts.DHT)
+	if !ds.IPv4.Served || !ds.IPv6.Served || ds.IPv6.Good+ds.IPv6.Questionable == 0 || ds.IPv4.Good+ds.IPv4.Questionable != 0 {
+		t.Fatalf("DHT tables: IPv4 %+v, IPv6 %+v; want both served, IPv6 nodes only", ds.IPv4, ds.IPv6)
 	}
 	// The seeder learns our address only from the DHT.
 	incoming := false
@@ -104,4 +112,21 @@ func TestDHTOverIPv6(t *testing.T) {
 		t.Fatalf("our DHT lookups found no peer (the seeder found us: %v): %+v", incoming, f.all())
 	}
 	t.Logf("peers found by our lookups: %d; the seeder found us: %v", ts.DHT.PeersFound, incoming)
+
+	// A new torrent's nodes hold the IPv6 contact, and so does the table
+	// saved when the engine stops.
+	nodes := e.DefaultNodes(nil, f.snapshot())
+	if !slices.Contains(nodes, metainfo.Node{Host: "::1", Port: node6Port(t, router)}) {
+		t.Fatalf("default nodes %v lack %s", nodes, router)
+	}
+	stop()
+	saved := dht.SavedContacts(filepath.Join(e.cfg.StateDir, "dht-table.dat"), 8)
+	if !slices.Contains(saved, netip.MustParseAddrPort(router)) {
+		t.Fatalf("saved contacts %v lack %s", saved, router)
+	}
+}
+
+// node6Port returns the port of an "[ip]:port" contact.
+func node6Port(t *testing.T, contact string) int {
+	return int(netip.MustParseAddrPort(contact).Port())
 }

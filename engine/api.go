@@ -114,6 +114,15 @@ type TorrentDHTStatus struct {
 	PeersFound int
 	Announced  bool
 	LastErr    string
+	// IPv4 and IPv6 are the last lookup in each DHT (BEP 32).
+	IPv4, IPv6 DHTFamilyLookup
+}
+
+// DHTFamilyLookup is a torrent's last DHT lookup in one address family.
+type DHTFamilyLookup struct {
+	Looked    bool // the family is served and had a node to start from
+	Answered  int  // nodes that answered
+	Announced int  // nodes that took our announce
 }
 
 // DHTStatus describes our DHT node.

@@ -113,6 +113,15 @@ func TestDHTOverIPv6(t *testing.T) {
 	}
 	t.Logf("peers found by our lookups: %d; the seeder found us: %v", ts.DHT.PeersFound, incoming)
 
+	// The torrent's status shows the lookup per family.
+	deadline := time.Now().Add(20 * time.Second)
+	for f.status().DHT.IPv6.Announced == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d := f.status().DHT; d.IPv6.Answered == 0 || d.IPv6.Announced == 0 || d.IPv4.Looked {
+		t.Fatalf("torrent's DHT status %+v: want an IPv6 lookup answered and announced, no IPv4 one", d)
+	}
+
 	// A new torrent's nodes hold the IPv6 contact, and so does the table
 	// saved when the engine stops.
 	nodes := e.DefaultNodes(nil, f.snapshot())

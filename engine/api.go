@@ -19,6 +19,7 @@ type Snapshot struct {
 	UTP      bool
 	DHT      DHTStatus
 	NAT      NATStatus
+	LSD      LSDStatus
 	RateDown float64 // bytes per second over all torrents
 	RateUp   float64
 	Peers    int // connections over all torrents

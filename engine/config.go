@@ -21,10 +21,13 @@ type Config struct {
 	Bootstrap []string
 	// NoDHT and NoUPnP turn those parts off. NoUTP turns uTP (BEP 29)
 	// off: peer connections are then TCP only, for networks where UDP
-	// is broken.
+	// is broken. NoLSD turns off local peer discovery (BEP 14:
+	// announcing our torrents to the LAN by multicast and hearing others
+	// there), which Settings.LSD switches while running.
 	NoDHT  bool
 	NoUPnP bool
 	NoUTP  bool
+	NoLSD  bool
 	// MaxConnections bounds peer connections over all torrents (default 200).
 	MaxConnections int
 	// MaxDownloadRate and MaxUploadRate in bytes per second; 0 = no limit.

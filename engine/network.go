@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/lsd"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 	"github.com/swarmdrop/swarmdrop/engine/udpmux"
@@ -20,21 +21,22 @@ import (
 )
 
 // network is the engine's listening port: TCP for peers, UDP (the same
-// port number) shared by the DHT and uTP peers, and the UPnP mapping of
-// both. With no bind address both listen on IPv4 and IPv6 (dual-stack
-// sockets).
+// port number) shared by the DHT and uTP peers, the UPnP mapping of
+// both, and local peer discovery announcing the port. With no bind
+// address both listen on IPv4 and IPv6 (dual-stack sockets).
 type network struct {
 	tcp  net.Listener
 	udp  *net.UDPConn // nil with the DHT and uTP off
 	port int
-	dht  *dht.Node   // nil with the DHT off
-	mux  *udpmux.Mux // sorts the UDP packets; nil without n.udp
-	utp  *utp.Socket // nil without n.udp; fed by mux while utpOn
-	dial *peerDialer // opens outgoing peer connections
-	ip6  netip.Addr  // our global IPv6 address, if any (see ownIPv6)
+	dht  *dht.Node    // nil with the DHT off
+	mux  *udpmux.Mux  // sorts the UDP packets; nil without n.udp
+	utp  *utp.Socket  // nil without n.udp; fed by mux while utpOn
+	dial *peerDialer  // opens outgoing peer connections
+	ip6  netip.Addr   // our global IPv6 address, if any (see ownIPv6)
+	nat  *nat.Service // nil with UPnP off
+	lsd  *lsd.Service // local peer discovery, switched off with NoLSD
 	// utpOn says whether uTP peer connections are on (see setUTP).
 	utpOn atomic.Bool
-	nat   *nat.Service // nil with UPnP off
 
 	// mu guards natStatus.
 	mu        sync.Mutex
@@ -68,8 +70,8 @@ func listenPair(bind string, port int, udp bool) (net.Listener, *net.UDPConn, er
 	return nil, nil, lastErr
 }
 
-// startNetwork listens and starts the DHT node, uTP, the UPnP helper and
-// the accept loops, all ended by ctx.
+// startNetwork listens and starts the DHT node, uTP, the UPnP helper,
+// local peer discovery and the accept loops, all ended by ctx.
 func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 	l, u, err := listenPair(e.cfg.Bind, e.cfg.Port, !e.cfg.NoDHT || !e.cfg.NoUTP)
 	if err != nil {
@@ -98,6 +100,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 		},
 	})
 	n.nat.SetEnabled(!e.cfg.NoUPnP)
+	e.startLSD(ctx, n)
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()

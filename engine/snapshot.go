@@ -35,6 +35,7 @@ func (e *Engine) snapshot() Snapshot {
 		s.UTP = n.utpOn.Load()
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
+		s.LSD = n.lsdStatus()
 		if s.NAT.ExternalIP != "" && s.DHT.Enabled {
 			s.DHT.MyContact = joinHostPort(s.NAT.ExternalIP, n.port)
 		}

@@ -44,6 +44,7 @@ const (
 	SourceDHT      Source = "dht"
 	SourceTracker  Source = "tracker"
 	SourcePEX      Source = "pex"
+	SourceLSD      Source = "lsd" // local peer discovery (BEP 14)
 	SourceMagnet   Source = "magnet"
 	// SourceHandshake is a peer's other address (the other family) from
 	// its extended handshake (BEP 10 `ipv4`, `ipv6`).

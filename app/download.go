@@ -31,6 +31,7 @@ type transferFlags struct {
 	port             int
 	peers            stringList
 	noDHT, noUPnP    bool
+	noUTP            bool
 	noLSD            bool
 	seed, jsonOut    bool
 	ignoreSpace      bool
@@ -54,6 +55,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	fs.StringVar(&f.nodes, "nodes", "", "extra DHT bootstrap contacts, a `LIST` \"host:port, host:port\"")
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
+	fs.BoolVar(&f.noUTP, "no-utp", false, "connect to peers over TCP only, not uTP")
 	fs.BoolVar(&f.noLSD, "no-lsd", false, "no local peer discovery: do not announce the torrent on the LAN (default: the settings' choice)")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
@@ -100,7 +102,8 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	boot := append(nodeStrings(settings.Contacts()), nodeStrings(extra)...)
 	e, err := engine.New(engine.Config{
 		StateDir: paths.StateDir, DownloadDir: f.dir, Port: f.port, Bind: f.bind,
-		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoLSD: f.noLSD || !settings.LSD,
+		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoUTP: f.noUTP || !settings.UTP,
+		NoLSD:          f.noLSD || !settings.LSD,
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
 		Timing: engine.Timing{FollowCheck: f.checkEvery},

@@ -31,6 +31,9 @@ type Settings struct {
 	Port int `json:"port"`
 	// UPnP turns port forwarding on the router on or off.
 	UPnP bool `json:"upnp"`
+	// UTP turns uTP peer connections (BEP 29, over the UDP port) on or
+	// off; off leaves TCP only, for networks where UDP is broken.
+	UTP bool `json:"utp"`
 	// LSD turns local peer discovery (BEP 14: multicast announces of the
 	// torrents that are not private to the LAN) on or off; on by default,
 	// also for files written before it existed.
@@ -56,6 +59,7 @@ func DefaultSettings(p Paths) Settings {
 		DownloadDir:    p.Downloads,
 		Port:           randomPort(),
 		UPnP:           true,
+		UTP:            true,
 		LSD:            true,
 		MaxConnections: 200,
 	}

@@ -123,6 +123,9 @@ var settingsFields = []settingsField{
 		s.UPnP = false
 		return "off until you turn it back on"
 	}},
+	{"utp", "uTP", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.UTP, "true or false", nil)
+	}, func(s *Settings, _ Settings) string { s.UTP = true; return "on" }},
 	{"lsd", "local peer discovery", func(raw json.RawMessage, s *Settings) error {
 		return readValue(raw, &s.LSD, "true or false", nil)
 	}, func(s *Settings, _ Settings) string {

@@ -19,12 +19,14 @@ type Config struct {
 	Bind string
 	// Bootstrap are DHT contacts, "host:port".
 	Bootstrap []string
-	// NoDHT and NoUPnP turn those parts off; NoLSD turns off local peer
-	// discovery (BEP 14: announcing our torrents to the LAN by multicast
-	// and hearing others there), which Settings.LSD switches while
-	// running.
+	// NoDHT and NoUPnP turn those parts off. NoUTP turns uTP (BEP 29)
+	// off: peer connections are then TCP only, for networks where UDP
+	// is broken. NoLSD turns off local peer discovery (BEP 14:
+	// announcing our torrents to the LAN by multicast and hearing others
+	// there), which Settings.LSD switches while running.
 	NoDHT  bool
 	NoUPnP bool
+	NoUTP  bool
 	NoLSD  bool
 	// MaxConnections bounds peer connections over all torrents (default 200).
 	MaxConnections int
@@ -67,6 +69,9 @@ type Timing struct {
 	// FollowCheck is the interval between two lookups of a new version
 	// of a followed publication (15 min).
 	FollowCheck time.Duration
+	// UTPHeadStart is how long an outgoing uTP connection attempt runs
+	// alone before a TCP attempt races it (1 s).
+	UTPHeadStart time.Duration
 }
 
 // withDefaults returns tm with every zero field set to its default.
@@ -85,5 +90,6 @@ func (tm Timing) withDefaults() Timing {
 	set(&tm.Handshake, 10*time.Second)
 	set(&tm.Ping, 5*time.Second)
 	set(&tm.FollowCheck, 15*time.Minute)
+	set(&tm.UTPHeadStart, time.Second)
 	return tm
 }

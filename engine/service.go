@@ -37,6 +37,8 @@ type runSpec struct {
 	resumePath  string
 	port        int          // our listening port, 0 when not listening
 	dht         *dht.Node    // nil with the DHT off
+	dial        *peerDialer  // nil when not listening: TCP only
+	ip6         netip.Addr   // our global IPv6 address, if known
 	lsd         *lsd.Service // local peer discovery; nil when not listening
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
@@ -127,12 +129,16 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		DownLimit: e.down,
 		UpLimit:   e.up,
 		Client:    e.client,
+		IPv6:      spec.ip6,
 		Logf:      e.cfg.Logf,
 		OnHave:    func(p swarm.Pieces) { s.onHave(p) },
 		OnYourIP:  e.yourIP.add,
 
 		OwnDownLimit: spec.down,
 		OwnUpLimit:   spec.up,
+	}
+	if spec.dial != nil {
+		cfg.Dial = spec.dial.DialContext
 	}
 	if spec.dht != nil {
 		cfg.DHTPort = spec.port

@@ -30,6 +30,7 @@ func (e *Engine) snapshot() Snapshot {
 	s := Snapshot{Time: time.Now(), ListenErr: e.listenErr}
 	if n := e.net; n != nil {
 		s.ListenPort = n.port
+		s.UTP = n.utpOn.Load()
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
 		s.LSD = n.lsdStatus()
@@ -146,6 +147,7 @@ func (t *torrent) status() TorrentStatus {
 		ts.PeerList = append(ts.PeerList, PeerStatus{
 			Addr: p.Addr, Client: p.Client, Source: string(p.Source), RateDown: p.RateDown,
 			RateUp: p.RateUp, Progress: p.Progress, Flags: p.Flags,
+			Family: p.Family, Transport: p.Transport,
 		})
 		if p.Source == swarm.SourcePEX {
 			ts.PEXPeers++

@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test build deps deps-build vet fuzz bench-create bench-download bench-dht install uninstall clean
+.PHONY: run test build deps deps-build vet fuzz bench-create bench-download bench-dht bench-swarm install uninstall clean
 
 run: deps-build build
 	./swarmdrop
@@ -41,6 +41,12 @@ bench-download:
 # bench-dht: first peer and first piece through a 50-node libtorrent DHT (issue 5).
 bench-dht:
 	$(GO) run ./scripts/bench/dht -runs $(RUNS)
+
+# bench-swarm: an emulated internet in network namespaces (long fat link,
+# mixed swarm, flash crowd), Swarmdrop vs libtorrent (issue 17). Needs root;
+# stops by itself within 15 minutes; writes bench-swarm.png.
+bench-swarm:
+	$(GO) run ./scripts/bench/swarm -runs $(RUNS)
 
 # install puts the program, its desktop entry, icons and metainfo under
 # PREFIX and makes it the user's handler of .torrent files and magnet links

@@ -1,0 +1,111 @@
+// Command swarm is `make bench-swarm`: Swarmdrop and libtorrent compared
+// on an emulated internet (issue 17). Every peer runs in a network
+// namespace of its own behind a link of internal/linkem (delay, jitter,
+// random loss, a rate and a bounded queue); nothing leaves the machine.
+// Three cases, each run RUNS times for both clients under the same links,
+// the two clients alternating first:
+//
+//   - long fat link: a libtorrent seeder behind 100 Mbit/s, 200 ms round
+//     trip, 0.1 % loss each way; one downloader; 256 MiB.
+//   - mixed swarm: 16 seeders (8 libtorrent, 8 Swarmdrop, alternating) on
+//     links of 2-50 Mbit/s, 20-300 ms, 0-1 % loss, one of them very slow
+//     (0.25 Mbit/s); one downloader; 512 MiB.
+//   - flash crowd: one seeder behind 20 Mbit/s and -leechers leechers
+//     (default 20) started at once, all of one client; 16 MiB. The
+//     seeder's uploads are counted per piece (ltpeer --print-uploads, the
+//     Swarmdrop seeder's debug log).
+//
+// Times run from the instant the leechers join: libtorrent's processes
+// (ltpeer.py) start first and wait, once listening, for a go file, so
+// that Python's start-up is not counted; Swarmdrop's processes start at
+// that instant, their start-up counted. Seeders are ready before.
+//
+// It prints each run, a table of medians with the issue's goals, and
+// writes a PNG of the completion times (-png, default
+// bench-swarm.png in the working directory). The whole benchmark stops by
+// itself within -budget (default 14m30s): runs that do not finish in
+// their case's time are reported as such, and a case not started in time
+// is skipped.
+//
+// Every namespace gets the same sysctls (sysctls below), printed at the
+// start; both clients see the same links and the same TCP settings.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/scripts/bench/internal/benchkit"
+)
+
+var (
+	budget   = flag.Duration("budget", 14*time.Minute+30*time.Second, "the whole benchmark stops after this")
+	only     = flag.String("cases", "longfat,mixed,flash", "cases to run, comma-separated")
+	leechers = flag.Int("leechers", 20, "leechers of the flash crowd")
+	pngPath  = flag.String("png", "bench-swarm.png", "where the plot goes")
+	verbose  = flag.Bool("v", false, "print what each link did in each run")
+)
+
+func main() { benchkit.Main("bench-swarm", run) }
+
+// run prepares the binaries and content, runs the chosen cases and
+// reports; what was measured is reported even when the budget ran out.
+func run(ctx context.Context, runs int) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root: it makes network namespaces")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *budget)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	b, err := newBench(ctx)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.work)
+	fmt.Printf("sysctls in every namespace: %s\n", sysctlList())
+	var reports []caseReport
+	var runErr error
+	for _, c := range b.cases() {
+		if !chosen(c.name) {
+			continue
+		}
+		left := time.Until(deadline)
+		if left < c.minTime {
+			fmt.Printf("\n%s: skipped, %v left of the budget and the case needs %v\n", c.title, left.Round(time.Second), c.minTime)
+			reports = append(reports, caseReport{c: c, skipped: true})
+			continue
+		}
+		fmt.Printf("\n%s (load: %s)\n", c.title, benchkit.Uptime())
+		rep, err := b.runCase(ctx, c, runs)
+		reports = append(reports, rep)
+		if err != nil {
+			runErr = fmt.Errorf("%s: %w", c.name, err)
+			fmt.Println("  stopped:", err)
+			break
+		}
+	}
+	report(reports, runs)
+	if err := writePlot(*pngPath, reports); err != nil {
+		fmt.Println("plot:", err)
+	} else {
+		abs, _ := filepath.Abs(*pngPath)
+		fmt.Println("plot:", abs)
+	}
+	fmt.Println("load after:", benchkit.Uptime())
+	return runErr
+}
+
+// chosen reports whether -cases names the case.
+func chosen(name string) bool {
+	for _, n := range strings.Split(*only, ",") {
+		if strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
+}

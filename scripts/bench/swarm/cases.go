@@ -39,7 +39,7 @@ type benchCase struct {
 
 // cases lists the scenarios in run order.
 func (b *bench) cases() []benchCase {
-	return []benchCase{longFat(), mixedSwarm(), flashCrowd(*leechers)}
+	return []benchCase{longFat(libtorrent), longFat(swarmdrop), mixedSwarm(), flashCrowd(*leechers)}
 }
 
 // runResult is one run of one client.
@@ -95,7 +95,7 @@ func (b *bench) runCase(ctx context.Context, c benchCase, runs int) (caseReport,
 	budgetEnd, _ := ctx.Deadline()
 	for r := range runs {
 		if c.tcpFrom != c.tcpTo && time.Until(budgetEnd) > c.runTimeout {
-			rate, err := tcpReference(n, c.tcpFrom, c.tcpTo, time.Now().Add(time.Minute))
+			rate, err := tcpReference(ctx, n, c.tcpFrom, c.tcpTo)
 			if err != nil {
 				return rep, err
 			}

@@ -143,11 +143,13 @@ func timesPlot(reps []caseReport) (*plot.Plot, error) {
 func shortName(c benchCase) string {
 	switch c.name {
 	case "longfat":
-		return "long fat link (256 MiB)"
+		return "long fat link\n(libtorrent seeder)"
+	case "longfat-sd":
+		return "long fat link\n(swarmdrop seeder)"
 	case "mixed":
-		return "mixed swarm (512 MiB)"
+		return "mixed swarm\n(16 seeders)"
 	}
-	return fmt.Sprintf("flash crowd (%d x 16 MiB)", len(c.hosts)-1)
+	return fmt.Sprintf("flash crowd\n(%d leechers)", len(c.hosts)-1)
 }
 
 // cdfPlot is the right panel: the share of flash-crowd leechers complete

@@ -162,7 +162,7 @@ func reportSingle(rep caseReport) {
 	fmt.Println("  whole: the content over the median done time (connection set-up and slow start included);")
 	fmt.Println("  first 10 %: joining to 10 % verified; last 10 %: 90 % verified to completion (the end game)")
 	switch rep.c.name {
-	case "longfat":
+	case "longfat", "longfat-sd":
 		link := rep.c.linkRate / 1e6
 		fmt.Printf("  goal: swarmdrop reaches >= 90 %% of the %.0f Mbit/s link: steady %.1f Mbit/s = %.1f %% (%s); whole download %.1f %%; libtorrent steady %.1f %%\n",
 			link, steady[swarmdrop], 100*steady[swarmdrop]/link, verdict(steady[swarmdrop] >= 0.9*link),

@@ -10,7 +10,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -74,6 +73,10 @@ type Engine struct {
 	down  *swarm.RateLimit
 	up    *swarm.RateLimit
 	trk   *tracker.Client
+	// hashers and memory are shared by every torrent's swarm: one pool of
+	// hashing goroutines sized to the cores, one piece-memory budget.
+	hashers *swarm.HashPool
+	memory  *swarm.PieceMemory
 
 	// netMu guards net for readers outside the Run goroutine.
 	netMu sync.Mutex
@@ -108,16 +111,19 @@ func New(cfg Config) (*Engine, error) {
 		limit:    swarm.NewConnLimit(cfg.MaxConnections),
 		down:     swarm.NewRateLimit(cfg.MaxDownloadRate),
 		up:       swarm.NewRateLimit(cfg.MaxUploadRate),
+		hashers:  swarm.NewHashPool(0),
+		memory:   swarm.NewPieceMemory(swarm.DefaultPieceMemory),
 		torrents: make(map[metainfo.Hash]*torrent),
 		creates:  make(map[int]context.CancelFunc),
 	}
 	e.queue.init()
 	e.trk = tracker.NewClient(tracker.ClientConfig{Logf: cfg.Logf})
-	// Azureus-style peer ID: client code SD, version 0100, then random.
-	copy(e.peerID[:], "-SD0100-")
-	if _, err := rand.Read(e.peerID[8:]); err != nil {
+	// Azureus-style peer ID: client code SW, version 0100, then random.
+	id, err := swarm.NewPeerID(Version)
+	if err != nil {
 		return nil, err
 	}
+	e.peerID = id
 	return e, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -115,7 +116,9 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 }
 
 // acceptLoop accepts peer connections and hands each to its torrent's
-// swarm by the info hash in its handshake.
+// swarm by the info hash in its handshake. Connections still in their
+// handshake are bounded in total and per address (swarm.ConnLimit): past
+// that, a new connection is closed at once.
 func (e *Engine) acceptLoop(ctx context.Context, l net.Listener) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -128,12 +131,25 @@ func (e *Engine) acceptLoop(ctx context.Context, l net.Listener) {
 			time.Sleep(50 * time.Millisecond) // e.g. out of file descriptors
 			continue
 		}
+		ip := remoteIP(c)
+		if !e.limit.BeginHandshake(ip) {
+			c.Close()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer e.limit.EndHandshake(ip)
 			e.route(c)
 		}()
 	}
+}
+
+// remoteIP returns a connection's remote address (the zero Addr when it
+// has none).
+func remoteIP(c net.Conn) netip.Addr {
+	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	return ap.Addr().Unmap()
 }
 
 // route reads the start of an incoming handshake and passes the

@@ -154,6 +154,8 @@ func (t *torrent) run(ctx context.Context) error {
 		PeerID:    e.peerID,
 		Port:      e.net.port,
 		Limit:     e.limit,
+		Hashers:   e.hashers,
+		Memory:    e.memory,
 		DownLimit: e.down,
 		UpLimit:   e.up,
 		Client:    e.client,

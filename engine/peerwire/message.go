@@ -137,6 +137,30 @@ func AppendMessage(dst []byte, m Message) []byte {
 	panic(fmt.Sprintf("peerwire: AppendMessage of unknown %v", m.ID))
 }
 
+// EncodedLen returns how many bytes AppendMessage appends for m.
+func EncodedLen(m Message) int {
+	if m.Keepalive {
+		return 4
+	}
+	switch m.ID {
+	case Choke, Unchoke, Interested, NotInterested, HaveAll, HaveNone:
+		return 5
+	case Have, Suggest, AllowedFast:
+		return 9
+	case Request, Cancel, Reject:
+		return 17
+	case Bitfield:
+		return 5 + len(m.Bitfield)
+	case Piece:
+		return 13 + len(m.Block)
+	case Port:
+		return 7
+	case Extended:
+		return 6 + len(m.ExtPayload)
+	}
+	panic(fmt.Sprintf("peerwire: EncodedLen of unknown %v", m.ID))
+}
+
 // AppendPieceHeader appends the 13-byte header of a piece message carrying
 // a block of length bytes; the caller appends the block itself.
 func AppendPieceHeader(dst []byte, index, begin uint32, length int) []byte {

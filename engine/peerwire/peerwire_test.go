@@ -54,10 +54,17 @@ func TestMessageRoundTrip(t *testing.T) {
 		{ID: Piece, Index: 4, Begin: 16384, Block: bytes.Repeat([]byte{7}, 1000)},
 		{ID: Port, Port: 6881},
 		{ID: Extended, ExtID: 3, ExtPayload: []byte("d1:ai1ee")},
+		// Larger than the reader's reusable buffer: read into one of its own.
+		{ID: Extended, ExtID: 1, ExtPayload: bytes.Repeat([]byte{'x'}, 100_000)},
+		{ID: Piece, Index: 5, Begin: 0, Block: bytes.Repeat([]byte{9}, 16384)},
 	}
 	var stream []byte
 	for _, m := range msgs {
+		before := len(stream)
 		stream = AppendMessage(stream, m)
+		if n := EncodedLen(m); n != len(stream)-before {
+			t.Fatalf("EncodedLen(%v) = %d, AppendMessage wrote %d", m.ID, n, len(stream)-before)
+		}
 	}
 	r := NewReader(bytes.NewReader(stream), 10)
 	for _, want := range msgs {

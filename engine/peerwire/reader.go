@@ -10,6 +10,11 @@ import (
 // Reader reads messages from a connection. It is not safe for concurrent
 // use. The slices of a returned Message (Block, Bitfield, ExtPayload) point
 // into the Reader's buffer and are valid only until the next ReadMessage.
+//
+// A Reader keeps at most readBufferSize bytes between messages (plus its
+// bufio buffer): a message larger than that is read into a buffer of its
+// own that is dropped afterwards, so that one large message from a peer
+// does not pin its size in memory for the life of the connection.
 type Reader struct {
 	r         *bufio.Reader
 	numPieces int
@@ -24,6 +29,11 @@ func NewReader(r io.Reader, numPieces int) *Reader {
 
 // SetNumPieces sets the piece count once it becomes known.
 func (r *Reader) SetNumPieces(n int) { r.numPieces = n }
+
+// readBufferSize is the largest message body a Reader reuses its buffer
+// for: a block (16 KiB) with its header, or a metadata piece with its
+// dictionary.
+const readBufferSize = 16<<10 + 512
 
 // maxLength returns the largest allowed length prefix for a message type.
 func (r *Reader) maxLength(id ID) uint32 {
@@ -64,10 +74,16 @@ func (r *Reader) ReadMessage() (Message, error) {
 	if max := r.maxLength(id); n > max {
 		return Message{}, fmt.Errorf("%w: %v message of %d bytes (at most %d)", ErrProtocol, id, n, max)
 	}
-	if cap(r.buf) < int(n-1) {
-		r.buf = make([]byte, n-1, max(int(n-1), 16<<10+8))
+	var body []byte
+	switch {
+	case int(n-1) > readBufferSize:
+		body = make([]byte, n-1) // one-off: not kept
+	case cap(r.buf) < int(n-1):
+		r.buf = make([]byte, n-1, readBufferSize)
+		fallthrough
+	default:
+		body = r.buf[:n-1]
 	}
-	body := r.buf[:n-1]
 	if _, err := io.ReadFull(r.r, body); err != nil {
 		return Message{}, noEOF(err)
 	}

@@ -9,12 +9,9 @@ import (
 
 // Choking: tit-for-tat with regularSlots peers unchoked for their rate
 // (what they give us while we download, what they take while we seed),
-// plus one optimistic unchoke rotated every optimisticEvery.
-const (
-	regularSlots    = 4
-	rechokeEvery    = 10 * time.Second
-	optimisticEvery = 30 * time.Second
-)
+// plus one optimistic unchoke rotated every Timing.OptimisticEvery; a
+// round runs every Timing.RechokeEvery.
+const regularSlots = 4
 
 // unchokeIfRoomLocked unchokes a newly interested peer at once when a slot
 // is free, instead of waiting for the next round.
@@ -62,7 +59,7 @@ func (s *Swarm) rechokeLocked(now time.Time) {
 			unchoke[p.id] = true
 		}
 	}
-	if opt := s.peers[s.optimist]; opt == nil || !opt.peerInterest || now.Sub(s.optimistT) >= optimisticEvery {
+	if opt := s.peers[s.optimist]; opt == nil || !opt.peerInterest || now.Sub(s.optimistT) >= s.cfg.Timing.OptimisticEvery {
 		s.optimist = 0
 		var rest []*peer
 		for _, p := range cands {
@@ -99,18 +96,16 @@ func (s *Swarm) setChokeLocked(p *peer, choke bool) {
 	}
 	p.amChoking = choke
 	if !choke {
-		p.send(peerwire.Message{ID: peerwire.Unchoke})
+		p.chokedRequests = 0
+		p.sendLocked(peerwire.Message{ID: peerwire.Unchoke})
 		return
 	}
-	p.wmu.Lock()
-	ups := p.uploads
-	p.uploads = nil
-	p.outbox = append(p.outbox, peerwire.Message{ID: peerwire.Choke})
+	ups := p.q.dropUploads()
+	ms := []peerwire.Message{{ID: peerwire.Choke}}
 	if p.fast {
 		for _, u := range ups {
-			p.outbox = append(p.outbox, peerwire.Message{ID: peerwire.Reject, Index: u.index, Begin: u.begin, Length: u.length})
+			ms = append(ms, peerwire.Message{ID: peerwire.Reject, Index: u.index, Begin: u.begin, Length: u.length})
 		}
 	}
-	p.wmu.Unlock()
-	p.wakeWriter()
+	p.sendLocked(ms...)
 }

@@ -1,10 +1,13 @@
 package swarm
 
 import (
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
 // chokeSwarm returns a swarm (not running) with n interested peers whose
@@ -13,14 +16,20 @@ func chokeSwarm(t *testing.T, n int) *Swarm {
 	t.Helper()
 	content, mi := testTorrent(t, 64<<10, 16<<10)
 	st := &memStorage{data: content, pl: mi.Info.PieceLength}
-	s, err := New(Config{InfoHash: mi.InfoHash, Info: &mi.Info, InfoBytes: mi.InfoBytes, Storage: st,
-		Have: bitfield.New(mi.Info.NumPieces())})
+	cfg := TestingConfig(t)
+	cfg.Timing = DefaultTiming() // the test steps through the default intervals
+	cfg.InfoHash, cfg.Info, cfg.InfoBytes, cfg.Storage = mi.InfoHash, &mi.Info, mi.InfoBytes, st
+	cfg.Have = bitfield.New(mi.Info.NumPieces())
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= n; i++ {
-		s.peers[peerID(i)] = &peer{id: peerID(i), s: s, peerInterest: true, amChoking: true,
-			rateDown: float64(i), rateUp: float64(n + 1 - i), wake: make(chan struct{}, 1)}
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		p := s.newPeer(a, peerwire.Handshake{}, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 6881), false, SourceIncoming, mi.Info.NumPieces())
+		p.id, p.peerInterest, p.rateDown, p.rateUp = peerID(i), true, float64(i), float64(n+1-i)
+		s.peers[p.id] = p
 	}
 	return s
 }

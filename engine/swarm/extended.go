@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"time"
+
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
@@ -30,7 +32,7 @@ func (s *Swarm) onExtended(p *peer, m peerwire.Message) error {
 		}
 		if s.meta != nil {
 			s.meta.offer(p, h.MetadataSize)
-			s.requestMetadataLocked(timeNow())
+			s.requestMetadataLocked(time.Now())
 		}
 		s.fillRequestsLocked(p)
 		return nil

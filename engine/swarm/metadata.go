@@ -3,6 +3,7 @@ package swarm
 import (
 	"crypto/sha1"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
@@ -11,30 +12,34 @@ import (
 )
 
 // metadataFetch collects a magnet link's info dictionary from peers in
-// 16 KiB pieces (BEP 9). The swarm's mutex guards it.
+// 16 KiB pieces (BEP 9). Each peer is asked for one piece at a time
+// (rtorrent drops a second request it receives while answering the first,
+// and stops reading the connection), pieces are spread over the peers that
+// offer the metadata, a piece unanswered for Timing.MetadataTimeout goes
+// to another peer, and a peer that leaves a request unanswered for twice
+// that is dropped, to be redialed. The swarm's mutex guards it.
 type metadataFetch struct {
 	size    int
 	data    []byte
 	got     []bool
-	asked   []time.Time
 	nGot    int
-	offers  map[peerID]bool // peers that announced the same metadata size
-	next    int             // round-robin position among offers
+	offers  map[peerID]*metaAsk // peers that announced the same size
 	retries int
 }
 
-// metadataRetry is how long a metadata request may go unanswered.
-const metadataRetry = 5 * time.Second
+// metaAsk is what one offering peer was asked.
+type metaAsk struct {
+	piece int // -1: nothing outstanding
+	at    time.Time
+}
 
 // maxMetadataRetries bounds how often a fetched info dictionary may fail
 // its hash before the torrent stops with an error.
 const maxMetadataRetries = 8
 
 func newMetadataFetch() *metadataFetch {
-	return &metadataFetch{offers: make(map[peerID]bool)}
+	return &metadataFetch{offers: make(map[peerID]*metaAsk)}
 }
-
-func timeNow() time.Time { return time.Now() }
 
 // offer records that p can send metadata of the given size.
 func (m *metadataFetch) offer(p *peer, size int) {
@@ -46,47 +51,98 @@ func (m *metadataFetch) offer(p *peer, size int) {
 		n := (size + peerwire.MetadataPieceSize - 1) / peerwire.MetadataPieceSize
 		m.data = make([]byte, size)
 		m.got = make([]bool, n)
-		m.asked = make([]time.Time, n)
 	}
-	if size == m.size {
-		m.offers[p.id] = true
+	if size == m.size && m.offers[p.id] == nil {
+		m.offers[p.id] = &metaAsk{piece: -1}
 	}
 }
 
 func (m *metadataFetch) dropPeer(id peerID) { delete(m.offers, id) }
 
-// reset throws away what was fetched after a bad result.
+// reset throws away what was fetched after a bad result; the peers that
+// offered are asked again.
 func (m *metadataFetch) reset() {
-	m.size, m.data, m.got, m.asked, m.nGot = 0, nil, nil, nil, 0
-	clear(m.offers)
+	clear(m.data)
+	clear(m.got)
+	m.nGot = 0
+	for _, a := range m.offers {
+		a.piece = -1
+	}
 	m.retries++
 }
 
-// requestMetadataLocked asks offering peers, round robin, for the pieces
-// not yet received (again after metadataRetry).
+// metadataPlan is what requestMetadataLocked must do: ask peers for
+// pieces and drop peers that stalled. planMetadata computes it (pure).
+type metadataPlan struct {
+	ask  map[peerID]int
+	drop []peerID
+}
+
+// plan decides, at now, which idle peers to ask for which pieces and
+// which peers to drop. Peers are taken in order of ids (stable, so tests
+// can predict it); each piece goes to at most one peer at a time unless
+// that peer's request has timed out.
+func (m *metadataFetch) plan(now time.Time, timeout time.Duration) metadataPlan {
+	pl := metadataPlan{ask: map[peerID]int{}}
+	if m.size == 0 {
+		return pl
+	}
+	ids := make([]peerID, 0, len(m.offers))
+	for id := range m.offers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	assigned := make([]bool, len(m.got))
+	for _, id := range ids {
+		a := m.offers[id]
+		switch {
+		case a.piece < 0:
+		case now.Sub(a.at) >= 2*timeout:
+			pl.drop = append(pl.drop, id)
+		case now.Sub(a.at) < timeout && !m.got[a.piece]:
+			assigned[a.piece] = true
+		}
+	}
+	next := 0
+	for _, id := range ids {
+		if m.offers[id].piece >= 0 {
+			continue // one at a time; a stalled peer waits to be dropped
+		}
+		for next < len(m.got) && (m.got[next] || assigned[next]) {
+			next++
+		}
+		if next == len(m.got) {
+			break
+		}
+		pl.ask[id] = next
+		assigned[next] = true
+	}
+	return pl
+}
+
+// requestMetadataLocked carries out the fetch's plan.
 func (s *Swarm) requestMetadataLocked(now time.Time) {
 	m := s.meta
-	if m == nil || m.size == 0 || len(m.offers) == 0 {
+	if m == nil {
 		return
 	}
-	var ids []peerID
-	for id := range m.offers {
-		if p := s.peers[id]; p != nil && !p.closed && p.utMetadata != 0 {
-			ids = append(ids, id)
+	pl := m.plan(now, s.cfg.Timing.MetadataTimeout)
+	for _, id := range pl.drop {
+		m.dropPeer(id)
+		if p := s.peers[id]; p != nil {
+			s.logf("peer %s does not answer metadata requests; dropping it", p.addr)
+			p.closeLocked(errMetaStall)
 		}
 	}
-	if len(ids) == 0 {
-		return
-	}
-	for i := range m.got {
-		if m.got[i] || (!m.asked[i].IsZero() && now.Sub(m.asked[i]) < metadataRetry) {
+	for id, piece := range pl.ask {
+		p := s.peers[id]
+		if p == nil || p.closed || p.utMetadata == 0 {
+			m.dropPeer(id)
 			continue
 		}
-		m.next++
-		p := s.peers[ids[m.next%len(ids)]]
-		m.asked[i] = now
-		msg := peerwire.MetadataMsg{Type: 0, Piece: i}
-		p.send(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utMetadata), ExtPayload: msg.Encode()})
+		m.offers[id].piece, m.offers[id].at = piece, now
+		msg := peerwire.MetadataMsg{Type: peerwire.MetadataRequest, Piece: piece}
+		p.sendLocked(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utMetadata), ExtPayload: msg.Encode()})
 	}
 }
 
@@ -95,19 +151,20 @@ func (s *Swarm) onMetadataMsg(p *peer, mm peerwire.MetadataMsg) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch mm.Type {
-	case 0: // request
+	case peerwire.MetadataRequest:
 		if p.utMetadata == 0 {
 			return nil
 		}
 		n := (len(s.infoBytes) + peerwire.MetadataPieceSize - 1) / peerwire.MetadataPieceSize
-		reply := peerwire.MetadataMsg{Type: 2, Piece: mm.Piece}
-		if s.infoBytes != nil && mm.Piece >= 0 && mm.Piece < n {
-			end := min((mm.Piece+1)*peerwire.MetadataPieceSize, len(s.infoBytes))
-			reply = peerwire.MetadataMsg{Type: 1, Piece: mm.Piece, TotalSize: len(s.infoBytes),
-				Data: s.infoBytes[mm.Piece*peerwire.MetadataPieceSize : end]}
+		if s.infoBytes == nil || mm.Piece < 0 || mm.Piece >= n {
+			reply := peerwire.MetadataMsg{Type: peerwire.MetadataReject, Piece: mm.Piece}
+			p.sendLocked(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utMetadata), ExtPayload: reply.Encode()})
+			return nil
 		}
-		p.send(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utMetadata), ExtPayload: reply.Encode()})
-	case 1: // data
+		if !p.q.metadata(newMetaReq(uint8(p.utMetadata), mm.Piece, s.infoBytes)) {
+			return errSendBudget
+		}
+	case peerwire.MetadataData:
 		m := s.meta
 		if m == nil || m.size == 0 || mm.TotalSize != m.size || mm.Piece < 0 || mm.Piece >= len(m.got) {
 			return nil
@@ -117,6 +174,9 @@ func (s *Swarm) onMetadataMsg(p *peer, mm peerwire.MetadataMsg) error {
 		if len(mm.Data) != want {
 			return protocolErrorf("metadata piece %d of %d bytes, want %d", mm.Piece, len(mm.Data), want)
 		}
+		if a := m.offers[p.id]; a != nil && a.piece == mm.Piece {
+			a.piece = -1
+		}
 		if !m.got[mm.Piece] {
 			copy(m.data[start:], mm.Data)
 			m.got[mm.Piece] = true
@@ -124,13 +184,13 @@ func (s *Swarm) onMetadataMsg(p *peer, mm peerwire.MetadataMsg) error {
 		}
 		if m.nGot == len(m.got) {
 			s.metadataCompleteLocked()
+			return nil
 		}
-	case 2: // reject
+		s.requestMetadataLocked(time.Now())
+	case peerwire.MetadataReject:
 		if m := s.meta; m != nil {
-			delete(m.offers, p.id)
-			if mm.Piece >= 0 && mm.Piece < len(m.asked) {
-				m.asked[mm.Piece] = time.Time{}
-			}
+			m.dropPeer(p.id)
+			s.requestMetadataLocked(time.Now())
 		}
 	}
 	return nil
@@ -175,7 +235,6 @@ func (s *Swarm) installMetadata(raw []byte, info *metainfo.Info) {
 		s.failLocked(fmt.Errorf("opening storage for fetched metadata: %w", err))
 		return
 	}
-	s.startHashers(s.ctx)
 	n := info.NumPieces()
 	for _, p := range s.peers {
 		p.have = bitfield.New(n)
@@ -192,9 +251,11 @@ func (s *Swarm) installMetadata(raw []byte, info *metainfo.Info) {
 			}
 			s.setPeerHaveLocked(p, f)
 		}
-		for i := 0; i < n; i++ {
+		haves := s.pk.have.Count()
+		p.q.allow(9 * haves) // our own burst, not the peer's doing
+		for i := 0; i < n && haves > 0; i++ {
 			if s.pk.have.Has(i) {
-				p.send(peerwire.Message{ID: peerwire.Have, Index: uint32(i)})
+				p.sendLocked(peerwire.Message{ID: peerwire.Have, Index: uint32(i)})
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package swarm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -14,17 +13,11 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
-// Timeouts of a peer connection; variables so that tests can shorten
-// them before any swarm runs.
-var (
-	handshakeTimeout = 10 * time.Second
-	idleTimeout      = 4 * time.Minute  // nothing received: the peer is gone
-	keepAliveEvery   = 90 * time.Second // nothing sent: send a keep-alive
-	requestTimeout   = 20 * time.Second // a request unanswered this long is given to others
-)
-
-// peer is one connection. Fields after "guarded by Swarm.mu" may only be
-// touched with the swarm's mutex held; the outbox has its own mutex.
+// peer is one connection, in four parts: what the handshake said
+// (handshakeInfo, read-only after it), the protocol state both sides
+// announced (wireState) and the transfer accounting (transfer), both
+// guarded by Swarm.mu, and the outgoing queue (q), which has its own
+// mutex, always taken after Swarm.mu when both are held.
 type peer struct {
 	s        *Swarm
 	id       peerID
@@ -32,14 +25,32 @@ type peer struct {
 	addr     netip.AddrPort // remote address of the connection
 	outgoing bool
 	src      Source
+	handshakeInfo
 
-	// Set once during the handshake, read-only after.
+	// guarded by Swarm.mu
+	wireState
+	transfer
+	closed      bool
+	closeErr    error
+	connectedAt time.Time
+
+	upTotal    atomic.Int64 // payload bytes sent (written by the writer)
+	lastUpload atomic.Int64 // when payload was last sent, Unix nanoseconds (written by the writer)
+	q          sendQueue
+	done       chan struct{} // closed when the connection closes
+	once       sync.Once
+}
+
+// handshakeInfo is what the peer's handshake said.
+type handshakeInfo struct {
 	remoteID [20]byte
 	fast     bool // BEP 6
 	ext      bool // BEP 10
 	dht      bool // BEP 5
+}
 
-	// guarded by Swarm.mu
+// wireState is what the peer told us about itself and what we told it.
+type wireState struct {
 	client       string
 	listenPort   int // from the extended handshake's p
 	have         bitfield.Bitfield
@@ -49,44 +60,73 @@ type peer struct {
 	peerInterest bool   // the peer is interested in us
 	amChoking    bool
 	amInterested bool
-	requests     map[block]time.Time // our outstanding requests to the peer
-	maxReq       int                 // how many requests we keep outstanding
-	slowStart    bool                // maxReq grows per block until the first rate is measured
-	reqq         int                 // how many the peer accepts (extended handshake)
-	utMetadata   int                 // the peer's id for ut_metadata (0: none)
-	utPex        int                 // the peer's id for ut_pex (0: none)
+	reqq         int // how many requests the peer accepts (extended handshake)
+	utMetadata   int // the peer's id for ut_metadata (0: none)
+	utPex        int // the peer's id for ut_pex (0: none)
 	metaSize     int
-	lastBlock    time.Time
-	downTotal    int64 // payload bytes received
-	lastDown     int64
-	lastUp       int64
-	rateDown     float64
-	rateUp       float64
 	pexSent      map[netip.AddrPort]bool
 	lastPexIn    time.Time
-	closed       bool
-	closeErr     error
-	connectedAt  time.Time
-	sentBad      bool // sent a block of a piece that failed
-
-	upTotal atomic.Int64 // payload bytes sent (written by the writer)
-
-	// outbox is the writer's queue; wmu guards it.
-	wmu     sync.Mutex
-	outbox  []peerwire.Message
-	uploads []uploadReq
-	wake    chan struct{}
-	done    chan struct{} // closed when the connection closes
-	once    sync.Once
+	// chokedRequests counts requests received while we choke the peer
+	// (since the last unchoke).
+	chokedRequests int
 }
 
-// uploadReq is a block a peer asked for.
-type uploadReq struct {
-	index, begin, length uint32
+// transfer is the request and payload accounting of a connection.
+type transfer struct {
+	requests    map[block]time.Time // our outstanding requests to the peer
+	maxReq      int                 // how many requests we keep outstanding
+	slowStart   bool                // maxReq grows per block until the first rate is measured
+	lastBlock   time.Time           // last block received
+	lastPayload time.Time           // last block received (see idleSinceLocked)
+	downTotal   int64               // payload bytes received
+	lastDown    int64
+	lastUp      int64
+	rateDown    float64
+	rateUp      float64
+	rejected    int  // our requests the peer rejected
+	sentBad     bool // sent a block of a piece that failed
 }
 
-// remoteListen returns the address the peer accepts connections on, for
-// PEX: the connection's address for outgoing connections, the extended
+// maxChokedRequests is how many requests a peer may send while choked
+// (those already on their way when we choked it, and more) before it is
+// dropped; a well-behaved peer sends at most our reqq.
+const maxChokedRequests = 4 * maxUploadQueue
+
+// newPeer returns a connection's record before registration.
+func (s *Swarm) newPeer(conn net.Conn, hs peerwire.Handshake, a netip.AddrPort, outgoing bool, src Source, numPieces int) *peer {
+	now := time.Now()
+	queue := startQueue
+	if s.cfg.startQueue > 0 {
+		queue = s.cfg.startQueue
+	}
+	return &peer{
+		s: s, conn: conn, addr: a, outgoing: outgoing, src: src,
+		handshakeInfo: handshakeInfo{remoteID: hs.PeerID, fast: hs.Fast(), ext: hs.Extended(), dht: hs.DHT()},
+		wireState: wireState{
+			peerChoking: true, amChoking: true, reqq: defaultReqq,
+			pexSent: make(map[netip.AddrPort]bool),
+		},
+		transfer: transfer{
+			requests: make(map[block]time.Time), maxReq: queue, slowStart: true, // grows per block while slow-starting
+			lastPayload: now,
+		},
+		connectedAt: now,
+		q:           newSendQueue(numPieces),
+		done:        make(chan struct{}),
+	}
+}
+
+// idleSinceLocked returns when payload last moved either way (or when the
+// connection started).
+func (p *peer) idleSinceLocked() time.Time {
+	if up := time.Unix(0, p.lastUpload.Load()); up.After(p.lastPayload) {
+		return up
+	}
+	return p.lastPayload
+}
+
+// remoteListenLocked returns the address the peer accepts connections on,
+// for PEX: the connection's address for outgoing connections, the extended
 // handshake's port for incoming ones. ok is false when unknown.
 func (p *peer) remoteListenLocked() (netip.AddrPort, bool) {
 	if p.outgoing {
@@ -111,148 +151,52 @@ func (p *peer) closeLocked(err error) {
 	})
 }
 
-// send queues messages for the writer.
-func (p *peer) send(ms ...peerwire.Message) {
-	p.wmu.Lock()
-	p.outbox = append(p.outbox, ms...)
-	p.wmu.Unlock()
-	p.wakeWriter()
-}
-
-func (p *peer) wakeWriter() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+// sendLocked queues messages for the writer; a peer whose queue is over
+// its budget (it does not read) is closed instead.
+func (p *peer) sendLocked(ms ...peerwire.Message) {
+	if p.closed {
+		return
+	}
+	if !p.q.message(ms...) {
+		p.closeLocked(errSendBudget)
 	}
 }
 
-// errBanned and friends are reasons a connection ends.
+// Reasons a connection ends or is refused.
 var (
 	errSelf      = errors.New("connected to ourselves")
 	errDuplicate = errors.New("already connected to this peer")
 	errWrongHash = errors.New("peer offered another torrent")
 	errFull      = errors.New("too many connections")
+	errAddrFull  = errors.New("too many connections from this address")
+	errEvicted   = errors.New("replaced by a new peer (no data exchanged)")
 	errBanned    = errors.New("peer sent bad data")
 	errSeedSeed  = errors.New("both complete")
+	errChoked    = errors.New("peer keeps requesting while choked")
+	errMetaStall = errors.New("peer does not answer metadata requests")
 )
-
-// dial connects to a candidate address and runs the connection.
-func (s *Swarm) dial(ctx context.Context, a netip.AddrPort) {
-	dctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	conn, err := s.cfg.Dial(dctx, "tcp", a.String())
-	cancel()
-	var hs peerwire.Handshake
-	if err == nil {
-		hs, err = s.handshakeOut(conn)
-	}
-	if err != nil {
-		if conn != nil {
-			conn.Close()
-		}
-		s.mu.Lock()
-		s.dialing--
-		if c := s.known[a]; c != nil {
-			c.dialing = false
-			c.fails++
-			c.nextTry = time.Now().Add(backoff(c.fails))
-			if errors.Is(err, errSelf) {
-				c.self = true
-			}
-		}
-		s.mu.Unlock()
-		s.logf("dial %s: %v", a, err)
-		return
-	}
-	s.mu.Lock()
-	s.dialing--
-	if c := s.known[a]; c != nil {
-		c.dialing = false
-	}
-	s.mu.Unlock()
-	s.runPeer(ctx, conn, hs, a, true, s.sourceOf(a))
-}
-
-func (s *Swarm) sourceOf(a netip.AddrPort) Source {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.known[a]; c != nil {
-		return c.src
-	}
-	return SourceManual
-}
-
-// backoff is the wait before retrying an address that failed n times.
-func backoff(n int) time.Duration {
-	d := 5 * time.Second << min(n-1, 6)
-	return min(d, 5*time.Minute)
-}
-
-// handshakeOut sends our handshake and reads the peer's.
-func (s *Swarm) handshakeOut(conn net.Conn) (peerwire.Handshake, error) {
-	conn.SetDeadline(time.Now().Add(handshakeTimeout))
-	hs := peerwire.NewHandshake(s.cfg.InfoHash, s.cfg.PeerID)
-	if s.cfg.DHTPort == 0 {
-		hs.Reserved[7] &^= 0x01
-	}
-	if _, err := conn.Write(peerwire.AppendHandshake(nil, hs)); err != nil {
-		return hs, fmt.Errorf("sending handshake: %w", err)
-	}
-	theirs, err := peerwire.ReadHandshake(conn)
-	if err != nil {
-		return theirs, fmt.Errorf("reading handshake: %w", err)
-	}
-	if theirs.InfoHash != s.cfg.InfoHash {
-		return theirs, errWrongHash
-	}
-	if theirs.PeerID == s.cfg.PeerID {
-		return theirs, errSelf
-	}
-	conn.SetDeadline(time.Time{})
-	return theirs, nil
-}
-
-// startIncoming finishes an incoming handshake in its own goroutine.
-func (s *Swarm) startIncoming(ctx context.Context, in incomingConn) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		conn := in.conn
-		conn.SetDeadline(time.Now().Add(handshakeTimeout))
-		hs := peerwire.NewHandshake(s.cfg.InfoHash, s.cfg.PeerID)
-		if s.cfg.DHTPort == 0 {
-			hs.Reserved[7] &^= 0x01
-		}
-		if _, err := conn.Write(peerwire.AppendHandshake(nil, hs)); err != nil {
-			conn.Close()
-			return
-		}
-		id, err := peerwire.ReadPeerID(conn)
-		if err != nil || id == s.cfg.PeerID {
-			conn.Close()
-			return
-		}
-		conn.SetDeadline(time.Time{})
-		theirs := peerwire.Handshake{Reserved: in.reserved, InfoHash: s.cfg.InfoHash, PeerID: id}
-		ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
-		s.runPeer(ctx, conn, theirs, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), false, SourceIncoming)
-	}()
-}
 
 // runPeer registers a handshaken connection and runs its reader and
 // writer until it ends.
 func (s *Swarm) runPeer(ctx context.Context, conn net.Conn, hs peerwire.Handshake, a netip.AddrPort, outgoing bool, src Source) {
-	p := &peer{
-		s: s, conn: conn, addr: a, outgoing: outgoing, src: src,
-		remoteID: hs.PeerID, fast: hs.Fast(), ext: hs.Extended(), dht: hs.DHT(),
-		peerChoking: true, amChoking: true,
-		requests: make(map[block]time.Time),
-		maxReq:   64, reqq: 250, slowStart: true,
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		pexSent: make(map[netip.AddrPort]bool),
+	s.mu.Lock()
+	n := 0
+	if s.pk != nil {
+		n = s.pk.numPieces
 	}
+	s.mu.Unlock()
+	p := s.newPeer(conn, hs, a, outgoing, src, n)
 	if err := s.register(p); err != nil {
+		s.logf("refused %s: %v", a, err)
 		conn.Close()
+		if outgoing {
+			s.mu.Lock()
+			if c := s.known[a]; c != nil {
+				c.fails++
+				c.nextTry = time.Now().Add(retryDelay(s.cfg.Timing.DialRetryMin, s.cfg.Timing.RedialMax, c.fails))
+			}
+			s.mu.Unlock()
+		}
 		return
 	}
 	s.greet(p)
@@ -262,86 +206,13 @@ func (s *Swarm) runPeer(ctx context.Context, conn net.Conn, hs peerwire.Handshak
 		defer wg.Done()
 		p.writeLoop(ctx)
 	}()
-	err := p.readLoop()
+	err := p.readLoop(ctx)
 	s.mu.Lock()
 	p.closeLocked(err)
 	s.unregisterLocked(p)
 	s.mu.Unlock()
 	wg.Wait()
 	s.poke()
-}
-
-// register adds p to the swarm, refusing duplicates, banned addresses and
-// connections over the limits.
-func (s *Swarm) register(p *peer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.paused {
-		return errPaused
-	}
-	if c := s.known[p.addr]; (c != nil && c.banned) || s.bannedIDs[p.remoteID] {
-		return errBanned
-	}
-	for _, q := range s.peers {
-		if q.remoteID == p.remoteID {
-			return errDuplicate
-		}
-	}
-	if len(s.peers) >= s.cfg.MaxPeers {
-		return errFull
-	}
-	if s.cfg.Limit != nil && !s.cfg.Limit.acquire() {
-		return errFull
-	}
-	s.nextID++
-	p.id = s.nextID
-	p.connectedAt = time.Now()
-	s.peers[p.id] = p
-	if p.outgoing {
-		if c := s.known[p.addr]; c != nil {
-			c.connected, c.fails = true, 0
-		}
-	}
-	if s.pk != nil {
-		p.have = bitfield.New(s.pk.numPieces)
-	}
-	return nil
-}
-
-// unregisterLocked removes p and gives its outstanding requests back.
-func (s *Swarm) unregisterLocked(p *peer) {
-	if _, ok := s.peers[p.id]; !ok {
-		return
-	}
-	delete(s.peers, p.id)
-	s.stats.uploaded += p.upTotal.Load() - p.lastUp
-	p.lastUp = p.upTotal.Load()
-	if s.cfg.Limit != nil {
-		s.cfg.Limit.release()
-	}
-	if c := s.known[p.addr]; c != nil && p.outgoing {
-		c.connected = false
-		c.seed = p.haveAll || (p.have.Len() > 0 && p.have.Full())
-		c.nextTry = time.Now().Add(30 * time.Second)
-	}
-	if s.pk != nil {
-		s.dropRequestsLocked(p)
-		if p.haveAll {
-			// have-all peers are not counted in avail
-		} else {
-			for i := 0; i < s.pk.numPieces; i++ {
-				if p.have.Has(i) {
-					s.pk.lostHave(i)
-				}
-			}
-		}
-	}
-	if s.optimist == p.id {
-		s.optimist = 0
-	}
-	if s.meta != nil {
-		s.meta.dropPeer(p.id)
-	}
 }
 
 // greet sends what follows the handshake: the extended handshake, our
@@ -368,7 +239,7 @@ func (s *Swarm) greet(p *peer) {
 	if p.dht && s.cfg.DHTPort > 0 {
 		ms = append(ms, peerwire.Message{ID: peerwire.Port, Port: uint16(s.cfg.DHTPort)})
 	}
-	p.send(ms...)
+	p.sendLocked(ms...)
 }
 
 // extHandshakeLocked encodes our BEP 10 handshake for p.
@@ -403,5 +274,9 @@ const (
 	extPex      = 2
 )
 
-// maxUploadQueue bounds the requests a peer may have queued with us.
-const maxUploadQueue = 2000
+// maxUploadQueue is the reqq we announce: how many block requests a peer
+// may have queued with us (500 blocks: 8 MiB, within maxQueuedData).
+const maxUploadQueue = 500
+
+// defaultReqq is what we assume of a peer that announces no reqq.
+const defaultReqq = 250

@@ -7,27 +7,20 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
-// PEX (BEP 11): every pexEvery we tell each peer that supports ut_pex which
-// peers we are connected to (added) and which went away (dropped); what
-// peers tell us becomes candidates, at most pexMaxIn per message and one
-// message per peer per pexMinIn.
+// PEX (BEP 11): every Timing.PEXEvery we tell each peer that supports
+// ut_pex which peers we are connected to (added) and which went away
+// (dropped); what peers tell us becomes candidates, at most pexMaxIn per
+// message and one message per peer per Timing.PEXMinIn.
 const (
 	pexMaxOut = 50
 	pexMaxIn  = 50
-)
-
-// PEX timing; variables so that tests can shorten them before any swarm
-// runs.
-var (
-	pexEvery = time.Minute
-	pexMinIn = 45 * time.Second
 )
 
 func (s *Swarm) onPEX(p *peer, px peerwire.PEX) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if !p.lastPexIn.IsZero() && now.Sub(p.lastPexIn) < pexMinIn {
+	if !p.lastPexIn.IsZero() && now.Sub(p.lastPexIn) < s.cfg.Timing.PEXMinIn {
 		return
 	}
 	p.lastPexIn = now
@@ -71,6 +64,6 @@ func (s *Swarm) sendPEXLocked() {
 		if len(msg.Added) == 0 && len(msg.Dropped) == 0 {
 			continue
 		}
-		p.send(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utPex), ExtPayload: msg.Encode()})
+		p.sendLocked(peerwire.Message{ID: peerwire.Extended, ExtID: uint8(p.utPex), ExtPayload: msg.Encode()})
 	}
 }

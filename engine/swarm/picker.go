@@ -40,8 +40,10 @@ func (p *partial) blockLen(b int) int {
 	return BlockSize
 }
 
-// picker decides which blocks to request from whom. It is owned by the
-// swarm and guarded by the swarm's mutex.
+// picker decides which blocks to request from whom. It is a pure unit: no
+// locks, no I/O, no clock (callers pass the time), and its randomness comes
+// from a seed, so tests can drive it through tables. The swarm owns it and
+// guards it with its mutex.
 type picker struct {
 	numPieces   int
 	pieceLength int
@@ -59,17 +61,33 @@ type picker struct {
 	order      []int32
 	orderDirty bool
 	orderBuilt time.Time
-	// maxActive bounds the pieces in memory at once.
+	// maxActive bounds the pieces in memory at once (besides the memory
+	// budget, which mem enforces).
 	maxActive int
 	rng       *rand.Rand
-	pool      [][]byte // free piece buffers
+	mem       pieceBuffers
+	wake      chan<- struct{}
+	// starved is set while the last new piece could not start for lack
+	// of memory.
+	starved bool
 }
 
-// memoryBudget is the most piece buffers a torrent keeps in memory at once.
-const memoryBudget = 48 << 20
+// pieceBuffers hands out piece buffers within a memory budget.
+// *PieceMemory is the real one; wake receives a value when memory is given
+// back after get returned nil.
+type pieceBuffers interface {
+	get(size int, wake chan<- struct{}) []byte
+	put(b []byte)
+}
 
-func newPicker(numPieces, pieceLength int, total int64, have bitfield.Bitfield) *picker {
-	maxActive := min(max(memoryBudget/pieceLength, 4), 1024)
+// maxActivePieces bounds the pieces one torrent downloads at once.
+const maxActivePieces = 1024
+
+// newPicker returns a picker for a torrent of numPieces pieces of
+// pieceLength bytes (total bytes in all), having the pieces in have, with
+// piece buffers from mem (wake is told when mem frees some after a
+// refusal) and randomness from seed.
+func newPicker(numPieces, pieceLength int, total int64, have bitfield.Bitfield, mem pieceBuffers, wake chan<- struct{}, seed uint64) *picker {
 	p := &picker{
 		numPieces:   numPieces,
 		pieceLength: pieceLength,
@@ -79,9 +97,11 @@ func newPicker(numPieces, pieceLength int, total int64, have bitfield.Bitfield) 
 		avail:       make([]uint16, numPieces),
 		active:      make(map[int]*partial),
 		orderDirty:  true,
-		maxActive:   maxActive,
+		maxActive:   maxActivePieces,
 		nHave:       have.Count(),
-		rng:         rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rng:         rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		mem:         mem,
+		wake:        wake,
 	}
 	return p
 }
@@ -126,14 +146,14 @@ func (pk *picker) lostHave(i int) {
 	pk.orderDirty = true
 }
 
-// rebuildOrder sorts pieces rarest first, at most once per interval for
+// rebuildOrder sorts pieces rarest first, at most once per second for
 // large torrents (sorting millions of pieces on every have would cost more
 // than the order is worth).
-func (pk *picker) rebuildOrder() {
+func (pk *picker) rebuildOrder(now time.Time) {
 	if !pk.orderDirty && pk.order != nil {
 		return
 	}
-	if pk.order != nil && pk.numPieces > 1<<14 && time.Since(pk.orderBuilt) < time.Second {
+	if pk.order != nil && pk.numPieces > 1<<14 && now.Sub(pk.orderBuilt) < time.Second {
 		return
 	}
 	if pk.order == nil {
@@ -146,23 +166,22 @@ func (pk *picker) rebuildOrder() {
 	pk.rng.Shuffle(len(pk.order), func(i, j int) { pk.order[i], pk.order[j] = pk.order[j], pk.order[i] })
 	slices.SortStableFunc(pk.order, func(a, b int32) int { return int(pk.avail[a]) - int(pk.avail[b]) })
 	pk.orderDirty = false
-	pk.orderBuilt = time.Now()
+	pk.orderBuilt = now
 }
 
 // has reports whether a peer advertising f (or everything, when all is
 // set) has piece i.
 func peerHas(all bool, f bitfield.Bitfield, i int) bool { return all || f.Has(i) }
 
-// start begins downloading piece i.
+// start begins downloading piece i, or returns nil when the memory budget
+// has no room for it.
 func (pk *picker) start(i int) *partial {
 	size := pk.pieceSize(i)
 	n := (size + BlockSize - 1) / BlockSize
-	var buf []byte
-	if k := len(pk.pool); k > 0 && cap(pk.pool[k-1]) >= size {
-		buf = pk.pool[k-1][:size]
-		pk.pool = pk.pool[:k-1]
-	} else {
-		buf = make([]byte, size, pk.pieceLength)
+	buf := pk.mem.get(size, pk.wake)
+	pk.starved = buf == nil
+	if buf == nil {
+		return nil
 	}
 	p := &partial{
 		index: i, buf: buf, size: size, nBlocks: n,
@@ -172,17 +191,27 @@ func (pk *picker) start(i int) *partial {
 	return p
 }
 
-// release returns a piece buffer to the pool.
-func (pk *picker) release(buf []byte) {
-	if cap(buf) >= pk.pieceLength && len(pk.pool) < pk.maxActive {
-		pk.pool = append(pk.pool, buf[:0])
+// release gives a piece's buffer back to the memory budget.
+func (pk *picker) release(pp *partial) {
+	pk.mem.put(pp.buf)
+	pp.buf = nil
+}
+
+// dropActive abandons every piece being downloaded (their received blocks
+// are lost) and gives their memory back; outstanding requests for them
+// are ignored when they come back.
+func (pk *picker) dropActive() {
+	for i, pp := range pk.active {
+		pk.release(pp)
+		delete(pk.active, i)
 	}
+	pk.open = pk.open[:0]
 }
 
 // pickNew chooses a piece to start for a peer: random while we have fewer
 // than four pieces (to get something to trade quickly), rarest first after.
 // It returns -1 when the peer has nothing we can start.
-func (pk *picker) pickNew(all bool, f bitfield.Bitfield) int {
+func (pk *picker) pickNew(now time.Time, all bool, f bitfield.Bitfield) int {
 	if len(pk.active)+pk.nHash >= pk.maxActive {
 		return -1
 	}
@@ -195,7 +224,7 @@ func (pk *picker) pickNew(all bool, f bitfield.Bitfield) int {
 			}
 		}
 	}
-	pk.rebuildOrder()
+	pk.rebuildOrder(now)
 	for _, i32 := range pk.order {
 		i := int(i32)
 		if pk.wanted(i) && pk.active[i] == nil && peerHas(all, f, i) {
@@ -223,7 +252,7 @@ func (pk *picker) interesting(all bool, f bitfield.Bitfield) bool {
 // in f (or all of them), never one the peer already has outstanding
 // (reqs). Blocks of started pieces come first, then a new piece, then, in
 // the end game, duplicates of blocks others have outstanding.
-func (pk *picker) next(all bool, f bitfield.Bitfield, reqs map[block]time.Time) (block, bool) {
+func (pk *picker) next(now time.Time, all bool, f bitfield.Bitfield, reqs map[block]time.Time) (block, bool) {
 	for i := 0; i < len(pk.open); {
 		pp := pk.open[i]
 		if !peerHas(all, f, pp.index) {
@@ -243,8 +272,11 @@ func (pk *picker) next(all bool, f bitfield.Bitfield, reqs map[block]time.Time) 
 		pp.cursor++
 		return block{pp.index, b * BlockSize}, true
 	}
-	if i := pk.pickNew(all, f); i >= 0 {
+	if i := pk.pickNew(now, all, f); i >= 0 {
 		pp := pk.start(i)
+		if pp == nil {
+			return block{}, false
+		}
 		pp.inflight[0]++
 		pp.cursor = 1
 		if pp.nBlocks > 1 {

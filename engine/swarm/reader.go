@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,8 +18,9 @@ func protocolErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errProtocol, fmt.Sprintf(format, args...))
 }
 
-// readLoop reads and handles the peer's messages until the connection ends.
-func (p *peer) readLoop() error {
+// readLoop reads and handles the peer's messages until the connection
+// ends (or ctx does, while it waits for the download rate limit).
+func (p *peer) readLoop(ctx context.Context) error {
 	s := p.s
 	s.mu.Lock()
 	n := 0
@@ -28,8 +30,9 @@ func (p *peer) readLoop() error {
 	s.mu.Unlock()
 	r := peerwire.NewReader(p.conn, n)
 	known := n > 0
+	idle := s.cfg.Timing.IdleTimeout
 	for {
-		p.conn.SetReadDeadline(time.Now().Add(idleTimeout))
+		p.conn.SetReadDeadline(time.Now().Add(idle))
 		m, err := r.ReadMessage()
 		if err != nil {
 			return err
@@ -38,7 +41,7 @@ func (p *peer) readLoop() error {
 			continue
 		}
 		if m.ID == peerwire.Piece && s.cfg.DownLimit != nil {
-			if err := s.cfg.DownLimit.Wait(s.ctx, len(m.Block)); err != nil {
+			if err := s.cfg.DownLimit.Wait(ctx, len(m.Block)); err != nil {
 				return err
 			}
 		}
@@ -104,7 +107,7 @@ func (p *peer) handle(m peerwire.Message) error {
 	case peerwire.Request:
 		return s.onRequestLocked(p, m)
 	case peerwire.Cancel:
-		p.cancelUpload(m.Index, m.Begin, m.Length)
+		p.q.cancelUpload(m.Index, m.Begin, m.Length)
 	case peerwire.Reject:
 		s.onRejectLocked(p, m)
 	case peerwire.Suggest, peerwire.AllowedFast:
@@ -187,20 +190,28 @@ func (s *Swarm) updateInterestLocked(p *peer) {
 	}
 	p.amInterested = want
 	if want {
-		p.send(peerwire.Message{ID: peerwire.Interested})
+		p.sendLocked(peerwire.Message{ID: peerwire.Interested})
 		s.fillRequestsLocked(p)
 	} else {
-		p.send(peerwire.Message{ID: peerwire.NotInterested})
+		p.sendLocked(peerwire.Message{ID: peerwire.NotInterested})
 	}
 }
 
-// onRequestLocked queues an upload for p, or rejects it.
+// onRequestLocked queues an upload for p, or rejects it. A peer that
+// asks past its send budget, or keeps asking while choked, is dropped.
 func (s *Swarm) onRequestLocked(p *peer, m peerwire.Message) error {
-	if s.pk == nil {
+	reject := func() error {
+		p.chokedRequests++
+		if p.chokedRequests > maxChokedRequests {
+			return errChoked
+		}
 		if p.fast {
-			p.send(peerwire.Message{ID: peerwire.Reject, Index: m.Index, Begin: m.Begin, Length: m.Length})
+			p.sendLocked(peerwire.Message{ID: peerwire.Reject, Index: m.Index, Begin: m.Begin, Length: m.Length})
 		}
 		return nil
+	}
+	if s.pk == nil {
+		return reject()
 	}
 	i := int(m.Index)
 	if i >= s.pk.numPieces || m.Length == 0 || m.Length > BlockSize ||
@@ -208,32 +219,12 @@ func (s *Swarm) onRequestLocked(p *peer, m peerwire.Message) error {
 		return protocolErrorf("request %d+%d in piece %d out of range", m.Begin, m.Length, i)
 	}
 	if p.amChoking || !s.pk.have.Has(i) {
-		if p.fast {
-			p.send(peerwire.Message{ID: peerwire.Reject, Index: m.Index, Begin: m.Begin, Length: m.Length})
-		}
-		return nil
+		return reject()
 	}
-	p.wmu.Lock()
-	if len(p.uploads) >= maxUploadQueue {
-		p.wmu.Unlock()
-		return protocolErrorf("more than %d requests queued", maxUploadQueue)
+	if !p.q.upload(uploadReq{m.Index, m.Begin, m.Length}) {
+		return errSendBudget
 	}
-	p.uploads = append(p.uploads, uploadReq{m.Index, m.Begin, m.Length})
-	p.wmu.Unlock()
-	p.wakeWriter()
 	return nil
-}
-
-// cancelUpload removes a queued upload the peer no longer wants.
-func (p *peer) cancelUpload(index, begin, length uint32) {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	for i, u := range p.uploads {
-		if u.index == index && u.begin == begin && u.length == length {
-			p.uploads = append(p.uploads[:i], p.uploads[i+1:]...)
-			return
-		}
-	}
 }
 
 // onRejectLocked gives a rejected request back to the picker.
@@ -243,6 +234,9 @@ func (s *Swarm) onRejectLocked(p *peer, m peerwire.Message) {
 		return
 	}
 	delete(p.requests, b)
+	p.rejected++
+	s.stats.rejected++
+	s.logf("peer %s rejected our request %d+%d (%d outstanding, its reqq %d)", p.addr, m.Index, m.Begin, len(p.requests)+1, p.reqq)
 	s.unrequestLocked(b)
 }
 
@@ -274,7 +268,7 @@ func (s *Swarm) onBlock(p *peer, m peerwire.Message) error {
 		p.maxReq++ // one more per block: doubles each round trip
 	}
 	now := time.Now()
-	p.lastBlock = now
+	p.lastBlock, p.lastPayload = now, now
 	p.downTotal += int64(len(m.Block))
 	s.stats.downloaded += int64(len(m.Block))
 	if pp.received[bi] {
@@ -291,11 +285,11 @@ func (s *Swarm) onBlock(p *peer, m peerwire.Message) error {
 	}
 	if pp.nRecv == pp.nBlocks {
 		s.pk.finish(pp)
-		select {
-		case s.hashq <- pp:
-		default:
-			go func() { s.hashq <- pp }() // cannot happen: hashq holds maxActive
-		}
+		s.hashWG.Add(1)
+		s.hashers.submit(hashJob{s: s, pp: pp, run: func() {
+			defer s.hashWG.Done()
+			s.verify(pp)
+		}})
 	}
 	s.fillRequestsLocked(p)
 	return nil
@@ -313,7 +307,7 @@ func (s *Swarm) cancelOthersLocked(got *peer, b block) {
 			if pp != nil {
 				pp.inflight[b.begin/BlockSize]--
 			}
-			q.send(peerwire.Message{ID: peerwire.Cancel, Index: uint32(b.piece), Begin: uint32(b.begin), Length: uint32(blockLenOf(pp, b))})
+			q.sendLocked(peerwire.Message{ID: peerwire.Cancel, Index: uint32(b.piece), Begin: uint32(b.begin), Length: uint32(blockLenOf(pp, b))})
 		}
 	}
 }

@@ -7,45 +7,94 @@ import (
 )
 
 // Request queue bounds: a peer gets at least minQueue requests outstanding
-// and at most maxQueue (or what it accepts, reqq); in between, enough for
-// queueSeconds of its measured rate, so that one fast peer fills the pipe
-// (bandwidth x delay) and a slow one does not hoard blocks.
+// and at most maxQueue (and always fewer than it accepts, its reqq); in
+// between, enough for Timing.RequestQueueTime of its measured rate, so
+// that one fast peer fills the pipe (bandwidth x delay) and a slow one
+// does not hoard blocks.
 const (
 	minQueue     = 32
-	startQueue   = 128
+	startQueue   = 64 // before the first rate is measured
 	maxQueue     = 1500
-	queueSeconds = 1.5
+	snubbedQueue = 4 // a peer that let a request time out
 )
+
+// The request logic below is pure (no locks, no I/O, no clock): the swarm
+// passes in what it knows; requests_test.go drives it through tables.
+
+// requestLimit is how many requests to keep outstanding with a peer whose
+// queue is maxReq and that accepts reqq (0: unknown). It stays below reqq:
+// Transmission rejects the reqq-th outstanding request.
+func requestLimit(maxReq, reqq int) int {
+	if reqq > 0 && maxReq >= reqq {
+		return max(reqq-1, 1)
+	}
+	return maxReq
+}
+
+// requestRoom is how many requests to add now for a peer with outstanding
+// requests of limit: none until the gap is worth a batch (fewer, larger
+// writes), except when nothing is outstanding.
+func requestRoom(limit, outstanding int) int {
+	want := limit - outstanding
+	if want <= 0 || (outstanding > 0 && want < min(8, limit/4)) {
+		return 0
+	}
+	return want
+}
+
+// snubbed reports whether a peer has let its requests go unanswered for
+// timeout: its oldest request and its last block are both that old.
+func snubbed(oldest, lastBlock, now time.Time, timeout time.Duration) bool {
+	return !oldest.IsZero() && now.Sub(oldest) >= timeout && now.Sub(lastBlock) >= timeout
+}
+
+// resizeQueue returns the request queue for a peer's measured rate
+// (bytes per second) to keep span of it requested.
+func resizeQueue(rate float64, span time.Duration) int {
+	n := int(rate*span.Seconds()/BlockSize) + minQueue
+	return min(max(n, minQueue), maxQueue)
+}
+
+// nextQueue returns a peer's request queue after a tick: slow start ends
+// at the first measured rate; a snubbed peer keeps its short queue until
+// it sends a block again; otherwise the queue follows the rate.
+func nextQueue(maxReq int, slowStart bool, rate float64, sinceBlock, timeout, span time.Duration) (int, bool) {
+	switch {
+	case slowStart && rate > 0:
+		return max(maxReq, resizeQueue(rate, span)), false
+	case slowStart:
+		return maxReq, true
+	case maxReq > snubbedQueue || sinceBlock < timeout:
+		return resizeQueue(rate, span), false
+	}
+	return maxReq, false
+}
 
 // fillRequestsLocked tops up p's outstanding requests.
 func (s *Swarm) fillRequestsLocked(p *peer) {
 	if s.pk == nil || p.closed || p.peerChoking || !p.amInterested || s.paused || s.err != nil || s.done {
 		return
 	}
-	limit := p.maxReq
-	if p.reqq > 0 && limit > p.reqq {
-		limit = p.reqq
-	}
-	want := limit - len(p.requests)
-	// Top up in batches: fewer, larger writes.
-	if want <= 0 || (len(p.requests) > 0 && want < min(8, limit/4)) {
+	want := requestRoom(requestLimit(p.maxReq, p.reqq), len(p.requests))
+	if want == 0 {
 		return
 	}
 	now := time.Now()
-	p.wmu.Lock()
+	ms := make([]peerwire.Message, 0, min(want, 64))
 	for ; want > 0; want-- {
-		b, ok := s.pk.next(p.haveAll, p.have, p.requests)
+		b, ok := s.pk.next(now, p.haveAll, p.have, p.requests)
 		if !ok {
 			break
 		}
 		p.requests[b] = now
-		p.outbox = append(p.outbox, peerwire.Message{
+		ms = append(ms, peerwire.Message{
 			ID: peerwire.Request, Index: uint32(b.piece), Begin: uint32(b.begin),
 			Length: uint32(s.pk.blockLength(b)),
 		})
 	}
-	p.wmu.Unlock()
-	p.wakeWriter()
+	if len(ms) > 0 {
+		p.sendLocked(ms...)
+	}
 }
 
 // blockLength returns the length of block b.
@@ -77,28 +126,20 @@ func (s *Swarm) unrequestLocked(b block) {
 }
 
 // checkRequestsLocked gives away the requests of a peer that has sent
-// nothing for requestTimeout, and marks it snubbed (a short queue) so it
-// cannot hold up the tail of the download.
+// nothing for Timing.RequestTimeout, and marks it snubbed (a short queue)
+// so it cannot hold up the tail of the download.
 func (s *Swarm) checkRequestsLocked(p *peer, now time.Time) {
-	if len(p.requests) == 0 {
-		return
-	}
-	oldest := now
+	var oldest time.Time
 	for _, t := range p.requests {
-		if t.Before(oldest) {
+		if oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
 	}
-	if now.Sub(oldest) < requestTimeout || now.Sub(p.lastBlock) < requestTimeout {
+	timeout := s.cfg.Timing.RequestTimeout
+	if !snubbed(oldest, p.lastBlock, now, timeout) {
 		return
 	}
 	s.dropRequestsLocked(p)
-	p.maxReq = 4
-	s.logf("peer %s snubbed: no block for %v", p.addr, requestTimeout)
-}
-
-// resizeQueue returns the request queue for a peer's measured rate.
-func resizeQueue(rate float64) int {
-	n := int(rate*queueSeconds/BlockSize) + minQueue
-	return min(max(n, minQueue), maxQueue)
+	p.maxReq = snubbedQueue
+	s.logf("peer %s snubbed: no block for %v", p.addr, timeout)
 }

@@ -12,6 +12,8 @@ type counters struct {
 	wasted     int64 // bytes received and thrown away
 	hashFails  int
 	banned     int
+	rejected   int // our requests that peers rejected
+	evicted    int // connections replaced by newcomers
 	rateDown   float64
 	rateUp     float64
 	lastTick   time.Time
@@ -29,6 +31,8 @@ type Stats struct {
 	Wasted       int64
 	HashFails    int
 	Banned       int
+	Rejected     int     // our requests that peers rejected
+	Evicted      int     // connections that gave their slot to a newcomer
 	RateDown     float64 // bytes per second
 	RateUp       float64
 	Peers        int
@@ -66,6 +70,8 @@ func (s *Swarm) Stats() Stats {
 		Wasted:     s.stats.wasted,
 		HashFails:  s.stats.hashFails,
 		Banned:     s.stats.banned,
+		Rejected:   s.stats.rejected,
+		Evicted:    s.stats.evicted,
 		RateDown:   s.stats.rateDown,
 		RateUp:     s.stats.rateUp,
 		Peers:      len(s.peers),

@@ -4,17 +4,22 @@
 //
 // A Swarm is built with New and runs in Run until its context ends. Its
 // methods are safe for concurrent use. The swarm's mutex (Swarm.mu) guards
-// the picker and every peer's protocol state; each peer's outbox has its own
-// small mutex, always taken after Swarm.mu when both are held.
+// the picker and every peer's protocol state; each peer's send queue has
+// its own small mutex, always taken after Swarm.mu when both are held.
+//
+// What a torrent costs is bounded per peer (see sendQueue), per address
+// and per process (ConnLimit), and its piece memory and hashing come from
+// budgets the engine shares among all torrents (PieceMemory, HashPool), so
+// the cost of many torrents grows with their activity, not their number.
 package swarm
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 	"time"
 
@@ -42,56 +47,14 @@ const (
 	SourceMagnet   Source = "magnet"
 )
 
-// Config describes one torrent's swarm. InfoHash, PeerID and either Info
-// (with Storage and Have) or nothing (a magnet link: the metadata is
-// fetched from peers and handed to OnMetadata) are required.
-type Config struct {
-	InfoHash metainfo.Hash
-	PeerID   [20]byte
-	// Info is the torrent's validated info dictionary and InfoBytes its
-	// raw bencoding (served to peers over BEP 9). Both nil for a magnet
-	// link until the metadata is fetched.
-	Info      *metainfo.Info
-	InfoBytes []byte
-	Storage   Storage
-	// Have lists the pieces already verified on disk.
-	Have bitfield.Bitfield
-	// Port is our TCP listening port, sent in the extended handshake;
-	// DHTPort our UDP port, sent in PORT messages (0: no DHT).
-	Port, DHTPort int
-	// Private disables PEX (BEP 27); the caller keeps the DHT off too.
-	Private bool
-	// MaxPeers bounds this torrent's connections (default 60).
-	MaxPeers int
-	// Limit, when set, bounds connections over all torrents.
-	Limit *ConnLimit
-	// DownLimit and UpLimit, when set, bound payload rates over all
-	// torrents.
-	DownLimit, UpLimit *RateLimit
-	// Dial opens outgoing connections (default: net.Dialer, 5 s timeout).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// OnDHTPort receives the DHT address of peers that send PORT.
-	OnDHTPort func(netip.AddrPort)
-	// OnHave receives a copy of the verified pieces at most once a second
-	// while they change, and once more when the torrent completes.
-	OnHave func(bitfield.Bitfield)
-	// OnMetadata is called once when a magnet link's metadata has been
-	// fetched and verified; it returns the storage to download into and
-	// the pieces already on disk.
-	OnMetadata func(infoBytes []byte, info *metainfo.Info) (Storage, bitfield.Bitfield, error)
-	// Client is our name and version for the extended handshake.
-	Client string
-	// Logf, when set, receives debugging lines.
-	Logf func(format string, args ...any)
-}
-
 // peerID is a connection's number inside a swarm.
 type peerID uint32
 
 // candidate is an address we may connect to.
 type candidate struct {
 	src       Source
-	fails     int
+	fails     int // failed dials in a row
+	closes    int // connections in a row that ended without payload
 	nextTry   time.Time
 	connected bool
 	dialing   bool
@@ -105,6 +68,12 @@ type Swarm struct {
 	cfg      Config
 	incoming chan incomingConn
 	kick     chan struct{}
+	hashers  *HashPool
+	mem      *PieceMemory
+	memFree  chan struct{}  // told when mem has room again after a refusal
+	hashWG   sync.WaitGroup // this swarm's pieces queued or being verified
+	wg       sync.WaitGroup // this swarm's goroutines
+	fatal    chan error
 
 	// mu guards everything below it.
 	mu        sync.Mutex
@@ -128,32 +97,17 @@ type Swarm struct {
 	optimistT time.Time
 	lastChoke time.Time
 	lastPEX   time.Time
-
-	hashq chan *partial
-	ctx   context.Context
-	wg    sync.WaitGroup
-	fatal chan error
-}
-
-// incomingConn is an accepted connection whose handshake start has been
-// read by the listener.
-type incomingConn struct {
-	conn     net.Conn
-	reserved [8]byte
+	// handshaking counts incoming handshakes in progress.
+	handshaking int
+	// evicted maps addresses that took or lost a slot by eviction to
+	// when (see admit.go).
+	evicted map[netip.Addr]time.Time
+	ctx     context.Context // Run's, once it runs
 }
 
 // New builds a swarm; it starts nothing.
 func New(cfg Config) (*Swarm, error) {
-	if cfg.MaxPeers <= 0 {
-		cfg.MaxPeers = 60
-	}
-	if cfg.Dial == nil {
-		d := &net.Dialer{Timeout: 5 * time.Second}
-		cfg.Dial = d.DialContext
-	}
-	if cfg.Client == "" {
-		cfg.Client = "Swarmdrop"
-	}
+	cfg = cfg.withDefaults()
 	s := &Swarm{
 		cfg:      cfg,
 		incoming: make(chan incomingConn, 16),
@@ -161,7 +115,17 @@ func New(cfg Config) (*Swarm, error) {
 		peers:    make(map[peerID]*peer),
 		known:    make(map[netip.AddrPort]*candidate),
 		failed:   make(map[int][]blockPrint),
+		evicted:  make(map[netip.Addr]time.Time),
+		hashers:  cfg.Hashers,
+		mem:      cfg.Memory,
+		memFree:  make(chan struct{}, 1),
 		fatal:    make(chan error, 1),
+	}
+	if s.hashers == nil {
+		s.hashers = NewHashPool(0)
+	}
+	if s.mem == nil {
+		s.mem = NewPieceMemory(DefaultPieceMemory)
 	}
 	if cfg.Info != nil {
 		if cfg.Storage == nil {
@@ -189,9 +153,8 @@ func (s *Swarm) setInfoLocked(info *metainfo.Info, raw []byte, st Storage, have 
 		return fmt.Errorf("swarm: have bitfield of %d pieces for a torrent of %d", have.Len(), n)
 	}
 	s.info, s.infoBytes, s.storage = info, raw, st
-	s.pk = newPicker(n, int(info.PieceLength), info.TotalLength, have.Clone())
+	s.pk = newPicker(n, int(info.PieceLength), info.TotalLength, have.Clone(), s.mem, s.memFree, rand.Uint64())
 	s.done = s.pk.complete()
-	s.hashq = make(chan *partial, s.pk.maxActive+8)
 	return nil
 }
 
@@ -215,7 +178,7 @@ func (s *Swarm) addCandidateLocked(a netip.AddrPort, src Source) {
 	}
 	if c := s.known[a]; c != nil {
 		if src == SourceManual && !c.banned && !c.self {
-			c.nextTry = time.Time{} // the user asked: try now
+			c.nextTry, c.fails, c.closes = time.Time{}, 0, 0 // the user asked: try now
 		}
 		return
 	}
@@ -252,6 +215,10 @@ func (s *Swarm) SetPaused(p bool) {
 	if p {
 		for _, pr := range s.peers {
 			pr.closeLocked(errPaused)
+			s.unregisterLocked(pr)
+		}
+		if s.pk != nil {
+			s.pk.dropActive() // give the piece memory to other torrents
 		}
 	}
 	s.mu.Unlock()
@@ -271,7 +238,9 @@ func (s *Swarm) poke() {
 // ctx ended, or the storage error that stopped the torrent.
 func (s *Swarm) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
 	s.ctx = ctx
+	s.mu.Unlock()
 	defer func() {
 		cancel()
 		s.mu.Lock()
@@ -280,13 +249,8 @@ func (s *Swarm) Run(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		s.wg.Wait()
+		s.stopHashing()
 	}()
-	s.mu.Lock()
-	hasInfo := s.pk != nil
-	s.mu.Unlock()
-	if hasInfo {
-		s.startHashers(ctx)
-	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	s.maintain()
@@ -300,6 +264,8 @@ func (s *Swarm) Run(ctx context.Context) error {
 			s.startIncoming(ctx, in)
 		case <-s.kick:
 			s.maintain()
+		case <-s.memFree:
+			s.refill()
 		case <-tick.C:
 			s.onTick()
 			s.maintain()
@@ -307,15 +273,32 @@ func (s *Swarm) Run(ctx context.Context) error {
 	}
 }
 
-// startHashers starts the piece verification workers.
-func (s *Swarm) startHashers(ctx context.Context) {
-	n := runtime.NumCPU()
-	for range n {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.hashLoop(ctx)
-		}()
+// stopHashing takes this swarm's pieces out of the hashing queue, waits
+// for those being verified, and gives every piece buffer back to the
+// memory budget. Run calls it once every peer goroutine has ended.
+func (s *Swarm) stopHashing() {
+	dropped := s.hashers.drop(s)
+	s.hashWG.Add(-len(dropped))
+	s.hashWG.Wait()
+	s.mem.forget(s.memFree)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pk == nil {
+		return
+	}
+	for _, pp := range dropped {
+		s.pk.verified(pp.index, false)
+		s.pk.release(pp)
+	}
+	s.pk.dropActive()
+}
+
+// refill asks every peer for more blocks (memory became free).
+func (s *Swarm) refill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.peers {
+		s.fillRequestsLocked(p)
 	}
 }
 

@@ -77,10 +77,9 @@ func startNode(t *testing.T, mi *metainfo.MetaInfo, content []byte, seed, privat
 			have.Set(i)
 		}
 	}
-	var id [20]byte
-	rand.Read(id[:])
-	cfg := Config{InfoHash: mi.InfoHash, PeerID: id, Info: &mi.Info, InfoBytes: mi.InfoBytes,
-		Storage: st, Have: have, Port: l.Addr().(*net.TCPAddr).Port, Private: private}
+	cfg := TestingConfig(t)
+	cfg.InfoHash, cfg.Info, cfg.InfoBytes = mi.InfoHash, &mi.Info, mi.InfoBytes
+	cfg.Storage, cfg.Have, cfg.Port, cfg.Private = st, have, l.Addr().(*net.TCPAddr).Port, private
 	if seed {
 		cfg.UpLimit = NewRateLimit(1 << 20) // slow: leechers stay leechers a while
 	}
@@ -133,8 +132,7 @@ func (n *node) pexSources() int {
 // TestPEX: two leechers that only know the seed learn of each other
 // through ut_pex and connect; with a private torrent they never do.
 func TestPEX(t *testing.T) {
-	pexEvery, pexMinIn = 200*time.Millisecond, 100*time.Millisecond
-	defer func() { pexEvery, pexMinIn = time.Minute, 45*time.Second }()
+	pexEvery := TestingTiming().PEXEvery
 	for _, private := range []bool{false, true} {
 		t.Run(fmt.Sprintf("private=%v", private), func(t *testing.T) {
 			// Many small pieces, and a slow enough download that the
@@ -202,5 +200,55 @@ func TestConnectionLimits(t *testing.T) {
 				t.Fatalf("at most %d connections seen, want exactly the limit of %d", most, want)
 			}
 		})
+	}
+}
+
+// TestRedialBackoff: a peer that closes every connection right after the
+// handshake (as rtorrent and Transmission do after sending a magnet's
+// metadata) is redialed after RedialMin, then after twice that for each
+// close in a row, up to RedialMax.
+func TestRedialBackoff(t *testing.T) {
+	content, mi := testTorrent(t, 64<<10, 16<<10)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan time.Time, 16)
+	go func() {
+		var id [20]byte
+		copy(id[:], "-XX0001-closesatonce")
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := peerwire.ReadHandshake(c); err == nil {
+				c.Write(peerwire.AppendHandshake(nil, peerwire.NewHandshake(mi.InfoHash, id)))
+				accepted <- time.Now()
+			}
+			c.Close()
+		}
+	}()
+	timing := TestingTiming()
+	timing.RedialMin, timing.RedialMax = 200*time.Millisecond, 1600*time.Millisecond
+	n := startNode(t, mi, content, false, false, func(c *Config) { c.Timing = timing })
+	n.sw.AddPeers([]netip.AddrPort{netip.MustParseAddrPort(l.Addr().String())}, SourceManual)
+	var times []time.Time
+	for len(times) < 6 {
+		select {
+		case at := <-accepted:
+			times = append(times, at)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d connections within 5 s of the last", len(times))
+		}
+	}
+	for i := 1; i < len(times); i++ {
+		gap := times[i].Sub(times[i-1])
+		want := retryDelay(timing.RedialMin, timing.RedialMax, i)
+		if gap < want || gap > want+400*time.Millisecond {
+			t.Errorf("redial %d after %v, want %v (gaps %v)", i, gap.Round(time.Millisecond), want, times)
+		}
 	}
 }

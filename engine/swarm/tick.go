@@ -1,13 +1,11 @@
 package swarm
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 )
-
-// maxHalfOpen bounds outgoing connection attempts in progress per torrent.
-const maxHalfOpen = 8
 
 // onTick runs once a second: rates, request timeouts, queue sizes,
 // choking, PEX, metadata retries and the resume callback.
@@ -31,22 +29,16 @@ func (s *Swarm) onTick() {
 		p.rateUp = 0.5*p.rateUp + 0.5*u
 		down += p.rateDown
 		up += p.rateUp
-		switch {
-		case p.slowStart && p.rateDown > 0:
-			p.slowStart = false
-			p.maxReq = max(p.maxReq, resizeQueue(p.rateDown))
-		case p.slowStart:
-		case p.maxReq > 4 || now.Sub(p.lastBlock) < requestTimeout:
-			p.maxReq = resizeQueue(p.rateDown)
-		}
+		t := s.cfg.Timing
+		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
 		s.checkRequestsLocked(p, now)
 		s.fillRequestsLocked(p)
 	}
 	s.stats.rateDown, s.stats.rateUp = down, up
-	if now.Sub(s.lastChoke) >= rechokeEvery {
+	if now.Sub(s.lastChoke) >= s.cfg.Timing.RechokeEvery {
 		s.rechokeLocked(now)
 	}
-	if !s.cfg.Private && now.Sub(s.lastPEX) >= pexEvery {
+	if !s.cfg.Private && now.Sub(s.lastPEX) >= s.cfg.Timing.PEXEvery {
 		s.lastPEX = now
 		s.sendPEXLocked()
 	}
@@ -71,6 +63,13 @@ func (s *Swarm) maintain() {
 		return
 	}
 	room := s.cfg.MaxPeers - len(s.peers) - s.dialing
+	if room <= 0 {
+		return
+	}
+	perIP := make(map[netip.Addr]int, len(s.peers))
+	for _, p := range s.peers {
+		perIP[p.addr.Addr()]++
+	}
 	now := time.Now()
 	for a, c := range s.known {
 		if room <= 0 || s.dialing >= maxHalfOpen {
@@ -79,16 +78,18 @@ func (s *Swarm) maintain() {
 		if c.connected || c.banned || c.self || c.dialing || now.Before(c.nextTry) {
 			continue
 		}
-		if s.done && c.seed {
+		if (s.done && c.seed) || perIP[a.Addr()] >= s.cfg.MaxPeersPerIP {
 			continue
 		}
+		perIP[a.Addr()]++
 		c.dialing = true
 		s.dialing++
 		room--
 		s.wg.Add(1)
+		ctx := s.ctx
 		go func() {
 			defer s.wg.Done()
-			s.dial(s.ctx, a)
+			s.dial(ctx, a)
 		}()
 	}
 }

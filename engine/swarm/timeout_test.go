@@ -16,12 +16,11 @@ import (
 // it has been silent for the idle timeout; one that stalls inside the
 // handshake is dropped after the handshake timeout.
 func TestKeepAliveAndIdleTimeout(t *testing.T) {
-	handshakeTimeout, idleTimeout, keepAliveEvery = 300*time.Millisecond, 1500*time.Millisecond, 200*time.Millisecond
-	t.Cleanup(func() { // after the swarm has stopped
-		handshakeTimeout, idleTimeout, keepAliveEvery = 10*time.Second, 4*time.Minute, 90*time.Second
-	})
+	idleTimeout, keepAliveEvery := 1500*time.Millisecond, 200*time.Millisecond
 	content, mi := testTorrent(t, 64<<10, 16<<10)
-	s := startNode(t, mi, content, true, false)
+	s := startNode(t, mi, content, true, false, func(c *Config) {
+		c.Timing.HandshakeTimeout, c.Timing.IdleTimeout, c.Timing.KeepAliveEvery = 300*time.Millisecond, idleTimeout, keepAliveEvery
+	})
 
 	c, err := net.Dial("tcp", s.addr.String())
 	if err != nil {

@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"context"
 	"crypto/sha1"
 	"fmt"
 	"net/netip"
@@ -22,18 +21,8 @@ type blockPrint struct {
 // maxFailedPieces bounds the fingerprints kept.
 const maxFailedPieces = 256
 
-// hashLoop verifies complete pieces and writes the good ones.
-func (s *Swarm) hashLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case pp := <-s.hashq:
-			s.verify(pp)
-		}
-	}
-}
-
+// verify checks a complete piece against its hash and writes it when good.
+// A HashPool worker runs it.
 func (s *Swarm) verify(pp *partial) {
 	ok := sha1.Sum(pp.buf) == [20]byte(s.info.PieceHash(pp.index))
 	var err error
@@ -53,8 +42,7 @@ func (s *Swarm) verify(pp *partial) {
 		s.pk.verified(pp.index, false)
 		s.pieceFailedLocked(pp)
 	}
-	s.pk.release(pp.buf)
-	pp.buf = nil
+	s.pk.release(pp)
 	// The piece's memory is free again: peers held back by the memory
 	// budget can be asked for more now, not at the next tick.
 	for _, p := range s.peers {
@@ -85,7 +73,7 @@ func (s *Swarm) pieceVerifiedLocked(pp *partial) {
 	s.done = s.pk.complete()
 	for _, p := range s.peers {
 		if !p.haveAll && !p.have.Has(i) {
-			p.send(peerwire.Message{ID: peerwire.Have, Index: uint32(i)})
+			p.sendLocked(peerwire.Message{ID: peerwire.Have, Index: uint32(i)})
 		}
 		if p.amInterested && (s.done || !s.pk.interesting(p.haveAll, p.have)) {
 			s.updateInterestLocked(p)

@@ -4,26 +4,35 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
-// uploadBatch is how many requested blocks the writer reads and sends in
-// one system call.
-const uploadBatch = 16
+// writeBufs holds the buffers blocks and metadata pieces are read into for
+// one write; a peer holds one only while it writes, so idle connections
+// cost none.
+var writeBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeBatch+BlockSize+1024)
+	return &b
+}}
 
-// writeLoop sends queued messages and requested blocks until the
-// connection ends. Messages are encoded into one buffer and blocks are read
-// from storage into another, then sent together with one writev.
+// maxSpare is the largest message buffer a writer keeps between writes.
+const maxSpare = 16 << 10
+
+// writeLoop sends queued messages, requested blocks and metadata pieces
+// until the connection ends, one bounded batch per system call (see
+// sendQueue.take), and a keep-alive when nothing was sent for a while.
 func (p *peer) writeLoop(ctx context.Context) {
+	t := p.s.cfg.Timing
 	var (
-		buf   = make([]byte, 0, 16<<10)
-		data  []byte
-		spare []peerwire.Message
-		vec   [uploadBatch + 1][]byte
+		b     batch
+		spare []byte
+		vec   [2][]byte
 	)
-	ka := time.NewTimer(keepAliveEvery)
+	ka := time.NewTimer(t.KeepAliveEvery)
 	defer ka.Stop()
 	for {
 		select {
@@ -32,64 +41,83 @@ func (p *peer) writeLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ka.C:
-			p.wmu.Lock()
-			p.outbox = append(p.outbox, peerwire.Message{Keepalive: true})
-			p.wmu.Unlock()
-		case <-p.wake:
+			p.q.keepAlive()
+		case <-p.q.wake:
 		}
 		for {
-			p.wmu.Lock()
-			msgs := p.outbox
-			p.outbox = spare[:0]
-			n := min(len(p.uploads), uploadBatch)
-			var ups [uploadBatch]uploadReq
-			copy(ups[:], p.uploads[:n])
-			p.uploads = p.uploads[n:]
-			if len(p.uploads) == 0 {
-				p.uploads = nil
-			}
-			p.wmu.Unlock()
-			if len(msgs) == 0 && n == 0 {
-				spare = msgs
+			p.q.take(&b, spare)
+			if b.empty() {
+				spare = b.msgs
 				break
 			}
-			buf = buf[:0]
-			for _, m := range msgs {
-				buf = peerwire.AppendMessage(buf, m)
+			bufs := net.Buffers(vec[:0])
+			if len(b.msgs) > 0 {
+				bufs = append(bufs, b.msgs)
 			}
-			clear(msgs)
-			spare = msgs
-			bufs := net.Buffers(append(vec[:0], buf))
-			var payload int64
-			if n > 0 {
-				if data == nil {
-					data = make([]byte, uploadBatch*(13+BlockSize))
-				}
-				off := 0
-				for _, u := range ups[:n] {
-					hdr := peerwire.AppendPieceHeader(data[off:off], u.index, u.begin, int(u.length))
-					blk := data[off+len(hdr) : off+len(hdr)+int(u.length)]
-					if err := p.s.readBlock(u, blk); err != nil {
-						p.fail(err)
-						return
-					}
-					bufs = append(bufs, data[off:off+len(hdr)+int(u.length)])
-					off += len(hdr) + int(u.length)
-					payload += int64(u.length)
-				}
-			}
-			if err := p.s.cfg.UpLimit.Wait(ctx, int(payload)); err != nil {
-				return
-			}
-			p.conn.SetWriteDeadline(time.Now().Add(time.Minute))
-			if _, err := bufs.WriteTo(p.conn); err != nil {
+			var data *[]byte
+			payload, err := p.readBatch(&b, &data)
+			if err != nil {
 				p.fail(err)
 				return
 			}
-			p.upTotal.Add(payload)
-			ka.Reset(keepAliveEvery)
+			if data != nil {
+				bufs = append(bufs, *data)
+			}
+			if err := p.s.cfg.UpLimit.Wait(ctx, payload); err != nil {
+				return
+			}
+			p.conn.SetWriteDeadline(time.Now().Add(t.WriteTimeout))
+			_, err = bufs.WriteTo(p.conn)
+			if data != nil {
+				*data = (*data)[:0]
+				writeBufs.Put(data)
+			}
+			if err != nil {
+				p.fail(err)
+				return
+			}
+			p.q.sent(&b)
+			if payload > 0 {
+				p.upTotal.Add(int64(payload))
+				p.lastUpload.Store(time.Now().UnixNano())
+			}
+			if cap(b.msgs) <= maxSpare {
+				spare = b.msgs
+			} else {
+				spare = nil
+			}
+			ka.Reset(t.KeepAliveEvery)
 		}
 	}
+}
+
+// readBatch reads the batch's blocks from storage and encodes its metadata
+// pieces into a pooled buffer (set in *data when there are any) and
+// returns the block payload bytes.
+func (p *peer) readBatch(b *batch, data **[]byte) (int, error) {
+	if len(b.uploads) == 0 && len(b.metas) == 0 {
+		return 0, nil
+	}
+	bp := writeBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	payload := 0
+	for _, u := range b.uploads {
+		buf = slices.Grow(buf, 13+int(u.length))
+		buf = peerwire.AppendPieceHeader(buf, u.index, u.begin, int(u.length))
+		start := len(buf)
+		buf = buf[:start+int(u.length)]
+		if err := p.s.readBlock(u, buf[start:]); err != nil {
+			writeBufs.Put(bp)
+			return 0, err
+		}
+		payload += int(u.length)
+	}
+	for _, m := range b.metas {
+		buf = peerwire.AppendMessage(buf, m.message())
+	}
+	*bp = buf
+	*data = bp
+	return payload, nil
 }
 
 // readBlock reads an uploaded block from storage.

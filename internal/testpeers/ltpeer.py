@@ -11,6 +11,12 @@ network namespace the test made, never on the machine's own network.
   ltpeer.py info TORRENT
   ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]]
   ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]]
+  (seed and download also take --bind-outgoing: outgoing connections come
+  from --ip too, not from the kernel's choice (127.0.0.1 for a loopback
+  peer); and --print-peers: print 'CLIENT ip:port NAME' when a peer's
+  client name (libtorrent's peer_info.client) is first known or changes,
+  and 'PEERID ip:port NAME' with what libtorrent's identify_client makes of
+  its peer ID alone)
   (seed and download also take --lean: post only the alerts this script
   reads, instead of every category, whose peer and picker logs cost
   libtorrent a formatted line per message; seed takes --print-uploads:
@@ -35,11 +41,11 @@ import argparse, os, sys, tempfile, time
 import libtorrent as lt
 
 
-def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0):
+def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing=''):
     s = {
         'upload_rate_limit': upload_limit,
         'listen_interfaces': '%s:%d' % (ip, port),
-        'outgoing_interfaces': '',
+        'outgoing_interfaces': outgoing,
         'enable_dht': dht,
         'enable_lsd': lsd, 'enable_upnp': False, 'enable_natpmp': False,
         'enable_incoming_utp': False, 'enable_outgoing_utp': False,
@@ -141,9 +147,36 @@ def add(ses, src, d, seed=False):
     return ses.add_torrent(p)
 
 
+class PeerPrinter:
+    """Prints each peer's client name (--print-peers) once known."""
+
+    def __init__(self, on):
+        self.on, self.names, self.ids = on, {}, set()
+
+    def poll(self, h):
+        if not self.on:
+            return
+        for p in h.get_peer_info():
+            key = '%s:%d' % p.ip
+            name = p.client
+            if isinstance(name, bytes):
+                name = name.decode('utf-8', 'replace')
+            if name and self.names.get(key) != name:
+                self.names[key] = name
+                print('CLIENT %s %s' % (key, name), flush=True)
+            if key not in self.ids and not p.pid.is_all_zeros():
+                self.ids.add(key)
+                print('PEERID %s %s' % (key, lt.identify_client(p.pid)), flush=True)
+
+
+def outgoing(a):
+    return a.ip if a.bind_outgoing else ''
+
+
 def cmd_seed(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval)
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a))
     lean(ses, a)
+    peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
     h = add(ses, a.torrent, a.dir, seed=not a.check)
     if a.rate:
@@ -159,6 +192,7 @@ def cmd_seed(a):
     last = 0
     while time.time() < end:
         time.sleep(0.2)
+        peers.poll(h)
         if a.dht and time.time() - last > 5:
             h.force_dht_announce()
             last = time.time()
@@ -187,8 +221,9 @@ def lsd_alert(al):
 
 
 def cmd_download(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval)
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a))
     lean(ses, a)
+    peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
     wait_file(a.wait_file, a.seconds)
     t0 = time.time()
@@ -202,6 +237,7 @@ def cmd_download(a):
     first_peer = first_piece = False
     while time.time() < end:
         st = h.status()
+        peers.poll(h)
         if not first_peer and st.num_peers > 0:
             first_peer = True
             print('FIRSTPEER %.3f' % (time.time() - t0), flush=True)
@@ -331,6 +367,8 @@ def main():
         p.add_argument('--lsd', action='store_true', help='local service discovery on the --ip interface (namespaces only)')
         p.add_argument('--lsd-interval', type=int, default=0,
                        help="seconds between a torrent's LSD announces (0: libtorrent's 300)")
+        p.add_argument('--bind-outgoing', action='store_true', help='outgoing connections from --ip too')
+        p.add_argument('--print-peers', action='store_true', help="print peers' client names")
     for p in (s, d, h):
         p.add_argument('--port', type=int, required=True)
         p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8)')

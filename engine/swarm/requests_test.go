@@ -1,0 +1,176 @@
+package swarm
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRequestLimit(t *testing.T) {
+	for _, tc := range []struct{ maxReq, reqq, want int }{
+		{64, 0, 64},     // reqq unknown: our queue
+		{64, 250, 64},   // below reqq
+		{512, 512, 511}, // at Transmission's reqq: one below (it rejects the reqq-th)
+		{1500, 250, 249},
+		{10, 1, 1}, // never zero
+	} {
+		if got := requestLimit(tc.maxReq, tc.reqq); got != tc.want {
+			t.Errorf("requestLimit(%d, %d) = %d, want %d", tc.maxReq, tc.reqq, got, tc.want)
+		}
+	}
+}
+
+func TestRequestRoom(t *testing.T) {
+	for _, tc := range []struct{ limit, outstanding, want int }{
+		{64, 0, 64},
+		{64, 60, 0}, // a gap of 4 is not worth a write
+		{64, 56, 8},
+		{4, 3, 1}, // small queues top up one at a time
+		{4, 4, 0},
+		{10, 12, 0}, // over (the limit shrank)
+	} {
+		if got := requestRoom(tc.limit, tc.outstanding); got != tc.want {
+			t.Errorf("requestRoom(%d, %d) = %d, want %d", tc.limit, tc.outstanding, got, tc.want)
+		}
+	}
+}
+
+func TestSnubbed(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := time.Second
+	for _, tc := range []struct {
+		oldest, lastBlock time.Time
+		want              bool
+	}{
+		{time.Time{}, time.Time{}, false},          // nothing outstanding
+		{now.Add(-30 * s), time.Time{}, true},      // never sent a block
+		{now.Add(-30 * s), now.Add(-5 * s), false}, // sent one recently
+		{now.Add(-5 * s), time.Time{}, false},      // request still young
+		{now.Add(-20 * s), now.Add(-20 * s), true}, // exactly the timeout
+	} {
+		if got := snubbed(tc.oldest, tc.lastBlock, now, 20*s); got != tc.want {
+			t.Errorf("snubbed(%v, %v) = %v, want %v", now.Sub(tc.oldest), now.Sub(tc.lastBlock), got, tc.want)
+		}
+	}
+}
+
+func TestNextQueue(t *testing.T) {
+	s := time.Second
+	fast := float64(10 << 20) // 10 MiB/s
+	q := 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name      string
+		maxReq    int
+		slow      bool
+		rate      float64
+		since     time.Duration
+		want      int
+		wantSlow  bool
+		wantExact bool
+	}{
+		{"slow start without a rate keeps growing", 90, true, 0, 0, 90, true, true},
+		{"slow start ends at the first rate", 90, true, fast, 0, resizeQueue(fast, q), false, true},
+		{"slow start keeps a larger queue", 2000, true, 1, 0, 2000, false, true},
+		{"queue follows the rate", 64, false, fast, 0, resizeQueue(fast, q), false, true},
+		{"a snubbed peer stays snubbed", snubbedQueue, false, 0, 30 * s, snubbedQueue, false, true},
+		{"a snubbed peer that sends again recovers", snubbedQueue, false, fast, time.Second, resizeQueue(fast, q), false, true},
+	} {
+		got, slow := nextQueue(tc.maxReq, tc.slow, tc.rate, tc.since, 20*s, q)
+		if got != tc.want || slow != tc.wantSlow {
+			t.Errorf("%s: nextQueue = %d, %v; want %d, %v", tc.name, got, slow, tc.want, tc.wantSlow)
+		}
+	}
+	if resizeQueue(0, q) != minQueue || resizeQueue(1e12, q) != maxQueue {
+		t.Errorf("resizeQueue bounds: %d %d", resizeQueue(0, q), resizeQueue(1e12, q))
+	}
+	if got := resizeQueue(1<<20, 3*time.Second); got != 3*64+minQueue {
+		t.Errorf("3 s of 1 MiB/s: queue %d, want %d", got, 3*64+minQueue)
+	}
+}
+
+// TestMetadataPlan: one piece per peer at a time, spread over peers; a
+// timed-out piece goes to another peer; a peer silent for twice the
+// timeout is dropped.
+func TestMetadataPlan(t *testing.T) {
+	now := time.Unix(1000, 0)
+	to := 5 * time.Second
+	type ask struct {
+		id    peerID
+		piece int
+		age   time.Duration
+	}
+	for _, tc := range []struct {
+		name     string
+		pieces   int
+		got      []int
+		asks     []ask // peers with outstanding asks; idle peers have piece -1
+		wantAsk  map[peerID]int
+		wantDrop []peerID
+	}{
+		{
+			name: "spread over idle peers, one piece each", pieces: 3,
+			asks:    []ask{{1, -1, 0}, {2, -1, 0}},
+			wantAsk: map[peerID]int{1: 0, 2: 1},
+		},
+		{
+			name: "a busy peer gets nothing more", pieces: 3,
+			asks:    []ask{{1, 0, time.Second}, {2, -1, 0}},
+			wantAsk: map[peerID]int{2: 1},
+		},
+		{
+			name: "one peer, two pieces: one at a time", pieces: 2,
+			asks:    []ask{{1, -1, 0}},
+			wantAsk: map[peerID]int{1: 0},
+		},
+		{
+			name: "a timed-out piece goes to another peer", pieces: 2, got: []int{1},
+			asks:    []ask{{1, 0, 6 * time.Second}, {2, -1, 0}},
+			wantAsk: map[peerID]int{2: 0},
+		},
+		{
+			name: "silent for twice the timeout: dropped", pieces: 2,
+			asks:     []ask{{1, 0, 11 * time.Second}, {2, -1, 0}},
+			wantAsk:  map[peerID]int{2: 0},
+			wantDrop: []peerID{1},
+		},
+		{
+			name: "nothing left to ask", pieces: 2, got: []int{0, 1},
+			asks:    []ask{{1, -1, 0}},
+			wantAsk: map[peerID]int{},
+		},
+	} {
+		m := newMetadataFetch()
+		m.size = tc.pieces * 16384
+		m.got = make([]bool, tc.pieces)
+		for _, i := range tc.got {
+			m.got[i] = true
+		}
+		for _, a := range tc.asks {
+			m.offers[a.id] = &metaAsk{piece: a.piece, at: now.Add(-a.age)}
+		}
+		pl := m.plan(now, to)
+		if len(pl.ask) != len(tc.wantAsk) {
+			t.Errorf("%s: asks %v, want %v", tc.name, pl.ask, tc.wantAsk)
+			continue
+		}
+		for id, p := range tc.wantAsk {
+			if pl.ask[id] != p {
+				t.Errorf("%s: asks %v, want %v", tc.name, pl.ask, tc.wantAsk)
+			}
+		}
+		if len(pl.drop) != len(tc.wantDrop) || (len(pl.drop) > 0 && pl.drop[0] != tc.wantDrop[0]) {
+			t.Errorf("%s: drops %v, want %v", tc.name, pl.drop, tc.wantDrop)
+		}
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{0, 0}, {1, s}, {2, 2 * s}, {5, 16 * s}, {20, 5 * time.Minute}, {100, 5 * time.Minute}} {
+		if got := retryDelay(s, 5*time.Minute, tc.n); got != tc.want {
+			t.Errorf("retryDelay(1s, 5m, %d) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+}

@@ -33,6 +33,10 @@ func (s *Swarm) onTick() {
 		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
 		s.checkRequestsLocked(p, now)
 		s.fillRequestsLocked(p)
+		if s.cfg.Logf != nil {
+			s.logf("peer %s: down %.0f B/s, up %.0f B/s, queue %d, outstanding %d, choked by it %v, choking it %v",
+				p.addr, p.rateDown, p.rateUp, p.maxReq, len(p.requests), p.peerChoking, p.amChoking)
+		}
 	}
 	s.stats.rateDown, s.stats.rateUp = down, up
 	if now.Sub(s.lastChoke) >= s.cfg.Timing.RechokeEvery {

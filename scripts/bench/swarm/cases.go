@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/internal/linkem"
-	"github.com/swarmdrop/swarmdrop/scripts/bench/internal/benchkit"
 )
 
 // nan marks a figure that was not measured.
@@ -23,9 +22,9 @@ type benchCase struct {
 	file        string // content file name in the cache
 	size, piece int64
 	hosts       []linkem.Host
-	// runTimeout bounds one run of one client; minTime is the least
-	// budget the case needs to start (setup and one run of each).
-	runTimeout, minTime time.Duration
+	// runTimeout bounds one run of one client; a run starts only when
+	// the budget has that much left.
+	runTimeout time.Duration
 	// prepare starts what serves every run; its stop ends it.
 	prepare func(ctx context.Context, b *bench, n *network, ct content) (stop func(), err error)
 	// measure runs client c once.
@@ -62,74 +61,95 @@ type linkFigures struct {
 
 // caseReport is every run of a case.
 type caseReport struct {
-	c       benchCase
-	runs    [2][]runResult // by client
-	tcp     []float64      // plain TCP steady rates, bytes/s, one per run
-	skipped bool
-	note    string
+	c    benchCase
+	runs [2][]runResult // by client
+	tcp  []float64      // plain TCP steady rates, bytes/s, one per run
+	note string
 }
 
-// runCase makes the case's network and content, then runs each client
-// runs times, the two alternating first, until done or the budget ends.
-func (b *bench) runCase(ctx context.Context, c benchCase, runs int) (caseReport, error) {
-	rep := caseReport{c: c}
+// liveCase is a case set up for its runs: content, network and the
+// seeders that serve every run.
+type liveCase struct {
+	c    benchCase
+	ct   content
+	n    *network
+	stop func()
+	rep  caseReport
+}
+
+// setUp makes a case's content, network and seeders.
+func (b *bench) setUp(ctx context.Context, c benchCase) (*liveCase, error) {
 	ct, err := b.makeContent(ctx, c.file, c.size, c.piece)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	n, err := startNetwork(ctx, c.tag, c.hosts)
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
-	defer n.close()
-	defer benchkit.KillAll() // before the namespaces go
 	t0 := time.Now()
 	stop, err := c.prepare(ctx, b, n, ct)
 	if err != nil {
-		return rep, err
+		n.close()
+		return nil, err
 	}
-	defer stop()
-	if d := time.Since(t0); d > time.Second {
-		fmt.Printf("  seeders ready in %.1f s\n", d.Seconds())
-	}
+	fmt.Printf("  %-10s %s (ready in %.1f s)\n", c.name, c.title, time.Since(t0).Seconds())
+	return &liveCase{c: c, ct: ct, n: n, stop: stop, rep: caseReport{c: c}}, nil
+}
+
+// tearDown ends a case's processes and removes its network.
+func (lc *liveCase) tearDown() {
+	lc.stop()
+	lc.n.close()
+}
+
+// runOnce runs the plain TCP reference (if the case has one) and each
+// client once, the clients alternating first from run to run. It returns
+// false when the budget has no room left for the case.
+func (b *bench) runOnce(ctx context.Context, lc *liveCase, r int) (bool, error) {
+	c, n := lc.c, lc.n
 	budgetEnd, _ := ctx.Deadline()
-	for r := range runs {
-		if c.tcpFrom != c.tcpTo && time.Until(budgetEnd) > c.runTimeout {
-			rate, err := tcpReference(ctx, n, c.tcpFrom, c.tcpTo)
-			if err != nil {
-				return rep, err
-			}
-			rep.tcp = append(rep.tcp, rate)
-			fmt.Printf("  run %d  %-10s steady %5.1f Mbit/s (one plain TCP connection, %d MiB)\n", r+1, "tcp", mbit(rate), tcpSize>>20)
-		}
-		for k := range clients {
-			cl := clients[(k+r)%len(clients)]
-			if time.Until(budgetEnd) < c.runTimeout/2 {
-				rep.note = fmt.Sprintf("stopped after %d runs: the budget ends", r)
-				fmt.Println(" ", rep.note)
-				return rep, nil
-			}
-			deadline := time.Now().Add(c.runTimeout)
-			if budgetEnd.Before(deadline) {
-				deadline = budgetEnd
-			}
-			before := n.stats()
-			res, err := c.measure(ctx, b, n, ct, cl, deadline)
-			if err != nil {
-				return rep, fmt.Errorf("run %d, %s: %w", r+1, cl, err)
-			}
-			res.c = cl
-			after := n.stats()
-			res.link = linkDelta(before, after)
-			if *verbose {
-				printLinks(before, after)
-			}
-			res.load = loadAverage()
-			rep.runs[cl] = append(rep.runs[cl], res)
-			printRun(r+1, c, res)
-		}
+	if time.Until(budgetEnd) < c.runTimeout {
+		lc.rep.note = fmt.Sprintf("stopped after %d runs: the budget ends", r)
+		fmt.Printf("  %-10s %s\n", c.name, lc.rep.note)
+		return false, nil
 	}
-	return rep, nil
+	if c.tcpFrom != c.tcpTo {
+		before := n.stats()
+		rate, err := tcpReference(ctx, n, c.tcpFrom, c.tcpTo)
+		if err != nil {
+			return false, err
+		}
+		lf := linkDelta(before, n.stats())
+		lc.rep.tcp = append(lc.rep.tcp, rate)
+		fmt.Printf("  %-10s %-10s steady %5.1f Mbit/s (one plain TCP connection, %d MiB)  | emulator %.1f s CPU, %d dropped, %d lost\n",
+			c.name, "tcp", mbit(rate), tcpSize>>20, lf.cpu, lf.dropped, lf.lost)
+	}
+	for k := range clients {
+		cl := clients[(k+r)%len(clients)]
+		if !chosenClient(cl) {
+			continue
+		}
+		deadline := time.Now().Add(c.runTimeout)
+		if budgetEnd.Before(deadline) {
+			deadline = budgetEnd
+		}
+		before := n.stats()
+		res, err := c.measure(ctx, b, n, lc.ct, cl, deadline)
+		if err != nil {
+			return false, fmt.Errorf("run %d, %s: %w", r+1, cl, err)
+		}
+		res.c = cl
+		after := n.stats()
+		res.link = linkDelta(before, after)
+		if *verbose {
+			printLinks(before, after)
+		}
+		res.load = loadAverage()
+		lc.rep.runs[cl] = append(lc.rep.runs[cl], res)
+		printRun(c, res)
+	}
+	return true, nil
 }
 
 // linkDelta is what the emulator did between two snapshots.

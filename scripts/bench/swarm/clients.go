@@ -89,9 +89,19 @@ type leecher struct {
 	cpu    float64 // seconds of CPU, once stopped
 }
 
-// stop kills the leecher and reads its CPU time.
+// stop kills the leecher and reads its CPU time; with -debug, its output
+// goes to a file there.
 func (l *leecher) stop() {
 	l.p.Kill()
+	if *debugDir != "" {
+		var b strings.Builder
+		for _, line := range l.p.Lines() {
+			fmt.Fprintf(&b, "%s %s\n", line.At.Format("15:04:05.000"), line.Text)
+		}
+		name := strings.ReplaceAll(fmt.Sprintf("%s-%s.log", l.p.Name, l.p.Started.Format("150405.000")), " ", "-")
+		os.MkdirAll(*debugDir, 0o755)
+		os.WriteFile(filepath.Join(*debugDir, name), []byte(b.String()), 0o644)
+	}
 	if e, err := l.p.Exit(context.Background(), time.Second); err == nil || e.CPU > 0 {
 		l.cpu = e.CPU.Seconds()
 	}
@@ -130,7 +140,13 @@ func (b *bench) startLeecher(n *network, i int, c client, ct content, base, goFi
 	if stay {
 		args = append(args, "--seed")
 	}
-	l.p, err = n.start(i, label, env, b.bin, append(args, ct.torrent)...)
+	args = append(args, ct.torrent)
+	if *debugDir == "" {
+		l.p, err = n.start(i, label, env, b.bin, args...)
+		return l, err
+	}
+	env = append(env, uploadLogEnv)
+	l.p, err = n.start(i, label, env, "sh", append([]string{"-c", `exec "$0" "$@" 2>&1`, b.bin}, args...)...)
 	return l, err
 }
 

@@ -36,8 +36,8 @@ func flashCrowd(n int) benchCase {
 		title: fmt.Sprintf("flash crowd: a seeder at 20 Mbit/s, %d leechers at once (10 Mbit/s up, 50 down, 20-100 ms); 16 MiB", n),
 		tag:   "sbfc", file: "swarm-16MiB.bin", size: 16 << 20, piece: 64 << 10,
 		hosts:      hosts,
-		runTimeout: 60 * time.Second, minTime: 2 * time.Minute,
-		prepare: func(context.Context, *bench, *network, content) (func(), error) { return func() {}, nil },
+		runTimeout: 60 * time.Second,
+		prepare:    func(context.Context, *bench, *network, content) (func(), error) { return func() {}, nil },
 		measure: func(ctx context.Context, b *bench, nw *network, ct content, c client, deadline time.Time) (runResult, error) {
 			return flashRun(ctx, b, nw, ct, c, n, deadline)
 		},

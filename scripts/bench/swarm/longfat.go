@@ -20,8 +20,8 @@ func longFat(seedClient client) benchCase {
 		name: longFatName(seedClient), title: "long fat link: 100 Mbit/s, 200 ms round trip, 0.1 % loss; 256 MiB from a " + seedClient.String() + " seeder",
 		tag: "sblf" + seedClient.String()[:1], file: "swarm-256MiB.bin", size: 256 << 20, piece: 256 << 10,
 		hosts:      []linkem.Host{{Up: seeder, Down: seeder}, {Up: leech, Down: leech}},
-		runTimeout: 75 * time.Second, minTime: 3 * time.Minute,
-		linkRate: 100e6, tcpFrom: 0, tcpTo: 1,
+		runTimeout: 75 * time.Second,
+		linkRate:   100e6, tcpFrom: 0, tcpTo: 1,
 		prepare: func(ctx context.Context, b *bench, n *network, ct content) (func(), error) {
 			xdg := filepath.Join(b.work, longFatName(seedClient)+"-seeder")
 			p, err := b.startSeeder(n, 0, seedClient, ct, xdg, false)

@@ -2,8 +2,10 @@
 // on an emulated internet (issue 17). Every peer runs in a network
 // namespace of its own behind a link of internal/linkem (delay, jitter,
 // random loss, a rate and a bounded queue); nothing leaves the machine.
-// Three cases, each run RUNS times for both clients under the same links,
-// the two clients alternating first:
+// Every case is set up first (all namespaces and seeders at once); then
+// each run goes through the cases in turn, both clients under the same
+// links, the two alternating first, so that the machine's changing load
+// falls on every case alike:
 //
 //   - long fat link (longfat, longfat-sd): a seeder behind 100 Mbit/s,
 //     200 ms round trip, 0.1 % loss each way; one downloader; 256 MiB;
@@ -32,9 +34,10 @@
 // It prints each run, a table of medians with the issue's goals, and
 // writes a PNG of the completion times (-png, default
 // bench-swarm.png in the working directory). The whole benchmark stops by
-// itself within -budget (default 14m30s): runs that do not finish in
-// their case's time are reported as such, and a case not started in time
-// is skipped.
+// itself within -budget (default 14m from its start, building the
+// swarmdrop binary included; `go run` compiles this program before):
+// a download that does not finish in its case's time is reported as
+// such, and a run that the budget has no room for is not started.
 //
 // Every namespace gets the same sysctls (sysctls below), printed at the
 // start; both clients see the same links and the same TCP settings.
@@ -46,6 +49,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,11 +57,13 @@ import (
 )
 
 var (
-	budget   = flag.Duration("budget", 14*time.Minute+30*time.Second, "the whole benchmark stops after this")
+	budget   = flag.Duration("budget", 14*time.Minute, "the whole benchmark stops after this")
 	only     = flag.String("cases", "longfat,longfat-sd,mixed,flash", "cases to run, comma-separated")
+	onlyFor  = flag.String("clients", "swarmdrop,libtorrent", "clients to measure, comma-separated (diagnosis)")
 	leechers = flag.Int("leechers", 10, "leechers of the flash crowd (the issue asks 20: see the package comment)")
 	pngPath  = flag.String("png", "bench-swarm.png", "where the plot goes")
 	verbose  = flag.Bool("v", false, "print what each link did in each run")
+	debugDir = flag.String("debug", "", "a folder for every leecher's output, Swarmdrop's debugging lines included (diagnosis)")
 )
 
 func main() {
@@ -75,33 +81,51 @@ func run(ctx context.Context, runs int) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *budget)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
 	b, err := newBench(ctx)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(b.work)
 	fmt.Printf("sysctls in every namespace: %s\n", sysctlList())
-	var reports []caseReport
-	var runErr error
+	fmt.Println("\nsetting up")
+	var lives []*liveCase
+	defer func() {
+		benchkit.KillAll() // before the namespaces go
+		for _, lc := range lives {
+			lc.tearDown()
+		}
+	}()
 	for _, c := range b.cases() {
 		if !chosen(c.name) {
 			continue
 		}
-		left := time.Until(deadline)
-		if left < c.minTime {
-			fmt.Printf("\n%s: skipped, %v left of the budget and the case needs %v\n", c.title, left.Round(time.Second), c.minTime)
-			reports = append(reports, caseReport{c: c, skipped: true})
-			continue
-		}
-		fmt.Printf("\n%s (load: %s)\n", c.title, benchkit.Uptime())
-		rep, err := b.runCase(ctx, c, runs)
-		reports = append(reports, rep)
+		lc, err := b.setUp(ctx, c)
 		if err != nil {
-			runErr = fmt.Errorf("%s: %w", c.name, err)
-			fmt.Println("  stopped:", err)
-			break
+			return fmt.Errorf("%s: %w", c.name, err)
 		}
+		lives = append(lives, lc)
+	}
+	var runErr error
+	active := slices.Clone(lives)
+	for r := 0; r < runs && len(active) > 0 && runErr == nil; r++ {
+		fmt.Printf("\nrun %d of %d (load %s)\n", r+1, runs, loadAverage())
+		for i := 0; i < len(active); {
+			more, err := b.runOnce(ctx, active[i], r)
+			if err != nil {
+				runErr = fmt.Errorf("%s: %w", active[i].c.name, err)
+				fmt.Println("  stopped:", runErr)
+				break
+			}
+			if !more {
+				active = slices.Delete(active, i, i+1)
+				continue
+			}
+			i++
+		}
+	}
+	var reports []caseReport
+	for _, lc := range lives {
+		reports = append(reports, lc.rep)
 	}
 	report(reports, runs)
 	if err := writePlot(*pngPath, reports); err != nil {
@@ -115,8 +139,14 @@ func run(ctx context.Context, runs int) error {
 }
 
 // chosen reports whether -cases names the case.
-func chosen(name string) bool {
-	for _, n := range strings.Split(*only, ",") {
+func chosen(name string) bool { return inList(*only, name) }
+
+// chosenClient reports whether -clients names the client.
+func chosenClient(c client) bool { return inList(*onlyFor, c.String()) }
+
+// inList reports whether the comma-separated list names name.
+func inList(list, name string) bool {
+	for _, n := range strings.Split(list, ",") {
 		if strings.TrimSpace(n) == name {
 			return true
 		}

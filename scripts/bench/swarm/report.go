@@ -52,9 +52,9 @@ func finished(res runResult) int {
 }
 
 // printRun prints one run as it ends.
-func printRun(run int, c benchCase, res runResult) {
+func printRun(c benchCase, res runResult) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  run %d  %-10s ", run, res.c)
+	fmt.Fprintf(&b, "  %-10s %-10s ", c.name, res.c)
 	if len(res.leechers) == 1 {
 		l := res.leechers[0]
 		if math.IsNaN(l.total) {
@@ -117,13 +117,9 @@ func column(runs []runResult, f func(runResult) float64) []float64 {
 
 // report prints the table of medians and the goals.
 func report(reps []caseReport, runs int) {
-	fmt.Printf("\nbench-swarm: %d runs per client and case, the clients alternating; medians (all runs in brackets)\n", runs)
+	fmt.Printf("\nbench-swarm: %d runs per client and case, the cases in turn and the clients alternating; medians (all runs in brackets)\n", runs)
 	for _, rep := range reps {
 		fmt.Printf("\n%s\n", rep.c.title)
-		if rep.skipped {
-			fmt.Println("  skipped: not enough budget left")
-			continue
-		}
 		if rep.note != "" {
 			fmt.Println(" ", rep.note)
 		}

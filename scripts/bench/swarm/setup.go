@@ -17,6 +17,7 @@ import (
 type bench struct {
 	root, cache, work string
 	bin, ltpeer       string
+	contents          map[string]content // made so far, by file name
 }
 
 // newBench builds swarmdrop and makes a fresh work folder.
@@ -29,7 +30,7 @@ func newBench(ctx context.Context) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{root: root, cache: cache, ltpeer: benchkit.LTPeer(root)}
+	b := &bench{root: root, cache: cache, ltpeer: benchkit.LTPeer(root), contents: map[string]content{}}
 	if b.bin, err = benchkit.BuildSwarmdrop(ctx, root, cache); err != nil {
 		return nil, err
 	}
@@ -54,8 +55,12 @@ type content struct {
 }
 
 // makeContent makes sure the cache holds name with size random bytes,
-// reads it into the page cache and makes its torrent with pieceLength.
+// reads it into the page cache and makes its torrent with pieceLength
+// (once per file name).
 func (b *bench) makeContent(ctx context.Context, name string, size, pieceLength int64) (content, error) {
+	if c, ok := b.contents[name]; ok {
+		return c, readAll(filepath.Join(b.cache, name))
+	}
 	path := filepath.Join(b.cache, name)
 	if fi, err := os.Stat(path); err != nil || fi.Size() != size {
 		fmt.Printf("  making %s (once)\n", path)
@@ -79,6 +84,7 @@ func (b *bench) makeContent(ctx context.Context, name string, size, pieceLength 
 	if _, err := p.Exit(ctx, 2*time.Minute); err != nil {
 		return content{}, fmt.Errorf("creating the torrent of %s: %w", name, err)
 	}
+	b.contents[name] = c
 	return c, nil
 }
 

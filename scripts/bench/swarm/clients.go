@@ -93,6 +93,14 @@ type leecher struct {
 // goes to a file there.
 func (l *leecher) stop() {
 	l.p.Kill()
+	l.dump()
+	if e, err := l.p.Exit(context.Background(), time.Second); err == nil || e.CPU > 0 {
+		l.cpu = e.CPU.Seconds()
+	}
+}
+
+// dump writes the process's output to a file in -debug's folder.
+func (l *leecher) dump() {
 	if *debugDir != "" {
 		var b strings.Builder
 		for _, line := range l.p.Lines() {
@@ -101,9 +109,6 @@ func (l *leecher) stop() {
 		name := strings.ReplaceAll(fmt.Sprintf("%s-%s.log", l.p.Name, l.p.Started.Format("150405.000")), " ", "-")
 		os.MkdirAll(*debugDir, 0o755)
 		os.WriteFile(filepath.Join(*debugDir, name), []byte(b.String()), 0o644)
-	}
-	if e, err := l.p.Exit(context.Background(), time.Second); err == nil || e.CPU > 0 {
-		l.cpu = e.CPU.Seconds()
 	}
 }
 

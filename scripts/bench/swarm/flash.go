@@ -93,6 +93,9 @@ func flashRun(ctx context.Context, b *bench, nw *network, ct content, c client, 
 	if e, err := seeder.Exit(ctx, time.Second); err == nil || e.CPU > 0 {
 		res.cpu += e.CPU.Seconds()
 	}
-	res.spread = measureSpread(ct, uploadOrder(seeder))
+	res.spread = measureSpread(ct, uploadOrder(seeder), launch)
+	if *debugDir != "" {
+		(&leecher{p: seeder}).dump()
+	}
 	return res, nil
 }

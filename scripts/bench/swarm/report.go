@@ -89,7 +89,7 @@ func spreadText(sp spread) string {
 		s = fmt.Sprintf("no piece reached 5 copies (%.0f %% sent once)", 100*sp.coverageAtFive)
 	}
 	if sp.fullReached {
-		s += fmt.Sprintf(", most copies of a piece when all were sent once: %.2f", sp.maxAtFull)
+		s += fmt.Sprintf(", every piece sent once %.1f s after joining, the most copies of one by then: %.2f", sp.fullAt, sp.maxAtFull)
 	}
 	return s
 }

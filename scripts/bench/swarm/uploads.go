@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/swarmdrop/swarmdrop/scripts/bench/internal/benchkit"
 )
@@ -13,11 +14,18 @@ import (
 // standard output (see startCounting).
 const uploadLogEnv = "SWARMDROP_DEBUG=1"
 
-// uploadOrder is the pieces of the blocks a seeder uploaded, in order,
-// read from its lines: ltpeer's "UPLOAD P B", Swarmdrop's "uploaded piece
-// P block B".
-func uploadOrder(p *benchkit.Proc) []int {
-	var order []int
+// upload is one block a seeder sent: its piece and when the line was
+// read.
+type upload struct {
+	piece int
+	at    time.Time
+}
+
+// uploadOrder is the blocks a seeder uploaded, in order, read from its
+// lines: ltpeer's "UPLOAD P B" (printed every 0.2 s), Swarmdrop's
+// "uploaded piece P block B".
+func uploadOrder(p *benchkit.Proc) []upload {
+	var order []upload
 	for _, l := range p.Lines() {
 		var piece, blk int
 		switch {
@@ -33,7 +41,7 @@ func uploadOrder(p *benchkit.Proc) []int {
 		default:
 			continue
 		}
-		order = append(order, piece)
+		order = append(order, upload{piece, l.At})
 	}
 	return order
 }
@@ -53,11 +61,14 @@ type spread struct {
 	fullReached bool
 	// Copies is all blocks uploaded divided by the content's blocks.
 	copies float64
+	// fullAt is the seconds from launch until every piece had been
+	// uploaded once (NaN if never).
+	fullAt float64
 }
 
 // measureSpread computes a spread for content ct from the order of
-// uploaded blocks.
-func measureSpread(ct content, order []int) spread {
+// uploaded blocks, with times from launch.
+func measureSpread(ct content, order []upload, launch time.Time) spread {
 	blocks := make([]int, ct.pieces)
 	total := 0
 	for i := range blocks {
@@ -68,10 +79,11 @@ func measureSpread(ct content, order []int) spread {
 		blocks[i] = int((size + blockSize - 1) / blockSize)
 		total += blocks[i]
 	}
-	s := spread{measured: len(order) > 0}
+	s := spread{measured: len(order) > 0, fullAt: nan}
 	count := make([]int, ct.pieces)
 	covered := 0
-	for _, p := range order {
+	for _, u := range order {
+		p := u.piece
 		if p < 0 || p >= ct.pieces {
 			continue
 		}
@@ -80,6 +92,7 @@ func measureSpread(ct content, order []int) spread {
 			covered++
 			if covered == ct.pieces && !s.fullReached {
 				s.fullReached = true
+				s.fullAt = u.at.Sub(launch).Seconds()
 				for i, c := range count {
 					s.maxAtFull = max(s.maxAtFull, float64(c)/float64(blocks[i]))
 				}

@@ -14,9 +14,15 @@ import (
 	"os"
 
 	"github.com/swarmdrop/swarmdrop/app"
+	"github.com/swarmdrop/swarmdrop/internal/fynelocale"
 	"github.com/swarmdrop/swarmdrop/ui"
 )
 
 func main() {
+	restoreLocale()
 	os.Exit(app.Main(os.Args[1:], ui.Run))
 }
+
+// restoreLocale puts back the locale variable that fynelocale's init hid
+// from Fyne (see that package).
+func restoreLocale() { fynelocale.Restore() }

@@ -17,13 +17,15 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/maker"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/internal/atomicfile"
+	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
 func init() {
 	register(command{
-		name:  "create",
-		usage: "create [--nodes LIST] [--tracker URL]... [--piece-length N] [--name N] [--private] [--comment C] [-o FILE] [--force] PATH...",
-		run:   runCreate,
+		name:    "create",
+		usage:   "create [--nodes LIST] [--tracker URL]... [--piece-length N] [--name NAME] [--private] [--comment TEXT] [-o FILE] [--force] PATH...",
+		summary: "Makes a .torrent of files and folders, trackerless unless --tracker is given,\nand prints its info hash and magnet link.",
+		run:     runCreate,
 	})
 }
 
@@ -31,15 +33,15 @@ func init() {
 // folders, trackerless unless --tracker is given, writes it and prints
 // its info hash and magnet link.
 func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := newFlagSet("create", stderr)
-	nodesFlag := flags.String("nodes", "", `DHT contacts for the torrent's nodes key, "host:port, host:port" (default: the settings' contacts and good nodes of the saved routing table)`)
+	flags := newFlagSet("create", stdout)
+	nodesFlag := flags.String("nodes", "", "contacts for the torrent's nodes key, a `LIST` \"host:port, host:port\" (default: the settings' contacts and good nodes of the saved routing table)")
 	var trackers stringList
-	flags.Var(&trackers, "tracker", "tracker URL (repeatable); makes a tracked torrent")
-	pieceFlag := flags.String("piece-length", "", "piece length, a power of two from 16K to 16M (default: about 1,000-2,000 pieces)")
-	name := flags.String("name", "", "torrent name (default: the file or folder name)")
+	flags.Var(&trackers, "tracker", "tracker `URL` (repeatable); makes a tracked torrent")
+	pieceFlag := flags.String("piece-length", "", "piece length in bytes (`N`, or with K or M), a power of two from 16K to 16M (default: about 1,000-2,000 pieces)")
+	name := flags.String("name", "", "the torrent's `NAME` (default: the file or folder name)")
 	private := flags.Bool("private", false, "private torrent (BEP 27): trackers only, no DHT or PEX")
-	comment := flags.String("comment", "", "comment")
-	out := flags.String("o", "", "output file (default: NAME.torrent in the current folder)")
+	comment := flags.String("comment", "", "`TEXT` stored as the torrent's comment")
+	out := flags.String("o", "", "output `FILE` (default: NAME.torrent in the current folder)")
 	force := flags.Bool("force", false, "overwrite the output file")
 	quiet := flags.Bool("quiet", false, "no progress on standard error")
 	paths, err := parseInterleaved(flags, args)
@@ -63,17 +65,17 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("--tracker %q: not a URL", t)
 		}
 	}
-	nodes, err := createNodes(*nodesFlag, len(trackers) > 0 || *private)
+	nodes, err := createNodes(*nodesFlag, len(trackers) > 0 || *private, stderr)
 	if err != nil {
 		return usagef("--nodes: %v", err)
 	}
 	for _, n := range nodes {
 		if n.Local() {
-			fmt.Fprintf(stderr, "swarmdrop: warning: contact %s only works on this machine or its local network\n", n)
+			warnf(stderr, "contact %s only works on this machine or its local network", n)
 		}
 	}
 	if len(trackers) == 0 && len(nodes) == 0 && !*private {
-		fmt.Fprintln(stderr, "swarmdrop: warning: no DHT contacts: downloaders need their own to find this torrent")
+		warnf(stderr, "no DHT contacts: downloaders need their own to find this torrent")
 	}
 	plan, err := maker.Scan(paths, *name)
 	if err != nil {
@@ -91,6 +93,7 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	start := time.Now()
+	shown := printable.String(plan.Name)
 	opt := maker.Options{
 		PieceLength: pl, Nodes: nodes, Trackers: trackers, Private: *private, Comment: *comment,
 		CreatedBy: "Swarmdrop " + engine.Version, CreationDate: time.Now(),
@@ -98,7 +101,7 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*quiet {
 		opt.Progress = func(p maker.Progress) {
 			if p.Total > 0 {
-				fmt.Fprintf(stderr, "\rhashing %s: %3.0f%%", plan.Name, 100*float64(p.Hashed)/float64(p.Total))
+				fmt.Fprintf(stderr, "\rhashing %s: %3.0f%%", shown, 100*float64(p.Hashed)/float64(p.Total))
 			}
 		}
 	}
@@ -120,17 +123,18 @@ func runCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("writing %s: %w", dest, err)
 	}
 	el := time.Since(start)
-	fmt.Fprintf(stdout, "created %s: %s in %d pieces of %s (%.2f s)\n", dest, humanBytes(plan.Total),
+	fmt.Fprintf(stdout, "created %s: %s in %d pieces of %s (%.2f s)\n", printable.String(dest), humanBytes(plan.Total),
 		res.MetaInfo.Info.NumPieces(), humanBytes(res.MetaInfo.Info.PieceLength), el.Seconds())
 	fmt.Fprintf(stdout, "info hash %s\n", res.MetaInfo.InfoHash)
-	fmt.Fprintf(stdout, "magnet %s\n", res.MetaInfo.Magnet())
+	fmt.Fprintf(stdout, "magnet %s\n", printable.String(res.MetaInfo.Magnet().String()))
 	return nil
 }
 
 // createNodes returns the nodes for a new torrent: the flag's contacts
 // when given; otherwise, for a trackerless torrent, the settings' contacts
-// and up to 8 good nodes of the saved routing table.
-func createNodes(flag string, tracked bool) ([]metainfo.Node, error) {
+// (a problem reading them is a warning on stderr) and up to 8 good nodes
+// of the saved routing table.
+func createNodes(flag string, tracked bool, stderr io.Writer) ([]metainfo.Node, error) {
 	if flag != "" {
 		return metainfo.ParseNodes(flag)
 	}
@@ -138,7 +142,10 @@ func createNodes(flag string, tracked bool) ([]metainfo.Node, error) {
 		return nil, nil
 	}
 	p := CurrentPaths()
-	s, _ := LoadSettings(p)
+	s, err := LoadSettings(p)
+	if err != nil {
+		warnf(stderr, "%v", err)
+	}
 	nodes := s.Contacts()
 	for _, a := range dht.SavedContacts(filepath.Join(p.StateDir, "dht-table.dat"), 8) {
 		nodes = metainfo.AppendNodes(nodes, metainfo.NodeOf(a))

@@ -13,15 +13,18 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
 func init() {
-	register(command{name: "download", usage: "download [flags] FILE.torrent|MAGNET", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		return runTransfer(ctx, "download", args, stdout, stderr)
-	}})
-	register(command{name: "seed", usage: "seed [flags] FILE.torrent", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		return runTransfer(ctx, "seed", args, stdout, stderr)
-	}})
+	register(command{name: "download", usage: "download [flags] FILE.torrent|MAGNET",
+		summary: "Downloads one torrent; exits 0 once every piece is verified on disk.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runTransfer(ctx, "download", args, stdout, stderr)
+		}})
+	register(command{name: "seed", usage: "seed [flags] FILE.torrent",
+		summary: "Verifies the data already in --dir, then seeds until interrupted.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runTransfer(ctx, "seed", args, stdout, stderr)
+		}})
 }
 
 // transferFlags are the flags of download and seed.
@@ -31,6 +34,7 @@ type transferFlags struct {
 	peers            stringList
 	noDHT, noUPnP    bool
 	seed, jsonOut    bool
+	ignoreSpace      bool
 }
 
 // runTransfer is `swarmdrop download` and `swarmdrop seed`: one torrent,
@@ -38,16 +42,17 @@ type transferFlags struct {
 // (seed, or download --seed).
 func runTransfer(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	var f transferFlags
-	fs := newFlagSet(name, stderr)
-	fs.StringVar(&f.dir, "dir", "", "where data goes (default: the settings' download folder)")
-	fs.IntVar(&f.port, "port", -1, "TCP and UDP listening port (0: any free port; default: the settings' port)")
-	fs.StringVar(&f.bind, "bind", "", "listening address (default: all)")
-	fs.Var(&f.peers, "peer", "connect to this peer directly (repeatable)")
-	fs.StringVar(&f.nodes, "nodes", "", `extra DHT bootstrap contacts, "host:port, host:port"`)
+	fs := newFlagSet(name, stdout)
+	fs.StringVar(&f.dir, "dir", "", "folder `DIR` where data goes (default: the settings' download folder)")
+	fs.IntVar(&f.port, "port", -1, "TCP and UDP listening port `N` (0: any free port; default: the settings' port)")
+	fs.StringVar(&f.bind, "bind", "", "listening address `ADDR` (default: all)")
+	fs.Var(&f.peers, "peer", "connect to this peer (`HOST:PORT`) directly (repeatable)")
+	fs.StringVar(&f.nodes, "nodes", "", "extra DHT bootstrap contacts, a `LIST` \"host:port, host:port\"")
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
+	fs.BoolVar(&f.ignoreSpace, "ignore-space", false, "start even if the download does not fit in the free space of --dir")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -66,7 +71,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	paths := CurrentPaths()
 	settings, serr := LoadSettings(paths)
 	if serr != nil {
-		fmt.Fprintf(stderr, "swarmdrop: warning: %v\n", serr)
+		warnf(stderr, "%v", serr)
 	}
 	if f.dir == "" {
 		f.dir = settings.DownloadDir
@@ -85,7 +90,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	opt := engine.AddOptions{Dir: f.dir, Peers: f.peers}
+	opt := engine.AddOptions{Dir: f.dir, Peers: f.peers, IgnoreSpace: f.ignoreSpace}
 	var ih string
 	if strings.HasPrefix(target, "magnet:") {
 		ih, err = e.AddMagnet(target, opt)
@@ -99,11 +104,18 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- e.Run(ctx) }()
-	rep := &reporter{out: stdout, jsonOut: f.jsonOut, start: time.Now()}
+	rep := &reporter{out: stdout, warn: stderr, jsonOut: f.jsonOut, start: time.Now()}
 	err = watch(ctx, e, ih, f.seed, rep, runErr)
 	cancel()
 	if rerr := <-runErr; err == nil && rerr != nil {
 		err = rerr
+	}
+	select {
+	case s := <-e.Snapshots(): // the last, after the final resume save
+		if ts, ok := findTorrent(s, ih); ok {
+			rep.resumeWarning(ts)
+		}
+	default:
 	}
 	return err
 }
@@ -123,16 +135,23 @@ func watch(ctx context.Context, e *engine.Engine, ih string, seed bool, rep *rep
 			}
 			return err
 		case s := <-e.Snapshots():
+			if s.ListenErr != nil {
+				return fmt.Errorf("%w (choose another port with --port)", s.ListenErr)
+			}
 			ts, ok := findTorrent(s, ih)
 			if !ok {
 				continue
 			}
 			rep.snap = s
 			rep.progress(ts)
+			rep.resumeWarning(ts)
 			switch {
 			case ts.State == engine.StateError:
-				rep.event("error", ts, ts.Err)
-				return errors.New(ts.Err)
+				rep.event("error", ts, ts.Err.Error())
+				if errors.Is(ts.Err, engine.ErrNotEnoughSpace) {
+					return fmt.Errorf("%w; --ignore-space starts it anyway", ts.Err)
+				}
+				return ts.Err
 			case ts.State == engine.StateSeeding && !announced:
 				announced = true
 				rep.event("complete", ts, "")
@@ -170,9 +189,12 @@ func findTorrent(s engine.Snapshot, ih string) (engine.TorrentStatus, bool) {
 	return engine.TorrentStatus{}, false
 }
 
-// reporter prints progress: JSON lines with --json, else a line a second.
+// reporter prints progress: JSON lines with --json, else a line a second;
+// warnings go to warn (standard error), each kind once.
 type reporter struct {
 	out     io.Writer
+	warn    io.Writer
+	warned  bool // about resume data not saved
 	jsonOut bool
 	start   time.Time
 	last    time.Time
@@ -212,7 +234,7 @@ func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) prog
 		Downloaded: ts.Downloaded, Uploaded: ts.Uploaded, Peers: ts.Peers,
 		RateDown: ts.RateDown, RateUp: ts.RateUp,
 		Elapsed: time.Since(r.start).Seconds(), Error: errText,
-		Port: r.snap.ListenPort, UPnP: r.snap.NAT.State, MappedTCP: r.snap.NAT.TCP.ExternalPort,
+		Port: r.snap.ListenPort, UPnP: string(r.snap.NAT.State), MappedTCP: r.snap.NAT.TCP.ExternalPort,
 		MappedUDP: r.snap.NAT.UDP.ExternalPort, ExternalIP: r.snap.NAT.ExternalIP, DHTNodes: r.snap.DHT.Good,
 	}
 }
@@ -227,8 +249,18 @@ func (r *reporter) progress(ts engine.TorrentStatus) {
 		return
 	}
 	fmt.Fprintf(r.out, "%s  %s  %d/%d pieces  %.1f%%  down %s/s  up %s/s  %d peers\n",
-		ts.Name, ts.State, ts.PiecesHave, ts.PiecesTotal, 100*ts.Progress,
+		printable.String(ts.Name), printable.String(string(ts.State)), ts.PiecesHave, ts.PiecesTotal, 100*ts.Progress,
 		humanBytes(int64(ts.RateDown)), humanBytes(int64(ts.RateUp)), ts.Peers)
+}
+
+// resumeWarning says once on standard error that resume data cannot be
+// saved (the engine keeps trying).
+func (r *reporter) resumeWarning(ts engine.TorrentStatus) {
+	if ts.ResumeErr == nil || r.warned || r.warn == nil {
+		return
+	}
+	r.warned = true
+	fmt.Fprintf(r.warn, "swarmdrop: warning: %s (a restart will check the data again)\n", oneLine(ts.ResumeErr.Error()))
 }
 
 func (r *reporter) event(ev string, ts engine.TorrentStatus, errText string) {
@@ -237,13 +269,13 @@ func (r *reporter) event(ev string, ts engine.TorrentStatus, errText string) {
 		return
 	}
 	if ev == "complete" {
-		fmt.Fprintf(r.out, "%s  complete: %d pieces verified in %.1f s\n", ts.Name, ts.PiecesTotal, time.Since(r.start).Seconds())
+		fmt.Fprintf(r.out, "%s  complete: %d pieces verified in %.1f s\n", printable.String(ts.Name), ts.PiecesTotal, time.Since(r.start).Seconds())
 	}
 }
 
 func (r *reporter) writeJSON(v any) {
 	b, _ := json.Marshal(v)
-	r.out.Write(append(b, '\n'))
+	r.out.Write(append(printable.JSON(b), '\n'))
 }
 
 func nodeStrings(ns []metainfo.Node) []string {

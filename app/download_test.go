@@ -106,7 +106,7 @@ func TestDownloadAndSeedWithLibtorrent(t *testing.T) {
 	}
 	defer func() { seed.Process.Kill(); seed.Wait() }()
 	dst := t.TempDir()
-	dl := testpeers.StartLT(t, "download", tf, dst, "--port", "0", "--peer", fmt.Sprintf("127.0.0.1:%d", seedPort), "--seconds", "60")
+	dl := testpeers.StartLT(t, "download", tf, dst, "--flush", "--port", "0", "--peer", fmt.Sprintf("127.0.0.1:%d", seedPort), "--seconds", "60")
 	dl.Wait(t, "DONE", 70*time.Second)
 	sameFiles(t, filepath.Join(src, "cli"), filepath.Join(dst, "cli"))
 	// seed keeps running until interrupted, then exits 0.

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -19,12 +21,13 @@ type Session struct {
 	Engine *engine.Engine
 	Paths  Paths
 	// Args are the .torrent paths and magnet links given on the command
-	// line; Handover delivers those of later processes (an empty slice
-	// means "show the window").
+	// line; Handover delivers those of later processes (no arguments
+	// means "show the window"), each to be answered with Reply.
 	Args     []string
-	Handover <-chan []string
-	// SettingsErr reports a problem met loading the settings (a broken file
-	// replaced by defaults), for the window to show once.
+	Handover <-chan Handover
+	// SettingsErr reports a problem met loading the settings, for the
+	// window to show once: a *BrokenSettings for a damaged file (what was
+	// kept, what was reset), or why the file could not be read.
 	SettingsErr error
 	// Stop is closed when the process is asked to end (SIGINT, SIGTERM):
 	// the window then quits as if the user had chosen Quit, so that the
@@ -64,6 +67,7 @@ func engineSettings(s Settings) engine.Settings {
 	return engine.Settings{
 		Bootstrap: nodeStrings(s.Contacts()), DownloadDir: s.DownloadDir, UPnP: s.UPnP,
 		MaxConnections: s.MaxConnections, MaxDownloadRate: s.MaxDownloadRate, MaxUploadRate: s.MaxUploadRate,
+		Port: s.Port,
 	}
 }
 
@@ -73,11 +77,8 @@ func engineSettings(s Settings) engine.Settings {
 func runGUI(args []string, gui GUI) error {
 	paths := CurrentPaths()
 	inst, handed, err := ClaimInstance(paths.Socket, args)
-	if err != nil {
-		return err
-	}
-	if handed {
-		return nil
+	if err != nil || handed {
+		return err // a handed-over process ends here, with the window's answer
 	}
 	defer inst.Close()
 	settings, serr := LoadSettings(paths)
@@ -94,13 +95,13 @@ func runGUI(args []string, gui GUI) error {
 	defer cancel()
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	handover := make(chan []string, 16)
-	go inst.Serve(ctx, func(a []string) {
-		select {
-		case handover <- a:
-		default:
-		}
-	})
+	handover := make(chan Handover, 16)
+	serveDone := make(chan struct{})
+	defer func() { cancel(); <-serveDone }() // the last answer is written before we exit
+	go func() {
+		defer close(serveDone)
+		inst.Serve(ctx, func(a []string) error { return passHandover(ctx, handover, a) })
+	}()
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- e.Run(ctx) }()
 	s := &Session{Engine: e, Paths: paths, Args: absArgs(args), Handover: handover, SettingsErr: serr,
@@ -111,4 +112,21 @@ func runGUI(args []string, gui GUI) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	return guiErr
+}
+
+// passHandover gives a later process's arguments to the window and
+// returns its answer, or why there is none (busy, quitting, no answer in
+// time).
+func passHandover(ctx context.Context, to chan<- Handover, args []string) error {
+	h := NewHandover(args)
+	t := time.NewTimer(handoverAnswerWait)
+	defer t.Stop()
+	select {
+	case to <- h:
+	case <-t.C:
+		return errors.New("the running Swarmdrop is busy")
+	case <-ctx.Done():
+		return errors.New("the running Swarmdrop is quitting")
+	}
+	return h.Answer(ctx, handoverAnswerWait)
 }

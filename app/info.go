@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
 func init() {
-	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET", run: runInfo})
+	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET",
+		summary: "Prints what a .torrent file or magnet link holds.", run: runInfo})
 }
 
 // infoMaxFiles is how many files `swarmdrop info` lists without --json.
@@ -50,7 +53,7 @@ type infoOutput struct {
 
 // runInfo is `swarmdrop info`: what a .torrent file or magnet link holds.
 func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("info", stderr)
+	fs := newFlagSet("info", stdout)
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -64,9 +67,14 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(stdout)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false) // keep the & of the magnet link readable
-		return enc.Encode(out)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		_, err = stdout.Write(printable.JSON(b.Bytes()))
+		return err
 	}
 	_, err = io.WriteString(stdout, infoText(out))
 	return err
@@ -104,7 +112,8 @@ func describe(target string) (*infoOutput, error) {
 	if out.Trackers == nil {
 		out.Trackers = [][]string{}
 	}
-	for i, f := range m.Info.Files {
+	for _, i := range m.Info.VisibleFiles() { // not pad files (BEP 47)
+		f := m.Info.Files[i]
 		out.Files = append(out.Files, infoFile{Path: filepath.ToSlash(paths[i]), Length: f.Length, Offset: f.Offset})
 	}
 	for _, n := range m.Nodes {
@@ -144,7 +153,7 @@ func readTorrentFile(path string) (*metainfo.MetaInfo, error) {
 func infoText(out *infoOutput) string {
 	var b strings.Builder
 	line := func(label, format string, a ...any) {
-		fmt.Fprintf(&b, "%-12s%s\n", label+":", printable(fmt.Sprintf(format, a...)))
+		fmt.Fprintf(&b, "%-12s%s\n", label+":", printable.String(fmt.Sprintf(format, a...)))
 	}
 	if out.Name != "" {
 		line("name", "%s", out.Name)
@@ -164,7 +173,7 @@ func infoText(out *infoOutput) string {
 				fmt.Fprintf(&b, "  ... and %d more (see --json)\n", len(out.Files)-infoMaxFiles)
 				break
 			}
-			fmt.Fprintf(&b, "  %10s  %s\n", humanBytes(f.Length), printable(f.Path))
+			fmt.Fprintf(&b, "  %10s  %s\n", humanBytes(f.Length), printable.String(f.Path))
 		}
 	}
 	if len(out.Trackers) == 0 {
@@ -175,7 +184,7 @@ func infoText(out *infoOutput) string {
 		if i == 0 {
 			label = "trackers:"
 		}
-		fmt.Fprintf(&b, "%-12s%s\n", label, printable(strings.Join(tier, ", ")))
+		fmt.Fprintf(&b, "%-12s%s\n", label, printable.String(strings.Join(tier, ", ")))
 	}
 	if len(out.Nodes) > 0 {
 		line("nodes", "%s", strings.Join(out.Nodes, ", "))
@@ -197,15 +206,4 @@ func infoText(out *infoOutput) string {
 	}
 	line("magnet", "%s", out.Magnet)
 	return b.String()
-}
-
-// printable makes s safe to print on a terminal: invalid UTF-8 and
-// control characters (which could be escape sequences) become U+FFFD.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '\uFFFD'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,12 +21,12 @@ import (
 // arguments and every hand-over to the real engine, printing what it
 // does on stdout, and ends on a hand-over of "quit".
 func headlessGUI(s *Session) error {
-	add := func(args []string) bool {
+	add := func(args []string) (more bool, errs error) {
 		b, _ := json.Marshal(args)
 		fmt.Printf("ARGS %s\n", b)
 		for _, a := range args {
 			if filepath.Base(a) == "quit" { // made absolute by the hand-over
-				return false
+				return false, nil
 			}
 			var ih string
 			var err error
@@ -35,19 +36,22 @@ func headlessGUI(s *Session) error {
 				ih, err = s.Engine.AddTorrentFile(a, engine.AddOptions{})
 			}
 			if err != nil {
-				fmt.Printf("ERROR %v\n", err)
+				fmt.Printf("ERROR %q\n", err.Error())
+				errs = errors.Join(errs, fmt.Errorf("adding %s: %w", a, err))
 				continue
 			}
 			fmt.Printf("ADDED %s\n", ih)
 		}
-		return true
+		return true, errs
 	}
 	fmt.Println("READY")
-	if !add(s.Args) {
+	if more, _ := add(s.Args); !more {
 		return nil
 	}
-	for args := range s.Handover {
-		if !add(args) {
+	for h := range s.Handover {
+		more, err := add(h.Args)
+		h.Reply(err)
+		if !more {
 			return nil
 		}
 	}
@@ -175,4 +179,60 @@ func envValue(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// startHeadless starts a swarmdrop instance whose window is headlessGUI,
+// waits for it to be ready and returns it with its stdout lines; it is
+// killed at the end of the test.
+func startHeadless(t *testing.T) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	inst := swarmdropCmd(t)
+	inst.Env = append(inst.Env, "SWARMDROP_TEST_GUI=headless")
+	out, err := inst.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Process.Kill(); inst.Wait() })
+	lines := readLines(out)
+	expectLine(t, lines, "READY")
+	expectLine(t, lines, "ARGS ")
+	return inst, lines
+}
+
+// TestHandoverError: `swarmdrop bad.torrent` handed to the running window
+// prints the window's error as one "swarmdrop: " line and exits 1; with
+// a good torrent beside the bad one, the good one is added all the same.
+func TestHandoverError(t *testing.T) {
+	_, good, mi := makeTorrent(t, "good", []int64{50_000}, 15)
+	inst, lines := startHeadless(t)
+	bad := filepath.Join(t.TempDir(), "bad.torrent")
+	if err := os.WriteFile(bad, []byte("d4:infod6:lengthi-5ee"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{bad}, {bad, good}} {
+		second := exec.Command(inst.Path, args...)
+		second.Env = inst.Env
+		var out, errb strings.Builder
+		second.Stdout, second.Stderr = &out, &errb
+		err := second.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		stderr := errb.String()
+		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "swarmdrop: ") ||
+			!strings.Contains(stderr, bad) || out.String() != "" {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one swarmdrop: line naming %s",
+				args, code, out.String(), stderr, bad)
+		}
+		expectLine(t, lines, "ERROR ")
+	}
+	if l := expectLine(t, lines, "ADDED "); l != "ADDED "+mi.InfoHash.String() {
+		t.Fatalf("instance said %s", l)
+	}
 }

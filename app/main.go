@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
 // Exit codes of the command line.
@@ -39,9 +41,10 @@ func Main(args []string, gui GUI) int {
 
 // command is one subcommand of the command line.
 type command struct {
-	name  string
-	usage string
-	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	name    string
+	usage   string // after "swarmdrop "
+	summary string // what the command does, for its -h
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // commands lists the subcommands; each file adds its own entry in init.
@@ -58,6 +61,11 @@ func run(args []string, gui GUI, stdout, stderr io.Writer) int {
 		}
 		switch args[0] {
 		case "-h", "-help", "--help", "help":
+			if len(args) > 1 && args[0] == "help" {
+				if _, ok := commands[args[1]]; ok {
+					return run([]string{args[1], "-h"}, gui, stdout, stderr)
+				}
+			}
 			fmt.Fprint(stdout, usageText())
 			return ExitOK
 		}
@@ -79,15 +87,20 @@ func report(err error, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, errHelpShown) {
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "swarmdrop: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "swarmdrop: %s\n", printable.String(oneLine(err.Error())))
 	var u usageError
 	if errors.As(err, &u) {
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// warnf prints one warning line on w, made printable.
+func warnf(w io.Writer, format string, a ...any) {
+	fmt.Fprintf(w, "swarmdrop: warning: %s\n", printable.String(oneLine(fmt.Sprintf(format, a...))))
 }
 
 // oneLine folds an error message onto a single line.
@@ -109,7 +122,7 @@ func usageText() string {
   swarmdrop info [--json] FILE.torrent|MAGNET
   swarmdrop download [flags] FILE.torrent|MAGNET
   swarmdrop seed [flags] FILE.torrent
-  swarmdrop router [--port N] [--bind ADDR]
-Run "swarmdrop COMMAND -h" for a command's flags.
+  swarmdrop router [--port N] [--bind ADDR] [--nodes LIST]
+Run "swarmdrop COMMAND -h" (or "swarmdrop help COMMAND") for a command's flags.
 `
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
@@ -76,5 +77,44 @@ func TestUsageErrors(t *testing.T) {
 	r = runSwarmdrop(t, "--help")
 	if r.code != 0 || !bytes.Contains([]byte(r.stdout), []byte("swarmdrop create")) {
 		t.Fatalf("help: %+v", r)
+	}
+}
+
+// TestHelpEveryCommand: -h, -help and --help of every subcommand, and
+// "swarmdrop help COMMAND", print the usage and every flag the command
+// has on stdout and exit 0; a wrong flag is a usage error that points to
+// -h.
+func TestHelpEveryCommand(t *testing.T) {
+	want := map[string][]string{
+		"create":   {"--nodes LIST", "--tracker URL", "--piece-length N", "--name NAME", "--private", "--comment TEXT", "-o FILE", "--force", "--quiet"},
+		"info":     {"--json"},
+		"download": {"--dir DIR", "--port N", "--bind ADDR", "--peer HOST:PORT", "--nodes LIST", "--no-dht", "--no-upnp", "--seed", "--json"},
+		"seed":     {"--dir DIR", "--port N", "--peer HOST:PORT", "--no-dht", "--json"},
+		"router":   {"--port N", "--bind ADDR", "--nodes LIST"},
+	}
+	// Each command gets one form of asking for help, in turn, so that
+	// every form is tried without running 25 processes.
+	forms := [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"somefile", "--help"}}
+	i := 0
+	for c, flags := range want {
+		form := forms[i%len(forms)]
+		i++
+		args := append([]string{c}, form...)
+		if form[0] == "help" {
+			args = []string{"help", c}
+		}
+		r := runSwarmdrop(t, args...)
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "usage: swarmdrop "+c+" ") {
+			t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
+		}
+		for _, f := range flags {
+			if !strings.Contains(r.stdout, "\n  "+f+"\n") {
+				t.Errorf("%v: no line for %s in\n%s", args, f, r.stdout)
+			}
+		}
+		r = runSwarmdrop(t, c, "--no-such-flag")
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "see swarmdrop "+c+" -h") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s --no-such-flag: exit %d, stderr %q", c, r.code, r.stderr)
+		}
 	}
 }

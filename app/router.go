@@ -13,10 +13,12 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/internal/printable"
 )
 
 func init() {
-	register(command{name: "router", usage: "router [--port N] [--bind ADDR]", run: runRouter})
+	register(command{name: "router", usage: "router [--port N] [--bind ADDR] [--nodes LIST]",
+		summary: "Runs a routing-only DHT node: it answers with contacts and tracks no peers.", run: runRouter})
 }
 
 // routerStatsEvery is how often `swarmdrop router` prints its stats line.
@@ -27,10 +29,10 @@ const routerStatsEvery = time.Minute
 // its saved table, plus the contacts of --nodes; it does not use the
 // settings' contacts (a router is where others start).
 func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("router", stderr)
-	port := fs.Int("port", 6881, "UDP port")
-	bind := fs.String("bind", "", "listening address (default: all)")
-	nodes := fs.String("nodes", "", `DHT contacts to join through, "host:port, host:port"`)
+	fs := newFlagSet("router", stdout)
+	port := fs.Int("port", 6881, "UDP port `N`")
+	bind := fs.String("bind", "", "listening address `ADDR` (default: all)")
+	nodes := fs.String("nodes", "", "DHT contacts to join through, a `LIST` \"host:port, host:port\"")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -63,7 +65,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Logf: func(format string, a ...any) {
 			logMu.Lock()
 			defer logMu.Unlock()
-			fmt.Fprintf(stderr, format+"\n", a...)
+			fmt.Fprintln(stderr, printable.String(fmt.Sprintf(format, a...)))
 		},
 	})
 	if err != nil {

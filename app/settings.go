@@ -50,11 +50,14 @@ func DefaultSettings(p Paths) Settings {
 	return Settings{
 		Bootstrap:      DefaultBootstrap,
 		DownloadDir:    p.Downloads,
-		Port:           49152 + rand.IntN(65536-49152),
+		Port:           randomPort(),
 		UPnP:           true,
 		MaxConnections: 200,
 	}
 }
+
+// randomPort picks a port in the dynamic range 49152-65535.
+func randomPort() int { return 49152 + rand.IntN(65536-49152) }
 
 // Validate reports the first problem in s, naming the field.
 func (s Settings) Validate() error {
@@ -83,10 +86,16 @@ func (s Settings) Contacts() []metainfo.Node {
 }
 
 // LoadSettings reads the settings file. A missing file gives defaults,
-// which are saved so that the random port is kept. A corrupt or invalid
-// file is moved aside (settings.json.broken-TIME) and replaced by defaults;
-// the returned error then says so and where the old file went, and the
-// returned settings are usable.
+// which are saved so that the random port is kept.
+//
+// A damaged file keeps every field that can still be read; the others
+// fall back to the safe side for network exposure (see parseSettings:
+// UPnP off, no public routers in place of the user's contacts). The
+// damaged file is moved aside (settings.json.broken-TIME) and the
+// recovered settings saved; the returned error is then a
+// *BrokenSettings saying what was kept and what was reset, and the
+// returned settings are usable. A file that cannot be read at all is left
+// where it is and the safe defaults are used for this run.
 func LoadSettings(p Paths) (Settings, error) {
 	def := DefaultSettings(p)
 	data, err := os.ReadFile(p.SettingsFile)
@@ -94,33 +103,41 @@ func LoadSettings(p Paths) (Settings, error) {
 		return def, SaveSettings(p, def)
 	}
 	if err != nil {
-		return def, fmt.Errorf("reading settings: %w", err)
+		s := safeDefaults(def)
+		return s, fmt.Errorf("reading settings: %w; for this run UPnP is off and no bootstrap contacts are used", err)
 	}
-	s, err := parseSettings(data, def)
-	if err == nil {
+	s, broken := parseSettings(data, def)
+	if broken == nil {
 		return s, nil
 	}
-	aside := fmt.Sprintf("%s.broken-%s", p.SettingsFile, time.Now().Format("20060102-150405"))
-	if rerr := os.Rename(p.SettingsFile, aside); rerr != nil {
-		return def, fmt.Errorf("settings file %s is broken (%v) and could not be moved aside: %w", p.SettingsFile, err, rerr)
+	broken.File = p.SettingsFile
+	aside, err := moveAside(p.SettingsFile)
+	if err != nil {
+		broken.KeepErr = err
+		return s, broken
 	}
-	if serr := SaveSettings(p, def); serr != nil {
-		return def, serr
+	broken.Aside = aside
+	if err := SaveSettings(p, s); err != nil {
+		broken.KeepErr = err
 	}
-	return def, fmt.Errorf("settings file was broken (%v); defaults restored, old file kept as %s", err, aside)
+	return s, broken
 }
 
-// parseSettings decodes a settings file over the defaults def (fields it
-// lacks keep their default) and validates the result.
-func parseSettings(data []byte, def Settings) (Settings, error) {
-	s := def
-	if err := json.Unmarshal(data, &s); err != nil {
-		return def, err
+// moveAside renames the damaged file to FILE.broken-TIME (numbered when
+// that exists already) and returns the new name.
+func moveAside(file string) (string, error) {
+	base := fmt.Sprintf("%s.broken-%s", file, time.Now().Format("20060102-150405"))
+	aside := base
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s.%d", base, n)
 	}
-	if err := s.Validate(); err != nil {
-		return def, err
+	if err := os.Rename(file, aside); err != nil {
+		return "", fmt.Errorf("moving the damaged file aside: %w", err)
 	}
-	return s, nil
+	return aside, nil
 }
 
 // SaveSettings writes s atomically to the settings file.

@@ -12,8 +12,8 @@ type Snapshot struct {
 	Torrents []TorrentStatus // sorted by the time they were added
 	// ListenPort is the TCP and UDP port we listen on (0 before listening).
 	ListenPort int
-	// ListenErr says why we could not listen, "" when listening.
-	ListenErr string
+	// ListenErr says why we could not listen, nil when listening.
+	ListenErr error
 	DHT       DHTStatus
 	NAT       NATStatus
 	RateDown  float64 // bytes per second over all torrents
@@ -36,14 +36,17 @@ const (
 
 // TorrentStatus describes one torrent.
 type TorrentStatus struct {
-	InfoHash    string // 40 hex digits; the key for commands
-	Name        string
-	Dir         string // where the data is (Dir/Name...): the download folder, or where a created torrent's files are
-	Size        int64  // total bytes (0 while a magnet's metadata is unknown)
-	Progress    float64
-	State       TorrentState
-	Err         string // why the torrent stopped (State == StateError), in plain words
-	Warning     string // a non-fatal problem worth showing (e.g. a tracker warning)
+	InfoHash string // 40 hex digits; the key for commands
+	Name     string
+	Dir      string // where the data is (Dir/Name...): the download folder, or where a created torrent's files are
+	Size     int64  // total bytes (0 while a magnet's metadata is unknown)
+	Progress float64
+	State    TorrentState
+	Err      error  // why the torrent stopped (State == StateError), in plain words
+	Warning  string // a non-fatal problem worth showing (e.g. a tracker warning)
+	// ResumeErr says why the last save of the resume data failed (it
+	// wraps ErrResumeNotSaved and is retried); nil once a save works.
+	ResumeErr   error
 	RateDown    float64
 	RateUp      float64
 	Downloaded  int64 // payload bytes received this session
@@ -67,6 +70,7 @@ type TorrentStatus struct {
 
 // FileStatus is one file of a torrent.
 type FileStatus struct {
+	Index    int    // the file's place in the torrent's file list (pad files counted)
 	Path     string // relative, sanitised
 	Size     int64
 	Progress float64
@@ -124,10 +128,23 @@ type DHTStatus struct {
 	MyContact string
 }
 
+// NATState is where the UPnP port mapping stands.
+type NATState string
+
+// Port mapping states.
+const (
+	NATOff          NATState = "off"              // switched off: no mapping is held
+	NATDiscovering  NATState = "discovering"      // looking for a gateway
+	NATNoGateway    NATState = "no gateway found" // normal on many networks; retried now and then
+	NATMapped       NATState = "mapped"           // TCP and UDP both forwarded
+	NATPartlyMapped NATState = "partly mapped"    // only one of TCP and UDP forwarded
+	NATError        NATState = "error"            // a gateway was found but refused both mappings
+)
+
 // NATStatus is the UPnP port mapping state.
 type NATStatus struct {
 	Enabled    bool
-	State      string // "off", "discovering", "no gateway found", "mapped", "partly mapped", "error"
+	State      NATState
 	Gateway    string
 	ExternalIP string
 	TCP, UDP   PortMapping
@@ -138,35 +155,4 @@ type PortMapping struct {
 	ExternalPort int
 	Lease        time.Duration
 	Err          string
-}
-
-// EventKind names a one-off event.
-type EventKind string
-
-// Event kinds.
-const (
-	EventFinished       EventKind = "finished" // a torrent completed its download
-	EventError          EventKind = "error"    // a torrent or a command failed
-	EventCreated        EventKind = "created"  // a torrent was created (and is seeding)
-	EventAdded          EventKind = "added"    // a torrent was added
-	EventPing           EventKind = "ping"     // a bootstrap contact answered or not
-	EventCreateProgress EventKind = "create progress"
-)
-
-// Event is a one-off notice from the engine.
-type Event struct {
-	Kind     EventKind
-	InfoHash string // the torrent concerned, if any
-	Name     string
-	Err      string // EventError, EventPing without reply
-	// EventCreated: the new torrent's file bytes and magnet link.
-	Torrent []byte
-	Magnet  string
-	// EventPing: the contact and its reply time.
-	Contact string
-	RTT     time.Duration
-	// EventCreateProgress: bytes hashed so far of Total.
-	Hashed, Total int64
-	// Request is the id the caller gave the command, when it gave one.
-	Request int
 }

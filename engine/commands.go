@@ -8,7 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/engine/storage"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
 )
 
@@ -25,6 +27,10 @@ type AddOptions struct {
 	// torrent order: the data is used where it is (seeding files the user
 	// just made a torrent of) instead of under Dir.
 	Sources []string
+	// IgnoreSpace starts the download even when what it still has to
+	// write does not fit in its folder's free space (checked otherwise
+	// before anything is written, and at each resume).
+	IgnoreSpace bool
 }
 
 // AddTorrent adds a .torrent file's content. It returns the info hash, or
@@ -101,12 +107,15 @@ func parsePeerList(ss []string) ([]netip.AddrPort, error) {
 func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.AddrPort, opt AddOptions, added time.Time) {
 	ih := infoHashOf(mi, m)
 	if t := e.torrents[ih]; t != nil {
-		t.mu.Lock()
-		sw := t.sw
-		t.mu.Unlock()
-		if sw != nil && len(peers) > 0 {
+		if sw := t.run.status().sw; sw != nil && t.run != nil && len(peers) > 0 {
 			sw.AddPeers(peers, swarm.SourceManual)
 		}
+		return
+	}
+	if old := e.leaving[ih]; old != nil {
+		// Removed a moment ago and still stopping: added again once its
+		// files are closed and its state forgotten.
+		old.afterStop = append(old.afterStop, func() { e.add(mi, m, peers, opt, added) })
 		return
 	}
 	dir := opt.Dir
@@ -126,24 +135,39 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		}
 	}
 	t := &torrent{e: e, ih: ih, dir: dir, sources: opt.Sources, peers: peers, magnet: m,
-		mi: mi, addedAt: added, paused: opt.Paused, state: StateDownloading}
-	if t.paused {
-		t.state = StatePaused
-	}
+		mi: mi, addedAt: added, paused: opt.Paused, ignoreSpace: opt.IgnoreSpace}
 	e.torrents[ih] = t
 	e.order = append(e.order, ih)
 	if mi != nil {
 		e.saveTorrentFile(t)
 	}
 	e.saveList()
-	e.emit(Event{Kind: EventAdded, InfoHash: ih.String(), Name: t.name()})
-	if !t.paused {
-		t.start()
+	e.emit(TorrentAdded{InfoHash: ih.String(), Name: t.name()})
+	if t.paused {
+		t.state = StatePaused
+		t.have = e.savedHave(t)
+		return
 	}
+	e.start(t)
+}
+
+// savedHave returns the pieces t's resume data says are verified, for a
+// torrent shown paused without checking its files (Run goroutine).
+func (e *Engine) savedHave(t *torrent) bitfield.Bitfield {
+	if t.mi == nil || t.resumePath() == "" {
+		return bitfield.Bitfield{}
+	}
+	r, err := storage.LoadResume(t.resumePath())
+	if err != nil || r.InfoHash != t.ih || r.Have.Len() != t.mi.Info.NumPieces() {
+		return bitfield.Bitfield{}
+	}
+	return r.Have
 }
 
 // Remove removes a torrent; withData also deletes its downloaded files
 // (never files it was seeding in place from where the user keeps them).
+// The torrent leaves the list at once; its files are deleted and its
+// state forgotten once it has stopped.
 func (e *Engine) Remove(infoHash string, withData bool) {
 	e.queue.put(func() {
 		ih, err := parseHash(infoHash)
@@ -151,68 +175,89 @@ func (e *Engine) Remove(infoHash string, withData bool) {
 		if err != nil || t == nil {
 			return
 		}
-		t.stop()
+		t.removed = true
 		delete(e.torrents, ih)
-		for i, h := range e.order {
-			if h == ih {
-				e.order = append(e.order[:i], e.order[i+1:]...)
-				break
-			}
-		}
-		if withData && len(t.sources) == 0 {
-			if err := t.removeData(); err != nil {
-				e.emit(Event{Kind: EventError, InfoHash: infoHash, Name: t.name(), Err: "removing data: " + err.Error()})
-			}
-		}
-		e.forget(t)
+		e.order = slices.DeleteFunc(e.order, func(h metainfo.Hash) bool { return h == ih })
 		e.saveList()
+		finish := func() {
+			delete(e.leaving, ih)
+			if withData && len(t.sources) == 0 && t.mi != nil {
+				if err := storage.RemoveFiles(t.dir, &t.mi.Info); err != nil {
+					e.emit(Problem{InfoHash: infoHash, Name: t.name(), Err: fmt.Errorf("%w: %w", ErrRemovingData, err)})
+				}
+			}
+			e.forget(t)
+		}
+		if t.run != nil {
+			e.leaving[ih] = t
+		}
+		e.stop(t, finish)
+		e.changed = true
 	})
 }
 
-// Pause stops a torrent's transfers and closes its connections.
-func (e *Engine) Pause(infoHash string) { e.setPaused(infoHash, true) }
+// Pause stops a torrent's transfers and closes its connections and files.
+func (e *Engine) Pause(infoHash string) { e.withTorrent(infoHash, e.pause) }
 
-// Resume restarts a paused or failed torrent.
-func (e *Engine) Resume(infoHash string) { e.setPaused(infoHash, false) }
+// Resume restarts a paused or failed torrent, checking the free space
+// again.
+func (e *Engine) Resume(infoHash string) {
+	e.withTorrent(infoHash, func(t *torrent) { e.resume(t, false) })
+}
 
-func (e *Engine) setPaused(infoHash string, paused bool) {
+// ResumeIgnoringSpace restarts a paused or failed torrent without the
+// free-space check: the user's "start anyway" after ErrNotEnoughSpace.
+func (e *Engine) ResumeIgnoringSpace(infoHash string) {
+	e.withTorrent(infoHash, func(t *torrent) { e.resume(t, true) })
+}
+
+// withTorrent runs f on the Run goroutine for the torrent named, then
+// saves the list.
+func (e *Engine) withTorrent(infoHash string, f func(*torrent)) {
 	e.queue.put(func() {
 		ih, err := parseHash(infoHash)
 		if t := e.torrents[ih]; err == nil && t != nil {
-			e.pauseTorrent(t, paused)
+			f(t)
 			e.saveList()
+			e.changed = true
 		}
 	})
 }
 
-// PauseAll and ResumeAll act on every torrent.
-func (e *Engine) PauseAll()  { e.setAllPaused(true) }
-func (e *Engine) ResumeAll() { e.setAllPaused(false) }
+// PauseAll and ResumeAll act on every torrent. Neither waits for a
+// torrent to stop.
+func (e *Engine) PauseAll()  { e.forAll(e.pause) }
+func (e *Engine) ResumeAll() { e.forAll(func(t *torrent) { e.resume(t, false) }) }
 
-func (e *Engine) setAllPaused(paused bool) {
+func (e *Engine) forAll(f func(*torrent)) {
 	e.queue.put(func() {
-		for _, t := range e.torrents {
-			e.pauseTorrent(t, paused)
+		for _, ih := range e.order {
+			f(e.torrents[ih])
 		}
 		e.saveList()
+		e.changed = true
 	})
 }
 
-func (e *Engine) pauseTorrent(t *torrent, paused bool) {
-	if paused {
-		t.stop()
-		t.paused = true
-		t.mu.Lock()
-		t.state, t.err, t.sw = StatePaused, "", nil
-		t.mu.Unlock()
+// pause stops t for good (Run goroutine): it shows as paused once its
+// run has stopped.
+func (e *Engine) pause(t *torrent) {
+	t.paused = true
+	if t.run == nil {
+		t.state, t.err = StatePaused, nil
 		return
 	}
-	t.stop() // a failed torrent's goroutines have ended; clear them
+	e.stop(t, nil)
+}
+
+// resume starts t again (Run goroutine); ignoreSpace skips the free-space
+// check this once.
+func (e *Engine) resume(t *torrent, ignoreSpace bool) {
 	t.paused = false
-	t.mu.Lock()
-	t.state, t.err = StateDownloading, ""
-	t.mu.Unlock()
-	t.start()
+	if ignoreSpace {
+		t.ignoreSpace = true
+	}
+	e.start(t)
 }
 
 // infoHashOf returns the info hash of whichever of mi and m is set.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/maker"
@@ -63,7 +64,7 @@ func (e *Engine) Create(req CreateRequest) int {
 			defer stop()
 			defer e.queue.put(func() { delete(e.creates, id) })
 			if nerr != nil {
-				e.emit(Event{Kind: EventError, Request: id, Err: "nodes: " + nerr.Error()})
+				e.emit(CreateFailed{Request: id, Err: fmt.Errorf("nodes: %w", nerr)})
 				return
 			}
 			e.create(ctx, id, req, nodes)
@@ -93,28 +94,28 @@ func (e *Engine) create(ctx context.Context, id int, req CreateRequest, nodes []
 				return
 			}
 			last = time.Now()
-			e.emit(Event{Kind: EventCreateProgress, Request: id, Hashed: p.Hashed, Total: p.Total})
+			e.emit(CreateProgress{Request: id, Hashed: p.Hashed, Total: p.Total})
 		},
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			err = errors.New("cancelled")
+			err = ErrCancelled
 		}
-		e.emit(Event{Kind: EventError, Request: id, Err: "creating torrent: " + err.Error()})
+		e.emit(CreateFailed{Request: id, Err: fmt.Errorf("creating torrent: %w", err)})
 		return
 	}
 	data, err := res.MetaInfo.Encode()
 	if err != nil {
-		e.emit(Event{Kind: EventError, Request: id, Err: "creating torrent: " + err.Error()})
+		e.emit(CreateFailed{Request: id, Err: fmt.Errorf("creating torrent: %w", err)})
 		return
 	}
 	ih := res.MetaInfo.InfoHash.String()
 	if !req.NoSeed {
 		if _, err := e.AddTorrent(data, AddOptions{Sources: res.Sources}); err != nil {
-			e.emit(Event{Kind: EventError, Request: id, Err: "seeding the new torrent: " + err.Error()})
+			e.emit(CreateFailed{Request: id, Err: fmt.Errorf("seeding the new torrent: %w", err)})
 			return
 		}
 	}
-	e.emit(Event{Kind: EventCreated, Request: id, InfoHash: ih, Name: res.MetaInfo.Info.Name,
+	e.emit(Created{Request: id, InfoHash: ih, Name: res.MetaInfo.Info.Name,
 		Torrent: data, Magnet: res.MetaInfo.Magnet().String()})
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
@@ -23,40 +24,10 @@ import (
 // Version is the engine's version, sent to peers as "Swarmdrop 0.1.0".
 const Version = "0.1.0"
 
-// Config sets up an engine. The zero value of each field is a sensible
-// default, except DownloadDir.
-type Config struct {
-	// StateDir holds resume data, the DHT routing table and (with
-	// KeepList) the torrent list. "" keeps nothing between runs.
-	StateDir string
-	// KeepList saves the torrent list in StateDir and restores it on start
-	// (the window does; one-shot command-line downloads do not).
-	KeepList bool
-	// DownloadDir is where torrents go unless added with their own Dir.
-	DownloadDir string
-	// Port is the TCP and UDP port (0: any free port); Bind the address
-	// to listen on ("" = all).
-	Port int
-	Bind string
-	// Bootstrap are DHT contacts, "host:port".
-	Bootstrap []string
-	// NoDHT and NoUPnP turn those parts off.
-	NoDHT  bool
-	NoUPnP bool
-	// MaxConnections bounds peer connections over all torrents (default 200).
-	MaxConnections int
-	// MaxDownloadRate and MaxUploadRate in bytes per second; 0 = no limit.
-	MaxDownloadRate int64
-	MaxUploadRate   int64
-	// SnapshotEvery is the interval between snapshots (default 500 ms).
-	SnapshotEvery time.Duration
-	// Logf, when set, receives debugging lines.
-	Logf func(format string, args ...any)
-}
-
 // Engine is the running client. See the package comment.
 type Engine struct {
 	cfg    Config
+	timing Timing // cfg.Timing with defaults; never changes
 	peerID [20]byte
 	client string
 
@@ -81,14 +52,36 @@ type Engine struct {
 	// netMu guards net for readers outside the Run goroutine.
 	netMu sync.Mutex
 
+	// msgs carries the torrents' services' messages (transitions,
+	// "stopped") to the Run goroutine, as queue carries commands.
+	msgs cmdQueue
+
 	// Owned by the Run goroutine.
-	torrents map[metainfo.Hash]*torrent
-	order    []metainfo.Hash
-	net      *network
+	torrents  map[metainfo.Hash]*torrent
+	order     []metainfo.Hash
+	leaving   map[metainfo.Hash]*torrent // removed, their run not stopped yet
+	running   int                        // services started and not yet reported stopped
+	net       *network
+	listenErr error // why we do not listen, nil when we do
+	// changed asks for a snapshot soon, rather than at the next tick;
+	// lastSnap is when the last one was taken, snapCost how long it took.
+	changed  bool
+	lastSnap time.Time
+	snapCost time.Duration
 	ctx      context.Context
-	wg       sync.WaitGroup
-	nextReq  int
-	creates  map[int]context.CancelFunc
+	// wg counts the goroutines Run waits for before returning: the
+	// network's, the torrents' services and their stopped announces,
+	// pings and creations.
+	wg sync.WaitGroup
+
+	nextReq atomic.Int64 // the last request id given
+
+	// stops is the parent of the trackers' stopped announces; quitting
+	// cancels it Timing.TrackerStop after it began, so that they share
+	// that much time in all, however long the torrents take to stop.
+	stops       context.Context
+	cancelStops context.CancelFunc
+	creates     map[int]context.CancelFunc
 }
 
 // New builds an engine from cfg. It starts nothing.
@@ -104,6 +97,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg:      cfg,
+		timing:   cfg.Timing.withDefaults(),
 		client:   "Swarmdrop " + Version,
 		snaps:    make(chan Snapshot, 1),
 		events:   make(chan Event, 256),
@@ -114,9 +108,12 @@ func New(cfg Config) (*Engine, error) {
 		hashers:  swarm.NewHashPool(0),
 		memory:   swarm.NewPieceMemory(swarm.DefaultPieceMemory),
 		torrents: make(map[metainfo.Hash]*torrent),
+		leaving:  make(map[metainfo.Hash]*torrent),
 		creates:  make(map[int]context.CancelFunc),
 	}
 	e.queue.init()
+	e.msgs.init()
+	e.stops, e.cancelStops = context.WithCancel(context.Background())
 	e.trk = tracker.NewClient(tracker.ClientConfig{Logf: cfg.Logf})
 	// Azureus-style peer ID: client code SW, version 0100, then random.
 	id, err := swarm.NewPeerID(Version)
@@ -136,44 +133,101 @@ func (e *Engine) Snapshots() <-chan Snapshot { return e.snaps }
 func (e *Engine) Events() <-chan Event { return e.events }
 
 // Run runs the engine until ctx ends, then stops every torrent, saves
-// state and returns. It returns an error only when it cannot start.
+// state and returns. When it cannot listen on its port it says so in the
+// snapshots (ListenErr) and keeps serving commands: torrents then use only
+// the connections they open themselves, and ApplySettings with another
+// port tries again. It returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.ctx = ctx
-	n, err := e.startNetwork(ctx)
-	if err != nil {
-		return err
-	}
-	e.netMu.Lock()
-	e.net = n
-	e.netMu.Unlock()
-	defer func() {
-		cancel()
-		for _, t := range e.torrents {
-			t.stop()
-		}
-		e.wg.Wait()
-		e.saveList()
-	}()
+	e.listen()
 	if e.cfg.KeepList {
 		e.restoreList()
 	}
 	tick := time.NewTicker(e.cfg.SnapshotEvery)
 	defer tick.Stop()
 	e.publish()
+	var soon <-chan time.Time // a snapshot is due then
 	for {
 		select {
 		case <-ctx.Done():
+			e.shutdown()
 			return nil
 		case <-e.queue.ready:
 			for _, c := range e.queue.take() {
 				c()
 			}
+		case <-e.msgs.ready:
+			for _, m := range e.msgs.take() {
+				m()
+			}
 		case <-tick.C:
-			e.publish()
+			e.changed = true
+		case <-soon:
+		}
+		soon = nil
+		if e.changed {
+			// Changes are shown at once, but at most every
+			// SnapshotEvery/10, and with at least four times the time
+			// a snapshot takes in between, however many torrents change.
+			gap := max(e.cfg.SnapshotEvery/10, 4*e.snapCost)
+			if wait := gap - time.Since(e.lastSnap); wait > 0 {
+				soon = time.After(wait)
+			} else {
+				e.publish()
+			}
 		}
 	}
+}
+
+// shutdown waits for every torrent to stop (each run is a child of the
+// engine's context, which has ended), still applying their messages so
+// that, say, a magnet's metadata just fetched is kept; commands are not
+// run any more. Then it waits for the other goroutines, saves the list
+// and publishes a last snapshot (say, of a final resume save that
+// failed).
+func (e *Engine) shutdown() {
+	t := time.AfterFunc(e.timing.TrackerStop, e.cancelStops)
+	defer t.Stop()
+	for e.running > 0 {
+		<-e.msgs.ready
+		for _, m := range e.msgs.take() {
+			m()
+		}
+	}
+	e.wg.Wait()
+	e.saveList()
+	e.publish()
+}
+
+// listen starts the network on the configured port, or records why it
+// cannot (Run goroutine). Torrents already running are restarted, so
+// that they announce the port.
+func (e *Engine) listen() {
+	n, err := e.startNetwork(e.ctx)
+	if err != nil {
+		e.listenErr = err
+		if e.net == nil {
+			e.setNet(&network{})
+		}
+		return
+	}
+	e.listenErr = nil
+	e.setNet(n)
+	for _, ih := range e.order {
+		if t := e.torrents[ih]; t.run != nil && !t.run.stopping {
+			e.stop(t, nil)
+			t.restart = true
+		}
+	}
+	e.changed = true
+}
+
+func (e *Engine) setNet(n *network) {
+	e.netMu.Lock()
+	e.net = n
+	e.netMu.Unlock()
 }
 
 // emit sends an event without waiting.
@@ -181,7 +235,7 @@ func (e *Engine) emit(ev Event) {
 	select {
 	case e.events <- ev:
 	default:
-		e.logf("event dropped (nobody reading): %s %s", ev.Kind, ev.Err)
+		e.logf("event dropped (nobody reading): %#v", ev)
 	}
 }
 
@@ -244,6 +298,3 @@ func parseHash(s string) (metainfo.Hash, error) {
 	}
 	return h, nil
 }
-
-// trackerClient returns the client shared by every torrent's announcer.
-func (e *Engine) trackerClient() *tracker.Client { return e.trk }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -16,6 +15,7 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
+	"github.com/swarmdrop/swarmdrop/internal/hostile"
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
@@ -92,32 +92,6 @@ func seedForFlood(t *testing.T, content string, pieceLog int) (*Engine, string, 
 	return e, ih, mi, fmt.Sprintf("127.0.0.1:%d", port)
 }
 
-// hostileHandshake opens a connection from local (an address of
-// 127.0.0.0/8, "" for any) to addr and exchanges handshakes with the
-// extension protocol and the fast extension on.
-func hostileHandshake(ctx context.Context, addr, local string, ih metainfo.Hash, id [20]byte) (net.Conn, error) {
-	d := net.Dialer{Timeout: 5 * time.Second}
-	if local != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
-	}
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	hs := peerwire.NewHandshake(ih, id)
-	if _, err := c.Write(peerwire.AppendHandshake(nil, hs)); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if _, err := peerwire.ReadHandshake(c); err != nil {
-		c.Close()
-		return nil, err
-	}
-	c.SetDeadline(time.Time{})
-	return c, nil
-}
-
 // stillConnected reports whether the engine lists a peer at local.
 func stillConnected(t *testing.T, e *Engine, ih string, local net.Addr) bool {
 	for _, p := range lastStatus(t, e, ih).PeerList {
@@ -142,19 +116,7 @@ func waitDropped(t *testing.T, e *Engine, ih string, c net.Conn, timeout time.Du
 	return time.Since(start)
 }
 
-// readSlowly reads from c at about rate bytes per second until it fails.
-func readSlowly(c net.Conn, rate int) {
-	buf := make([]byte, rate/10)
-	for {
-		c.SetReadDeadline(time.Now().Add(30 * time.Second))
-		if _, err := io.ReadFull(c, buf); err != nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-var floodID = [20]byte{'-', 'X', 'X', '0', '0', '0', '1', '-', 'f', 'l', 'o', 'o', 'd', 'e', 'r', '.', '.', '.', '.', '.'}
+var floodID = hostile.PeerID("flooder")
 
 // TestMetadataFlood: 10,000 ut_metadata requests (about 310 KB) from a
 // peer that does not read, or reads slowly: the seeder's heap stays
@@ -172,20 +134,22 @@ func TestMetadataFlood(t *testing.T) {
 			if reading {
 				id[19] = 'r'
 			}
-			c, err := hostileHandshake(context.Background(), addr, "", mi.InfoHash, id)
+			c, err := hostile.Peer{Addr: addr, InfoHash: mi.InfoHash, ID: id}.Connect(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			ext := peerwire.ExtHandshake{M: map[string]int{"ut_metadata": 3}}
-			out := peerwire.AppendMessage(nil, peerwire.Message{ID: peerwire.Extended, ExtID: 0, ExtPayload: ext.Encode()})
-			for i := range 10_000 {
-				req := peerwire.MetadataMsg{Type: peerwire.MetadataRequest, Piece: i % pieces}
-				out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.Extended, ExtID: 1, ExtPayload: req.Encode()})
+			extID, size, err := hostile.UTMetadataID(c, peerwire.NewReader(c, 0), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
 			}
+			if size != len(mi.InfoBytes) {
+				t.Fatalf("metadata_size %d, want %d", size, len(mi.InfoBytes))
+			}
+			out := hostile.MetadataRequests(10_000, pieces, extID)
 			stop := heapPeak()
 			if reading {
-				go readSlowly(c, 64<<10)
+				go hostile.ReadSlowly(c, 64<<10)
 			}
 			c.SetWriteDeadline(time.Now().Add(20 * time.Second))
 			c.Write(out) // fails once the engine hangs up
@@ -207,16 +171,6 @@ func TestRequestFlood(t *testing.T) {
 	content := filepath.Join(src, "big.bin")
 	testpeers.RandomFile(t, content, 4<<20, 7)
 	e, ih, mi, addr := seedForFlood(t, content, 16)
-	flood := func(n int) []byte {
-		var out []byte
-		blocks := int(mi.Info.PieceLength / peerwire.BlockSize)
-		for i := range n {
-			piece := (i / blocks) % mi.Info.NumPieces()
-			out = peerwire.AppendMessage(out, peerwire.Message{ID: peerwire.Request, Index: uint32(piece),
-				Begin: uint32(i%blocks) * peerwire.BlockSize, Length: peerwire.BlockSize})
-		}
-		return out
-	}
 	for _, tc := range []struct {
 		name     string
 		fast     bool
@@ -229,36 +183,17 @@ func TestRequestFlood(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := floodID
 			id[19] = byte('a' + len(tc.name))
-			d := net.Dialer{Timeout: 5 * time.Second}
-			c, err := d.Dial("tcp", addr)
+			c, err := hostile.Peer{Addr: addr, InfoHash: mi.InfoHash, ID: id, NoFast: !tc.fast}.Connect(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			hs := peerwire.NewHandshake(mi.InfoHash, id)
-			if !tc.fast {
-				hs.Reserved[7] &^= 0x04
-			}
-			c.Write(peerwire.AppendHandshake(nil, hs))
-			if _, err := peerwire.ReadHandshake(c); err != nil {
-				t.Fatal(err)
-			}
 			if tc.unchoked {
-				c.Write(peerwire.AppendMessage(nil, peerwire.Message{ID: peerwire.Interested}))
-				r := peerwire.NewReader(c, mi.Info.NumPieces())
-				for {
-					m, err := r.ReadMessage()
-					if err != nil {
-						t.Fatalf("waiting for an unchoke: %v", err)
-					}
-					if !m.Keepalive && m.ID == peerwire.Unchoke {
-						break
-					}
+				if err := hostile.AwaitUnchoke(c, peerwire.NewReader(c, mi.Info.NumPieces()), 10*time.Second); err != nil {
+					t.Fatal(err)
 				}
 			}
-			c.SetDeadline(time.Time{})
-			out := flood(100_000)
+			out := hostile.BlockRequests(100_000, mi.Info.NumPieces(), mi.Info.PieceLength)
 			stop := heapPeak()
 			c.SetWriteDeadline(time.Now().Add(20 * time.Second))
 			c.Write(out)
@@ -270,48 +205,6 @@ func TestRequestFlood(t *testing.T) {
 			}
 		})
 	}
-}
-
-// idleFlood keeps n connections per address in locals open to addr: each
-// completes the handshake, then sends keep-alives and nothing else; a
-// connection the engine closes is opened again after a second, as a
-// determined attacker would. It returns how many are open, over time.
-func idleFlood(ctx context.Context, addr string, locals []string, n int, ih metainfo.Hash) *atomic.Int32 {
-	var open atomic.Int32
-	for li, local := range locals {
-		for i := range n {
-			go func() {
-				var id [20]byte
-				copy(id[:], fmt.Sprintf("-XX0001-idle%03d%05d", li, i))
-				for ctx.Err() == nil {
-					c, err := hostileHandshake(ctx, addr, local, ih, id)
-					if err == nil {
-						open.Add(1)
-						stop := context.AfterFunc(ctx, func() { c.Close() })
-						go io.Copy(io.Discard, c)
-						for ctx.Err() == nil {
-							c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-							if _, err := c.Write([]byte{0, 0, 0, 0}); err != nil {
-								break
-							}
-							select {
-							case <-ctx.Done():
-							case <-time.After(2 * time.Second):
-							}
-						}
-						stop()
-						c.Close()
-						open.Add(-1)
-					}
-					select {
-					case <-ctx.Done():
-					case <-time.After(time.Second):
-					}
-				}
-			}()
-		}
-	}
-	return &open
 }
 
 // TestIdleFloodDoesNotLockOut: 500 idle handshaken connections, from one
@@ -331,7 +224,7 @@ func TestIdleFloodDoesNotLockOut(t *testing.T) {
 		per    int
 	}{
 		{"one address", []string{"127.0.0.1"}, 500},
-		{"50 addresses", fiftyAddrs(), 10},
+		{"50 addresses", hostile.Addrs("127.0.0.10", 50), 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := testEngine(t, Config{DownloadDir: src})
@@ -343,7 +236,17 @@ func TestIdleFloodDoesNotLockOut(t *testing.T) {
 			waitState(t, e, ih, StateSeeding, 30*time.Second)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			open := idleFlood(ctx, fmt.Sprintf("127.0.0.1:%d", port), tc.locals, tc.per, mi.InfoHash)
+			flood := &hostile.IdleFlood{Addr: fmt.Sprintf("127.0.0.1:%d", port), InfoHash: mi.InfoHash, Locals: tc.locals, PerAddr: tc.per}
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				flood.Run(ctx)
+			}()
+			defer func() {
+				cancel()
+				wg.Wait()
+			}()
 			// Let the flood take every slot it can, and grow old enough
 			// to be worth evicting (a flood that is already there when a
 			// real peer comes: libtorrent retries a refused peer only
@@ -376,17 +279,8 @@ func TestIdleFloodDoesNotLockOut(t *testing.T) {
 				"--peer", fmt.Sprintf("127.0.0.1:%d", port), "--seconds", "50")
 			dl.Wait(t, "DONE", 60*time.Second)
 			t.Logf("%d flood connections open (%d held by the torrent when the downloader came); downloader done in %v",
-				open.Load(), held, time.Since(start).Round(100*time.Millisecond))
+				flood.Open(), held, time.Since(start).Round(100*time.Millisecond))
 			sameTree(t, content, filepath.Join(dst, "flooded"))
 		})
 	}
-}
-
-// fiftyAddrs returns 127.0.0.10 to 127.0.0.59.
-func fiftyAddrs() []string {
-	var out []string
-	for i := 10; i < 60; i++ {
-		out = append(out, fmt.Sprintf("127.0.0.%d", i))
-	}
-	return out
 }

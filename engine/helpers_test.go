@@ -41,21 +41,45 @@ func mktorrent(t *testing.T, path string, exp int, extra ...string) ([]byte, *me
 	return data, mi
 }
 
-// testEngine starts an engine on 127.0.0.1 with UPnP off (the rest as cfg
-// says) and returns it; it stops when the test ends.
-func testEngine(t *testing.T, cfg Config) *Engine {
-	t.Helper()
+// testingConfig is a hermetic configuration for tests: loopback, any free
+// port, UPnP off, a temporary download folder, snapshots every 100 ms, and
+// DHT lookups that found nobody retried after 2 s (so that a seeder
+// announcing a moment after our first lookup is found fast).
+func testingConfig(t testing.TB) Config {
+	return Config{
+		DownloadDir:   t.TempDir(),
+		Bind:          "127.0.0.1",
+		NoUPnP:        true,
+		SnapshotEvery: 100 * time.Millisecond,
+		Timing:        Timing{LookupRetry: 2 * time.Second},
+	}
+}
+
+// withTesting fills the zero fields of cfg that testingConfig sets, and
+// turns UPnP off.
+func withTesting(t testing.TB, cfg Config) Config {
+	def := testingConfig(t)
 	if cfg.DownloadDir == "" {
-		cfg.DownloadDir = t.TempDir()
+		cfg.DownloadDir = def.DownloadDir
 	}
 	if cfg.Bind == "" {
-		cfg.Bind = "127.0.0.1"
+		cfg.Bind = def.Bind
+	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = def.SnapshotEvery
+	}
+	if cfg.Timing.LookupRetry == 0 {
+		cfg.Timing.LookupRetry = def.Timing.LookupRetry
 	}
 	cfg.NoUPnP = true
-	if cfg.SnapshotEvery == 0 {
-		cfg.SnapshotEvery = 100 * time.Millisecond
-	}
-	e, err := New(cfg)
+	return cfg
+}
+
+// testEngine starts an engine with cfg on top of testingConfig and
+// returns it; it stops when the test ends.
+func testEngine(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	e, err := New(withTesting(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +106,11 @@ func waitState(t *testing.T, e *Engine, ih string, want TorrentState, timeout ti
 					return ts
 				}
 				if ts.State == StateError {
-					t.Fatalf("torrent failed: %s", ts.Err)
+					t.Fatalf("torrent failed: %v", ts.Err)
 				}
 			}
 		case <-deadline:
-			t.Fatalf("torrent %s not %q within %v; last: state %q, %d/%d pieces, %d peers, err %q",
+			t.Fatalf("torrent %s not %q within %v; last: state %q, %d/%d pieces, %d peers, err %v",
 				ih[:8], want, timeout, last.State, last.PiecesHave, last.PiecesTotal, last.Peers, last.Err)
 		}
 	}

@@ -45,11 +45,9 @@ func (e *Engine) saveList() {
 		for _, p := range t.peers {
 			le.Peers = append(le.Peers, p.String())
 		}
-		t.mu.Lock()
 		if t.mi == nil && t.magnet != nil {
 			le.Magnet = t.magnet.String()
 		}
-		t.mu.Unlock()
 		list = append(list, le)
 	}
 	data, err := json.MarshalIndent(list, "", "  ")
@@ -60,7 +58,7 @@ func (e *Engine) saveList() {
 		err = atomicfile.Write(e.listPath(), data, 0o600)
 	}
 	if err != nil {
-		e.emit(Event{Kind: EventError, Err: "saving the torrent list: " + err.Error()})
+		e.emit(Problem{Err: fmt.Errorf("saving the torrent list: %w", err)})
 	}
 }
 
@@ -70,9 +68,7 @@ func (e *Engine) saveTorrentFile(t *torrent) {
 	if !e.cfg.KeepList || e.cfg.StateDir == "" {
 		return
 	}
-	t.mu.Lock()
 	mi := t.mi
-	t.mu.Unlock()
 	if mi == nil {
 		return
 	}
@@ -84,7 +80,7 @@ func (e *Engine) saveTorrentFile(t *torrent) {
 		err = atomicfile.Write(e.torrentFilePath(t.ih), data, 0o600)
 	}
 	if err != nil {
-		e.emit(Event{Kind: EventError, InfoHash: t.ih.String(), Err: "saving the torrent: " + err.Error()})
+		e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("saving the torrent: %w", err)})
 	}
 }
 
@@ -117,7 +113,7 @@ func (e *Engine) restoreList() {
 		list, err = parseList(data)
 	}
 	if err != nil {
-		e.emit(Event{Kind: EventError, Err: "reading the saved torrent list: " + err.Error()})
+		e.emit(Problem{Err: fmt.Errorf("reading the saved torrent list: %w", err)})
 		return
 	}
 	for _, le := range list {
@@ -140,7 +136,7 @@ func (e *Engine) restoreList() {
 				continue
 			}
 		}
-		e.emit(Event{Kind: EventError, InfoHash: le.InfoHash, Err: "a saved torrent could not be restored: its metadata is missing"})
+		e.emit(Problem{InfoHash: le.InfoHash, Err: errors.New("a saved torrent could not be restored: its metadata is missing")})
 	}
 }
 
@@ -151,20 +147,4 @@ func (e *Engine) forget(t *torrent) {
 	}
 	os.Remove(storage.ResumePath(e.cfg.StateDir, t.ih))
 	os.Remove(e.torrentFilePath(t.ih))
-}
-
-// removeData deletes the torrent's downloaded files.
-func (t *torrent) removeData() error {
-	t.mu.Lock()
-	mi := t.mi
-	t.mu.Unlock()
-	if mi == nil {
-		return nil
-	}
-	st, err := storage.Open(t.dir, &mi.Info)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.Remove()
 }

@@ -82,7 +82,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 		go func() {
 			defer e.wg.Done()
 			if err := node.Serve(ctx); err != nil && ctx.Err() == nil {
-				e.emit(Event{Kind: EventError, Err: "DHT stopped: " + err.Error()})
+				e.emit(Problem{Err: fmt.Errorf("DHT stopped: %w", err)})
 			}
 		}()
 	}
@@ -140,7 +140,7 @@ func (e *Engine) acceptLoop(ctx context.Context, l net.Listener) {
 		go func() {
 			defer wg.Done()
 			defer e.limit.EndHandshake(ip)
-			e.route(c)
+			e.route(ctx, c)
 		}()
 	}
 }
@@ -153,11 +153,13 @@ func remoteIP(c net.Conn) netip.Addr {
 }
 
 // route reads the start of an incoming handshake and passes the
-// connection to the swarm it names, or closes it.
-func (e *Engine) route(c net.Conn) {
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+// connection to the swarm it names, or closes it. It gives up when ctx
+// ends.
+func (e *Engine) route(ctx context.Context, c net.Conn) {
+	c.SetDeadline(time.Now().Add(e.timing.Handshake))
+	stop := context.AfterFunc(ctx, func() { c.Close() })
 	reserved, ih, err := peerwire.ReadHandshakeStart(c)
-	if err != nil {
+	if !stop() || err != nil {
 		c.Close()
 		return
 	}

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"github.com/swarmdrop/swarmdrop/engine/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +26,7 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	waitState(t, seed, ih, StateSeeding, 30*time.Second)
 
 	state, dl := t.TempDir(), t.TempDir()
-	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}
+	cfg := withTesting(t, Config{StateDir: state, KeepList: true, DownloadDir: dl, NoDHT: true})
 	first, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -49,9 +51,10 @@ func TestRestartKeepsTorrents(t *testing.T) {
 	sameTree(t, content, filepath.Join(dl, "keep"))
 }
 
-// TestNoSpace: a download into a too small file system stops with a clear
-// "no space" error, keeps what it verified, and completes once space is
-// freed and the torrent resumed.
+// TestNoSpace: a download into a too small file system, started despite
+// the free-space check, stops with a clear "no space" error when the disk
+// fills, keeps what it verified, and completes once space is freed and
+// the torrent resumed.
 func TestNoSpace(t *testing.T) {
 	mnt := testpeers.SmallFS(t, 3<<20)
 	filler := filepath.Join(mnt, "filler")
@@ -66,12 +69,12 @@ func TestNoSpace(t *testing.T) {
 	waitState(t, seed, ih, StateSeeding, 30*time.Second)
 
 	e := testEngine(t, Config{DownloadDir: mnt, StateDir: t.TempDir()})
-	if _, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("127.0.0.1:%d", seedPort)}}); err != nil {
+	if _, err := e.AddTorrent(data, AddOptions{IgnoreSpace: true, Peers: []string{fmt.Sprintf("127.0.0.1:%d", seedPort)}}); err != nil {
 		t.Fatal(err)
 	}
 	ts := waitState(t, e, ih, StateError, 60*time.Second)
-	if !strings.Contains(ts.Err, "no space") {
-		t.Fatalf("error %q does not say there is no space", ts.Err)
+	if !errors.Is(ts.Err, ErrNoSpace) || !strings.Contains(ts.Err.Error(), "no space") {
+		t.Fatalf("error %v does not say there is no space", ts.Err)
 	}
 	if ts.PiecesHave >= mi.Info.NumPieces() {
 		t.Fatalf("all pieces verified on a full disk?")
@@ -100,7 +103,7 @@ func TestRestartMagnetMidway(t *testing.T) {
 	_, port := testpeers.SeedLT(t, tf, src, "--rate", "500000")
 
 	state, dl := t.TempDir(), t.TempDir()
-	cfg := Config{StateDir: state, KeepList: true, DownloadDir: dl, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 100 * time.Millisecond}
+	cfg := withTesting(t, Config{StateDir: state, KeepList: true, DownloadDir: dl, NoDHT: true})
 	first, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -133,4 +136,97 @@ func TestRestartMagnetMidway(t *testing.T) {
 		t.Fatalf("%d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
 	}
 	sameTree(t, content, filepath.Join(dl, "midway"))
+}
+
+// TestNotEnoughSpace: a torrent larger than the free space of its folder
+// (a small tmpfs) is refused before any file is created, with an error
+// naming both sizes, in its status and as an event; the user can still
+// start it anyway.
+func TestNotEnoughSpace(t *testing.T) {
+	mnt := testpeers.SmallFS(t, 1<<20)
+	src := t.TempDir()
+	content := testContent(t, src, "large", 500_000) // about 3 MB
+	data, mi := mktorrent(t, content, 15)
+	e := testEngine(t, Config{DownloadDir: mnt, StateDir: t.TempDir(), NoDHT: true})
+	free, err := storage.FreeSpace(mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ih, err := e.AddTorrent(data, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := waitState(t, e, ih, StateError, 30*time.Second)
+	if !errors.Is(ts.Err, ErrNotEnoughSpace) {
+		t.Fatalf("error %v is not ErrNotEnoughSpace", ts.Err)
+	}
+	for _, n := range []string{sizeText(mi.Info.TotalLength), sizeText(free)} {
+		if !strings.Contains(ts.Err.Error(), n) {
+			t.Errorf("error %q does not name %s", ts.Err, n)
+		}
+	}
+	if ents, _ := os.ReadDir(mnt); len(ents) != 0 {
+		t.Fatalf("%d entries created in the download folder before refusing", len(ents))
+	}
+	failed := func() {
+		t.Helper()
+		for deadline := time.After(10 * time.Second); ; {
+			select {
+			case ev := <-e.Events():
+				if f, ok := ev.(TorrentFailed); ok && f.InfoHash == ih {
+					if !errors.Is(f.Err, ErrNotEnoughSpace) {
+						t.Fatalf("event error %v", f.Err)
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatal("no TorrentFailed event")
+			}
+		}
+	}
+	failed()
+	// A plain resume checks again, and refuses again.
+	e.Resume(ih)
+	failed()
+	// Started anyway: its files are made (sparse) and it downloads.
+	e.ResumeIgnoringSpace(ih)
+	waitState(t, e, ih, StateDownloading, 30*time.Second)
+	if _, err := os.Stat(filepath.Join(mnt, "large", "a.bin")); err != nil {
+		t.Fatalf("started anyway, yet: %v", err)
+	}
+}
+
+// TestResumeNotSaved: a state folder where resume data cannot be written
+// shows as a warning in the torrent's status, and the save is retried
+// until it works.
+func TestResumeNotSaved(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "unsaved", 100_000)
+	data, mi := mktorrent(t, content, 15)
+	state := t.TempDir()
+	blocker := filepath.Join(state, "resume") // a file where the folder goes
+	writeFile(t, blocker, nil)
+	e := testEngine(t, Config{DownloadDir: src, StateDir: state, NoDHT: true, Timing: Timing{ResumeSaveEvery: 200 * time.Millisecond}})
+	ih, _ := e.AddTorrent(data, AddOptions{})
+	waitState(t, e, ih, StateSeeding, 30*time.Second)
+	var ts TorrentStatus
+	for deadline := time.Now().Add(10 * time.Second); ts.ResumeErr == nil; ts = lastStatus(t, e, ih) {
+		if time.Now().After(deadline) {
+			t.Fatal("no resume save failure shown in 10 s")
+		}
+	}
+	if !errors.Is(ts.ResumeErr, ErrResumeNotSaved) || !strings.Contains(ts.Warning, "resume data not saved") {
+		t.Fatalf("status: ResumeErr %v, warning %q", ts.ResumeErr, ts.Warning)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ts.ResumeErr != nil || ts.Warning != ""; ts = lastStatus(t, e, ih) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %v after the state folder was fixed", ts.ResumeErr)
+		}
+	}
+	if r, err := storage.LoadResume(storage.ResumePath(state, mi.InfoHash)); err != nil || !r.Have.Full() {
+		t.Fatalf("resume data after the retry: %v", err)
+	}
 }

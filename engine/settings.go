@@ -2,9 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
-	"sync"
-	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 )
@@ -17,21 +16,19 @@ type Settings struct {
 	MaxConnections  int
 	MaxDownloadRate int64 // bytes per second, 0 = no limit
 	MaxUploadRate   int64
+	// Port is the listening port (0: any free port). While the engine
+	// listens, a new port takes effect at the next start; while it could
+	// not listen, the new port is tried at once.
+	Port int
 }
 
-// requests numbers asynchronous commands; reqMu guards nextReq.
-var reqMu sync.Mutex
-
-func (e *Engine) newRequestID() int {
-	reqMu.Lock()
-	defer reqMu.Unlock()
-	e.nextReq++
-	return e.nextReq
-}
+// newRequestID numbers an asynchronous command; safe from any goroutine.
+func (e *Engine) newRequestID() int { return int(e.nextReq.Add(1)) }
 
 // ApplySettings applies new settings at once: bootstrap contacts are
 // added to the DHT, UPnP is switched on or off (removing the mappings when
-// off), limits change. The listening port is only read at start.
+// off), limits change. A new port is tried at once when the engine could
+// not listen (see Settings.Port).
 func (e *Engine) ApplySettings(s Settings) {
 	e.queue.put(func() {
 		e.cfg.Bootstrap = s.Bootstrap
@@ -48,6 +45,10 @@ func (e *Engine) ApplySettings(s Settings) {
 		if e.net == nil {
 			return
 		}
+		if e.listenErr != nil && s.Port >= 0 && s.Port <= 65535 {
+			e.cfg.Port = s.Port
+			e.listen()
+		}
 		if e.net.dht != nil && len(s.Bootstrap) > 0 {
 			e.net.dht.AddContacts(s.Bootstrap)
 		}
@@ -63,7 +64,7 @@ func (e *Engine) Ping(contact string) int {
 	id := e.newRequestID()
 	e.queue.put(func() {
 		if e.net == nil || e.net.dht == nil {
-			e.emit(Event{Kind: EventPing, Request: id, Contact: contact, Err: "the DHT is off"})
+			e.emit(PingResult{Request: id, Contact: contact, Err: ErrDHTOff})
 			return
 		}
 		node := e.net.dht
@@ -71,12 +72,12 @@ func (e *Engine) Ping(contact string) int {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			pctx, cancel := context.WithTimeout(ctx, e.timing.Ping)
 			defer cancel()
 			rtt, err := node.Ping(pctx, contact)
-			ev := Event{Kind: EventPing, Request: id, Contact: contact, RTT: rtt}
+			ev := PingResult{Request: id, Contact: contact, RTT: rtt}
 			if err != nil {
-				ev.Err = "no reply: " + err.Error()
+				ev.Err = fmt.Errorf("%w: %w", ErrNoReply, err)
 			}
 			e.emit(ev)
 		}()

@@ -1,17 +1,22 @@
 package engine
 
 import (
-	"github.com/swarmdrop/swarmdrop/engine/maker"
 	"path/filepath"
+	"slices"
 	"time"
 
+	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+	"github.com/swarmdrop/swarmdrop/engine/maker"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
 )
 
 // publish builds a snapshot and offers it, replacing one not yet read
 // (Run goroutine).
 func (e *Engine) publish() {
+	start := time.Now()
 	s := e.snapshot()
+	e.changed, e.lastSnap, e.snapCost = false, start, time.Since(start)
 	select {
 	case <-e.snaps:
 	default:
@@ -22,9 +27,9 @@ func (e *Engine) publish() {
 	}
 }
 
-// snapshot builds the current snapshot and sends the finished events.
+// snapshot builds the current snapshot. It only reads.
 func (e *Engine) snapshot() Snapshot {
-	s := Snapshot{Time: time.Now()}
+	s := Snapshot{Time: time.Now(), ListenErr: e.listenErr}
 	if n := e.net; n != nil {
 		s.ListenPort = n.port
 		s.DHT = n.dhtStatus()
@@ -34,32 +39,17 @@ func (e *Engine) snapshot() Snapshot {
 		}
 	}
 	for _, ih := range e.order {
-		t := e.torrents[ih]
-		ts := t.status()
+		ts := e.torrents[ih].status()
 		s.RateDown += ts.RateDown
 		s.RateUp += ts.RateUp
 		s.Peers += ts.Peers
 		s.Torrents = append(s.Torrents, ts)
-		if ts.State == StateSeeding && !t.finished {
-			t.finished = true
-			t.mu.Lock()
-			wasDone, a := t.wasDone, t.announcer
-			t.mu.Unlock()
-			if a != nil {
-				a.Completed()
-			}
-			if !wasDone {
-				e.emit(Event{Kind: EventFinished, InfoHash: ts.InfoHash, Name: ts.Name})
-			}
-		}
 	}
 	return s
 }
 
-// status describes the torrent now.
+// status describes the torrent now (Run goroutine).
 func (t *torrent) status() TorrentStatus {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	ts := TorrentStatus{
 		InfoHash: t.ih.String(),
 		Dir:      t.dataDir(),
@@ -67,7 +57,6 @@ func (t *torrent) status() TorrentStatus {
 		Err:      t.err,
 		AddedAt:  t.addedAt,
 		ETA:      -1,
-		DHT:      t.dht,
 	}
 	if t.magnet != nil {
 		ts.Name = t.magnet.Name
@@ -76,7 +65,7 @@ func (t *torrent) status() TorrentStatus {
 	if t.mi != nil {
 		info := &t.mi.Info
 		ts.Name = info.Name
-		ts.Size = info.TotalLength
+		ts.Size = info.ContentLength() // pad files are not the user's data
 		ts.PiecesTotal = info.NumPieces()
 		ts.PieceLength = info.PieceLength
 		ts.Private = info.Private
@@ -85,11 +74,14 @@ func (t *torrent) status() TorrentStatus {
 	if ts.Name == "" {
 		ts.Name = ts.InfoHash
 	}
-	if t.state == StateChecking {
-		ts.Progress = t.checked
+	run := t.run
+	if run == nil {
+		run = t.last // its tracker, DHT and resume status stay on view
 	}
-	if t.announcer != nil {
-		for _, a := range t.announcer.Status() {
+	rs := run.status()
+	ts.DHT = rs.dht
+	if rs.announcer != nil {
+		for _, a := range rs.announcer.Status() {
 			ts.Trackers = append(ts.Trackers, TrackerStatus{
 				URL: a.URL, Tier: a.Tier, Working: a.Working, LastAnnounce: a.LastAnnounce,
 				NextAnnounce: a.NextAnnounce, Peers: a.Peers, Seeders: a.Seeders, Leechers: a.Leechers,
@@ -100,46 +92,43 @@ func (t *torrent) status() TorrentStatus {
 			}
 		}
 	}
-	if t.sw == nil {
-		if t.mi != nil {
-			// Known before the swarm runs (while checking, paused, failed).
-			ts.PiecesTotal = t.mi.Info.NumPieces()
-			ts.Files = t.fileStatus(nil)
-		}
-		return ts
+	if rs.saveErr != nil {
+		ts.ResumeErr = rs.saveErr
+		ts.Warning = rs.saveErr.Error()
 	}
-	st := t.sw.Stats()
+	var st swarm.Stats
+	if t.run != nil && rs.sw != nil {
+		st = rs.sw.Stats()
+	}
 	ts.RateDown, ts.RateUp = st.RateDown, st.RateUp
 	ts.Downloaded, ts.Uploaded = st.Downloaded, st.Uploaded
 	ts.Peers, ts.Seeds = st.Peers, st.Seeds
-	ts.Have = st.Have
-	if st.HasMetadata {
+	switch {
+	case st.HasMetadata:
+		ts.Have = st.Have
 		ts.PiecesHave = st.PiecesHave
 		ts.PiecesTotal = st.PiecesTotal
-		if ts.Size > 0 {
-			ts.Progress = float64(ts.Size-st.Left) / float64(ts.Size)
-		} else if st.PiecesTotal > 0 {
-			ts.Progress = float64(st.PiecesHave) / float64(st.PiecesTotal)
-		}
+		ts.Progress = progress(t.totalLength(), st.Left, st.PiecesHave, st.PiecesTotal)
 		if st.RateDown > 1 && st.Left > 0 {
 			ts.ETA = time.Duration(float64(st.Left) / st.RateDown * float64(time.Second))
 		}
-		if t.state != StateChecking && t.state != StateError {
-			if st.Complete {
-				t.state = StateSeeding
-			} else {
-				t.state = StateDownloading
-			}
-			ts.State = t.state
+		if t.mi != nil { // else told soon
+			ts.Files = t.fileStatus(st.Have)
 		}
-		ts.Files = t.fileStatus(st.Have)
-	} else if st.MetadataSize > 0 {
-		ts.Progress = 0
+	case t.mi != nil:
+		// Not running, checking, or failed: what was verified last.
+		have := t.have
+		if have.Len() != t.mi.Info.NumPieces() {
+			have = bitfield.New(t.mi.Info.NumPieces())
+		}
+		ts.Have = slices.Clone(have.Bytes())
+		ts.PiecesHave = have.Count()
+		ts.Progress = progress(t.totalLength(), leftBytes(&t.mi.Info, have), ts.PiecesHave, ts.PiecesTotal)
+		ts.Files = t.fileStatus(ts.Have)
 	}
-	if st.Err != "" && ts.Err == "" {
-		ts.Err = st.Err
+	if t.state == StateChecking && t.run != nil {
+		ts.Progress = rs.checked
 	}
-	ts.PEXPeers = 0
 	for _, p := range st.PeerList {
 		ts.PeerList = append(ts.PeerList, PeerStatus{
 			Addr: p.Addr, Client: p.Client, Source: string(p.Source), RateDown: p.RateDown,
@@ -152,8 +141,40 @@ func (t *torrent) status() TorrentStatus {
 	return ts
 }
 
-// fileStatus computes each file's progress from the verified pieces
-// (t.mu held).
+// totalLength is the torrent's length with its pad files (0 while a
+// magnet's metadata is unknown): what piece counts are measured against.
+func (t *torrent) totalLength() int64 {
+	if t.mi == nil {
+		return 0
+	}
+	return t.mi.Info.TotalLength
+}
+
+// progress is the share of the torrent verified: by bytes when its size
+// is known, else by pieces.
+func progress(size, left int64, have, total int) float64 {
+	switch {
+	case size > 0:
+		return float64(size-left) / float64(size)
+	case total > 0:
+		return float64(have) / float64(total)
+	}
+	return 0
+}
+
+// leftBytes is how many bytes of info the pieces not in have hold.
+func leftBytes(info *metainfo.Info, have bitfield.Bitfield) int64 {
+	var left int64
+	for i := range info.NumPieces() {
+		if !have.Has(i) {
+			left += info.PieceSize(i)
+		}
+	}
+	return left
+}
+
+// fileStatus computes each file's progress from the verified pieces; pad
+// files (BEP 47) and links are left out.
 func (t *torrent) fileStatus(have []byte) []FileStatus {
 	info := &t.mi.Info
 	if t.paths == nil {
@@ -165,9 +186,11 @@ func (t *torrent) fileStatus(have []byte) []FileStatus {
 	}
 	paths := t.paths
 	has := func(i int) bool { return i>>3 < len(have) && have[i>>3]&(0x80>>(i&7)) != 0 }
-	out := make([]FileStatus, len(info.Files))
-	for i, f := range info.Files {
-		fs := FileStatus{Path: paths[i], Size: f.Length}
+	visible := info.VisibleFiles()
+	out := make([]FileStatus, 0, len(visible))
+	for _, i := range visible {
+		f := info.Files[i]
+		fs := FileStatus{Index: i, Path: paths[i], Size: f.Length}
 		if f.Length == 0 {
 			fs.Progress = 1
 		} else {
@@ -184,7 +207,7 @@ func (t *torrent) fileStatus(have []byte) []FileStatus {
 			}
 			fs.Progress = float64(got) / float64(f.Length)
 		}
-		out[i] = fs
+		out = append(out, fs)
 	}
 	return out
 }

@@ -9,79 +9,79 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/tracker"
 )
 
-// DHT lookups: one when the torrent starts, then every lookupEvery (more
-// often while no peer was found), each bounded by lookupTimeout.
-var (
-	lookupEvery   = 5 * time.Minute
-	lookupRetry   = 15 * time.Second // tests shorten it (before any engine runs)
-	lookupTimeout = 60 * time.Second
-)
-
-// lookupLoop finds peers through the DHT and announces us, until ctx ends.
-func (t *torrent) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
-	node := t.e.net.dht
-	port := t.e.net.port
+// lookupLoop finds peers through the DHT and announces us, until ctx
+// ends: one lookup at once, then every Timing.LookupEvery; after a lookup
+// that found nobody for an incomplete torrent, Timing.LookupRetry; after
+// one that failed (no node answered, or none gave a token to announce
+// with), Timing.AnnounceRetry, doubling at each failure in a row.
+func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
+	node, port, tm := s.spec.dht, s.spec.port, s.e.timing
+	fails := 0
 	for {
 		found := 0
-		t.mu.Lock()
-		t.dht.Enabled = true
-		t.dht.LastLookup = time.Now()
-		t.mu.Unlock()
-		lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-		err := node.GetPeers(lctx, t.ih, port, func(peers []netip.AddrPort) {
+		s.r.mu.Lock()
+		s.r.dht.Enabled = true
+		s.r.dht.LastLookup = time.Now()
+		s.r.mu.Unlock()
+		lctx, cancel := context.WithTimeout(ctx, tm.LookupTimeout)
+		err := node.GetPeers(lctx, s.spec.ih, port, func(peers []netip.AddrPort) {
 			sw.AddPeers(peers, swarm.SourceDHT)
-			t.mu.Lock()
-			t.dht.PeersFound += len(peers)
-			t.mu.Unlock()
+			s.r.mu.Lock()
+			s.r.dht.PeersFound += len(peers)
+			s.r.mu.Unlock()
 			found += len(peers)
 		})
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		wait := lookupEvery
-		if found == 0 && !sw.Complete() {
-			wait = lookupRetry
+		wait := tm.LookupEvery
+		switch {
+		case err != nil:
+			fails++
+			wait = min(tm.AnnounceRetry<<min(fails-1, 16), tm.LookupEvery)
+		case found == 0 && !sw.Complete():
+			fails = 0
+			wait = tm.LookupRetry
+		default:
+			fails = 0
 		}
-		t.mu.Lock()
+		s.r.mu.Lock()
 		if err != nil {
-			t.dht.LastErr = err.Error()
+			s.r.dht.LastErr = err.Error()
 		} else {
-			t.dht.LastErr = ""
-			t.dht.Announced = true
+			s.r.dht.LastErr = ""
+			s.r.dht.Announced = true
 		}
-		t.dht.NextLookup = time.Now().Add(wait)
-		t.mu.Unlock()
+		s.r.dht.NextLookup = time.Now().Add(wait)
+		s.r.mu.Unlock()
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
-		case <-time.After(wait):
+		case <-timer.C:
 		}
 	}
 }
 
 // trackerTiers returns the torrent's trackers by tier.
-func (t *torrent) trackerTiers() [][]string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.mi != nil {
-		return t.mi.Trackers()
+func (s *service) trackerTiers() [][]string {
+	if s.spec.mi != nil {
+		return s.spec.mi.Trackers()
 	}
-	if t.magnet != nil {
-		var tiers [][]string
-		for _, tr := range t.magnet.Trackers {
-			tiers = append(tiers, []string{tr})
-		}
-		return tiers
+	var tiers [][]string
+	for _, tr := range s.spec.trackers {
+		tiers = append(tiers, []string{tr})
 	}
-	return nil
+	return tiers
 }
 
 // newAnnouncer builds the tracker announcer feeding sw.
-func (t *torrent) newAnnouncer(tiers [][]string, sw *swarm.Swarm) *tracker.Announcer {
-	e := t.e
+func (s *service) newAnnouncer(tiers [][]string, sw *swarm.Swarm) *tracker.Announcer {
+	e, ih, port := s.e, s.spec.ih, s.spec.port
 	return tracker.NewAnnouncer(tracker.AnnouncerConfig{
-		Client: e.trackerClient(),
+		Client: e.trk,
 		Tiers:  tiers,
 		Request: func() tracker.Request {
 			st := sw.Stats()
@@ -90,12 +90,13 @@ func (t *torrent) newAnnouncer(tiers [][]string, sw *swarm.Swarm) *tracker.Annou
 				left = 1 << 40 // unknown: we want everything
 			}
 			return tracker.Request{
-				InfoHash: t.ih, PeerID: e.peerID, Port: e.net.port,
+				InfoHash: ih, PeerID: e.peerID, Port: port,
 				Uploaded: st.Uploaded, Downloaded: st.Downloaded, Left: left,
 				NumWant: 80,
 			}
 		},
-		OnPeers: func(peers []netip.AddrPort) { sw.AddPeers(peers, swarm.SourceTracker) },
-		Logf:    e.cfg.Logf,
+		OnPeers:     func(peers []netip.AddrPort) { sw.AddPeers(peers, swarm.SourceTracker) },
+		Logf:        e.cfg.Logf,
+		StopTimeout: e.timing.TrackerStop,
 	})
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/swarmdrop/swarmdrop/nat"
 	"net"
 	"strconv"
 )
@@ -32,19 +33,33 @@ func (n *network) natSnapshot() NATStatus {
 	st := n.natStatus
 	n.mu.Unlock()
 	out := NATStatus{
-		Enabled: st.State != "" && st.State != "off",
-		State:   st.State,
+		State:   natState(st.State),
 		Gateway: st.Gateway,
 		TCP:     PortMapping{ExternalPort: st.TCP.ExternalPort, Lease: st.TCP.Lease, Err: st.TCP.Err},
 		UDP:     PortMapping{ExternalPort: st.UDP.ExternalPort, Lease: st.UDP.Lease, Err: st.UDP.Err},
 	}
-	if out.State == "" {
-		out.State = "off"
-	}
+	out.Enabled = out.State != NATOff
 	if st.ExternalIP.IsValid() {
 		out.ExternalIP = st.ExternalIP.String()
 	}
 	return out
+}
+
+// natState turns the nat package's state into ours.
+func natState(s string) NATState {
+	switch s {
+	case nat.StateDiscovering:
+		return NATDiscovering
+	case nat.StateNoGateway:
+		return NATNoGateway
+	case nat.StateMapped:
+		return NATMapped
+	case nat.StatePartlyMapped:
+		return NATPartlyMapped
+	case nat.StateError:
+		return NATError
+	}
+	return NATOff
 }
 
 func joinHostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -77,7 +77,7 @@ func TestLibtorrentInterop(t *testing.T) {
 
 	// Now libtorrent downloads from us.
 	dst := t.TempDir()
-	dl := testpeers.StartLT(t, "download", torrentFile, dst, "--port", "0",
+	dl := testpeers.StartLT(t, "download", torrentFile, dst, "--flush", "--port", "0",
 		"--peer", fmt.Sprintf("127.0.0.1:%d", port), "--seconds", "60")
 	dl.Wait(t, "DONE", 70*time.Second)
 	sameTree(t, content, filepath.Join(dst, "set"))

@@ -2,12 +2,7 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -18,9 +13,10 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/tracker"
 )
 
-// torrent is the engine's record of one torrent. The fields above mu are
-// set when it is added and changed only by the Run goroutine; mu guards
-// the rest, which the torrent's own goroutines update.
+// torrent is the engine's record of one torrent. It is owned by the Run
+// goroutine: nothing else reads or writes its fields. While the torrent
+// runs, its service (service.go) tells the Run goroutine of each
+// transition by a message, and the record is updated there.
 type torrent struct {
 	e       *Engine
 	ih      metainfo.Hash
@@ -29,30 +25,69 @@ type torrent struct {
 	peers   []netip.AddrPort
 	magnet  *metainfo.Magnet
 	addedAt time.Time
-	paused  bool
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the torrent's goroutines have ended
 
-	mu        sync.Mutex
 	mi        *metainfo.MetaInfo // nil while a magnet's metadata is unknown
 	paths     []string           // mi's safe file paths, once computed for a snapshot
 	sourceDir string             // where a torrent seeded in place has its files, once computed
-	state     TorrentState
-	err       string
+
+	// paused is the user's choice: the torrent stays stopped, also across
+	// restarts. removed is set once Remove took it out of the list.
+	paused, removed bool
+	// ignoreSpace lets the next start skip the free-space check.
+	ignoreSpace bool
+
+	state TorrentState
+	err   error             // why it stopped, with StateError
+	have  bitfield.Bitfield // the verified pieces as last known, shown while not running
+
+	// run is the current run of the service (starting, running or being
+	// stopped), nil while stopped; last is the run before, kept for its
+	// tracker and DHT status.
+	run, last *torrentRun
+	// restart starts the torrent again once its run has stopped;
+	// afterStop are done then, in order.
+	restart   bool
+	afterStop []func()
+	// announced is closed when the last run's stopped announces are done;
+	// the next run waits for it before announcing anew.
+	announced <-chan struct{}
+}
+
+// torrentRun is one run of a torrent's service. The Run goroutine creates
+// it, cancels it and reads it; the service's goroutines write the fields
+// under mu, each field by one of them.
+type torrentRun struct {
+	cancel   context.CancelFunc
+	stopping bool // cancelled by the Run goroutine (Run goroutine only)
+
+	mu        sync.Mutex
 	sw        *swarm.Swarm
-	store     *storage.Torrent
 	announcer *tracker.Announcer
+	checked   float64 // share verified while checking
 	dht       TorrentDHTStatus
-	checked   float64 // share verified during StateChecking
-	finished  bool    // EventFinished sent
-	wasDone   bool    // complete when it started (no EventFinished)
-	pexPeers  int
+	saveErr   error // the last resume save failed with it
+}
+
+// runStatus is what the snapshot reads of a run.
+type runStatus struct {
+	sw        *swarm.Swarm
+	announcer *tracker.Announcer
+	checked   float64
+	dht       TorrentDHTStatus
+	saveErr   error
+}
+
+func (r *torrentRun) status() runStatus {
+	if r == nil {
+		return runStatus{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return runStatus{sw: r.sw, announcer: r.announcer, checked: r.checked, dht: r.dht, saveErr: r.saveErr}
 }
 
 // name returns the torrent's display name.
 func (t *torrent) name() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.mi != nil {
 		return t.mi.Info.Name
 	}
@@ -60,40 +95,6 @@ func (t *torrent) name() string {
 		return t.magnet.Name
 	}
 	return t.ih.String()
-}
-
-// start runs the torrent's goroutines under the engine's context.
-func (t *torrent) start() {
-	if t.cancel != nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(t.e.ctx)
-	t.cancel = cancel
-	t.done = make(chan struct{})
-	t.e.wg.Add(1)
-	go func() {
-		defer t.e.wg.Done()
-		defer close(t.done)
-		err := t.run(ctx)
-		t.mu.Lock()
-		if err != nil && ctx.Err() == nil {
-			t.state, t.err = StateError, err.Error()
-		}
-		t.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			t.e.emit(Event{Kind: EventError, InfoHash: t.ih.String(), Name: t.name(), Err: err.Error()})
-		}
-	}()
-}
-
-// stop ends the torrent's goroutines and waits for them.
-func (t *torrent) stop() {
-	if t.cancel == nil {
-		return
-	}
-	t.cancel()
-	<-t.done
-	t.cancel = nil
 }
 
 // resumePath is where this torrent's resume state lives ("" = nowhere).
@@ -104,231 +105,105 @@ func (t *torrent) resumePath() string {
 	return storage.ResumePath(t.e.cfg.StateDir, t.ih)
 }
 
-// open opens storage for info and verifies what is on disk.
-func (t *torrent) open(ctx context.Context, info *metainfo.Info) (*storage.Torrent, bitfield.Bitfield, error) {
-	var st *storage.Torrent
-	var err error
-	if len(t.sources) > 0 {
-		st, err = storage.OpenFiles(t.sources, info)
-	} else {
-		if err := os.MkdirAll(t.dir, 0o755); err != nil {
-			return nil, bitfield.Bitfield{}, fmt.Errorf("creating download folder: %w", err)
+// start runs the torrent's service under the engine's context, unless
+// it runs already (Run goroutine). A run being stopped is started again
+// once it has stopped.
+func (e *Engine) start(t *torrent) {
+	if t.removed || e.ctx.Err() != nil {
+		return
+	}
+	if t.run != nil {
+		if t.run.stopping {
+			t.restart = true
 		}
-		st, err = storage.Open(t.dir, info)
+		return
 	}
-	if err != nil {
-		return nil, bitfield.Bitfield{}, err
+	ctx, cancel := context.WithCancel(e.ctx)
+	r := &torrentRun{cancel: cancel}
+	announced := make(chan struct{})
+	spec := runSpec{
+		ih: t.ih, mi: t.mi, magnet: t.magnet, dir: t.dir, sources: t.sources, peers: t.peers,
+		ignoreSpace: t.ignoreSpace, resumePath: t.resumePath(), after: t.announced, announced: announced,
 	}
-	var trust *storage.Resume
-	if p := t.resumePath(); p != "" {
-		if r, err := storage.LoadResume(p); err == nil && r.InfoHash == t.ih {
-			trust = r
-		}
+	if n := e.net; n != nil {
+		spec.port, spec.dht = n.port, n.dht
 	}
-	t.mu.Lock()
+	if t.magnet != nil {
+		spec.trackers = t.magnet.Trackers
+	}
+	t.run, t.announced, t.ignoreSpace, t.err = r, announced, false, nil
 	t.state = StateChecking
-	t.mu.Unlock()
-	have, err := st.Verify(ctx, runtime.NumCPU(), trust, func(done, total int) {
-		t.mu.Lock()
-		if total > 0 {
-			t.checked = float64(done) / float64(total)
-		}
-		t.mu.Unlock()
-	})
-	if err != nil {
-		st.Close()
-		return nil, bitfield.Bitfield{}, fmt.Errorf("checking existing data: %w", err)
-	}
-	return st, have, nil
-}
-
-// run opens storage (after fetching metadata for a magnet), runs the swarm
-// and its peer sources until ctx ends or the torrent fails.
-func (t *torrent) run(ctx context.Context) error {
-	e := t.e
-	t.mu.Lock()
-	mi := t.mi
-	t.mu.Unlock()
-	cfg := swarm.Config{
-		InfoHash:  t.ih,
-		PeerID:    e.peerID,
-		Port:      e.net.port,
-		Limit:     e.limit,
-		Hashers:   e.hashers,
-		Memory:    e.memory,
-		DownLimit: e.down,
-		UpLimit:   e.up,
-		Client:    e.client,
-		Logf:      e.cfg.Logf,
-	}
-	if e.net.dht != nil {
-		cfg.DHTPort = e.net.port
-		node := e.net.dht
-		cfg.OnDHTPort = func(a netip.AddrPort) { node.AddPeerDHTPort(a) }
-	}
-	var saver *storage.ResumeSaver
-	var saverMu sync.Mutex
-	startSaver := func(st *storage.Torrent, have bitfield.Bitfield) {
-		if p := t.resumePath(); p != "" {
-			saverMu.Lock()
-			saver = storage.NewResumeSaver(p, st, t.ih, 2*time.Second)
-			saver.Update(have)
-			s := saver
-			saverMu.Unlock()
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				s.Serve(ctx)
-			}()
-		}
-	}
-	cfg.OnHave = func(have bitfield.Bitfield) {
-		saverMu.Lock()
-		s := saver
-		saverMu.Unlock()
-		if s != nil {
-			s.Update(have)
-		}
-		if have.Full() {
-			e.queue.put(e.publish) // say it is finished now, not at the next tick
-		}
-	}
-	if mi != nil {
-		st, have, err := t.open(ctx, &mi.Info)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		t.mu.Lock()
-		t.store = st
-		t.wasDone = have.Full()
-		t.mu.Unlock()
-		cfg.Info, cfg.InfoBytes, cfg.Storage, cfg.Have, cfg.Private = &mi.Info, mi.InfoBytes, st, have, mi.Info.Private
-		startSaver(st, have)
-	} else {
-		t.mu.Lock()
+	if t.mi == nil {
 		t.state = StateMetadata
-		t.mu.Unlock()
-		cfg.OnMetadata = func(raw []byte, info *metainfo.Info) (swarm.Storage, bitfield.Bitfield, error) {
-			return t.gotMetadata(ctx, raw, info, startSaver)
-		}
 	}
-	sw, err := swarm.New(cfg)
-	if err != nil {
-		return err
-	}
-	t.mu.Lock()
-	t.sw = sw
-	if t.state != StateMetadata {
-		t.state = StateDownloading
-	}
-	t.mu.Unlock()
-	e.routesMu.Lock()
-	e.routes[t.ih] = sw
-	e.routesMu.Unlock()
-	defer func() {
-		e.routesMu.Lock()
-		delete(e.routes, t.ih)
-		e.routesMu.Unlock()
+	s := &service{e: e, t: t, r: r, spec: spec}
+	e.running++
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		res := s.Serve(ctx)
+		e.msgs.put(func() { e.stopped(t, r, res) })
 	}()
-	if t.magnet != nil { // first, so that they are labelled as the magnet's
-		sw.AddPeers(parsePeers(t.magnet.Peers), swarm.SourceMagnet)
-	}
-	sw.AddPeers(t.peers, swarm.SourceManual)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	private := mi != nil && mi.Info.Private
-	if e.net.dht != nil && !private {
-		if mi != nil && len(mi.Nodes) > 0 {
-			e.net.dht.AddContacts(nodeStrings(mi.Nodes))
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.lookupLoop(sctx, sw)
-		}()
-	}
-	if tiers := t.trackerTiers(); len(tiers) > 0 {
-		a := t.newAnnouncer(tiers, sw)
-		t.mu.Lock()
-		t.announcer = a
-		t.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.Serve(sctx)
-		}()
-	}
-	err = sw.Run(sctx)
-	if err != nil {
-		return describeStorageError(err)
-	}
-	return nil
 }
 
-// gotMetadata is called by the swarm when a magnet's info dictionary has
-// been fetched: it keeps the metadata (so a restart does not fetch it
-// again), opens storage and verifies what is on disk.
-func (t *torrent) gotMetadata(ctx context.Context, raw []byte, info *metainfo.Info, startSaver func(*storage.Torrent, bitfield.Bitfield)) (swarm.Storage, bitfield.Bitfield, error) {
-	mi := &metainfo.MetaInfo{Info: *info, InfoBytes: raw, InfoHash: t.ih}
-	if t.magnet != nil && len(t.magnet.Trackers) > 0 {
-		mi.Announce = t.magnet.Trackers[0]
-		for _, tr := range t.magnet.Trackers {
-			mi.AnnounceList = append(mi.AnnounceList, []string{tr})
+// stop cancels the torrent's run, if any, and has then done once it has
+// stopped (at once when it is not running). It never waits (Run
+// goroutine).
+func (e *Engine) stop(t *torrent, then func()) {
+	t.restart = false
+	if t.run == nil {
+		if then != nil {
+			then()
 		}
+		return
 	}
-	t.mu.Lock()
-	t.mi = mi
-	t.mu.Unlock()
-	t.e.queue.put(func() { t.e.saveTorrentFile(t); t.e.saveList() })
-	st, have, err := t.open(ctx, info)
-	if err != nil {
-		return nil, have, err
+	if then != nil {
+		t.afterStop = append(t.afterStop, then)
 	}
-	t.mu.Lock()
-	t.store = st
-	t.state = StateDownloading
-	t.mu.Unlock()
-	startSaver(st, have)
-	return st, have, nil
+	if !t.run.stopping {
+		t.run.stopping = true
+		t.run.cancel()
+	}
 }
 
-// describeStorageError turns a storage failure into words for the user.
-func describeStorageError(err error) error {
+// tell has the Run goroutine apply a transition of run r of t, unless r
+// was stopped or replaced meanwhile (any goroutine).
+func (e *Engine) tell(t *torrent, r *torrentRun, f func()) {
+	e.msgs.put(func() {
+		if t.run == r && !r.stopping && !t.removed {
+			f()
+		}
+	})
+}
+
+// stopped records the end of run r of t (Run goroutine): its final
+// pieces, its error when it failed by itself, then what waited for the
+// stop, then a restart if one was asked for.
+func (e *Engine) stopped(t *torrent, r *torrentRun, res runResult) {
+	e.running--
+	r.cancel()
+	if t.run == r {
+		t.run = nil
+	}
+	t.last = r
+	if res.have.Len() > 0 {
+		t.have = res.have
+	}
 	switch {
-	case errors.Is(err, storage.ErrNoSpace):
-		return fmt.Errorf("no space left on the disk: %w (free some space, then resume)", err)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("permission denied: %w", err)
+	case res.err != nil && !r.stopping && e.ctx.Err() == nil:
+		t.state, t.err = StateError, res.err
+		e.emit(TorrentFailed{InfoHash: t.ih.String(), Name: t.name(), Err: res.err})
+	case t.paused:
+		t.state, t.err = StatePaused, nil
 	}
-	return err
-}
-
-// parsePeers reads host:port strings, skipping bad ones.
-func parsePeers(ss []string) []netip.AddrPort {
-	var out []netip.AddrPort
-	for _, s := range ss {
-		if a, err := netip.ParseAddrPort(s); err == nil {
-			out = append(out, a)
-		}
+	after := t.afterStop
+	t.afterStop = nil
+	for _, f := range after {
+		f()
 	}
-	return out
-}
-
-func nodeStrings(nodes []metainfo.Node) []string {
-	out := make([]string, len(nodes))
-	for i, n := range nodes {
-		out[i] = n.String()
+	if t.restart && !t.paused {
+		t.restart = false
+		e.start(t)
 	}
-	return out
-}
-
-// dataPath returns where the torrent's data starts on disk.
-func (t *torrent) dataPath() string {
-	if len(t.sources) > 0 {
-		return t.sources[0]
-	}
-	return filepath.Join(t.dir, t.name())
+	e.changed = true
 }

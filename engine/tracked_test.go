@@ -85,7 +85,7 @@ func TestTrackedWithOpentracker(t *testing.T) {
 		}
 	}
 	dst := t.TempDir()
-	dl := testpeers.StartLT(t, "download", udpFile, dst, "--port", "0", "--seconds", "90")
+	dl := testpeers.StartLT(t, "download", udpFile, dst, "--flush", "--port", "0", "--seconds", "90")
 	dl.Wait(t, "DONE", 100*time.Second)
 	sameTree(t, content, filepath.Join(dst, "tracked"))
 	ss := lastStatus(t, seeder, ih)
@@ -128,7 +128,7 @@ func TestHostileTrackerStatus(t *testing.T) {
 			errs[tr.URL] = tr.LastError
 		}
 		if ts.State == StateError {
-			t.Fatalf("torrent stopped: %s", ts.Err)
+			t.Fatalf("torrent stopped: %v", ts.Err)
 		}
 		if errs[refuse.URL+"/announce"] != "" && errs[junk.URL+"/announce"] != "" && errs[redirect.URL+"/announce"] != "" {
 			t.Logf("tracker errors shown: %q", errs)

@@ -13,10 +13,6 @@ import (
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
-// Lookups that found nobody are retried after 2 s instead of 30 s, so
-// that a seeder announcing a moment after our first lookup is found fast.
-func init() { lookupRetry = 2 * time.Second }
-
 // startLTNode runs a libtorrent DHT node on ip and returns its
 // "ip:port" contact.
 func startLTNode(t *testing.T, ip string) string {
@@ -25,21 +21,25 @@ func startLTNode(t *testing.T, ip string) string {
 	return fmt.Sprintf("%s:%d", ip, p.Port(t))
 }
 
-// waitEvent waits for an event of kind for request id.
-func waitEvent(t *testing.T, e *Engine, kind EventKind, id int, timeout time.Duration) Event {
+// waitCreated waits for the Created event of request id.
+func waitCreated(t *testing.T, e *Engine, id int, timeout time.Duration) Created {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
 		select {
 		case ev := <-e.Events():
-			if ev.Request == id && ev.Kind == EventError {
-				t.Fatalf("request %d failed: %s", id, ev.Err)
-			}
-			if ev.Request == id && ev.Kind == kind {
-				return ev
+			switch ev := ev.(type) {
+			case CreateFailed:
+				if ev.Request == id {
+					t.Fatalf("request %d failed: %v", id, ev.Err)
+				}
+			case Created:
+				if ev.Request == id {
+					return ev
+				}
 			}
 		case <-deadline:
-			t.Fatalf("no %s event for request %d within %v", kind, id, timeout)
+			t.Fatalf("no Created event for request %d within %v", id, timeout)
 		}
 	}
 }
@@ -55,7 +55,7 @@ func TestTrackerlessPublish(t *testing.T) {
 
 	pub := testEngine(t, Config{StateDir: t.TempDir()})
 	id := pub.Create(CreateRequest{Paths: []string{content}, Nodes: router})
-	ev := waitEvent(t, pub, EventCreated, id, 60*time.Second)
+	ev := waitCreated(t, pub, id, 60*time.Second)
 	mi, err := metainfo.Parse(ev.Torrent)
 	if err != nil {
 		t.Fatal(err)
@@ -186,4 +186,37 @@ func TestPrivateTorrentNoDHT(t *testing.T) {
 			t.Fatalf("a DHT packet names the private torrent: %q", p)
 		}
 	}
+}
+
+// TestAnnounceRetriedSoon: a DHT announce that reached no node (its only
+// contact was not up yet) is tried again within seconds, not at the next
+// 5-minute lookup: once a libtorrent node comes up at that contact, our
+// seeder is announced to it, and libtorrent finds us there.
+func TestAnnounceRetriedSoon(t *testing.T) {
+	port := testpeers.FreePort(t, "127.0.0.1")
+	contact := fmt.Sprintf("127.0.0.1:%d", port)
+	src := t.TempDir()
+	content := testContent(t, src, "later", 50_000)
+	data, mi := mktorrent(t, content, 15)
+	e := testEngine(t, Config{DownloadDir: src, StateDir: t.TempDir(), Bootstrap: []string{contact}})
+	ih, _ := e.AddTorrent(data, AddOptions{})
+	ts := waitState(t, e, ih, StateSeeding, 30*time.Second)
+	for deadline := time.Now().Add(30 * time.Second); ts.DHT.LastErr == ""; ts = lastStatus(t, e, ih) {
+		if ts.DHT.Announced {
+			t.Fatal("announced with no node up: the test proves nothing")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first lookup did not fail within 30 s")
+		}
+	}
+	t.Logf("first lookup failed: %s; next in %v", ts.DHT.LastErr, time.Until(ts.DHT.NextLookup).Round(time.Second))
+	node := testpeers.StartLT(t, "dht", "--port", fmt.Sprint(port), "--ip", "127.0.0.1", "--get", mi.InfoHash.String(), "--seconds", "60")
+	up := time.Now()
+	want := fmt.Sprintf("PEER 127.0.0.1:%d", e.testPort(t))
+	for {
+		if l := node.Wait(t, "PEER ", 45*time.Second); l == want {
+			break
+		}
+	}
+	t.Logf("found through libtorrent %v after its node came up", time.Since(up).Round(time.Second))
 }

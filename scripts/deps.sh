@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the Debian/Ubuntu packages Swarmdrop needs, only those missing.
 #   scripts/deps.sh build   what building the window needs (cgo, OpenGL, X11)
-#   scripts/deps.sh test    that plus the real counterparts the tests run
+#   scripts/deps.sh test    that plus the real counterparts the tests run and
+#                           the MinGW cross-compiler of `make cross`
 # Uses sudo when not root. Idempotent: does nothing when all are present.
 set -eu
 build="gcc pkg-config libgl1-mesa-dev xorg-dev"
-test="$build python3-libtorrent python3-xlib mktorrent aria2 rtorrent transmission-daemon opentracker miniupnpd miniupnpd-nftables nftables miniupnpc iproute2 xvfb imagemagick xdotool x11-utils xdg-utils desktop-file-utils libfile-mimeinfo-perl dbus-daemon dbus-bin"
+test="$build gcc-mingw-w64-x86-64 python3-libtorrent python3-xlib python3-cryptography mktorrent aria2 rtorrent transmission-daemon opentracker miniupnpd miniupnpd-nftables nftables miniupnpc iproute2 xvfb imagemagick xdotool x11-utils xdg-utils desktop-file-utils libfile-mimeinfo-perl dbus-daemon dbus-bin"
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;

@@ -17,6 +17,7 @@ type Backend interface {
 	Remove(infoHash string, withData bool)
 	Pause(infoHash string)
 	Resume(infoHash string)
+	ResumeIgnoringSpace(infoHash string)
 	PauseAll()
 	ResumeAll()
 	Create(req engine.CreateRequest) int

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -225,17 +226,17 @@ func (c *contactEditor) pingAll() {
 }
 
 // handlePing shows a ping's reply time or "no reply" in its row.
-func (c *contactEditor) handlePing(ev engine.Event) {
+func (c *contactEditor) handlePing(ev engine.PingResult) {
 	r := c.pending[ev.Request]
 	if r == nil {
 		return
 	}
 	delete(c.pending, ev.Request)
-	if ev.Err != "" {
+	if ev.Err != nil {
 		r.status.Importance = widget.WarningImportance
 		r.status.SetText("no reply")
-		if !strings.HasPrefix(ev.Err, "no reply") {
-			r.status.SetText("no reply: " + ev.Err)
+		if !errors.Is(ev.Err, engine.ErrNoReply) {
+			r.status.SetText("no reply: " + ev.Err.Error())
 		}
 		return
 	}

@@ -51,7 +51,7 @@ type createDialog struct {
 
 	id      int // request id while hashing, 0 otherwise
 	started time.Time
-	created engine.Event // the EventCreated, once done
+	created engine.Created // once done
 
 	onStart func(c *createDialog, id int)
 }
@@ -225,15 +225,15 @@ func (c *createDialog) onCancel() {
 
 // handleEvent shows the progress or the result of the creation.
 func (c *createDialog) handleEvent(ev engine.Event) {
-	switch ev.Kind {
-	case engine.EventCreateProgress:
+	switch ev := ev.(type) {
+	case engine.CreateProgress:
 		if ev.Total > 0 {
 			c.progress.SetValue(float64(ev.Hashed) / float64(ev.Total))
 		}
 		if el := time.Since(c.started).Seconds(); el > 0 {
 			c.speed.SetText(fmt.Sprintf("Hashing: %s of %s at %s", formatSize(ev.Hashed), formatSize(ev.Total), formatRate(float64(ev.Hashed)/el)))
 		}
-	case engine.EventCreated:
+	case engine.Created:
 		c.id = 0
 		c.created = ev
 		c.progress.SetValue(1)
@@ -249,11 +249,11 @@ func (c *createDialog) handleEvent(ev engine.Event) {
 		c.cancel.SetText("Close")
 		c.create.Hide()
 		c.dlg.Resize(fyne.NewSize(640, 0))
-	case engine.EventError:
+	case engine.CreateFailed:
 		c.id = 0
 		c.progress.Hide()
 		c.speed.SetText("")
-		c.problem.SetText(ev.Err)
+		c.problem.SetText(ev.Err.Error())
 		c.setEditable(true)
 	}
 	c.dlg.Refresh()

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,12 +21,14 @@ type detailsPanel struct {
 	now     time.Time
 	summary *widget.Label
 	problem *widget.Label
-	strip   *pieceStrip
-	files   *widget.Table
-	peers   *widget.Table
-	sources *widget.Label
-	tabs    *container.AppTabs
-	root    *fyne.Container
+	// startAnyway starts a download refused for lack of free space.
+	startAnyway *widget.Button
+	strip       *pieceStrip
+	files       *widget.Table
+	peers       *widget.Table
+	sources     *widget.Label
+	tabs        *container.AppTabs
+	root        *fyne.Container
 }
 
 var (
@@ -35,9 +38,18 @@ var (
 	peerWidths = []float32{170, 170, 80, 90, 90, 60, 70}
 )
 
-func newDetailsPanel() *detailsPanel {
+// newDetailsPanel builds the panel; onStartAnyway is called with the info
+// hash of a torrent refused for lack of space that the user starts anyway.
+func newDetailsPanel(onStartAnyway func(infoHash string)) *detailsPanel {
 	d := &detailsPanel{summary: widget.NewLabel("Select a torrent to see its files, peers and sources."),
 		problem: widget.NewLabel(""), strip: newPieceStrip(), sources: widget.NewLabel("")}
+	d.startAnyway = widget.NewButton("Start anyway", func() {
+		if d.shown {
+			onStartAnyway(d.t.InfoHash)
+		}
+	})
+	d.startAnyway.Importance = widget.WarningImportance
+	d.startAnyway.Hide()
 	d.summary.Truncation = fyne.TextTruncateEllipsis
 	d.problem.Importance = widget.DangerImportance
 	d.problem.Wrapping = fyne.TextWrapWord
@@ -50,7 +62,7 @@ func newDetailsPanel() *detailsPanel {
 		container.NewTabItem("Peers", d.peers),
 		container.NewTabItem("Sources", container.NewVScroll(d.sources)),
 	)
-	top := container.NewVBox(d.summary, d.problem, d.strip)
+	top := container.NewVBox(d.summary, container.NewBorder(nil, nil, nil, d.startAnyway, d.problem), d.strip)
 	d.root = container.NewBorder(top, nil, nil, nil, d.tabs)
 	return d
 }
@@ -102,20 +114,26 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 	if !shown {
 		d.summary.SetText("Select a torrent to see its files, peers and sources.")
 		d.problem.Hide()
+		d.startAnyway.Hide()
 		d.strip.set(nil, 0)
 		d.sources.SetText("")
 	} else {
 		d.summary.SetText(fmt.Sprintf("%s — %s, %d pieces of %s, %d/%d done — in %s",
 			t.Name, formatSize(t.Size), t.PiecesTotal, formatSize(t.PieceLength), t.PiecesHave, t.PiecesTotal, t.Dir))
 		switch {
-		case t.Err != "":
-			d.problem.SetText("Error: " + t.Err)
+		case t.Err != nil:
+			d.problem.SetText("Error: " + t.Err.Error())
 			d.problem.Show()
 		case t.Warning != "":
 			d.problem.SetText("Warning: " + t.Warning)
 			d.problem.Show()
 		default:
 			d.problem.Hide()
+		}
+		if errors.Is(t.Err, engine.ErrNotEnoughSpace) {
+			d.startAnyway.Show()
+		} else {
+			d.startAnyway.Hide()
 		}
 		d.strip.set(t.Have, t.PiecesTotal)
 		d.sources.SetText(sourcesText(t, now))

@@ -77,9 +77,9 @@ func (h *healthPanel) apply(snap engine.Snapshot) {
 	h.boot.SetText(fmt.Sprintf("Last bootstrap %s from %s", formatAge(now, d.LastBootstrap), src))
 	h.lookups.SetText(fmt.Sprintf("%d in flight", d.LookupsInFlight))
 	n := snap.NAT
-	router := "UPnP " + n.State
+	router := "UPnP " + string(n.State)
 	if n.State == "" {
-		router = "UPnP off"
+		router = "UPnP " + string(engine.NATOff)
 	}
 	if n.Gateway != "" {
 		router += ", router " + n.Gateway

@@ -65,8 +65,11 @@ func (f *fakeBackend) AddMagnet(u string, _ engine.AddOptions) (string, error) {
 func (f *fakeBackend) Remove(ih string, data bool) { f.record("Remove", ih, data) }
 func (f *fakeBackend) Pause(ih string)             { f.record("Pause", ih, false) }
 func (f *fakeBackend) Resume(ih string)            { f.record("Resume", ih, false) }
-func (f *fakeBackend) PauseAll()                   { f.record("PauseAll", "", false) }
-func (f *fakeBackend) ResumeAll()                  { f.record("ResumeAll", "", false) }
+func (f *fakeBackend) ResumeIgnoringSpace(ih string) {
+	f.record("ResumeIgnoringSpace", ih, false)
+}
+func (f *fakeBackend) PauseAll()  { f.record("PauseAll", "", false) }
+func (f *fakeBackend) ResumeAll() { f.record("ResumeAll", "", false) }
 func (f *fakeBackend) Create(r engine.CreateRequest) int {
 	return f.record("Create", r.Name, false)
 }

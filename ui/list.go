@@ -41,7 +41,10 @@ func viewOf(t engine.TorrentStatus) rowView {
 		v.ETA = formatETA(t.ETA)
 	}
 	if t.State == engine.StateError {
-		v.State, v.Failed = "error: "+t.Err, true
+		v.State, v.Failed = "error", true
+		if t.Err != nil {
+			v.State = "error: " + t.Err.Error()
+		}
 	} else if t.Warning != "" {
 		v.State += " (" + t.Warning + ")"
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -93,7 +94,7 @@ func TestMagnetDialogValidation(t *testing.T) {
 
 func snapOf(ts ...engine.TorrentStatus) engine.Snapshot {
 	return engine.Snapshot{Time: time.Now(), Torrents: ts, ListenPort: 51413,
-		DHT: engine.DHTStatus{Enabled: true}, NAT: engine.NATStatus{Enabled: true, State: "mapped",
+		DHT: engine.DHTStatus{Enabled: true}, NAT: engine.NATStatus{Enabled: true, State: engine.NATMapped,
 			TCP: engine.PortMapping{ExternalPort: 51413}, UDP: engine.PortMapping{Err: "conflict"}}}
 }
 
@@ -111,7 +112,7 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 		State: engine.StateDownloading, ETA: 90 * time.Second, Peers: 3, Seeds: 1, RateDown: 2048,
 		PiecesTotal: 12, PiecesHave: 3, Have: []byte{0xe0, 0}, Files: []engine.FileStatus{{Path: "zeta/one.bin", Size: 3 << 20, Progress: 0.25}},
 		PeerList: []engine.PeerStatus{{Addr: "127.0.0.1:6881", Client: "libtorrent", Source: "manual", Flags: "D"}}}
-	b := engine.TorrentStatus{InfoHash: strings.Repeat("b", 40), Name: "alpha", State: engine.StateError, Err: "disk full"}
+	b := engine.TorrentStatus{InfoHash: strings.Repeat("b", 40), Name: "alpha", State: engine.StateError, Err: errors.New("disk full")}
 	m.applySnapshot(snapOf(a, b))
 	if len(m.list.rows) != 2 || m.list.rows[0].Name != "zeta" || m.list.rows[1].State != "error: disk full" || !m.list.rows[1].Failed {
 		t.Fatalf("rows %+v", m.list.rows)
@@ -233,11 +234,11 @@ func findButton(t *testing.T, o fyne.CanvasObject, label string) *widget.Button 
 func TestEventsNotifyAndShowErrors(t *testing.T) {
 	be := newFakeBackend()
 	m := newTestWindow(t, be)
-	m.handleEvent(engine.Event{Kind: engine.EventError, InfoHash: strings.Repeat("a", 40), Err: "tracker gone"})
+	m.handleEvent(engine.TorrentFailed{InfoHash: strings.Repeat("a", 40), Err: errors.New("tracker gone")})
 	if m.win.Canvas().Overlays().Top() != nil {
 		t.Error("a torrent's own failure opened a dialog; it belongs in the row")
 	}
-	m.handleEvent(engine.Event{Kind: engine.EventError, Err: "saving the torrent list: disk full"})
+	m.handleEvent(engine.Problem{Err: errors.New("saving the torrent list: disk full")})
 	if m.win.Canvas().Overlays().Top() == nil {
 		t.Error("a command's failure showed no dialog")
 	}

@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/dialog"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
 	"github.com/swarmdrop/swarmdrop/assets"
@@ -41,7 +40,7 @@ func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
 			}()
 		}
 		if s.SettingsErr != nil {
-			dialog.ShowError(s.SettingsErr, m.win)
+			m.showSettingsProblem(s.SettingsErr)
 		}
 		if len(s.Args) > 0 {
 			m.intake(s.Args)

@@ -45,6 +45,8 @@ func startScene(m *mainWindow, scene string) {
 		m.settings.contacts.pingAll()
 	case "health":
 		m.onHealth()
+	case "busyport":
+		go reportBusyPort(m)
 	}
 	go func() {
 		// Select the first torrent once the engine lists it.

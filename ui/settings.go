@@ -22,11 +22,13 @@ func defaultBootstrap() string { return swapp.DefaultBootstrap }
 
 // settingsDialog edits the user's settings and applies them on Save.
 type settingsDialog struct {
-	be       Backend
-	win      fyne.Window
-	base     swapp.Settings // the settings when opened (keeps fields not shown)
-	listen   int            // the port the engine listens on now
-	contacts *contactEditor
+	be           Backend
+	win          fyne.Window
+	base         swapp.Settings // the settings when opened (keeps fields not shown)
+	listen       int            // the port the engine listens on now
+	notListening bool           // the engine could not listen: a new port is tried at once
+	contacts     *contactEditor
+	tabs         *container.AppTabs
 
 	dir                *widget.Entry
 	port               *widget.Entry
@@ -38,9 +40,9 @@ type settingsDialog struct {
 	dlg                *dialog.CustomDialog
 }
 
-func newSettingsDialog(w fyne.Window, be Backend, listen int, onClosed func()) *settingsDialog {
+func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool, onClosed func()) *settingsDialog {
 	s := be.Settings()
-	d := &settingsDialog{be: be, win: w, base: s, listen: listen, contacts: newContactEditor(be, s.Bootstrap),
+	d := &settingsDialog{be: be, win: w, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, s.Bootstrap),
 		dir: widget.NewEntry(), port: widget.NewEntry(), portNote: widget.NewLabel(""),
 		upnp: widget.NewCheck("Forward the port on the router (UPnP, TCP and UDP)", nil),
 		tray: widget.NewCheck("Keep running in the tray when the window closes", nil),
@@ -70,20 +72,23 @@ func newSettingsDialog(w fyne.Window, be Backend, listen int, onClosed func()) *
 		widget.NewFormItem("Max connections", d.maxConns),
 		widget.NewFormItem("", d.tray),
 	)
-	tabs := container.NewAppTabs(
+	d.tabs = container.NewAppTabs(
 		container.NewTabItem("DHT contacts", d.contacts.content()),
 		container.NewTabItem("Network and folders", network),
 	)
 	d.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), d.onSave)
 	d.save.Importance = widget.HighImportance
-	d.dlg = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, d.problem, nil, nil, tabs), w)
+	d.dlg = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs), w)
 	d.dlg.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.dlg.Hide), d.save})
 	d.dlg.SetOnClosed(onClosed)
 	d.dlg.Resize(fyne.NewSize(760, 560))
 	return d
 }
 
-func (d *settingsDialog) handlePing(ev engine.Event) { d.contacts.handlePing(ev) }
+func (d *settingsDialog) handlePing(ev engine.PingResult) { d.contacts.handlePing(ev) }
+
+// showNetwork brings the port and folders tab to the front.
+func (d *settingsDialog) showNetwork() { d.tabs.SelectIndex(1) }
 
 func (d *settingsDialog) onBrowse() {
 	fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
@@ -105,12 +110,14 @@ func (d *settingsDialog) checkPort() {
 		d.portNote.SetText("a port is a number from 1 to 65535 (0: any free port)")
 	case p == 0:
 		d.portNote.SetText("any free port, chosen at each start")
-	case p == d.listen:
+	case p == d.listen && !d.notListening:
 		d.portNote.SetText(fmt.Sprintf("port %d: Swarmdrop is listening on it now", p))
 	default:
 		if perr := portFree(p); perr != nil {
 			d.portNote.Importance = widget.WarningImportance
 			d.portNote.SetText(fmt.Sprintf("port %d is in use: %v", p, perr))
+		} else if d.notListening {
+			d.portNote.SetText(fmt.Sprintf("port %d is free for TCP and UDP; Swarmdrop tries it as soon as you save", p))
 		} else {
 			d.portNote.SetText(fmt.Sprintf("port %d is free for TCP and UDP; it is used from the next start", p))
 		}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -157,8 +158,8 @@ func TestContactPing(t *testing.T) {
 	if len(ids) != 2 {
 		t.Fatalf("pinged %+v; the invalid contact must not be pinged", be.Calls())
 	}
-	m.handleEvent(engine.Event{Kind: engine.EventPing, Request: ids[0], Contact: "127.0.0.1:6881", RTT: 12300 * time.Microsecond})
-	m.handleEvent(engine.Event{Kind: engine.EventPing, Request: ids[1], Contact: "127.0.0.2:7000", Err: "no reply: timeout"})
+	m.handleEvent(engine.PingResult{Request: ids[0], Contact: "127.0.0.1:6881", RTT: 12300 * time.Microsecond})
+	m.handleEvent(engine.PingResult{Request: ids[1], Contact: "127.0.0.2:7000", Err: fmt.Errorf("%w: timeout", engine.ErrNoReply)})
 	if c.rows[0].status.Text != "reply in 12.3 ms" || c.rows[1].status.Text != "no reply" {
 		t.Errorf("ping results %q, %q", c.rows[0].status.Text, c.rows[1].status.Text)
 	}

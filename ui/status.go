@@ -49,8 +49,8 @@ func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
 	}
 	s.dht.Refresh()
 	switch {
-	case snap.ListenErr != "":
-		s.port.SetText("Not listening: " + snap.ListenErr)
+	case snap.ListenErr != nil:
+		s.port.SetText("Not listening: " + snap.ListenErr.Error())
 		s.port.Importance = widget.DangerImportance
 	case snap.ListenPort == 0:
 		s.port.SetText("Port: starting")
@@ -78,7 +78,7 @@ func dhtSummary(d engine.DHTStatus, haveContacts bool) string {
 
 // natSummary shows the TCP and UDP mappings side by side.
 func natSummary(n engine.NATStatus) string {
-	if !n.Enabled || n.State == "" || n.State == "off" {
+	if !n.Enabled || n.State == "" || n.State == engine.NATOff {
 		return "UPnP: off"
 	}
 	return fmt.Sprintf("UPnP %s — TCP: %s · UDP: %s", n.State, mappingText(n.TCP), mappingText(n.UDP))

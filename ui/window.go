@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	swapp "github.com/swarmdrop/swarmdrop/app"
 	"github.com/swarmdrop/swarmdrop/engine"
 )
 
@@ -31,17 +33,19 @@ type mainWindow struct {
 
 	pause, resume, remove *widget.Button
 
-	tray       bool // a system tray menu is set
-	snap       engine.Snapshot
-	creates    map[int]*createDialog // by request id
-	lastCreate *createDialog         // the create dialog opened last
-	settings   *settingsDialog       // while open
-	health     *healthPanel          // while open
+	tray         bool // a system tray menu is set
+	snap         engine.Snapshot
+	creates      map[int]*createDialog // by request id
+	lastCreate   *createDialog         // the create dialog opened last
+	settings     *settingsDialog       // while open
+	health       *healthPanel          // while open
+	notListening dialog.Dialog         // says the port is taken, while open
+	listenErr    bool                  // the last snapshot said we do not listen
 }
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
 	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}}
-	m.details = newDetailsPanel()
+	m.details = newDetailsPanel(be.ResumeIgnoringSpace)
 	m.list = newTorrentList(m.onSelect)
 	m.status = newStatusBar(m.onHealth)
 	tool := func(label string, icon fyne.Resource, f func()) *widget.Button {
@@ -114,7 +118,7 @@ func (m *mainWindow) addTray() {
 
 // feed brings snapshots, events and handed-over arguments to the Fyne
 // thread until ctx ends.
-func (m *mainWindow) feed(ctx context.Context, handover <-chan []string) {
+func (m *mainWindow) feed(ctx context.Context, handover <-chan swapp.Handover) {
 	snaps, events := m.be.Snapshots(), m.be.Events()
 	for {
 		select {
@@ -124,12 +128,14 @@ func (m *mainWindow) feed(ctx context.Context, handover <-chan []string) {
 			fyne.Do(func() { m.applySnapshot(s) })
 		case ev := <-events:
 			fyne.Do(func() { m.handleEvent(ev) })
-		case items, ok := <-handover:
+		case h, ok := <-handover:
 			if !ok {
 				handover = nil
 				continue
 			}
-			fyne.Do(func() { m.intake(items) })
+			// The process that handed them over prints the error and
+			// exits 1; the window shows it too.
+			fyne.Do(func() { h.Reply(m.intake(h.Args)) })
 		}
 	}
 }
@@ -143,33 +149,79 @@ func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 	if m.health != nil {
 		m.health.apply(s)
 	}
+	m.checkListening(s)
+}
+
+// checkListening says once, in a dialog, that the engine cannot listen on
+// its port, and how to fix it; the status bar keeps saying it.
+func (m *mainWindow) checkListening(s engine.Snapshot) {
+	was := m.listenErr
+	m.listenErr = s.ListenErr != nil
+	if s.ListenErr == nil {
+		if m.notListening != nil {
+			m.notListening.Hide()
+		}
+		return
+	}
+	if was {
+		return
+	}
+	text := widget.NewLabel(fmt.Sprintf("Swarmdrop cannot listen for peers: %v.\n\n"+
+		"Another program is probably using this port. Choose another one in Settings; "+
+		"Swarmdrop tries it as soon as you save. Until then, torrents use only the connections "+
+		"Swarmdrop opens itself, and the DHT is off.", s.ListenErr))
+	text.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Not listening", "Choose another port", "Later", text, func(ok bool) {
+		m.notListening = nil
+		if ok {
+			m.onSettings()
+			m.settings.showNetwork()
+		}
+	}, m.win)
+	d.Resize(fyne.NewSize(560, 0))
+	m.notListening = d
+	d.Show()
 }
 
 // handleEvent reacts to a one-off engine event.
 func (m *mainWindow) handleEvent(ev engine.Event) {
-	if c := m.creates[ev.Request]; c != nil && ev.Request != 0 {
-		c.handleEvent(ev)
-		if ev.Kind == engine.EventCreated {
-			m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+	if id := createRequest(ev); id != 0 {
+		if c := m.creates[id]; c != nil {
+			c.handleEvent(ev)
+			if ev, ok := ev.(engine.Created); ok {
+				m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+			}
+			if _, ok := ev.(engine.CreateProgress); !ok {
+				delete(m.creates, id)
+			}
+			return
 		}
-		if ev.Kind != engine.EventCreateProgress {
-			delete(m.creates, ev.Request)
-		}
-		return
 	}
-	switch ev.Kind {
-	case engine.EventFinished:
+	switch ev := ev.(type) {
+	case engine.TorrentFinished:
 		m.notify("Download finished", ev.Name)
-	case engine.EventPing:
+	case engine.PingResult:
 		if m.settings != nil {
 			m.settings.handlePing(ev)
 		}
-	case engine.EventError:
-		// A torrent's own failure shows in its row; others need a word.
-		if ev.Request == 0 && (ev.InfoHash == "" || strings.HasPrefix(ev.Err, "removing data")) {
-			m.showError(fmt.Errorf("%s", ev.Err))
-		}
+	case engine.Problem:
+		// A torrent's own failure (TorrentFailed) shows in its row; these
+		// show nowhere else.
+		m.showError(ev.Err)
 	}
+}
+
+// createRequest returns the request id of a torrent creation's event, or 0.
+func createRequest(ev engine.Event) int {
+	switch ev := ev.(type) {
+	case engine.CreateProgress:
+		return ev.Request
+	case engine.Created:
+		return ev.Request
+	case engine.CreateFailed:
+		return ev.Request
+	}
+	return 0
 }
 
 func (m *mainWindow) notify(title, body string) {
@@ -248,38 +300,47 @@ func (m *mainWindow) onAddTorrent() {
 }
 
 func (m *mainWindow) onAddMagnet() {
-	newMagnetDialog(m.win, m.addMagnet).dlg.Show()
+	newMagnetDialog(m.win, func(uri string) { m.addMagnet(uri) }).dlg.Show()
 }
 
-func (m *mainWindow) addTorrentFile(path string) {
+func (m *mainWindow) addTorrentFile(path string) error {
 	if _, err := m.be.AddTorrentFile(path, engine.AddOptions{}); err != nil {
-		m.showError(fmt.Errorf("adding torrent: %w", err))
+		err = fmt.Errorf("adding torrent: %w", err)
+		m.showError(err)
+		return err
 	}
+	return nil
 }
 
-func (m *mainWindow) addMagnet(uri string) {
+func (m *mainWindow) addMagnet(uri string) error {
 	if _, err := m.be.AddMagnet(strings.TrimSpace(uri), engine.AddOptions{}); err != nil {
-		m.showError(fmt.Errorf("adding magnet link: %w", err))
+		err = fmt.Errorf("adding magnet link: %w", err)
+		m.showError(err)
+		return err
 	}
+	return nil
 }
 
 // intake adds command-line or handed-over arguments: magnet links and
-// torrent files; no arguments means "show the window".
-func (m *mainWindow) intake(items []string) {
+// torrent files; no arguments means "show the window". It returns what
+// could not be added (also shown in the window).
+func (m *mainWindow) intake(items []string) error {
 	if len(items) == 0 {
 		m.raise()
-		return
+		return nil
 	}
+	var errs []error
 	p := classifyDrop(items)
 	for _, u := range p.Magnets {
-		m.addMagnet(u)
+		errs = append(errs, m.addMagnet(u))
 	}
 	// Anything else given to open is taken for a torrent file, whatever
 	// its name: the engine says when it is not one.
 	for _, f := range append(p.Torrents, p.Create...) {
-		m.addTorrentFile(f)
+		errs = append(errs, m.addTorrentFile(f))
 	}
 	m.raise()
+	return errors.Join(errs...)
 }
 
 // onDropped adds dropped .torrent files and opens the create dialog for
@@ -381,7 +442,7 @@ func (m *mainWindow) onSettings() {
 	if m.settings != nil {
 		return
 	}
-	m.settings = newSettingsDialog(m.win, m.be, m.snap.ListenPort, func() { m.settings = nil })
+	m.settings = newSettingsDialog(m.win, m.be, m.snap.ListenPort, m.snap.ListenErr != nil, func() { m.settings = nil })
 	m.settings.dlg.Show()
 }
 

@@ -15,10 +15,7 @@ import (
 // node and its address.
 func startNode(t *testing.T, ip string, port int, cfg Config, prep ...func(*Node)) (*Node, netip.AddrPort) {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := listenUDP(t, ip, port)
 	cfg.Conn = conn
 	if cfg.Logf == nil {
 		cfg.Logf = t.Logf
@@ -43,20 +40,39 @@ func startNode(t *testing.T, ip string, port int, cfg Config, prep ...func(*Node
 	return n, conn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
+// listenUDP opens a UDP socket at ip and port (0: any): IPv4 for an IPv4
+// address, dual-stack for "::", IPv6 only for another IPv6 address.
+func listenUDP(t *testing.T, ip string, port int) *net.UDPConn {
+	t.Helper()
+	a := netip.MustParseAddr(ip)
+	network := "udp6"
+	switch {
+	case a.Is4():
+		network = "udp4"
+	case a.IsUnspecified():
+		network = "udp"
+	}
+	conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(port))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // client is a raw KRPC client on its own UDP socket, for hostile tests.
 type client struct {
 	t    *testing.T
 	conn *net.UDPConn
 	id   ID
 	tid  uint16
+	// answer makes recv answer the node's queries (its verification
+	// pings) as a real node would, so that the node verifies c.
+	answer bool
 }
 
 func newClient(t *testing.T, ip string) *client {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := listenUDP(t, ip, 0)
 	t.Cleanup(func() { conn.Close() })
 	return &client{t: t, conn: conn, id: randomID()}
 }
@@ -88,7 +104,7 @@ func (c *client) recv(timeout time.Duration) (m krpc.Msg, size int, ok bool) {
 	deadline := time.Now().Add(timeout)
 	for {
 		c.conn.SetReadDeadline(deadline)
-		n, _, err := c.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return krpc.Msg{}, 0, false
 		}
@@ -98,6 +114,9 @@ func (c *client) recv(timeout time.Duration) (m krpc.Msg, size int, ok bool) {
 		}
 		if m.Y != krpc.KindQuery { // skip the node's own pings
 			return m, n, true
+		}
+		if c.answer {
+			c.sendRaw(krpc.Msg{T: m.T, Y: krpc.KindResponse, R: krpc.Reply{ID: c.id}}.Encode(), from)
 		}
 	}
 }

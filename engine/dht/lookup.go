@@ -2,7 +2,6 @@ package dht
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -26,7 +25,8 @@ type candidate struct {
 	state   int
 	sentAt  time.Time
 	slow    bool   // waiting for longer than slowAfter: no longer counts against alpha
-	token   []byte // from its get_peers reply
+	token   []byte // from its get_peers or get reply
+	held    bool   // its get reply held an item, or a mutable item's seq (BEP 44)
 }
 
 // lookup is one iterative lookup (BEP 5): it asks the closest nodes it
@@ -34,8 +34,13 @@ type candidate struct {
 // nodes have answered. It runs on its caller's goroutine.
 type lookup struct {
 	n         *Node
+	fam       family
+	want      []string    // BEP 32 `want`, when the other family's nodes are wanted too
+	leaked    int         // nodes of the other family pinged
+	scrape    *scrapeSum  // BEP 33: ask for filters and add them here; nil: no scrape
+	items     *itemSearch // BEP 44 get: what the replies hold goes here
 	target    ID
-	method    string                 // find_node or get_peers
+	method    string                 // find_node, get_peers or get
 	onPeers   func([]netip.AddrPort) // get_peers: new peers, deduplicated
 	cands     []*candidate           // unknown IDs first, then by distance to target
 	byAddr    map[netip.AddrPort]*candidate
@@ -48,16 +53,31 @@ type lookup struct {
 	answers   int
 }
 
-// lookup runs an iterative lookup of target with method, starting from
-// the routing table (and the resolved bootstrap contacts while the table
-// is small). It returns the closest nodes that answered, up to K.
-func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort)) ([]*candidate, error) {
-	var seeds []netip.AddrPort
-	var start []krpc.NodeInfo
+// start is where a lookup in one family starts: nodes of its table and,
+// while the table is small, the resolved bootstrap contacts.
+type start struct {
+	nodes []krpc.NodeInfo
+	seeds []netip.AddrPort
+}
+
+// starts returns where a lookup of target starts in each family served,
+// waiting until at least one family has a node or a contact.
+func (n *Node) starts(ctx context.Context, target ID) ([2]start, error) {
+	var st [2]start
 	find := func() bool {
-		start = n.table.Closest(target, 2*K, false, time.Now())
-		seeds = n.seedAddrs()
-		return len(start) > 0 || len(seeds) > 0
+		any := false
+		for _, f := range families {
+			t := n.tables[f]
+			if t == nil {
+				continue
+			}
+			st[f] = start{nodes: t.Closest(target, 2*K, false, time.Now()), seeds: n.seedAddrs(f)}
+			if len(st[f].nodes) >= K {
+				st[f].seeds = nil // the contacts are for a small table
+			}
+			any = any || len(st[f].nodes) > 0 || len(st[f].seeds) > 0
+		}
+		return any
 	}
 	for !find() {
 		// Nothing to start from yet: wait for the bootstrap (or anything
@@ -69,28 +89,121 @@ func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers fun
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for DHT nodes: %w", ctx.Err())
+			return st, fmt.Errorf("waiting for DHT nodes: %w", ctx.Err())
 		case <-n.done:
-			return nil, ErrClosed
+			return st, ErrClosed
 		case <-changed:
 		}
 	}
-	if len(start) >= K {
-		seeds = nil // the contacts are for a small table
-	}
-	return n.lookupFrom(ctx, target, method, onPeers, start, seeds)
+	return st, nil
 }
 
-// lookupFrom runs a lookup of target with method from the given nodes and
-// contacts only.
-func (n *Node) lookupFrom(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort),
+// lookup runs an iterative lookup of target with method in every family
+// that has something to start from, and returns the closest nodes that
+// answered, up to K, whatever their family.
+func (n *Node) lookup(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort)) ([]*candidate, error) {
+	var out []*candidate
+	var lastErr error
+	err := n.eachFamily(ctx, target, method, onPeers, nil, nil, func(f family, closest []*candidate, err error) {
+		out = append(out, closest...)
+		if err != nil {
+			lastErr = err
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, lastErr
+	}
+	slices.SortStableFunc(out, func(a, b *candidate) int { return distanceCmp(a.ID, b.ID, target) })
+	return out[:min(K, len(out))], nil
+}
+
+// eachFamily runs a lookup of target in each family that has a node or a
+// contact to start from (waiting for one), in parallel, and calls done
+// with each family's outcome, then returns. onPeers and done are called
+// from the calling goroutine. With sc, the get_peers queries ask for BEP
+// 33's filters, which go into sc; with items, the get replies' items go
+// there (BEP 44).
+func (n *Node) eachFamily(ctx context.Context, target ID, method string, onPeers func([]netip.AddrPort),
+	sc *scrapeSum, items *itemSearch, done func(f family, closest []*candidate, err error)) error {
+	st, err := n.starts(ctx, target)
+	if err != nil {
+		return err
+	}
+	type outcome struct {
+		f       family
+		closest []*candidate
+		err     error
+	}
+	peers := make(chan []netip.AddrPort, 64) // (room while done runs)
+	outcomes := make(chan outcome, len(families))
+	running := 0
+	for _, f := range families {
+		if n.tables[f] == nil || len(st[f].nodes) == 0 && len(st[f].seeds) == 0 {
+			continue
+		}
+		running++
+		go func() {
+			var deliver func([]netip.AddrPort)
+			if onPeers != nil {
+				deliver = func(p []netip.AddrPort) {
+					select {
+					case peers <- p:
+					case <-ctx.Done():
+					}
+				}
+			}
+			l := n.newLookup(f, target, method, deliver, st[f].nodes, st[f].seeds)
+			l.scrape, l.items = sc, items
+			c, err := l.run(ctx)
+			outcomes <- outcome{f, c, err}
+		}()
+	}
+	for running > 0 {
+		select {
+		case p := <-peers:
+			onPeers(p)
+		case o := <-outcomes:
+			running--
+			done(o.f, o.closest, o.err)
+		}
+	}
+	for { // every lookup has ended: what they sent is all here
+		select {
+		case p := <-peers:
+			onPeers(p)
+		default:
+			return nil
+		}
+	}
+}
+
+// lookupFrom runs a lookup of target with method in family f, from the
+// given nodes and contacts only.
+func (n *Node) lookupFrom(ctx context.Context, f family, target ID, method string, onPeers func([]netip.AddrPort),
 	nodes []krpc.NodeInfo, addrs []netip.AddrPort) ([]*candidate, error) {
+	return n.newLookup(f, target, method, onPeers, nodes, addrs).run(ctx)
+}
+
+// newLookup prepares a lookup of target with method in family f, from the
+// given nodes and contacts.
+func (n *Node) newLookup(f family, target ID, method string, onPeers func([]netip.AddrPort),
+	nodes []krpc.NodeInfo, addrs []netip.AddrPort) *lookup {
 	l := &lookup{
-		n: n, target: target, method: method, onPeers: onPeers,
+		n: n, fam: f, target: target, method: method, onPeers: onPeers,
 		byAddr:    map[netip.AddrPort]*candidate{},
 		peers:     map[netip.AddrPort]bool{},
 		results:   make(chan result, maxLookupQueries),
 		slowAfter: n.cfg.QueryTimeout / 4,
+	}
+	// BEP 32: while the other family's table is thin, ask for its nodes
+	// too, and ping those we hear of so that they may enter it.
+	if o := n.tables[f.other()]; o != nil {
+		if g, _, _ := o.Counts(time.Now()); g < K {
+			l.want = []string{f.want(), f.other().want()}
+		}
 	}
 	for _, c := range nodes {
 		l.add(c, true)
@@ -99,11 +212,11 @@ func (n *Node) lookupFrom(ctx context.Context, target ID, method string, onPeers
 		l.add(krpc.NodeInfo{Addr: a}, false)
 	}
 	l.sort()
-	return l.run(ctx)
+	return l
 }
 
 func (l *lookup) add(c krpc.NodeInfo, idKnown bool) {
-	if !usableAddr(c.Addr) || l.byAddr[c.Addr] != nil || idKnown && c.ID == l.n.table.Self() {
+	if !usableAddr(c.Addr) || familyOf(c.Addr.Addr()) != l.fam || l.byAddr[c.Addr] != nil || idKnown && c.ID == l.n.ID() {
 		return
 	}
 	x := &candidate{NodeInfo: c, idKnown: idKnown}
@@ -143,8 +256,10 @@ func (l *lookup) run(ctx context.Context) ([]*candidate, error) {
 	timer := time.NewTimer(l.slowAfter)
 	defer timer.Stop()
 	for {
+		// Slow queries are not waited for once some node has answered;
+		// before that, they are all there is to wait for.
 		done := l.fill()
-		if done || l.waiting == 0 {
+		if l.waiting == 0 || done && l.answers > 0 {
 			break
 		}
 		select {
@@ -195,10 +310,13 @@ func (l *lookup) fill() (done bool) {
 }
 
 func (l *lookup) ask(c *candidate) {
-	q := krpc.Msg{Q: l.method}
-	if l.method == krpc.MethodGetPeers {
-		q.A.InfoHash = l.target
-	} else {
+	q := krpc.Msg{Q: l.method, A: krpc.Args{Want: l.want}}
+	switch {
+	case l.method == krpc.MethodGetPeers:
+		q.A.InfoHash, q.A.Scrape = l.target, l.scrape != nil
+	case l.method == krpc.MethodGet && l.items != nil:
+		q.A.Target, q.A.Seq = l.target, l.items.above
+	default:
 		q.A.Target = l.target
 	}
 	var want ID
@@ -207,7 +325,7 @@ func (l *lookup) ask(c *candidate) {
 	}
 	c.sentAt = time.Now()
 	l.sent++
-	if _, err := l.n.send(c.Addr, want, q, func(r result) { l.results <- r }); err != nil {
+	if _, err := l.n.send(c.Addr, want, l.n.padded(q, c.Addr), func(r result) { l.results <- r }); err != nil {
 		c.state = failed
 		return
 	}
@@ -234,7 +352,7 @@ func (l *lookup) handle(r result) {
 	if !c.slow {
 		l.active--
 	}
-	if r.err != nil || r.msg.Y != krpc.KindResponse || r.msg.R.ID == l.n.table.Self() {
+	if r.err != nil || r.msg.Y != krpc.KindResponse || r.msg.R.ID == l.n.ID() {
 		c.state = failed // (a contact that turns out to be ourselves is no use)
 		return
 	}
@@ -244,8 +362,21 @@ func (l *lookup) handle(r result) {
 	if !c.idKnown || c.ID != r.msg.R.ID {
 		c.ID, c.idKnown = r.msg.R.ID, true
 	}
-	for _, nc := range r.msg.R.Nodes {
+	if l.scrape != nil {
+		l.scrape.add(r.msg.R)
+	}
+	if l.items != nil {
+		c.held = l.items.add(r.msg.R)
+	}
+	own, other := r.msg.R.Nodes, r.msg.R.Nodes6
+	if l.fam == ipv6 {
+		own, other = other, own
+	}
+	for _, nc := range own {
 		l.add(nc, true)
+	}
+	if l.want != nil {
+		l.leak(other)
 	}
 	if l.onPeers != nil && len(r.msg.R.Values) > 0 {
 		var fresh []netip.AddrPort
@@ -276,76 +407,25 @@ func (l *lookup) closest() []*candidate {
 	return out
 }
 
-// GetPeers looks up the peers of infoHash: an iterative get_peers lookup
-// (alpha queries in flight, ending when the K closest nodes have answered
-// or ctx ends) that calls found, from the calling goroutine, with the new
-// peers of each reply (never the same peer twice in one call of
-// GetPeers). Then, if announcePort > 0, it announces us on that TCP port
-// to the K closest nodes that gave a token; with announcePort < 0 it
-// announces with implied_port (the port our UDP packets come from, which
-// a NAT may have rewritten). It fails if no node answered, or if none
-// accepted the announce.
-func (n *Node) GetPeers(ctx context.Context, infoHash [20]byte, announcePort int, found func([]netip.AddrPort)) error {
-	if n.cfg.Router {
-		return ErrRouter
+// leak pings nodes of the other family heard of in a reply (BEP 32
+// bootstrapping), at most 2K per lookup and only while that family's
+// table is thin: those that answer enter its table.
+func (l *lookup) leak(nodes []krpc.NodeInfo) {
+	t := l.n.tables[l.fam.other()]
+	if t == nil {
+		return
 	}
-	closest, err := n.lookup(ctx, infoHash, krpc.MethodGetPeers, found)
-	if err != nil {
-		return fmt.Errorf("looking up peers of %x: %w", infoHash, err)
-	}
-	if announcePort == 0 {
-		return nil
-	}
-	if err := n.announce(ctx, infoHash, announcePort, closest); err != nil {
-		return fmt.Errorf("announcing %x: %w", infoHash, err)
-	}
-	return nil
-}
-
-// announce sends announce_peer to the nodes that gave a token and waits
-// for their answers.
-func (n *Node) announce(ctx context.Context, ih ID, port int, nodes []*candidate) error {
-	out := make(chan result, len(nodes))
-	sent := 0
 	for _, c := range nodes {
-		if len(c.token) == 0 {
+		if l.leaked >= 2*K {
+			return
+		}
+		if g, _, _ := t.Counts(time.Now()); g >= K {
+			return
+		}
+		if !usableAddr(c.Addr) || familyOf(c.Addr.Addr()) == l.fam || c.ID == l.n.ID() || t.Has(c.Addr) {
 			continue
 		}
-		q := krpc.Msg{Q: krpc.MethodAnnouncePeer, A: krpc.Args{InfoHash: ih, Token: c.token, Port: port}}
-		if port < 0 {
-			q.A.Port, q.A.ImpliedPort = 0, true
-		}
-		if _, err := n.send(c.Addr, c.ID, q, func(r result) { out <- r }); err == nil {
-			sent++
-		}
+		l.leaked++
+		l.n.send(c.Addr, c.ID, krpc.Msg{Q: krpc.MethodPing}, nil)
 	}
-	if sent == 0 {
-		return errors.New("no node gave a token")
-	}
-	ok := 0
-	var lastErr error
-	for range sent {
-		select {
-		case r := <-out:
-			switch {
-			case r.err != nil:
-				lastErr = r.err
-			case r.msg.Y == krpc.KindError:
-				lastErr = r.msg.E
-			default:
-				ok++
-			}
-		case <-ctx.Done():
-			if ok > 0 {
-				return nil
-			}
-			return ctx.Err()
-		case <-n.done:
-			return ErrClosed
-		}
-	}
-	if ok == 0 {
-		return fmt.Errorf("no node accepted it: %w", lastErr)
-	}
-	return nil
 }

@@ -1,7 +1,63 @@
 // Package dht is a Mainline DHT node (BEP 5): the routing table, iterative
 // lookups, get_peers and announce_peer with tokens, a bounded peer store,
-// abuse limits, BEP 42 node IDs, BEP 43 read-only mode, a saved table, and
-// a routing-only mode for bootstrap routers.
+// abuse limits, BEP 42 node IDs, BEP 43 read-only mode, BEP 33 scrapes,
+// BEP 44 items (get and put), a saved table, and a routing-only mode for
+// bootstrap routers.
+//
+// IPv6 (BEP 32). A node serves the IPv4 DHT, the IPv6 DHT or both, with one
+// routing table per family and one node ID for both. Config.Conn's local
+// address decides: a socket bound to an IPv4 address serves IPv4; one bound
+// to "[::]" (what net.ListenPacket("udp", ":port") opens: a dual-stack
+// socket) serves both; one bound to another IPv6 address serves IPv6. A
+// caller that prefers two sockets on one port number ("udp4" and "udp6")
+// passes the IPv6 one as Config.Conn6. Either way each family has its own
+// contacts, lookups and maintenance; replies honour the query's `want`
+// (n4, n6), `values` hold peers of the querier's family (6 or 18 bytes),
+// Stats reports each table (Stats.IPv4, Stats.IPv6), and the state file
+// keeps both tables (`nodes`, `nodes6`; files without `nodes6` load).
+//
+// Lookups. Lookup(ctx, infoHash, LookupOptions{Port: p}, found) hands found
+// the peers announced to this node itself, then those its lookups find in
+// each family, and announces us on TCP port p to the closest nodes; its
+// LookupResult counts, per family, the nodes that answered and those that
+// accepted the announce. An error wrapping ErrNotAnnounced means the lookup
+// worked but no node accepted the announce: announce again within seconds.
+// GetPeers is the same with only a port. With LookupOptions.Seed the
+// announce says we seed (BEP 33 `seed`); with LookupOptions.Scrape the
+// result estimates the swarm (LookupResult.Scrape: seeds and other peers)
+// from the bloom filters of the nodes that answered and of our own store.
+// The node answers scrapes with the two filters of what it stores.
+//
+// Items (BEP 44, for BEP 46's updatable torrents). Put(ctx, item, opts)
+// stores an item (made with krpc.NewImmutableItem, or signed with
+// krpc.SignItem) in our own store and on the K closest nodes of each
+// family that give a token, with a compare-and-swap on request;
+// Get(ctx, target, opts) looks an item up (our store, then the network),
+// checks every item received (target, signature with the salt the caller
+// gives, value) and returns the highest seq seen. A reader keeps an item
+// alive by putting again what Get returned, signature and all. The node
+// stores what others put, as BEP 44 says: a token as for announce_peer,
+// values up to 1000 bytes (205), good signatures (206), salts up to 64
+// bytes (207), CAS (301) and seq (302) rules; an item lives 2 hours after
+// its last put. Put and the lookups of Get and Put pad their get queries
+// so that a node holding unverified sources to twice their query (ours)
+// can answer with a 1000-byte item; to a get without a pad, the node
+// sends the item only when the reply fits in that budget (a verified
+// source gets 8 times its query: a BEP 46 item fits), else the reply goes
+// without it (Stats.ItemsWithheld).
+//
+// Abuse limits. The routing table holds one entry per IP address and, in
+// each bucket, one per /24 (IPv4) or /64 (IPv6), local addresses exempt
+// from the subnet rule. The peer store keeps one peer per IP address and
+// torrent (BEP 33), at most 2 per IPv6 /64, 200 per torrent and 2,000
+// torrents. The item store keeps 1,000 items (about 1.5 MB at most), of
+// which one IP address (an IPv6 /64) may have created 64, later ones
+// refused with error 201; when full, the item put by the fewest distinct
+// addresses, least recently put, makes room. Queries are rate-limited per
+// address and in total. A source that has not answered one of our queries
+// gets, in replies and in the ping that verifies it, at most twice the
+// bytes it sent us; our own lookup queries are padded so that nodes doing
+// the same can answer them in full.
 //
 // A Node is built by New and run by Serve; its methods are safe for
 // concurrent use from any goroutine, before, during or after Serve.
@@ -25,8 +81,15 @@ import (
 type Config struct {
 	// Conn is the UDP socket, owned by the caller (the engine binds it on
 	// the port number of its TCP listener). The node reads from it only
-	// inside Serve and never closes it.
+	// inside Serve and never closes it. Its local address says which
+	// families it serves: an IPv4 address IPv4, "[::]" (a dual-stack
+	// socket, what Go's "udp" network binds for an empty host) both, any
+	// other IPv6 address IPv6; an address of another kind (a virtual
+	// connection) counts as IPv4.
 	Conn net.PacketConn
+	// Conn6, if set, is a second socket for IPv6 (e.g. "udp6" on the same
+	// port number); Conn then serves IPv4 only. Same ownership as Conn.
+	Conn6 net.PacketConn
 	// StateFile is where the routing table and our node ID are saved (on
 	// exit and every SaveInterval) and loaded from; "" = no persistence.
 	StateFile string
@@ -62,6 +125,9 @@ type Config struct {
 	TokenRotation time.Duration
 	// PeerTTL is how long an announced peer is kept (default 30 min).
 	PeerTTL time.Duration
+	// ItemTTL is how long an item put to us (BEP 44) is kept after its
+	// last put (default ItemLifetime, 2 hours).
+	ItemTTL time.Duration
 	// QueryRate and QueryBurst limit the queries answered per IP address:
 	// QueryRate per second on average, QueryBurst at once (defaults 10
 	// and 50).
@@ -72,7 +138,6 @@ type Config struct {
 // Limits of the node's memory and of what it answers.
 const (
 	maxPacket          = 4096 // larger UDP payloads are dropped
-	maxAmplification   = 8    // a reply is at most this many times the size of its query
 	maxValues          = 100  // peers in one get_peers reply
 	alpha              = 4    // queries in flight per lookup
 	maxLookupQueries   = 256  // queries one lookup may send
@@ -84,6 +149,7 @@ const (
 	maxRateIPs         = 8192 // addresses the rate limiter tracks
 	maxTorrents        = 2000 // info hashes in the peer store
 	maxPeersPerTorrent = 200  // peers per info hash in the peer store
+	maxPeersPerNet6    = 2    // peers of one IPv6 /64 per info hash in the peer store (one per IP address)
 )
 
 // version is our `v` key: "SW" and a version number.
@@ -103,20 +169,31 @@ type Node struct {
 	cfg  Config
 	logf func(string, ...any)
 
-	table   *routingTable
+	// conns and tables are indexed by family; nil for a family the node
+	// does not serve. The tables share our node ID (BEP 32).
+	conns   [2]net.PacketConn
+	tables  [2]*routingTable
 	tokens  *tokenSecrets
 	peers   *peerStore
+	items   *itemStore
 	limiter *rateLimiter
 	rpc     *transactions
+	// answerers are the addresses that answered us (verified sources);
+	// credits count the bytes exchanged with the others.
+	answerers *answerers
+	credits   *credits
 
 	contacts  chan string         // AddContacts, waiting
 	portPeers chan netip.AddrPort // AddPeerDHTPort, waiting
 	kick      chan struct{}       // one slot: bootstrap now
 	done      chan struct{}       // closed when Serve returns
 	served    atomic.Bool
-	loaded    bool // the table came from the state file
+	loaded    bool               // the table came from the state file
+	unserved  [2][]krpc.NodeInfo // saved nodes of a family not served, saved again as they were
 
 	incoming, dropped, rateLimited atomic.Uint64
+	unanswered                     atomic.Uint64 // queries whose reply would have exceeded its budget
+	withheld                       atomic.Uint64 // get replies sent without their item, which did not fit the budget
 	lookups                        atomic.Int64
 	boots                          atomic.Int64 // bootstraps run
 
@@ -130,6 +207,7 @@ type Node struct {
 	nodesWait           chan struct{}             // closed when nodes may have become known; nil if nobody waits
 	lastBootstrap       time.Time
 	lastBootstrapSource string
+	lostAt              time.Time // when a failed query last left the table without a good node
 	savedAt             time.Time
 }
 
@@ -139,12 +217,23 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Conn == nil {
 		return nil, errors.New("dht: Config.Conn is nil")
 	}
+	v4, v6 := connFamilies(cfg.Conn)
+	if cfg.Conn6 != nil {
+		if _, ok := connFamilies(cfg.Conn6); !ok {
+			return nil, fmt.Errorf("dht: Config.Conn6 is bound to %v, not an IPv6 address", cfg.Conn6.LocalAddr())
+		}
+		if !v4 {
+			return nil, fmt.Errorf("dht: Config.Conn (%v) serves no IPv4 next to Config.Conn6", cfg.Conn.LocalAddr())
+		}
+		v6 = false
+	}
 	setDefault(&cfg.QueryTimeout, 2*time.Second)
 	setDefault(&cfg.MaintenanceInterval, 5*time.Second)
 	setDefault(&cfg.RefreshInterval, 15*time.Minute)
 	setDefault(&cfg.SaveInterval, 5*time.Minute)
 	setDefault(&cfg.TokenRotation, 5*time.Minute)
 	setDefault(&cfg.PeerTTL, 30*time.Minute)
+	setDefault(&cfg.ItemTTL, ItemLifetime)
 	if cfg.QueryRate <= 0 {
 		cfg.QueryRate = 10
 	}
@@ -174,15 +263,33 @@ func New(cfg Config) (*Node, error) {
 		self = saved.id
 		n.externalIP = saved.ip
 	}
-	n.table = newRoutingTable(self, now)
-	for _, c := range saved.nodes {
-		n.table.Add(c.ID, c.Addr, now)
+	if v4 {
+		n.conns[ipv4] = cfg.Conn
 	}
-	n.loaded = n.table.Len() > 0
+	if v6 {
+		n.conns[ipv6] = cfg.Conn
+	}
+	if cfg.Conn6 != nil {
+		n.conns[ipv6] = cfg.Conn6
+	}
+	for _, f := range families {
+		if n.conns[f] == nil {
+			n.unserved[f] = saved.nodes[f]
+			continue
+		}
+		n.tables[f] = newRoutingTable(self, now)
+		for _, c := range saved.nodes[f] {
+			n.tables[f].Add(c.ID, c.Addr, now)
+		}
+		n.loaded = n.loaded || n.tables[f].Len() > 0
+	}
 	n.tokens = newTokenSecrets(cfg.TokenRotation, now)
 	n.peers = newPeerStore(maxTorrents, maxPeersPerTorrent, cfg.PeerTTL)
+	n.items = newItemStore(maxItems, maxItemsPerHost, cfg.ItemTTL)
 	n.limiter = newRateLimiter(cfg.QueryRate, float64(cfg.QueryBurst), maxRateIPs, totalQueryRate)
 	n.rpc = newTransactions()
+	n.answerers = newAnswerers()
+	n.credits = newCredits()
 	return n, nil
 }
 
@@ -201,14 +308,19 @@ func (n *Node) Serve(ctx context.Context) error {
 		return errors.New("dht: Serve called twice")
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
-	readErr := make(chan error, 1)
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		readErr <- n.readLoop(ctx)
-		cancel()
-	}()
+	conns := n.sockets()
+	readErr := make(chan error, len(conns))
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readErr <- n.readLoop(ctx, c)
+			cancel()
+		}()
+	}
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		n.maintain(ctx)
@@ -218,11 +330,20 @@ func (n *Node) Serve(ctx context.Context) error {
 		n.contactLoop(ctx)
 	}()
 	<-ctx.Done()
-	n.cfg.Conn.SetReadDeadline(time.Unix(1, 0)) // wakes the read loop
+	for _, c := range conns {
+		c.SetReadDeadline(time.Unix(1, 0)) // wakes the read loop
+	}
 	wg.Wait()
-	n.cfg.Conn.SetReadDeadline(time.Time{})
+	for _, c := range conns {
+		c.SetReadDeadline(time.Time{})
+	}
 	close(n.done)
-	err := <-readErr
+	var err error
+	for range conns {
+		if e := <-readErr; e != nil && err == nil {
+			err = e
+		}
+	}
 	if serr := n.save(); serr != nil {
 		n.logf("dht: %v", serr)
 		if err == nil {
@@ -232,10 +353,20 @@ func (n *Node) Serve(ctx context.Context) error {
 	return err
 }
 
-// readLoop reads and handles packets until ctx ends or the socket fails.
-func (n *Node) readLoop(ctx context.Context) error {
+// sockets returns the distinct sockets of the node.
+func (n *Node) sockets() []net.PacketConn {
+	out := []net.PacketConn{n.cfg.Conn}
+	if n.cfg.Conn6 != nil {
+		out = append(out, n.cfg.Conn6)
+	}
+	return out
+}
+
+// readLoop reads and handles packets from conn until ctx ends or the
+// socket fails.
+func (n *Node) readLoop(ctx context.Context, conn net.PacketConn) error {
 	buf := make([]byte, 64<<10)
-	udp, _ := n.cfg.Conn.(*net.UDPConn)
+	udp, _ := conn.(*net.UDPConn)
 	s := &server{n: n}
 	for {
 		var size int
@@ -245,7 +376,7 @@ func (n *Node) readLoop(ctx context.Context) error {
 			size, from, err = udp.ReadFromUDPAddrPort(buf)
 		} else {
 			var a net.Addr
-			size, a, err = n.cfg.Conn.ReadFrom(buf)
+			size, a, err = conn.ReadFrom(buf)
 			from = addrPortOf(a)
 		}
 		if ctx.Err() != nil {
@@ -265,7 +396,7 @@ func (n *Node) readLoop(ctx context.Context) error {
 			continue
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if size > maxPacket || !from.IsValid() {
+		if size > maxPacket || !from.IsValid() || n.tables[familyOf(from.Addr())] == nil {
 			n.dropped.Add(1)
 			continue
 		}
@@ -286,124 +417,54 @@ func addrPortOf(a net.Addr) netip.AddrPort {
 
 // write sends a packet.
 func (n *Node) write(b []byte, to netip.AddrPort) error {
-	if udp, ok := n.cfg.Conn.(*net.UDPConn); ok {
+	conn := n.conns[familyOf(to.Addr())]
+	if conn == nil {
+		return fmt.Errorf("no %v socket", familyOf(to.Addr()))
+	}
+	if udp, ok := conn.(*net.UDPConn); ok {
 		_, err := udp.WriteToUDPAddrPort(b, to)
 		return err
 	}
-	_, err := n.cfg.Conn.WriteTo(b, net.UDPAddrFromAddrPort(to))
+	_, err := conn.WriteTo(b, net.UDPAddrFromAddrPort(to))
 	return err
 }
 
-// ID returns our node ID.
-func (n *Node) ID() [20]byte { return n.table.Self() }
-
-// Stats is a snapshot of a node's state.
-type Stats struct {
-	ID                  [20]byte
-	Addr                string // the local address of the socket
-	Good, Questionable  int    // nodes of the routing table by BEP 5 state
-	Buckets             int
-	IncomingQueries     uint64 // queries received: proof that others reach us
-	RateLimited         uint64 // queries dropped by the rate limits
-	Dropped             uint64 // malformed or oversized packets
-	LookupsInFlight     int
-	LastBootstrap       time.Time // zero: not bootstrapped yet
-	LastBootstrapSource string    // SourceSavedTable, SourceTable, SourceContacts, SourceAdded, SourcePeerPort or SourceIncoming
-	TableSavedAt        time.Time
-	Torrents, Peers     int        // the peer store's size
-	ExternalIP          netip.Addr // as set or voted; invalid if unknown
+// primary returns the table of the first family served.
+func (n *Node) primary() *routingTable {
+	if n.tables[ipv4] != nil {
+		return n.tables[ipv4]
+	}
+	return n.tables[ipv6]
 }
 
-// Stats returns a snapshot of the node's state.
-func (n *Node) Stats() Stats {
-	now := time.Now()
-	g, q, b := n.table.Counts(now)
-	st := Stats{
-		ID: n.ID(), Good: g, Questionable: q, Buckets: b,
-		IncomingQueries: n.incoming.Load(),
-		RateLimited:     n.rateLimited.Load(),
-		Dropped:         n.dropped.Load(),
-		LookupsInFlight: int(n.lookups.Load()),
-	}
-	if a := n.cfg.Conn.LocalAddr(); a != nil {
-		st.Addr = a.String()
-	}
-	st.Torrents, st.Peers = n.peers.Counts()
-	n.mu.Lock()
-	st.LastBootstrap, st.LastBootstrapSource = n.lastBootstrap, n.lastBootstrapSource
-	st.TableSavedAt = n.savedAt
-	st.ExternalIP = n.externalIP
-	n.mu.Unlock()
-	return st
+// tableOf returns the table of addr's family, nil if not served.
+func (n *Node) tableOf(addr netip.AddrPort) *routingTable {
+	return n.tables[familyOf(addr.Addr())]
 }
 
-// ClosestGood returns up to k good nodes of the routing table, the closest
-// to our own ID first (for the `nodes` of a new torrent).
-func (n *Node) ClosestGood(k int) []netip.AddrPort {
-	var out []netip.AddrPort
-	for _, c := range n.table.Closest(n.ID(), k, true, time.Now()) {
-		out = append(out, c.Addr)
+// servedTables returns the tables of the families served.
+func (n *Node) servedTables() []*routingTable {
+	var out []*routingTable
+	for _, t := range n.tables {
+		if t != nil {
+			out = append(out, t)
+		}
 	}
 	return out
 }
 
-// SetExternalIP tells the node our address as others see it (from UPnP).
-// By BEP 42 the node ID is then derived from it, unless it already is;
-// a new ID re-files the table and re-bootstraps. Local addresses are
-// ignored.
-func (n *Node) SetExternalIP(ip netip.Addr) {
-	n.setExternalIP(ip.Unmap(), true)
+// good returns the number of good nodes in all tables.
+func (n *Node) good(now time.Time) int {
+	g := 0
+	for _, t := range n.servedTables() {
+		x, _, _ := t.Counts(now)
+		g += x
+	}
+	return g
 }
 
-func (n *Node) setExternalIP(ip netip.Addr, fromUser bool) {
-	if exemptIP(ip) {
-		return
-	}
-	n.mu.Lock()
-	if !fromUser && n.ipFromUser || n.externalIP == ip && secureIDValid(n.table.Self(), ip) {
-		n.mu.Unlock()
-		return
-	}
-	n.externalIP = ip
-	n.ipFromUser = n.ipFromUser || fromUser
-	n.mu.Unlock()
-	if secureIDValid(n.table.Self(), ip) {
-		return
-	}
-	id := secureID(ip, randomID()[0])
-	n.table.Reset(id, time.Now())
-	n.logf("dht: external address %v: new node ID %x", ip, id)
-	n.kickBootstrap()
-}
-
-// vote records the address a responder saw our query come from (BEP 42
-// `ip`); once enough distinct responders agree on a public address it is
-// taken as our external IP.
-func (n *Node) vote(voter, seen netip.Addr) {
-	const need, keep = 4, 32
-	seen = seen.Unmap()
-	if exemptIP(seen) || exemptIP(voter) {
-		return
-	}
-	n.mu.Lock()
-	if len(n.votes) >= keep {
-		for v := range n.votes {
-			delete(n.votes, v)
-			break
-		}
-	}
-	n.votes[voter] = seen
-	count := 0
-	for _, s := range n.votes {
-		if s == seen {
-			count++
-		}
-	}
-	n.mu.Unlock()
-	if count >= need {
-		n.setExternalIP(seen, false)
-	}
-}
+// ID returns our node ID.
+func (n *Node) ID() [20]byte { return n.primary().Self() }
 
 // query sends q to addr and waits for the answer, ctx or the node's end.
 // A KRPC error reply is returned as a krpc.Error.

@@ -30,7 +30,10 @@ func TestAddContacts(t *testing.T) {
 	}
 	n, _ := startNode(t, "127.0.0.31", 0, cfg)
 	n.AddContacts([]string{"nohost.test:1", "not a contact", fmt.Sprintf("router.test:%d", raddr.Port())})
-	waitFor(t, "a join through the added contact", 5*time.Second, func() bool { return n.Stats().Good > 0 })
+	waitFor(t, "a join through the added contact (recorded once its lookup ends)", 5*time.Second, func() bool {
+		st := n.Stats()
+		return st.Good > 0 && !st.LastBootstrap.IsZero()
+	})
 	if st := n.Stats(); st.LastBootstrapSource != SourceAdded {
 		t.Fatalf("joined through %q", st.LastBootstrapSource)
 	}
@@ -46,7 +49,10 @@ func TestAddPeerDHTPort(t *testing.T) {
 	a, _ := startNode(t, "127.0.0.33", 0, fast)
 	a.AddPeerDHTPort(netip.AddrPort{}) // ignored
 	a.AddPeerDHTPort(baddr)
-	waitFor(t, "the peer's DHT node in the table", 5*time.Second, func() bool { return a.Stats().Good > 0 })
+	waitFor(t, "the peer's DHT node in the table, and the join recorded", 5*time.Second, func() bool {
+		st := a.Stats()
+		return st.Good > 0 && !st.LastBootstrap.IsZero()
+	})
 	if st := a.Stats(); st.LastBootstrapSource != SourcePeerPort {
 		t.Fatalf("joined through %q", st.LastBootstrapSource)
 	}
@@ -141,7 +147,15 @@ func TestRouterMode(t *testing.T) {
 		startNode(t, fmt.Sprintf("127.0.0.%d", 41+i), 0, c)
 	}
 	waitFor(t, "the router to know 3 nodes", 5*time.Second, func() bool { return r.Stats().Good >= 3 })
+	// A client the router has verified (it answered the router's ping;
+	// an unverified one gets replies within twice its query's size).
 	c := newClient(t, "127.0.0.2")
+	c.answer = true
+	c.call(krpc.Msg{Q: krpc.MethodFindNode, A: krpc.Args{Target: randomID()}}, raddr)
+	waitFor(t, "the router to verify the client", 5*time.Second, func() bool {
+		c.recv(10 * time.Millisecond)
+		return r.answerers.Has(c.addr(), time.Now())
+	})
 	ih := randomID()
 	m, _ := c.call(krpc.Msg{Q: krpc.MethodGetPeers, A: krpc.Args{InfoHash: ih}}, raddr)
 	if m.Y != krpc.KindResponse || len(m.R.Nodes) < 3 || len(m.R.Values) != 0 || len(m.R.Token) != 0 {
@@ -170,7 +184,7 @@ func TestReadOnly(t *testing.T) {
 	if err := ro.GetPeers(ctx, randomID(), 1234, nil); err != nil {
 		t.Fatalf("read-only GetPeers: %v", err)
 	}
-	if b.table.Len() != 0 {
+	if b.tables[ipv4].Len() != 0 {
 		t.Fatal("a read-only node entered another node's table")
 	}
 	c := newClient(t, "127.0.0.2")
@@ -299,8 +313,8 @@ func TestContactIsOurself(t *testing.T) {
 	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err = n.GetPeers(lctx, randomID(), 0, nil)
 	lcancel()
-	if !errors.Is(err, ErrNoNodes) || n.table.Len() != 0 {
-		t.Fatalf("GetPeers through ourselves: %v; table %d", err, n.table.Len())
+	if !errors.Is(err, ErrNoNodes) || n.tables[ipv4].Len() != 0 {
+		t.Fatalf("GetPeers through ourselves: %v; table %d", err, n.tables[ipv4].Len())
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -14,11 +14,12 @@ import (
 	"github.com/swarmdrop/swarmdrop/internal/atomicfile"
 )
 
-// tableFile is the bencoded form of the saved table.
+// tableFile is the bencoded form of the saved tables (the same as before
+// BEP 32 support, whose files had an empty or absent nodes6).
 type tableFile struct {
 	ID     []byte `bencode:"id"`
 	Nodes  []byte `bencode:"nodes"`            // compact IPv4 contacts, good ones first
-	Nodes6 []byte `bencode:"nodes6,omitempty"` // compact IPv6 contacts
+	Nodes6 []byte `bencode:"nodes6,omitempty"` // compact IPv6 contacts, good ones first
 	IP     []byte `bencode:"ip,omitempty"`     // our external address, 4 or 16 bytes
 	Saved  int64  `bencode:"saved"`            // Unix seconds
 }
@@ -28,10 +29,10 @@ type savedTable struct {
 	ok    bool
 	id    ID
 	ip    netip.Addr
-	nodes []krpc.NodeInfo
+	nodes [2][]krpc.NodeInfo // by family
 }
 
-// maxSavedNodes bounds what is read back from a state file.
+// maxSavedNodes bounds what is read back from a state file, per family.
 const maxSavedNodes = 2000
 
 // loadTable reads the table saved at path. A missing file (or path "")
@@ -71,10 +72,8 @@ func parseTable(b []byte) (savedTable, error) {
 	if err != nil {
 		return savedTable{}, err
 	}
-	s := savedTable{ok: true, id: ID(f.ID), nodes: append(nodes, nodes6...)}
-	if len(s.nodes) > maxSavedNodes {
-		s.nodes = s.nodes[:maxSavedNodes]
-	}
+	s := savedTable{ok: true, id: ID(f.ID), nodes: [2][]krpc.NodeInfo{
+		nodes[:min(len(nodes), maxSavedNodes)], nodes6[:min(len(nodes6), maxSavedNodes)]}}
 	if ip, ok := netip.AddrFromSlice(f.IP); ok {
 		s.ip = ip.Unmap()
 	}
@@ -88,12 +87,18 @@ func (n *Node) save() error {
 		return nil
 	}
 	now := time.Now()
-	nodes := n.table.All(now)
-	self := n.table.Self()
+	var nodes [2][]krpc.NodeInfo
+	for _, f := range families {
+		nodes[f] = n.unserved[f]
+		if t := n.tables[f]; t != nil {
+			nodes[f] = t.All(now)
+		}
+	}
+	self := n.ID()
 	f := tableFile{
 		ID:     self[:],
-		Nodes:  krpc.AppendCompactNodes([]byte{}, nodes),
-		Nodes6: krpc.AppendCompactNodes6(nil, nodes),
+		Nodes:  krpc.AppendCompactNodes([]byte{}, nodes[ipv4]),
+		Nodes6: krpc.AppendCompactNodes6(nil, nodes[ipv6]),
 		Saved:  now.Unix(),
 	}
 	n.mu.Lock()
@@ -117,21 +122,22 @@ func (n *Node) save() error {
 	return nil
 }
 
-// SavedContacts returns up to k contacts from the table saved at path,
-// good ones first, without running a node: what `swarmdrop create` puts in
-// a torrent's `nodes` when the client is not running. A missing or
-// unreadable file gives none.
+// SavedContacts returns up to k contacts from the tables saved at path,
+// good ones first, alternating IPv4 and IPv6 while both have some, without
+// running a node: what `swarmdrop create` puts in a torrent's `nodes` when
+// the client is not running. A missing or unreadable file gives none.
 func SavedContacts(path string, k int) []netip.AddrPort {
 	s, err := loadTable(path)
 	if err != nil || !s.ok {
 		return nil
 	}
 	var out []netip.AddrPort
-	for _, n := range s.nodes {
-		if len(out) == k {
-			break
+	for i := 0; len(out) < k && (i < len(s.nodes[ipv4]) || i < len(s.nodes[ipv6])); i++ {
+		for _, f := range families {
+			if i < len(s.nodes[f]) && len(out) < k {
+				out = append(out, s.nodes[f][i].Addr)
+			}
 		}
-		out = append(out, n.Addr)
 	}
 	return out
 }

@@ -49,8 +49,10 @@ func newRateLimiter(rate, burst float64, maxIPs int, totalRate float64) *rateLim
 	}
 }
 
-// Allow reports whether a query from ip may be answered now.
+// Allow reports whether a query from ip may be answered now. An IPv6
+// address counts as its /64.
 func (l *rateLimiter) Allow(ip netip.Addr, now time.Time) bool {
+	ip = hostKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.perIP[ip]

@@ -48,7 +48,10 @@ func TestRestartFromSavedTable(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Serve(ctx) }()
-	waitFor(t, "the first run to know 5 good nodes", 10*time.Second, func() bool { return n.Stats().Good >= 5 })
+	waitFor(t, "the first run to know 5 good nodes and record its join (when its lookup ends)", 10*time.Second, func() bool {
+		st := n.Stats()
+		return st.Good >= 5 && !st.LastBootstrap.IsZero()
+	})
 	if src := n.Stats().LastBootstrapSource; src != SourceContacts {
 		t.Fatalf("first run bootstrapped from %q", src)
 	}
@@ -88,7 +91,10 @@ func TestRestartFromSavedTable(t *testing.T) {
 	if n2.ID() != id {
 		t.Fatalf("restarted with ID %x, saved %x", n2.ID(), id)
 	}
-	waitFor(t, "the restarted node to know good nodes", 10*time.Second, func() bool { return n2.Stats().Good >= 5 })
+	waitFor(t, "the restarted node to know good nodes and record its join", 10*time.Second, func() bool {
+		st := n2.Stats()
+		return st.Good >= 5 && !st.LastBootstrap.IsZero()
+	})
 	if st := n2.Stats(); st.LastBootstrapSource != SourceSavedTable {
 		t.Fatalf("restart bootstrapped from %q", st.LastBootstrapSource)
 	}

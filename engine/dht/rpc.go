@@ -61,15 +61,17 @@ func (t *transactions) len() int {
 	return len(t.m)
 }
 
-// send sends the query q to addr (filling in its transaction ID, our ID
-// and flags) and arranges for deliver, unless nil, to be called with its
+// send sends the query q to addr (filling in its transaction ID, our ID,
+// flags and, unless q.V is empty but not nil, our version) and arranges for deliver, unless nil, to be called with its
 // outcome within QueryTimeout, from the read loop or a timer: it must not
 // block. id is the node ID we expect at addr, if known.
 func (n *Node) send(addr netip.AddrPort, id ID, q krpc.Msg, deliver func(result)) (uint32, error) {
 	q.Y = krpc.KindQuery
-	q.A.ID = n.table.Self()
+	q.A.ID = n.ID()
 	q.ReadOnly = n.cfg.ReadOnly
-	q.V = version
+	if q.V == nil {
+		q.V = version
+	}
 	p := &pending{addr: addr, id: id, deliver: deliver, sent: time.Now()}
 	t := n.rpc
 	t.mu.Lock()
@@ -98,7 +100,15 @@ func (n *Node) expire(tid uint32) {
 	if p == nil {
 		return
 	}
-	n.table.Failed(p.addr, time.Now())
+	now := time.Now()
+	if t := n.tableOf(p.addr); t != nil {
+		t.Failed(p.addr, now)
+	}
+	if n.good(now) == 0 {
+		n.mu.Lock()
+		n.lostAt = now
+		n.mu.Unlock()
+	}
 	if p.deliver != nil {
 		p.deliver(result{from: p.addr, err: ErrTimeout})
 	}
@@ -121,15 +131,16 @@ func (n *Node) answer(m krpc.Msg, from netip.AddrPort) {
 	p.timer.Stop()
 	t.mu.Unlock()
 	now := time.Now()
+	n.answerers.Add(from, now)
 	switch {
 	case m.Y == krpc.KindResponse:
-		n.table.Seen(m.R.ID, from, now)
+		n.tableOf(from).Seen(m.R.ID, from, now)
 		n.nodesChanged()
 		if m.IP.IsValid() {
 			n.vote(from.Addr(), m.IP.Addr())
 		}
 	case p.id != ID{}:
-		n.table.Seen(p.id, from, now) // an error, but an answer
+		n.tableOf(from).Seen(p.id, from, now) // an error, but an answer
 	}
 	if p.deliver != nil {
 		p.deliver(result{from: from, msg: m, rtt: now.Sub(p.sent)})

@@ -42,30 +42,30 @@ func TestPeerStoreLimits(t *testing.T) {
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(i)}), uint16(1000+i))
 	}
 	for i := range 10 {
-		s.Add(ID{byte(i)}, peer(i), now.Add(time.Duration(i)*time.Second))
+		s.Add(ID{byte(i)}, peer(i), false, now.Add(time.Duration(i)*time.Second))
 	}
 	if tor, peers := s.Counts(); tor != 3 || peers != 3 {
 		t.Fatalf("%d torrents, %d peers; want 3 and 3", tor, peers)
 	}
 	// The most recently announced torrents are the ones kept.
-	if got := s.Get(ID{9}, 10, peer(0).Addr(), now); len(got) != 1 || got[0] != peer(9) {
+	if got := s.Get(ID{9}, 10, peer(0).Addr(), false, now); len(got) != 1 || got[0] != peer(9) {
 		t.Fatalf("got %v", got)
 	}
-	if got := s.Get(ID{0}, 10, peer(0).Addr(), now); len(got) != 0 {
+	if got := s.Get(ID{0}, 10, peer(0).Addr(), false, now); len(got) != 0 {
 		t.Fatalf("an evicted torrent still has %v", got)
 	}
 	for i := range 10 {
-		s.Add(ID{9}, peer(i), now.Add(time.Minute+time.Duration(i)*time.Second))
+		s.Add(ID{9}, peer(i), false, now.Add(time.Minute+time.Duration(i)*time.Second))
 	}
-	got := s.Get(ID{9}, 10, peer(0).Addr(), now.Add(2*time.Minute))
+	got := s.Get(ID{9}, 10, peer(0).Addr(), false, now.Add(2*time.Minute))
 	if len(got) != 4 {
 		t.Fatalf("a torrent keeps %d peers, want 4", len(got))
 	}
-	if got := s.Get(ID{9}, 2, peer(0).Addr(), now.Add(2*time.Minute)); len(got) != 2 {
+	if got := s.Get(ID{9}, 2, peer(0).Addr(), false, now.Add(2*time.Minute)); len(got) != 2 {
 		t.Fatalf("Get with max 2 gave %d", len(got))
 	}
 	// IPv6 askers get IPv6 peers only.
-	if got := s.Get(ID{9}, 10, netip.MustParseAddr("::1"), now.Add(2*time.Minute)); len(got) != 0 {
+	if got := s.Get(ID{9}, 10, netip.MustParseAddr("::1"), false, now.Add(2*time.Minute)); len(got) != 0 {
 		t.Fatalf("an IPv6 asker got %v", got)
 	}
 	// Expiry after 30 minutes.
@@ -111,5 +111,42 @@ func TestRateLimiter(t *testing.T) {
 	}
 	if allowed != 50 {
 		t.Fatalf("global limit let %d through, want 50", allowed)
+	}
+}
+
+// TestPeerStoreOnePerAddress: one entry per IP address and torrent (BEP
+// 33; a new announce updates its port and seed status), and at most
+// maxPeersPerNet6 addresses of one IPv6 /64.
+func TestPeerStoreOnePerAddress(t *testing.T) {
+	now := time.Now()
+	s := newPeerStore(10, 100, 30*time.Minute)
+	ih := ID{1}
+	for port := range 50 {
+		s.Add(ih, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(1000+port)), port%2 == 0, now)
+	}
+	if got := s.Get(ih, 10, netip.IPv4Unspecified(), false, now); len(got) != 1 || got[0].Port() != 1049 {
+		t.Fatalf("50 ports of one address: %v", got)
+	}
+	if seeds, peers, _ := s.Filters(ih, now); seeds.Estimate() != 0 || peers.Estimate() < 0.9 {
+		t.Fatalf("the last announce (not a seed) did not set the status: %v %v", seeds.Estimate(), peers.Estimate())
+	}
+	net := netip.MustParsePrefix("2001:db8:1:2::/64")
+	ip := net.Addr()
+	for range 30 {
+		ip = ip.Next()
+		s.Add(ih, netip.AddrPortFrom(ip, 6881), false, now)
+	}
+	for i := range 5 {
+		s.Add(ih, netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 7: byte(i), 15: 1}), 6881), false, now)
+	}
+	got := s.Get(ih, 100, netip.IPv6Unspecified(), false, now)
+	inNet := 0
+	for _, p := range got {
+		if net.Contains(p.Addr()) {
+			inNet++
+		}
+	}
+	if inNet != maxPeersPerNet6 || len(got) != maxPeersPerNet6+5 {
+		t.Fatalf("IPv6: %d of one /64 and %d in all (%v)", inNet, len(got), got)
 	}
 }

@@ -36,6 +36,7 @@ type entry struct {
 	lastPing     time.Time // last time maintenance pinged it
 	failures     int       // our queries to it that failed in a row
 	secure       bool      // its ID is valid for its address by BEP 42 (or the address is local)
+	spare        bool      // it waits in its bucket's spares
 }
 
 func (e *entry) status(now time.Time) status {
@@ -60,14 +61,19 @@ type bucket struct {
 }
 
 // routingTable is the BEP 5 routing table: buckets split only where our
-// own ID falls, at most one node per IP address and port. It is safe for
-// concurrent use.
+// own ID falls. Against poisoning (one host claiming many IDs, as
+// libtorrent's restrict_routing_ips guards against), it holds at most one
+// entry per IP address, node or spare, and in each bucket at most one per
+// subnet (a /24 for IPv4, a /64 for IPv6; local addresses are exempt
+// from the subnet rule, so that a LAN or loopback DHT works). It is safe
+// for concurrent use.
 type routingTable struct {
-	// mu guards self, buckets and byAddr.
+	// mu guards self, buckets, byAddr and byIP.
 	mu      sync.Mutex
 	self    ID
 	buckets []*bucket                 // bucket i: IDs sharing exactly i leading bits with self; the last one: at least that many
 	byAddr  map[netip.AddrPort]*entry // the nodes of all buckets (not the spares)
+	byIP    map[netip.Addr]*entry     // the nodes and the spares, by IP address
 }
 
 func newRoutingTable(self ID, now time.Time) *routingTable {
@@ -75,6 +81,7 @@ func newRoutingTable(self ID, now time.Time) *routingTable {
 		self:    self,
 		buckets: []*bucket{{changed: now}},
 		byAddr:  map[netip.AddrPort]*entry{},
+		byIP:    map[netip.Addr]*entry{},
 	}
 }
 
@@ -89,7 +96,9 @@ func (t *routingTable) indexLocked(id ID) int {
 }
 
 // Seen records that the node id at addr answered one of our queries:
-// it is refreshed, added, or kept as a spare when its bucket is full.
+// it is refreshed, added, or kept as a spare when its bucket is full. A
+// node at an IP address (or, in its bucket, a subnet) that the table
+// already holds enters only in place of a spare or a bad node.
 func (t *routingTable) Seen(id ID, addr netip.AddrPort, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -104,34 +113,39 @@ func (t *routingTable) Seen(id ID, addr netip.AddrPort, now time.Time) {
 		}
 		t.removeLocked(e) // the node at this address has a new ID
 	}
-	b := t.buckets[t.indexLocked(id)]
-	for _, e := range b.nodes {
+	if x := t.byIP[addr.Addr()]; x != nil && x.spare && x.addr == addr {
+		t.dropLocked(x) // a spare that answered again: filed anew below
+	}
+	for _, e := range t.buckets[t.indexLocked(id)].nodes {
 		if e.id == id { // known ID, new address
 			if e.status(now) == good {
 				return // keep the address that works
 			}
-			delete(t.byAddr, e.addr)
-			e.addr, e.lastResponse, e.failures = addr, now, 0
-			e.secure = secureIDValid(id, addr.Addr())
-			t.byAddr[addr] = e
-			b.changed = now
-			return
+			t.removeLocked(e)
+			break
 		}
 	}
-	t.insertLocked(&entry{id: id, addr: addr, lastResponse: now, secure: secureIDValid(id, addr.Addr())}, now)
+	t.insertLocked(&entry{id: id, addr: addr, lastResponse: now, secure: secureIDValid(id, addr.Addr())}, now, true)
 }
 
-// insertLocked adds e to its bucket, splitting the last bucket or
-// replacing a bad node as needed, or else keeps it as a spare.
-func (t *routingTable) insertLocked(e *entry, now time.Time) bool {
+// insertLocked adds the new entry e to its bucket, splitting the last
+// bucket or replacing a bad node as needed, or else keeps it as a spare.
+// An entry holding e's IP address, or e's subnet in its bucket, makes e
+// wait outside unless displace is set and that entry is a spare or bad.
+func (t *routingTable) insertLocked(e *entry, now time.Time, displace bool) bool {
+	e.spare = false
 	for {
 		i := t.indexLocked(e.id)
 		b := t.buckets[i]
+		if c := t.conflictLocked(e, b); c != nil {
+			if !displace || !c.spare && c.status(now) != bad {
+				return false
+			}
+			t.dropLocked(c)
+			continue
+		}
 		if len(b.nodes) < K {
-			b.nodes = append(b.nodes, e)
-			t.byAddr[e.addr] = e
-			b.changed = now
-			b.dropSpare(e.addr)
+			t.placeLocked(b, e, now)
 			return true
 		}
 		if i == len(t.buckets)-1 && len(t.buckets) < idBits {
@@ -152,16 +166,57 @@ func (t *routingTable) insertLocked(e *entry, now time.Time) bool {
 			}
 		}
 		if victim >= 0 {
-			delete(t.byAddr, b.nodes[victim].addr)
-			b.nodes[victim] = e
-			t.byAddr[e.addr] = e
-			b.changed = now
-			b.dropSpare(e.addr)
+			t.removeLocked(b.nodes[victim])
+			t.placeLocked(b, e, now)
 			return true
 		}
-		b.addSpare(e)
+		t.addSpareLocked(b, e)
 		return false
 	}
+}
+
+// placeLocked adds e to the nodes of b, which has room.
+func (t *routingTable) placeLocked(b *bucket, e *entry, now time.Time) {
+	e.spare = false
+	b.nodes = append(b.nodes, e)
+	t.byAddr[e.addr] = e
+	t.byIP[e.addr.Addr()] = e
+	b.changed = now
+}
+
+// conflictLocked returns an entry other than e that holds e's IP address,
+// or a node or spare of b in e's subnet; nil if none.
+func (t *routingTable) conflictLocked(e *entry, b *bucket) *entry {
+	if x := t.byIP[e.addr.Addr()]; x != nil && x != e {
+		return x
+	}
+	net, ok := subnetOf(e.addr.Addr())
+	if !ok {
+		return nil
+	}
+	for _, list := range [2][]*entry{b.nodes, b.spares} {
+		for _, x := range list {
+			if x != e && net.Contains(x.addr.Addr()) {
+				return x
+			}
+		}
+	}
+	return nil
+}
+
+// subnetOf returns the subnet that may hold one node per bucket: the /24
+// of an IPv4 address, the /64 of an IPv6 one. Local addresses (loopback,
+// private, link-local) have none (ok false): a LAN's nodes share one.
+func subnetOf(ip netip.Addr) (netip.Prefix, bool) {
+	if exemptIP(ip) {
+		return netip.Prefix{}, false
+	}
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	return p, err == nil
 }
 
 // splitLocked splits the last bucket in two.
@@ -191,20 +246,19 @@ func (t *routingTable) splitLocked(now time.Time) {
 	last.spares = spares
 }
 
-func (b *bucket) addSpare(e *entry) {
-	b.dropSpare(e.addr)
+// addSpareLocked keeps e as a spare of b, the oldest spare making room.
+func (t *routingTable) addSpareLocked(b *bucket, e *entry) {
 	if len(b.spares) >= K {
-		b.spares = slices.Delete(b.spares, 0, 1)
+		t.dropLocked(b.spares[0])
 	}
+	e.spare = true
 	b.spares = append(b.spares, e)
-}
-
-func (b *bucket) dropSpare(addr netip.AddrPort) {
-	b.spares = slices.DeleteFunc(b.spares, func(s *entry) bool { return s.addr == addr })
+	t.byIP[e.addr.Addr()] = e
 }
 
 // bestSpare removes and returns the spare to promote: a BEP 42 valid one
-// if any, the most recent otherwise.
+// if any, the most recent otherwise. The caller files it (byIP still
+// points to it).
 func (b *bucket) bestSpare() *entry {
 	if len(b.spares) == 0 {
 		return nil
@@ -221,14 +275,32 @@ func (b *bucket) bestSpare() *entry {
 	return e
 }
 
+// removeLocked removes the node e from its bucket.
 func (t *routingTable) removeLocked(e *entry) {
 	b := t.buckets[t.indexLocked(e.id)]
 	b.nodes = slices.DeleteFunc(b.nodes, func(x *entry) bool { return x == e })
 	delete(t.byAddr, e.addr)
+	if t.byIP[e.addr.Addr()] == e {
+		delete(t.byIP, e.addr.Addr())
+	}
+}
+
+// dropLocked removes e, a node or a spare.
+func (t *routingTable) dropLocked(e *entry) {
+	if !e.spare {
+		t.removeLocked(e)
+		return
+	}
+	b := t.buckets[t.indexLocked(e.id)]
+	b.spares = slices.DeleteFunc(b.spares, func(x *entry) bool { return x == e })
+	if t.byIP[e.addr.Addr()] == e {
+		delete(t.byIP, e.addr.Addr())
+	}
 }
 
 // Queried records a query from the node id at addr and reports whether
-// it is worth pinging to add it: unknown, and its bucket has room for it.
+// it is worth pinging to add it: unknown, with no live node at its IP
+// address or, in its bucket, its subnet, and its bucket has room for it.
 func (t *routingTable) Queried(id ID, addr netip.AddrPort, now time.Time) (ping bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -244,6 +316,9 @@ func (t *routingTable) Queried(id ID, addr netip.AddrPort, now time.Time) (ping 
 	}
 	i := t.indexLocked(id)
 	b := t.buckets[i]
+	if c := t.conflictLocked(&entry{id: id, addr: addr}, b); c != nil && (!c.spare && c.status(now) != bad || c.addr == addr) {
+		return false
+	}
 	if len(b.nodes) < K || i == len(t.buckets)-1 && len(t.buckets) < idBits {
 		return true
 	}
@@ -259,14 +334,14 @@ func (t *routingTable) Queried(id ID, addr netip.AddrPort, now time.Time) (ping 
 }
 
 // Failed records that a query to addr got no answer. A node that becomes
-// bad is replaced by a spare when its bucket has one.
+// bad is replaced by a spare when its bucket has one; a spare is dropped.
 func (t *routingTable) Failed(addr netip.AddrPort, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.byAddr[addr]
 	if e == nil {
-		for _, b := range t.buckets {
-			b.dropSpare(addr)
+		if x := t.byIP[addr.Addr()]; x != nil && x.spare && x.addr == addr {
+			t.dropLocked(x)
 		}
 		return
 	}
@@ -275,21 +350,22 @@ func (t *routingTable) Failed(addr netip.AddrPort, now time.Time) {
 		return
 	}
 	b := t.buckets[t.indexLocked(e.id)]
-	for s := b.bestSpare(); s != nil; s = b.bestSpare() {
-		if t.byAddr[s.addr] != nil {
-			continue
-		}
+	if s := b.bestSpare(); s != nil {
 		i := slices.Index(b.nodes, e)
 		delete(t.byAddr, e.addr)
+		if t.byIP[e.addr.Addr()] == e {
+			delete(t.byIP, e.addr.Addr())
+		}
+		s.spare = false
 		b.nodes[i] = s
 		t.byAddr[s.addr] = s
+		t.byIP[s.addr.Addr()] = s
 		b.changed = now
-		return
 	}
 }
 
 // Add puts a node into the table without a response (loading the saved
-// table); it starts questionable.
+// table); it starts questionable, and displaces nothing.
 func (t *routingTable) Add(id ID, addr netip.AddrPort, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -301,7 +377,7 @@ func (t *routingTable) Add(id ID, addr netip.AddrPort, now time.Time) {
 			return
 		}
 	}
-	t.insertLocked(&entry{id: id, addr: addr, secure: secureIDValid(id, addr.Addr())}, now)
+	t.insertLocked(&entry{id: id, addr: addr, secure: secureIDValid(id, addr.Addr())}, now, false)
 }
 
 // Closest returns up to k nodes closest to target by XOR: not bad ones,
@@ -450,9 +526,10 @@ func (t *routingTable) Reset(self ID, now time.Time) {
 	t.self = self
 	t.buckets = []*bucket{{changed: now}}
 	t.byAddr = map[netip.AddrPort]*entry{}
+	t.byIP = map[netip.Addr]*entry{}
 	for _, e := range old {
 		if e.id != self && t.byAddr[e.addr] == nil {
-			t.insertLocked(e, now)
+			t.insertLocked(e, now, false)
 		}
 	}
 }

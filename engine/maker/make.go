@@ -38,6 +38,13 @@ type Options struct {
 	Progress func(Progress)
 	// Workers hash in parallel; 0 means one per CPU.
 	Workers int
+	// Unaligned makes the torrent mktorrent makes of the same files:
+	// files back to back in byte-wise path order, without BEP 47 keys.
+	// By default files are laid out as libtorrent lays them out (see
+	// alignFiles): each starts on a piece boundary, after a pad file
+	// when needed, so that a changed file leaves the others' pieces
+	// unchanged; and executable files are marked (attr "x").
+	Unaligned bool
 }
 
 // Progress tells how far hashing has come.
@@ -49,7 +56,9 @@ type Progress struct {
 type Result struct {
 	MetaInfo *metainfo.MetaInfo
 	// Sources are the files on disk, one per MetaInfo.Info.Files entry,
-	// for seeding in place.
+	// for seeding in place. A pad file has no data and no file: its entry
+	// repeats the source of the file it follows, so that every entry
+	// lies where the torrent's files are (storage.OpenFiles ignores it).
 	Sources []string
 }
 
@@ -76,13 +85,18 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 	if plan.Total == 0 {
 		return nil, errors.New("every file is empty: a torrent needs some content")
 	}
-	info := metainfo.Info{Name: plan.Name, PieceLength: pl, MultiFile: plan.MultiFile, Private: opt.Private, TotalLength: plan.Total}
-	var off int64
-	for _, f := range plan.Files {
-		info.Files = append(info.Files, metainfo.File{Path: f.Path, Length: f.Length, Offset: off})
-		off += f.Length
+	laid := *plan
+	if !opt.Unaligned {
+		laid.Files = alignFiles(plan.Files, pl)
 	}
-	pieces, err := hashPieces(ctx, plan, pl, opt)
+	info := metainfo.Info{Name: plan.Name, PieceLength: pl, MultiFile: plan.MultiFile, Private: opt.Private}
+	for _, f := range laid.Files {
+		info.Files = append(info.Files, metainfo.File{Path: f.Path, Length: f.Length, Offset: info.TotalLength,
+			Pad: f.Pad, Executable: f.Executable && !opt.Unaligned})
+		info.TotalLength += f.Length
+	}
+	laid.Total = info.TotalLength
+	pieces, err := hashPieces(ctx, &laid, pl, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +122,12 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 		mi.CreationDate = opt.CreationDate.Unix()
 	}
 	res := &Result{MetaInfo: mi}
-	for _, f := range plan.Files {
-		res.Sources = append(res.Sources, f.Source)
+	for _, f := range laid.Files {
+		src := f.Source
+		if f.Pad {
+			src = res.Sources[len(res.Sources)-1] // alignFiles puts pads after files only
+		}
+		res.Sources = append(res.Sources, src)
 	}
 	return res, nil
 }
@@ -117,7 +135,7 @@ func MakePlan(ctx context.Context, plan *Plan, opt Options) (*Result, error) {
 // hashPieces hashes every piece: each worker takes the next piece and
 // hashes it where it lies: straight from the page cache through a
 // read-only mapping for big files (no copy), or read with pread into its
-// own buffer for small ones.
+// own buffer for small ones; pad files are zeros.
 func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte, error) {
 	n := int((plan.Total + pl - 1) / pl)
 	pieces := make([]byte, n*20)
@@ -134,7 +152,13 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
-	var hashed atomic.Int64
+	var hashed atomic.Int64 // bytes of files read, pad files left out
+	var content int64
+	for _, f := range plan.Files {
+		if !f.Pad {
+			content += f.Length
+		}
+	}
 	var firstErr error
 	var errOnce sync.Once
 	fail := func(err error) {
@@ -166,12 +190,13 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 				start := int64(i) * pl
 				size := min(pl, plan.Total-start)
 				h.Reset()
-				if err := r.hashRange(h, buf, start, size); err != nil {
+				read, err := r.hashRange(h, buf, start, size)
+				if err != nil {
 					fail(err)
 					return
 				}
 				copy(pieces[i*20:], h.Sum(sum[:0]))
-				hashed.Add(size)
+				hashed.Add(read)
 			}
 		}()
 	}
@@ -186,7 +211,7 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 			case <-done:
 				break loop
 			case <-t.C:
-				opt.Progress(Progress{Hashed: hashed.Load(), Total: plan.Total})
+				opt.Progress(Progress{Hashed: hashed.Load(), Total: content})
 			}
 		}
 	}
@@ -198,7 +223,7 @@ func hashPieces(ctx context.Context, plan *Plan, pl int64, opt Options) ([]byte,
 		return nil, err
 	}
 	if opt.Progress != nil {
-		opt.Progress(Progress{Hashed: plan.Total, Total: plan.Total})
+		opt.Progress(Progress{Hashed: hashed.Load(), Total: content}) // all of it, as counted
 	}
 	return pieces, nil
 }
@@ -221,9 +246,11 @@ func (r *pieceReader) close() {
 	}
 }
 
-// hashRange writes bytes [off, off+size) of the torrent's data to h; buf
-// holds what has to be read.
-func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) error {
+// hashRange writes bytes [off, off+size) of the torrent's data to h and
+// returns how many of them it read from files (pad files are not read);
+// buf holds what has to be read.
+func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) (int64, error) {
+	var read int64
 	if r.starts == nil {
 		var o int64
 		for _, f := range r.plan.Files {
@@ -249,25 +276,32 @@ func (r *pieceReader) hashRange(h hash.Hash, buf []byte, off, size int64) error 
 		}
 		k := min(size, pf.Length-within)
 		r.cur = i
-		if m := r.maps[i]; m != nil {
+		if pf.Pad {
+			for z := k; z > 0; z -= int64(len(zeros)) {
+				h.Write(zeros[:min(z, int64(len(zeros)))])
+			}
+		} else if m := r.maps[i]; m != nil {
 			h.Write(m[within : within+k])
 		} else {
 			b := buf[:k]
 			if err := r.open(i); err != nil {
-				return err
+				return read, err
 			}
 			if _, err := r.f.ReadAt(b, within); err != nil {
 				if err == io.EOF {
-					return fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
+					return read, fmt.Errorf("%s changed while hashing: it is shorter than %d bytes", pf.Source, pf.Length)
 				}
-				return fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
+				return read, fmt.Errorf("reading %s: %w", pf.Source, unwrapPath(err))
 			}
 			h.Write(b)
+		}
+		if !pf.Pad {
+			read += k
 		}
 		size -= k
 		off += k
 	}
-	return nil
+	return read, nil
 }
 
 func (r *pieceReader) open(i int) error {
@@ -285,3 +319,6 @@ func (r *pieceReader) open(i int) error {
 	r.f, r.idx = f, i
 	return nil
 }
+
+// zeros is what pad files hold.
+var zeros [32 << 10]byte

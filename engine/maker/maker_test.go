@@ -55,7 +55,7 @@ func TestSameInfoHashAsMktorrent(t *testing.T) {
 	}
 	for _, path := range []string{single, exact, past, folder} {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			res, err := Make(context.Background(), Options{Paths: []string{path}, PieceLength: pl})
+			res, err := Make(context.Background(), Options{Paths: []string{path}, PieceLength: pl, Unaligned: true})
 			if err != nil {
 				t.Fatal(err)
 			}

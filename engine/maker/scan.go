@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // PlanFile is one file a torrent will hold.
@@ -21,6 +20,12 @@ type PlanFile struct {
 	// Path is its path inside the torrent, as components.
 	Path   []string
 	Length int64
+	// Executable is true when the file's owner may execute it (BEP 47
+	// attr "x", as libtorrent sets it).
+	Executable bool
+	// Pad marks a BEP 47 pad file that MakePlan inserts: zeros with no
+	// Source.
+	Pad bool
 }
 
 // Plan is what a torrent of some paths holds, found without hashing.
@@ -69,7 +74,7 @@ func Scan(paths []string, name string) (*Plan, error) {
 			if err := checkReadable(abs[0]); err != nil {
 				return nil, err
 			}
-			plan.Files = []PlanFile{{Source: abs[0], Path: []string{plan.Name}, Length: fi.Size()}}
+			plan.Files = []PlanFile{{Source: abs[0], Path: []string{plan.Name}, Length: fi.Size(), Executable: fi.Mode()&0o100 != 0}}
 			plan.Total = fi.Size()
 			if name != "" {
 				plan.Name = name
@@ -92,7 +97,7 @@ func Scan(paths []string, name string) (*Plan, error) {
 	plan.MultiFile = true
 	seen := map[string]bool{}
 	for _, a := range abs {
-		if err := walk(a, base, plan, map[fileID]bool{}, seen); err != nil {
+		if err := walk(a, base, plan, nil, seen); err != nil {
 			return nil, err
 		}
 	}
@@ -109,35 +114,24 @@ func Scan(paths []string, name string) (*Plan, error) {
 	return plan, nil
 }
 
-// fileID identifies a folder by device and inode, to stop symlink loops.
-type fileID struct{ dev, ino uint64 }
-
-func idOf(fi fs.FileInfo) (fileID, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
-	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
-}
-
 // walk adds the files at path (a file or a folder, links followed) to
 // plan, with torrent paths relative to base. ancestors holds the folders
-// being walked; seen the torrent paths already added.
-func walk(path, base string, plan *Plan, ancestors map[fileID]bool, seen map[string]bool) error {
+// being walked, compared with os.SameFile (device and inode on Unix,
+// volume and file index on Windows) to stop link loops; seen holds the
+// torrent paths already added.
+func walk(path, base string, plan *Plan, ancestors []fs.FileInfo, seen map[string]bool) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, unwrapPath(err))
 	}
 	switch {
 	case fi.IsDir():
-		id, ok := idOf(fi)
-		if ok {
-			if ancestors[id] {
+		for _, a := range ancestors {
+			if os.SameFile(a, fi) {
 				return nil // a link back into a folder being walked
 			}
-			ancestors[id] = true
-			defer delete(ancestors, id)
 		}
+		ancestors = append(ancestors, fi)
 		entries, err := os.ReadDir(path)
 		if err != nil {
 			return fmt.Errorf("reading folder %s: %w", path, unwrapPath(err))
@@ -161,7 +155,7 @@ func walk(path, base string, plan *Plan, ancestors map[fileID]bool, seen map[str
 			return err
 		}
 		seen[key] = true
-		plan.Files = append(plan.Files, PlanFile{Source: path, Path: strings.Split(key, "/"), Length: fi.Size()})
+		plan.Files = append(plan.Files, PlanFile{Source: path, Path: strings.Split(key, "/"), Length: fi.Size(), Executable: fi.Mode()&0o100 != 0})
 		return nil
 	}
 	return nil // sockets, devices, fifos: not content

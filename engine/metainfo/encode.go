@@ -9,12 +9,15 @@ import (
 
 // wireFile is one entry of a multi-file info dictionary.
 type wireFile struct {
-	Length int64    `bencode:"length"`
-	Path   []string `bencode:"path"`
+	Attr        string   `bencode:"attr,omitempty"`
+	Length      int64    `bencode:"length"`
+	Path        []string `bencode:"path"`
+	SymlinkPath []string `bencode:"symlink path,omitempty"`
 }
 
 // wireInfo is an info dictionary as written; the encoder sorts keys.
 type wireInfo struct {
+	Attr        string     `bencode:"attr,omitempty"`
 	Files       []wireFile `bencode:"files,omitempty"`
 	Length      *int64     `bencode:"length,omitempty"`
 	Name        string     `bencode:"name"`
@@ -38,7 +41,8 @@ type wireTorrent struct {
 // Encode returns the info dictionary bencoded with sorted keys: length
 // for a single-file torrent (its one file's length, or TotalLength when
 // Files is empty), files with each length and path otherwise; private
-// only when set. It does not validate i; New does.
+// only when set. BEP 47 keys are written as files carry them: attr
+// ("phxl") and symlink path. It does not validate i; New does.
 func (i *Info) Encode() ([]byte, error) {
 	w := wireInfo{Name: i.Name, PieceLength: i.PieceLength, Pieces: i.Pieces}
 	if w.Pieces == nil {
@@ -53,7 +57,10 @@ func (i *Info) Encode() ([]byte, error) {
 		}
 		w.Files = make([]wireFile, len(i.Files))
 		for n, f := range i.Files {
-			w.Files[n] = wireFile{Length: f.Length, Path: f.Path}
+			w.Files[n] = wireFile{Attr: f.attr(), Length: f.Length, Path: f.Path}
+			if !f.Pad {
+				w.Files[n].SymlinkPath = f.Symlink
+			}
 		}
 	} else {
 		n := i.TotalLength
@@ -61,6 +68,7 @@ func (i *Info) Encode() ([]byte, error) {
 		case 0:
 		case 1:
 			n = i.Files[0].Length
+			w.Attr = i.Files[0].attr()
 		default:
 			return nil, fmt.Errorf("encoding info: %w: single-file torrent with %d files", ErrInvalid, len(i.Files))
 		}

@@ -64,6 +64,9 @@ func parseInfo(raw []byte) (*Info, error) {
 	if info.TotalLength == 0 {
 		return nil, fmt.Errorf("%w: total length is 0: the torrent has no content", ErrInvalid)
 	}
+	if info.ContentLength() == 0 {
+		return nil, fmt.Errorf("%w: the torrent has no content besides pad files", ErrInvalid)
+	}
 	want := (info.TotalLength + pl - 1) / pl
 	if got := int64(len(pieces) / 20); got != want {
 		return nil, fmt.Errorf("%w: %d piece hashes for %d bytes in pieces of %d; want %d", ErrInvalid, got, info.TotalLength, pl, want)
@@ -93,7 +96,11 @@ func parseFiles(d dict, name string) (files []File, multi bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return []File{{Path: []string{name}, Length: n}}, false, nil
+		f := File{Path: []string{name}, Length: n}
+		if err := singleFileAttrs(d, &f); err != nil {
+			return nil, false, err
+		}
+		return []File{f}, false, nil
 	}
 	if len(list) == 0 {
 		return nil, false, fmt.Errorf("%w: info files list is empty", ErrInvalid)
@@ -105,10 +112,7 @@ func parseFiles(d dict, name string) (files []File, multi bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if files[i].Length, err = fileLength(fd, what+" length"); err != nil {
-			return nil, false, err
-		}
-		if files[i].Path, err = filePath(fd, what); err != nil {
+		if files[i], err = parseFileEntry(fd, what); err != nil {
 			return nil, false, err
 		}
 	}

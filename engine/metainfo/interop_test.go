@@ -34,6 +34,8 @@ if cmd == "info":
         "piece_length": ti.piece_length(),
         "files": [fs.file_path(i).replace(os.sep, "/") for i in range(fs.num_files())],
         "sizes": [fs.file_size(i) for i in range(fs.num_files())],
+        "pads": [bool(fs.file_flags(i) & fs.flag_pad_file) for i in range(fs.num_files())],
+        "execs": [bool(fs.file_flags(i) & fs.flag_executable) for i in range(fs.num_files())],
         "trackers": [[t.url, str(t.tier)] for t in ti.trackers()],
         "nodes": ["%s:%d" % (h, p) for h, p in ti.nodes()],
         "private": ti.priv(),
@@ -68,6 +70,8 @@ type ltInfo struct {
 	PieceLength int64      `json:"piece_length"`
 	Files       []string   `json:"files"`
 	Sizes       []int64    `json:"sizes"`
+	Pads        []bool     `json:"pads"`
+	Execs       []bool     `json:"execs"`
 	Trackers    [][]string `json:"trackers"`
 	Nodes       []string   `json:"nodes"`
 	Private     bool       `json:"private"`
@@ -108,12 +112,12 @@ func makeContent(t *testing.T, dir string) (file, folder string) {
 }
 
 // checkPieces hashes the content on disk in torrent order (padding files
-// of BEP 47, under .pad, read as zeros) and compares every piece hash.
+// of BEP 47 read as zeros) and compares every piece hash.
 func checkPieces(t *testing.T, info *Info, parent string) {
 	t.Helper()
 	var data []byte
 	for _, f := range info.Files {
-		if info.MultiFile && f.Path[0] == ".pad" {
+		if f.Pad {
 			data = append(data, make([]byte, f.Length)...)
 			continue
 		}
@@ -151,7 +155,10 @@ func compareWithLT(t *testing.T, path string, m *MetaInfo) ltInfo {
 	}
 	var files []string
 	var sizes []int64
+	var pads, execs []bool
 	for _, f := range m.Info.Files {
+		pads = append(pads, f.Pad)
+		execs = append(execs, f.Executable)
 		p := f.Path[0]
 		if m.Info.MultiFile {
 			p = m.Info.Name + "/" + strings.Join(f.Path, "/")
@@ -161,7 +168,7 @@ func compareWithLT(t *testing.T, path string, m *MetaInfo) ltInfo {
 	}
 	if lt.Name != m.Info.Name || !reflect.DeepEqual(lt.Files, files) || !reflect.DeepEqual(lt.Sizes, sizes) ||
 		lt.TotalSize != m.Info.TotalLength || lt.NumPieces != m.Info.NumPieces() || lt.PieceLength != m.Info.PieceLength ||
-		lt.Private != m.Info.Private {
+		lt.Private != m.Info.Private || !reflect.DeepEqual(lt.Pads, pads) || !reflect.DeepEqual(lt.Execs, execs) {
 		t.Fatalf("%s: libtorrent reads %+v\nwe read %+v", path, lt, m.Info)
 	}
 	var tiers [][]string
@@ -254,6 +261,10 @@ func TestLibtorrentCreatedInterop(t *testing.T) {
 		checkPieces(t, &m.Info, dir)
 		compareWithLT(t, out, m)
 		checkRoundTrip(t, data, m)
+		// A hybrid torrent aligns its files with BEP 47 pad files.
+		if pads := len(m.Info.Files) - len(m.Info.VisibleFiles()); (mode == "hybrid") != (pads > 0) {
+			t.Fatalf("%s: %d pad files", mode, pads)
+		}
 	}
 }
 

@@ -18,7 +18,9 @@ const placeholderName = "_"
 // sanitizeComponent); components that are empty, "." or ".." are dropped.
 // Paths equal after sanitising (compared case-insensitively), and files
 // whose path is also another file's folder, are made distinct by
-// numbering: "file (2).txt". Only an Info without files is an error.
+// numbering: "file (2).txt". A file that does not exist on disk (a pad
+// file or a symbolic link: see File.OnDisk) gets "" and takes no name,
+// whatever its path says. Only an Info without files is an error.
 func (i *Info) SafePaths() ([]string, error) {
 	if len(i.Files) == 0 {
 		return nil, fmt.Errorf("%w: no files", ErrInvalid)
@@ -28,11 +30,17 @@ func (i *Info) SafePaths() ([]string, error) {
 		name = placeholderName
 	}
 	if !i.MultiFile {
+		if !i.Files[0].OnDisk() {
+			return []string{""}, nil
+		}
 		return []string{name}, nil
 	}
 	root := &folder{}
 	out := make([]string, len(i.Files))
 	for n, f := range i.Files {
+		if !f.OnDisk() {
+			continue
+		}
 		var comps []string
 		for _, c := range f.Path {
 			if c = sanitizeComponent(c); c != "" {

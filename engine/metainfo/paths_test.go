@@ -160,14 +160,23 @@ func TestSafePathsManyEqual(t *testing.T) {
 }
 
 // checkSafePaths asserts the invariants of SafePaths: one local path per
-// file, no ".." component, each component short and valid, all distinct
+// file on disk and "" for the others (pad files, links), no ".."
+// component, each component short and valid, all distinct
 // case-insensitively, and no file path is a folder of another.
 func checkSafePaths(t *testing.T, info *Info, paths []string) {
 	t.Helper()
 	if len(paths) != len(info.Files) {
 		t.Fatalf("%d paths for %d files", len(paths), len(info.Files))
 	}
-	for _, p := range paths {
+	var onDisk []string
+	for i, p := range paths {
+		if !info.Files[i].OnDisk() {
+			if p != "" {
+				t.Fatalf("file %d (pad or link) has the path %q", i, p)
+			}
+			continue
+		}
+		onDisk = append(onDisk, p)
 		if !filepath.IsLocal(p) || filepath.IsAbs(p) || filepath.Clean(p) != p {
 			t.Fatalf("path %q is not local and clean", p)
 		}
@@ -184,7 +193,7 @@ func checkSafePaths(t *testing.T, info *Info, paths []string) {
 		subs map[string]*node
 	}
 	root := &node{}
-	for _, p := range paths {
+	for _, p := range onDisk {
 		n := root
 		comps := strings.Split(strings.ToLower(p), string(filepath.Separator))
 		for i, c := range comps {

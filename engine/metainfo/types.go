@@ -45,7 +45,23 @@ type File struct {
 	Length int64
 	// Offset is where the file starts in the torrent's concatenated data.
 	Offset int64
+	// Pad marks a BEP 47 padding file (attr "p", or a BitComet
+	// "_____padding_file_" name): zeros that only make the next file
+	// start on a piece boundary. Its bytes count as zeros in the piece
+	// hashes; it is never written to disk and has no path there.
+	Pad bool
+	// Executable and Hidden are the BEP 47 attributes "x" and "h".
+	Executable, Hidden bool
+	// Symlink is the target of a BEP 47 symbolic link (attr "l" with a
+	// "symlink path"), as components relative to the torrent's root, and
+	// nil for every other file. A link takes no bytes of the content
+	// (Length is 0) and is never created on disk.
+	Symlink []string
 }
+
+// OnDisk reports whether the file exists on disk once downloaded: every
+// file but pad files and symbolic links.
+func (f *File) OnDisk() bool { return !f.Pad && f.Symlink == nil }
 
 // Info is the validated content of a torrent's info dictionary.
 type Info struct {
@@ -55,14 +71,16 @@ type Info struct {
 	PieceLength int64
 	// Pieces holds the concatenated 20-byte SHA-1 hashes of all pieces.
 	Pieces []byte
-	// Files lists the content in torrent order, with offsets. A
+	// Files lists the content in torrent order, with offsets, pad files
+	// included (see File.Pad; VisibleFiles leaves them out). A
 	// single-file torrent has exactly one entry whose Path is [Name].
 	Files []File
 	// MultiFile is true when the info dict has a `files` list.
 	MultiFile bool
 	// Private is the BEP 27 flag: only the torrent's trackers may be used.
 	Private bool
-	// TotalLength is the sum of all file lengths.
+	// TotalLength is the sum of all file lengths, pad files included:
+	// the size of the byte space the pieces cover (see ContentLength).
 	TotalLength int64
 }
 

@@ -67,11 +67,15 @@ func (f *fixture) fileContent(i int) []byte {
 }
 
 // writeSources writes every file of f as plain files under dir and
-// returns their absolute paths.
+// returns their absolute paths ("" for pad files, which have none).
 func (f *fixture) writeSources(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	for i, rel := range f.paths(t) {
+		if !f.info.Files[i].OnDisk() {
+			out = append(out, "")
+			continue
+		}
 		p := filepath.Join(dir, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"crypto/sha1"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +46,10 @@ func (t *Torrent) pieceRange(index int) (int64, int64) {
 
 // WritePiece writes piece index, which must be complete and verified. The
 // caller keeps data; it is not retained. A full disk gives an error
-// wrapping ErrNoSpace.
+// wrapping ErrNoSpace. The bytes of pad files are not written, only
+// checked: when one is not zero, nothing is written and the error wraps
+// ErrPadNotZero (the piece hash then covers bytes that a pad file cannot
+// hold: the torrent is broken).
 func (t *Torrent) WritePiece(index int, data []byte) error {
 	if index < 0 || index >= t.info.NumPieces() {
 		return fmt.Errorf("writing piece %d: no such piece", index)
@@ -55,6 +59,11 @@ func (t *Torrent) WritePiece(index int, data []byte) error {
 		return fmt.Errorf("writing piece %d: %d bytes, want %d", index, len(data), size)
 	}
 	spans := t.spans(off, size)
+	for _, s := range spans {
+		if t.files[s.i].virtual && !allZero(data[s.lo:s.hi]) {
+			return fmt.Errorf("writing piece %d: %w (at byte %d of the piece)", index, ErrPadNotZero, s.lo)
+		}
+	}
 	t.mu.Lock()
 	for _, s := range spans {
 		t.files[s.i].dataEnd = t.files[s.i].length // written: hash it when verifying
@@ -68,8 +77,11 @@ func (t *Torrent) WritePiece(index int, data []byte) error {
 	return nil
 }
 
-// writeSpan writes b at s.fileOff in file s.i.
+// writeSpan writes b at s.fileOff in file s.i; pad files are left alone.
 func (t *Torrent) writeSpan(s span, b []byte) error {
+	if t.files[s.i].virtual {
+		return nil
+	}
 	name := t.path(s.i)
 	if t.inPlace {
 		// Seeding in place hardly ever writes: open for this write only.
@@ -117,7 +129,7 @@ func writeError(name string, err error) error {
 // global offset off, following io.ReaderAt: fewer bytes come with an
 // error, io.EOF at the end of the torrent. A file that is missing or
 // shorter than its length gives an error wrapping fs.ErrNotExist or
-// io.ErrUnexpectedEOF.
+// io.ErrUnexpectedEOF. The bytes of pad files are zeros.
 func (t *Torrent) ReadAt(p []byte, off int64) (int, error) {
 	total := t.info.TotalLength
 	if off < 0 {
@@ -144,8 +156,12 @@ func (t *Torrent) ReadAt(p []byte, off int64) (int, error) {
 	return done, nil
 }
 
-// readSpan reads b from s.fileOff in file s.i.
+// readSpan reads b from s.fileOff in file s.i; a pad file reads as zeros.
 func (t *Torrent) readSpan(s span, b []byte) (int, error) {
+	if t.files[s.i].virtual {
+		clear(b)
+		return len(b), nil
+	}
 	f, err := t.acquire(s.i, false)
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", t.path(s.i), err)
@@ -161,17 +177,62 @@ func (t *Torrent) readSpan(s span, b []byte) (int, error) {
 	return m, nil
 }
 
-// HashPiece returns the SHA-1 of piece index as it is on disk.
+// HashPiece returns the SHA-1 of piece index as it is on disk. A piece
+// wholly inside pad files is zeros, hashed once per torrent: a huge pad
+// file costs no reading or hashing.
 func (t *Torrent) HashPiece(index int) (metainfo.Hash, error) {
 	if index < 0 || index >= t.info.NumPieces() {
 		return metainfo.Hash{}, fmt.Errorf("hashing piece %d: no such piece", index)
 	}
+	off, size := t.pieceRange(index)
+	if t.info.IsPad(off, size) {
+		return t.zeroHash(size), nil
+	}
 	bp := t.bufs.Get().(*[]byte)
 	defer t.bufs.Put(bp)
-	off, size := t.pieceRange(index)
 	b := (*bp)[:size]
 	if _, err := t.ReadAt(b, off); err != nil {
 		return metainfo.Hash{}, fmt.Errorf("hashing piece %d: %w", index, err)
 	}
 	return sha1.Sum(b), nil
+}
+
+// ErrPadNotZero is wrapped by WritePiece errors for a piece whose bytes in
+// a pad file are not all zeros.
+var ErrPadNotZero = errors.New("non-zero bytes in a pad file")
+
+// allZero reports whether every byte of b is zero.
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.NativeEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// zeroHash returns the SHA-1 of size zero bytes; that of a whole piece is
+// computed once.
+func (t *Torrent) zeroHash(size int64) metainfo.Hash {
+	if size == t.info.PieceLength {
+		t.zeroOnce.Do(func() { t.zeroPiece = hashZeros(size) })
+		return t.zeroPiece
+	}
+	return hashZeros(size)
+}
+
+// hashZeros returns the SHA-1 of n zero bytes.
+func hashZeros(n int64) metainfo.Hash {
+	var zeros [32 << 10]byte
+	h := sha1.New()
+	for ; n > 0; n -= int64(len(zeros)) {
+		h.Write(zeros[:min(n, int64(len(zeros)))])
+	}
+	return metainfo.Hash(h.Sum(nil))
 }

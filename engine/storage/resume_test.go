@@ -117,7 +117,7 @@ func TestResumeSaverDebounces(t *testing.T) {
 	st := fx.open(t, dir)
 	p := ResumePath(t.TempDir(), metainfo.Hash{7})
 	const delay = 150 * time.Millisecond
-	s := NewResumeSaver(p, st, metainfo.Hash{7}, delay)
+	s := NewResumeSaver(SaverConfig{Path: p, Torrent: st, InfoHash: metainfo.Hash{7}, Delay: delay})
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan struct{})
 	go func() { s.Serve(ctx); close(served) }()
@@ -200,11 +200,63 @@ func TestResumeSaverIdle(t *testing.T) {
 	fx := newFixture(t, "idle", []int64{10}, 4, 16)
 	st := fx.open(t, t.TempDir())
 	p := filepath.Join(t.TempDir(), "r.json")
-	s := NewResumeSaver(p, st, metainfo.Hash{}, time.Millisecond)
+	s := NewResumeSaver(SaverConfig{Path: p, Torrent: st, Delay: time.Millisecond})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	s.Serve(ctx)
 	if _, err := os.Stat(p); err == nil {
 		t.Fatal("resume written without any Update")
 	}
+}
+
+// TestResumeSaverReportsAndRetries: a save that fails (the state folder
+// cannot be made) is reported and tried again after the delay, and the
+// first save that works reports nil.
+func TestResumeSaverReportsAndRetries(t *testing.T) {
+	fx := newFixture(t, "failing", []int64{100}, 50, 17)
+	st := fx.open(t, t.TempDir())
+	state := t.TempDir()
+	blocker := filepath.Join(state, "resume")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil { // a file where the folder goes
+		t.Fatal(err)
+	}
+	p := ResumePath(state, metainfo.Hash{9})
+	results := make(chan error, 100)
+	s := NewResumeSaver(SaverConfig{Path: p, Torrent: st, InfoHash: metainfo.Hash{9}, Delay: 20 * time.Millisecond,
+		Report: func(err error) { results <- err }})
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan struct{})
+	go func() { s.Serve(ctx); close(served) }()
+	have := bitfield.New(fx.info.NumPieces())
+	have.Set(0)
+	s.Update(have)
+	next := func() error {
+		t.Helper()
+		select {
+		case err := <-results:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("no save reported")
+			return nil
+		}
+	}
+	for i := range 3 {
+		if err := next(); err == nil {
+			t.Fatalf("save %d into a blocked folder reported no error", i)
+		}
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if err := next(); err == nil {
+			break
+		}
+	}
+	r, err := LoadResume(p)
+	if err != nil || !r.Have.Has(0) {
+		t.Fatalf("after the retry: %v %+v", err, r)
+	}
+	cancel()
+	<-served
 }

@@ -15,21 +15,35 @@ import (
 // claims a piece the disk might not hold after a crash. Update is safe for
 // concurrent use.
 type ResumeSaver struct {
-	path  string
-	t     *Torrent
-	ih    metainfo.Hash
-	delay time.Duration
-	kick  chan struct{} // one slot: "there is something to save"
+	path   string
+	t      *Torrent
+	ih     metainfo.Hash
+	delay  time.Duration
+	report func(error)
+	kick   chan struct{} // one slot: "there is something to save"
 
 	mu    sync.Mutex // guards have and dirty
 	have  bitfield.Bitfield
 	dirty bool
 }
 
-// NewResumeSaver returns a saver writing the resume data of t (info hash
-// ih) to path. It does nothing until Serve runs.
-func NewResumeSaver(path string, t *Torrent, ih metainfo.Hash, delay time.Duration) *ResumeSaver {
-	return &ResumeSaver{path: path, t: t, ih: ih, delay: delay, kick: make(chan struct{}, 1)}
+// SaverConfig configures a ResumeSaver.
+type SaverConfig struct {
+	Path     string        // where the resume data goes
+	Torrent  *Torrent      // the storage it describes, fsynced before each save
+	InfoHash metainfo.Hash // the torrent's
+	// Delay is the least time between two saves, and the wait before a
+	// failed save is tried again.
+	Delay time.Duration
+	// Report, when set, is called from Serve's goroutine after each save
+	// with its error, or nil when it succeeded.
+	Report func(error)
+}
+
+// NewResumeSaver returns a saver for cfg. It does nothing until Serve runs.
+func NewResumeSaver(cfg SaverConfig) *ResumeSaver {
+	return &ResumeSaver{path: cfg.Path, t: cfg.Torrent, ih: cfg.InfoHash, delay: cfg.Delay,
+		report: cfg.Report, kick: make(chan struct{}, 1)}
 }
 
 // Update records have (copied) as the verified pieces to save. It does
@@ -51,7 +65,8 @@ func (s *ResumeSaver) wake() {
 
 // Serve saves after each Update, waiting delay after the first unsaved
 // Update so that saves are at least delay apart, and saves once more
-// when ctx ends, then returns. A failed save is retried after delay.
+// when ctx ends, then returns. A failed save is reported and retried
+// after delay.
 func (s *ResumeSaver) Serve(ctx context.Context) {
 	for {
 		select {
@@ -74,7 +89,8 @@ func (s *ResumeSaver) Serve(ctx context.Context) {
 	}
 }
 
-// save writes the resume data if there is an unsaved Update.
+// save writes the resume data if there is an unsaved Update, and
+// reports the result.
 func (s *ResumeSaver) save() error {
 	s.mu.Lock()
 	if !s.dirty {
@@ -92,6 +108,9 @@ func (s *ResumeSaver) save() error {
 		s.mu.Lock()
 		s.dirty = true
 		s.mu.Unlock()
+	}
+	if s.report != nil {
+		s.report(err)
 	}
 	return err
 }

@@ -42,6 +42,10 @@ type fileEntry struct {
 	// path of a torrent opened with OpenFiles.
 	name           string
 	offset, length int64
+	// virtual marks a BEP 47 pad file or a symbolic link: nothing on
+	// disk, never opened; its bytes read as zeros and may only be
+	// written as zeros (see metainfo.File.OnDisk).
+	virtual bool
 	// wmu serialises writes to the file: the kernel takes the file's lock
 	// for each buffered write anyway, and threads that contend for it
 	// spin, burning the CPU the hashers and the network need.
@@ -71,6 +75,9 @@ type Torrent struct {
 	maxOpen int
 	bufs    sync.Pool // *[]byte of PieceLength bytes
 
+	zeroOnce  sync.Once
+	zeroPiece metainfo.Hash // SHA-1 of PieceLength zeros, set by zeroOnce
+
 	mu      sync.Mutex // guards root, closed, syncErr, openIdx, tick and the guarded fields of files
 	root    *os.Root   // the download folder; nil for OpenFiles or once closed
 	closed  bool
@@ -81,7 +88,8 @@ type Torrent struct {
 
 // Open opens (creating what is missing) the files of info under dir, at the
 // paths info.SafePaths gives. New files are sparse: they are extended to
-// their length without writing zeros. Zero-length files are created too.
+// their length without writing zeros. Zero-length files are created too;
+// pad files and symbolic links (BEP 47) never are.
 func Open(dir string, info *metainfo.Info) (*Torrent, error) {
 	if info == nil {
 		return nil, errors.New("opening storage: no torrent info")
@@ -108,6 +116,9 @@ func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error
 	t := newTorrent(info, paths)
 	t.dir, t.root = dir, root
 	for i := range t.files {
+		if t.files[i].virtual {
+			continue
+		}
 		old, err := prepareFile(root, t.files[i].name, t.files[i].length)
 		if err != nil {
 			root.Close()
@@ -119,8 +130,9 @@ func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error
 }
 
 // OpenFiles opens existing files for seeding in place: paths[i] holds the
-// content of info.Files[i]. Nothing is created; files are opened read-only,
-// and only for the rare WritePiece (repairing a piece) opened for writing.
+// content of info.Files[i] (ignored for pad files and links, which have
+// none). Nothing is created; files are opened read-only, and only for the
+// rare WritePiece (repairing a piece) opened for writing.
 func OpenFiles(paths []string, info *metainfo.Info) (*Torrent, error) {
 	if err := checkLayout(info, len(paths)); err != nil {
 		return nil, fmt.Errorf("opening files for seeding: %w", err)
@@ -133,7 +145,10 @@ func OpenFiles(paths []string, info *metainfo.Info) (*Torrent, error) {
 func newTorrent(info *metainfo.Info, names []string) *Torrent {
 	t := &Torrent{info: info, maxOpen: maxOpenFiles, files: make([]fileEntry, len(info.Files))}
 	for i, f := range info.Files {
-		t.files[i] = fileEntry{name: names[i], offset: f.Offset, length: f.Length, dataEnd: f.Length}
+		t.files[i] = fileEntry{name: names[i], offset: f.Offset, length: f.Length, dataEnd: f.Length, virtual: !f.OnDisk()}
+		if t.files[i].virtual {
+			t.files[i].name = ""
+		}
 	}
 	pl := info.PieceLength
 	t.bufs.New = func() any { b := make([]byte, pl); return &b }
@@ -232,7 +247,8 @@ func (t *Torrent) path(i int) string {
 }
 
 // Stamps returns the current size and modification time of each file, in
-// torrent order; a missing file has Size -1.
+// torrent order; a missing file has Size -1, a pad file or link (nothing
+// on disk) the zero FileStamp.
 func (t *Torrent) Stamps() []FileStamp {
 	out := make([]FileStamp, len(t.files))
 	var root *os.Root
@@ -245,6 +261,9 @@ func (t *Torrent) Stamps() []FileStamp {
 		}
 	}
 	for i := range t.files {
+		if t.files[i].virtual {
+			continue
+		}
 		var fi fs.FileInfo
 		err := errors.New("no download folder")
 		if t.inPlace {
@@ -295,19 +314,48 @@ func (t *Torrent) Remove() error {
 	if t.inPlace {
 		return err
 	}
-	root, rerr := os.OpenRoot(t.dir)
-	if rerr != nil {
-		if errors.Is(rerr, fs.ErrNotExist) {
-			return err
+	names := make([]string, 0, len(t.files))
+	for i := range t.files {
+		if !t.files[i].virtual {
+			names = append(names, t.files[i].name)
 		}
-		return fmt.Errorf("removing files: %w", rerr)
+	}
+	if rerr := removeUnder(t.dir, names); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// RemoveFiles deletes the files of info under dir (at the paths
+// info.SafePaths gives) and the folders on their paths left empty, like
+// Remove, without opening or creating anything. Call it only once every
+// Torrent open on those files is closed.
+func RemoveFiles(dir string, info *metainfo.Info) error {
+	paths, err := info.SafePaths()
+	if err != nil {
+		return fmt.Errorf("removing files: %w", err)
+	}
+	return removeUnder(dir, paths)
+}
+
+// removeUnder deletes the files names (relative to dir) and then the
+// folders on their paths that are left empty.
+func removeUnder(dir string, names []string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("removing files: %w", err)
 	}
 	defer root.Close()
 	folders := map[string]bool{}
-	for i := range t.files {
-		name := t.files[i].name
+	for _, name := range names {
+		if name == "" { // a pad file or a link: never on disk
+			continue
+		}
 		if e := root.Remove(name); e != nil && !errors.Is(e, fs.ErrNotExist) && err == nil {
-			err = fmt.Errorf("removing %s: %w", t.path(i), e)
+			err = fmt.Errorf("removing %s: %w", filepath.Join(dir, name), e)
 		}
 		for d := filepath.Dir(name); d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
 			folders[d] = true

@@ -100,7 +100,8 @@ func (t *Torrent) trustedPieces(trust *Resume) bitfield.Bitfield {
 	stamps := t.Stamps()
 	same := make([]bool, len(t.files))
 	for i, s := range stamps {
-		same[i] = s.Size >= t.files[i].length && s == trust.Files[i]
+		// Pad files are zeros wherever they are: nothing to change.
+		same[i] = t.files[i].virtual || s.Size >= t.files[i].length && s == trust.Files[i]
 	}
 	for p := range n {
 		if !trust.Have.Has(p) {

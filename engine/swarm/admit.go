@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"context"
 	"net/netip"
 	"time"
 
@@ -33,6 +34,11 @@ func (s *Swarm) register(p *peer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
+	if s.ctx != nil && s.ctx.Err() != nil {
+		// Run is closing its peers (or has): one registered now would
+		// run unclosed until its idle timeout, and Run would wait for it.
+		return context.Canceled
+	}
 	if s.paused {
 		return errPaused
 	}

@@ -70,6 +70,9 @@ type picker struct {
 	// starved is set while the last new piece could not start for lack
 	// of memory.
 	starved bool
+	// pad, when set, reports whether the n bytes at offset off of the
+	// torrent lie wholly in BEP 47 pad files: zeros no peer is asked for.
+	pad func(off, n int64) bool
 }
 
 // pieceBuffers hands out piece buffers within a memory budget.
@@ -191,6 +194,36 @@ func (pk *picker) start(i int) *partial {
 	return p
 }
 
+// fillPad marks the blocks of a new piece that lie wholly in pad files
+// as received zeros, so that nobody is asked for them, and returns the
+// first block to request. One block is always left to request (a piece
+// of nothing but padding is still fetched once), so that a piece always
+// completes through a block that arrives.
+func (pk *picker) fillPad(pp *partial) int {
+	if pk.pad == nil {
+		return 0
+	}
+	first := -1
+	base := int64(pp.index) * int64(pk.pieceLength)
+	for b := range pp.nBlocks {
+		n := pp.blockLen(b)
+		if !pk.pad(base+int64(b*BlockSize), int64(n)) {
+			if first < 0 {
+				first = b
+			}
+			continue
+		}
+		if first < 0 && b == pp.nBlocks-1 {
+			first = b // all padding: fetch the last block
+			break
+		}
+		clear(pp.buf[b*BlockSize : b*BlockSize+n])
+		pp.received[b] = true
+		pp.nRecv++
+	}
+	return first
+}
+
 // release gives a piece's buffer back to the memory budget.
 func (pk *picker) release(pp *partial) {
 	pk.mem.put(pp.buf)
@@ -277,13 +310,14 @@ func (pk *picker) next(now time.Time, all bool, f bitfield.Bitfield, reqs map[bl
 		if pp == nil {
 			return block{}, false
 		}
-		pp.inflight[0]++
-		pp.cursor = 1
-		if pp.nBlocks > 1 {
+		first := pk.fillPad(pp)
+		pp.inflight[first]++
+		pp.cursor = first + 1
+		if pp.nRecv < pp.nBlocks-1 {
 			pp.inOpen = true
 			pk.open = append(pk.open, pp)
 		}
-		return block{i, 0}, true
+		return block{i, first * BlockSize}, true
 	}
 	if !pk.endgame() {
 		return block{}, false

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -248,5 +249,47 @@ func TestPickerOrderThrottle(t *testing.T) {
 	pk.rebuildOrder(t0.Add(1500 * time.Millisecond))
 	if pk.orderDirty {
 		t.Fatal("order not rebuilt after a second")
+	}
+}
+
+// TestPickerSkipsPad: blocks wholly inside pad files are never requested
+// (they are zeros, marked received when the piece starts); a block that
+// mixes padding and data is; a piece of nothing but padding still asks
+// for one block, so that it completes through an arriving block.
+func TestPickerSkipsPad(t *testing.T) {
+	now := time.Unix(1000, 0)
+	const pieceLen = 4 * BlockSize
+	// Piece 0: data in block 0 and half of block 1, padding after.
+	// Piece 1: all padding.
+	pad := func(off, n int64) bool {
+		return off >= BlockSize+BlockSize/2 && off+n <= 2*pieceLen
+	}
+	for _, tc := range []struct {
+		piece int
+		want  []int // blocks requested, in order
+	}{
+		{0, []int{0, 1}},
+		{1, []int{3}},
+	} {
+		c := pickerCase{pieces: 2, pieceLen: pieceLen, have: []int{1 - tc.piece}}
+		pk, _ := c.build(t)
+		pk.pad = pad
+		reqs := map[block]time.Time{}
+		var got []int
+		for range 8 {
+			b, ok := pk.next(now, true, bitfield.Bitfield{}, reqs)
+			if !ok {
+				break
+			}
+			reqs[b] = now
+			got = append(got, b.begin/BlockSize)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("piece %d: requested blocks %v, want %v", tc.piece, got, tc.want)
+		}
+		pp := pk.active[tc.piece]
+		if pp == nil || pp.nRecv != pp.nBlocks-len(tc.want) {
+			t.Fatalf("piece %d: %v received before any block arrived", tc.piece, pp)
+		}
 	}
 }

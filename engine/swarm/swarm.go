@@ -154,6 +154,9 @@ func (s *Swarm) setInfoLocked(info *metainfo.Info, raw []byte, st Storage, have 
 	}
 	s.info, s.infoBytes, s.storage = info, raw, st
 	s.pk = newPicker(n, int(info.PieceLength), info.TotalLength, have.Clone(), s.mem, s.memFree, rand.Uint64())
+	if info.ContentLength() < info.TotalLength {
+		s.pk.pad = info.IsPad
+	}
 	s.done = s.pk.complete()
 	return nil
 }

@@ -93,10 +93,14 @@ func (s *Swarm) pieceFailedLocked(pp *partial) {
 	s.logf("piece %d failed its hash check", pp.index)
 	senders := map[peerID]bool{}
 	for _, id := range pp.from {
-		senders[id] = true
+		if id != 0 { // 0: a pad block no peer sent
+			senders[id] = true
+		}
 	}
 	if len(senders) == 1 {
-		s.banLocked(pp.from[0])
+		for id := range senders {
+			s.banLocked(id)
+		}
 		return
 	}
 	if len(s.failed) >= maxFailedPieces {

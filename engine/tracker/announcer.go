@@ -21,6 +21,8 @@ type AnnouncerConfig struct {
 	OnPeers func([]netip.AddrPort)
 	// Logf receives diagnostics; nil discards them.
 	Logf func(string, ...any)
+	// StopTimeout bounds AnnounceStopped (default 5 s).
+	StopTimeout time.Duration
 }
 
 // TrackerStatus is a snapshot of what one tracker last did.
@@ -50,7 +52,7 @@ type Announcer struct {
 	defaultInterval time.Duration // when the tracker gives none
 	retryBase       time.Duration // first wait after a tier failed
 	retryMax        time.Duration
-	stopTimeout     time.Duration // for the stopped event at shutdown
+	stopTimeout     time.Duration // bounds AnnounceStopped
 
 	// kicks wakes each tier's loop; one slot each.
 	kicks []chan struct{}
@@ -84,6 +86,9 @@ func NewAnnouncer(cfg AnnouncerConfig) *Announcer {
 		retryMax:        30 * time.Minute,
 		stopTimeout:     5 * time.Second,
 	}
+	if cfg.StopTimeout > 0 {
+		a.stopTimeout = cfg.StopTimeout
+	}
 	if a.logf == nil {
 		a.logf = func(string, ...any) {}
 	}
@@ -114,8 +119,8 @@ func NewAnnouncer(cfg AnnouncerConfig) *Announcer {
 	return a
 }
 
-// Serve announces until ctx ends, then tells the trackers that heard from
-// us that we stopped, allowing them a few seconds. It returns when done.
+// Serve announces until ctx ends and returns at once then; an announce in
+// flight is abandoned. AnnounceStopped tells the trackers afterwards.
 // Serve is called at most once.
 func (a *Announcer) Serve(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -176,7 +181,6 @@ func (a *Announcer) serveTier(ctx context.Context, tier int) {
 	for {
 		select {
 		case <-ctx.Done():
-			a.stopTier(tier)
 			return
 		case <-a.kicks[tier]:
 			if wait := time.Until(notBefore); wait > 0 && !a.completedPending(tier) {
@@ -187,7 +191,6 @@ func (a *Announcer) serveTier(ctx context.Context, tier int) {
 		}
 		resp, ok := a.announceTier(ctx, tier)
 		if ctx.Err() != nil {
-			a.stopTier(tier)
 			return
 		}
 		now := time.Now()
@@ -295,32 +298,43 @@ func (a *Announcer) moveToFrontLocked(tier int, t *trackerState) {
 	}
 }
 
-// stopTier sends the stopped event to the trackers of tier that heard our
-// started event, within a fresh short deadline.
-func (a *Announcer) stopTier(tier int) {
+// AnnounceStopped sends the stopped event to every tracker that accepted
+// our started event, all at once, and returns when each has answered or
+// failed, within StopTimeout (or sooner, when ctx ends). Call it after
+// Serve has returned; it is safe to call more than once (later calls have
+// nothing to send).
+func (a *Announcer) AnnounceStopped(ctx context.Context) {
 	a.mu.Lock()
 	var urls []string
-	for _, t := range a.tiers[tier] {
-		if t.started {
-			urls = append(urls, t.status.URL)
-			t.started = false
+	for _, tier := range a.tiers {
+		for _, t := range tier {
+			if t.started {
+				urls = append(urls, t.status.URL)
+				t.started = false
+			}
+			t.status.NextAnnounce = time.Time{}
 		}
-		t.status.NextAnnounce = time.Time{}
 	}
 	a.mu.Unlock()
 	if len(urls) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.stopTimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.stopTimeout)
 	defer cancel()
 	req := a.request()
 	req.Event = Stopped
 	if req.Key == 0 {
 		req.Key = a.key
 	}
+	var wg sync.WaitGroup
 	for _, u := range urls {
-		if _, err := a.client.Announce(ctx, u, req); err != nil {
-			a.logf("tracker %s: stopping: %v", u, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := a.client.Announce(ctx, u, req); err != nil {
+				a.logf("tracker %s: stopping: %v", u, err)
+			}
+		}()
 	}
+	wg.Wait()
 }

@@ -311,7 +311,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 // serve runs a.Serve until the returned stop is called; stop waits for
-// Serve to return (after its stopped announces).
+// Serve to return, then sends the stopped announces.
 func serve(a *Announcer) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan struct{})
@@ -322,5 +322,63 @@ func serve(a *Announcer) (stop func()) {
 	return func() {
 		cancel()
 		<-served
+		a.AnnounceStopped(context.Background())
+	}
+}
+
+// TestAnnounceStoppedBounded: Serve returns at once when its context
+// ends; AnnounceStopped then tells every tier's tracker in parallel, and
+// trackers that never answer the stopped event hold it up for
+// StopTimeout at most, not once per tracker.
+func TestAnnounceStoppedBounded(t *testing.T) {
+	var started, stopped atomic.Int32
+	hang := func() string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("event") == "stopped" {
+				stopped.Add(1)
+				<-r.Context().Done() // never answers
+				return
+			}
+			started.Add(1)
+			w.Write([]byte("d8:intervali1800e5:peers0:e"))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL + "/announce"
+	}
+	a := NewAnnouncer(AnnouncerConfig{
+		Tiers:       [][]string{{hang()}, {hang()}, {hang()}},
+		Request:     testRequest,
+		StopTimeout: 300 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		a.Serve(ctx)
+	}()
+	waitFor(t, func() bool { return started.Load() == 3 })
+	cancel()
+	select {
+	case <-served:
+	case <-time.After(time.Second):
+		t.Fatal("Serve did not return when its context ended")
+	}
+	if n := stopped.Load(); n != 0 {
+		t.Fatalf("%d stopped events sent by Serve itself", n)
+	}
+	start := time.Now()
+	a.AnnounceStopped(context.Background())
+	d := time.Since(start)
+	if n := stopped.Load(); n != 3 {
+		t.Errorf("%d stopped events reached the trackers, want 3", n)
+	}
+	if d < 250*time.Millisecond || d > 900*time.Millisecond {
+		t.Errorf("AnnounceStopped took %v; want about the 300 ms StopTimeout (in parallel)", d)
+	}
+	// Nothing left to send.
+	start = time.Now()
+	a.AnnounceStopped(context.Background())
+	if d := time.Since(start); d > 100*time.Millisecond || stopped.Load() != 3 {
+		t.Errorf("a second AnnounceStopped took %v and sent %d in all", d, stopped.Load())
 	}
 }

@@ -1,16 +1,21 @@
 #!/usr/bin/python3
 """Swarmdrop's reference peer for tests: libtorrent-rasterbar (Debian's
 python3-libtorrent), run with /usr/bin/python3. Everything binds to the
-loopback address given with --ip (127.0.0.0/8); nothing else is contacted:
+loopback address given with --ip (127.0.0.0/8, or ::1 for IPv6; host:port
+lists then take the [::1]:port form); nothing else is contacted:
 LSD, UPnP, NAT-PMP and uTP are off, and the DHT only knows the contacts given.
 --lsd (seed, download) turns on local service discovery (BEP 14, libtorrent's
 enable_lsd) on the interface of --ip: use it only with an --ip inside a
 network namespace the test made, never on the machine's own network.
 
-  ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private]
-  ltpeer.py info TORRENT
-  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]]
-  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]]
+  ltpeer.py create PATH OUT [--piece-length N] [--nodes h:p,h:p] [--tracker URL] [--private] [--pad]
+  ltpeer.py info TORRENT [--attrs]
+  (create --pad: a v1 torrent with BEP 47 pad files, libtorrent's
+  canonical_files layout: files sorted, each aligned to a piece boundary,
+  as in every v2 or hybrid torrent; info --attrs: also one line
+  'attr FLAGS PATH' per file, FLAGS made of p (pad), x, h, l, or '-')
+  ltpeer.py seed TORRENT DIR --port P [--ip A] [--dht h:p,..] [--seconds S] [--check] [--rate B/s] [--lsd [--lsd-interval S]] [--utp]
+  ltpeer.py download TORRENT|MAGNET DIR --port P [--ip A] [--peer h:p] [--dht h:p,..] [--seconds S] [--lsd [--lsd-interval S]] [--flush] [--utp]
   (seed and download also take --bind-outgoing: outgoing connections come
   from --ip too, not from the kernel's choice (127.0.0.1 for a loopback
   peer); and --print-peers: print 'CLIENT ip:port NAME' when a peer's
@@ -28,6 +33,16 @@ network namespace the test made, never on the machine's own network.
   (once listening, wait until PATH exists before adding the torrent; the
   seconds of DONE count from then))
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
+      [--put-immutable TEXT] [--put-mutable TEXT --key SEEDHEX] [--salt HEX] [--put-delay S]
+      [--get-immutable HEX] [--get-mutable PUBKEYHEX [--get-salt HEX]]
+  (BEP 44 items, with libtorrent's own puts and gets: --put-immutable puts
+  the string TEXT, --put-mutable puts the string TEXT as a mutable item
+  under the ed25519 key whose 32-byte seed is SEEDHEX (libtorrent signs it,
+  with the seq after the highest it finds), under the salt --salt, once,
+  --put-delay seconds after start (default 3); --get-immutable and
+  --get-mutable look an item up each second (a mutable one with --salt, or
+  --get-salt if given).
+  Mutable puts need python3-cryptography, for the public key.)
 
 Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
 <bytes> bytes' when a download completes (exit 0) or 'TIMEOUT ...' (exit 1);
@@ -36,15 +51,30 @@ Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a se
 peer is connected and the first piece verified (seconds since the torrent was
 added); with --lsd, 'LSDPEER <libtorrent's message>' for each peer local
 service discovery reports and 'LSDERROR <message>' when it fails.
+
+libtorrent 2.0 hashes a piece from the blocks still waiting to be written, so
+it may call a download complete before its writes have reached the files: a
+test that reads them at DONE can see a piece of zeros. With --flush, download
+prints DONE only once libtorrent has finished writing (flush_cache, then its
+cache_flushed_alert); the time it reports is still that of completion.
+
+--utp (seed, download) makes peer connections use uTP only (BEP 29): TCP
+is off both ways, uTP on both ways (on the UDP port of the same number);
+then 'PEERCONN ip:port utp|tcp' is printed for each new peer connection.
 """
 import argparse, os, sys, tempfile, time
 import libtorrent as lt
 
 
-def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing=''):
+def endpoint(ip, port):
+    """host:port, with an IPv6 address in brackets."""
+    return ('[%s]:%d' if ':' in ip else '%s:%d') % (ip, port)
+
+
+def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing='', utp=False):
     s = {
         'upload_rate_limit': upload_limit,
-        'listen_interfaces': '%s:%d' % (ip, port),
+        'listen_interfaces': endpoint(ip, port),
         'outgoing_interfaces': outgoing,
         'enable_dht': dht,
         'enable_lsd': lsd, 'enable_upnp': False, 'enable_natpmp': False,
@@ -59,6 +89,9 @@ def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_in
     }
     if lsd_interval:
         s['local_service_announce_interval'] = lsd_interval
+    if utp:
+        s.update({'enable_incoming_tcp': False, 'enable_outgoing_tcp': False,
+                  'enable_incoming_utp': True, 'enable_outgoing_utp': True})
     ses = lt.session(s)
     return ses
 
@@ -101,13 +134,15 @@ def wait_listen(ses, timeout=10):
 
 def hp(s):
     h, p = s.strip().rsplit(':', 1)
-    return h, int(p)
+    return h.strip('[]'), int(p)
 
 
 def cmd_create(a):
     fs = lt.file_storage()
     lt.add_files(fs, a.path)
     flags = lt.create_torrent.v1_only if hasattr(lt.create_torrent, 'v1_only') else 0
+    if a.pad:
+        flags |= lt.create_torrent.canonical_files
     ct = lt.create_torrent(fs, a.piece_length or 0, flags=flags)
     for n in (a.nodes or '').split(','):
         if n.strip():
@@ -133,6 +168,11 @@ def cmd_info(a):
     fs = ti.files()
     for i in range(fs.num_files()):
         print('file', fs.file_size(i), fs.file_path(i))
+    if a.attrs:
+        names = ((fs.flag_pad_file, 'p'), (fs.flag_executable, 'x'), (fs.flag_hidden, 'h'), (fs.flag_symlink, 'l'))
+        for i in range(fs.num_files()):
+            fl = fs.file_flags(i)
+            print('attr', ''.join(c for f, c in names if fl & f) or '-', fs.file_path(i))
 
 
 def add(ses, src, d, seed=False):
@@ -173,8 +213,22 @@ def outgoing(a):
     return a.ip if a.bind_outgoing else ''
 
 
+# UTP_SOCKET is libtorrent's peer_info flag for a uTP connection (bit 17
+# of peer_flags_t in libtorrent 2.0; not exported by the Python binding).
+UTP_SOCKET = getattr(lt.peer_info, 'utp_socket', 1 << 17)
+
+
+def report_conns(h, seen):
+    """Prints 'PEERCONN ip:port utp|tcp' once for each new peer connection."""
+    for p in h.get_peer_info():
+        key = endpoint(*p.ip)
+        if key not in seen:
+            seen.add(key)
+            print('PEERCONN %s %s' % (key, 'utp' if int(p.flags) & int(UTP_SOCKET) else 'tcp'), flush=True)
+
+
 def cmd_seed(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a))
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
     lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
@@ -190,9 +244,12 @@ def cmd_seed(a):
     print('SEEDING', flush=True)
     end = time.time() + a.seconds
     last = 0
+    seen = set()
     while time.time() < end:
         time.sleep(0.2)
         peers.poll(h)
+        if a.utp:
+            report_conns(h, seen)
         if a.dht and time.time() - last > 5:
             h.force_dht_announce()
             last = time.time()
@@ -221,7 +278,7 @@ def lsd_alert(al):
 
 
 def cmd_download(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a))
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
     lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
@@ -235,9 +292,12 @@ def cmd_download(a):
     end = t0 + a.seconds
     last_connect = time.time()
     first_peer = first_piece = False
+    seen = set()
     while time.time() < end:
         st = h.status()
         peers.poll(h)
+        if a.utp:
+            report_conns(h, seen)
         if not first_peer and st.num_peers > 0:
             first_peer = True
             print('FIRSTPEER %.3f' % (time.time() - t0), flush=True)
@@ -246,6 +306,9 @@ def cmd_download(a):
             print('FIRSTPIECE %.3f' % (time.time() - t0), flush=True)
         if st.is_seeding or (st.has_metadata and st.state == lt.torrent_status.seeding):
             dt = time.time() - t0
+            if a.flush and not flush(ses, h, 10):
+                print('TIMEOUT flushing the disk cache', flush=True)
+                return 1
             print('DONE %.3f s %d bytes' % (dt, st.total_wanted), flush=True)
             if a.stay:
                 stay(ses, end)
@@ -310,12 +373,85 @@ def stay(ses, end):
     while time.time() < end:
         time.sleep(0.2)
         ses.pop_alerts()
+def flush(ses, h, timeout):
+    """Waits until every write of h has reached its files."""
+    h.flush_cache()
+    end = time.time() + timeout
+    while time.time() < end:
+        for al in ses.pop_alerts():
+            if isinstance(al, lt.cache_flushed_alert):
+                return True
+        time.sleep(0.01)
+    return False
+
+
+def lt_keypair(seed_hex):
+    """libtorrent's ed25519 key pair for a 32-byte seed: the public key, and
+    the 64-byte secret key of the ed25519 reference code (SHA-512 of the
+    seed, clamped)."""
+    import hashlib
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+    seed = bytes.fromhex(seed_hex)
+    pub = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    sk = bytearray(hashlib.sha512(seed).digest())
+    sk[0] &= 248
+    sk[31] &= 63
+    sk[31] |= 64
+    return pub, bytes(sk)
+
+
+def dht_items(ses, a, start, state):
+    """BEP 44 puts (once, after --put-delay) and gets (each call)."""
+    salt = bytes.fromhex(a.salt or '')
+    if not state.get('put') and time.time() - start >= a.put_delay:
+        state['put'] = True
+        if a.put_immutable:
+            ses.dht_put_immutable_item(a.put_immutable.encode())
+        if a.put_mutable:
+            pub, sk = lt_keypair(a.key)
+            ses.dht_put_mutable_item(sk, pub, a.put_mutable.encode(), salt)
+    if a.get_immutable:
+        ses.dht_get_immutable_item(lt.sha1_hash(bytes.fromhex(a.get_immutable)))
+    if a.get_mutable:
+        get_salt = salt if a.get_salt is None else bytes.fromhex(a.get_salt)
+        ses.dht_get_mutable_item(bytes.fromhex(a.get_mutable), get_salt)
+
+
+def item_alert(al, seen):
+    """Prints what a BEP 44 alert reports; seen dedupes."""
+    if isinstance(al, lt.dht_put_alert):
+        key, salt = (x if isinstance(x, bytes) else x.encode() for x in (al.public_key, al.salt))
+        if any(key):
+            print('PUTMUT %s %s %d %d' % (key.hex(), salt.hex(), al.seq, al.num_success), flush=True)
+        else:
+            print('PUT %s %d' % (al.target, al.num_success), flush=True)
+        return
+    if not isinstance(al, (lt.dht_immutable_item_alert, lt.dht_mutable_item_alert)):
+        return
+    if '<uninitialized>' in al.message():  # nothing found
+        return
+    try:
+        value = lt.bencode(al.item['value']).hex()
+    except RuntimeError:  # libtorrent 2.0.8's binding cannot convert a dictionary value
+        value = '-'
+    if isinstance(al, lt.dht_immutable_item_alert):
+        line = 'ITEM %s %s' % (al.target, value)
+    else:
+        salt = al.salt if isinstance(al.salt, bytes) else al.salt.encode()
+        line = 'MUTABLE %s %s %d %s %s' % (al.key.hex(), salt.hex(), al.seq, al.signature.hex(), value)
+    if line not in seen:
+        seen.add(line)
+        print(line, flush=True)
 
 
 def cmd_dht(a):
     ses = session(a.port, a.ip, a.bootstrap)
     wait_listen(ses)
-    end = time.time() + a.seconds
+    start = time.time()
+    end = start + a.seconds
+    items, seen = {}, set()
     found = set()
     th = None
     if a.announce:
@@ -328,9 +464,11 @@ def cmd_dht(a):
             th.force_dht_announce()
         if a.get:
             ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(a.get)))
+        dht_items(ses, a, start, items)
         time.sleep(1)
         ses.post_dht_stats()
         for al in ses.pop_alerts():
+            item_alert(al, seen)
             if isinstance(al, lt.dht_stats_alert):
                 n = sum(b['num_nodes'] for b in al.routing_table)
                 print('NODES', n, flush=True)
@@ -338,7 +476,7 @@ def cmd_dht(a):
                 for p in al.peers():
                     if p not in found:
                         found.add(p)
-                        print('PEER %s:%d' % p, flush=True)
+                        print('PEER ' + endpoint(*p), flush=True)
     return 0
 
 
@@ -348,7 +486,9 @@ def main():
     c = sp.add_parser('create'); c.add_argument('path'); c.add_argument('out')
     c.add_argument('--piece-length', type=int); c.add_argument('--nodes')
     c.add_argument('--tracker', action='append'); c.add_argument('--private', action='store_true')
+    c.add_argument('--pad', action='store_true', help='BEP 47 pad files: canonical_files layout')
     i = sp.add_parser('info'); i.add_argument('torrent')
+    i.add_argument('--attrs', action='store_true', help="also print each file's BEP 47 flags")
     s = sp.add_parser('seed'); s.add_argument('torrent'); s.add_argument('dir')
     s.add_argument('--check', action='store_true', help='verify the data first instead of seed mode')
     s.add_argument('--rate', type=int, default=0, help='upload limit in bytes/s (0: none)')
@@ -360,7 +500,12 @@ def main():
     d.add_argument('--progress', type=float, default=0, help="print 'PROGRESS' lines every S seconds (0: never)")
     d.add_argument('--wait-file', help='once listening, wait until this file exists before adding the torrent')
     s.add_argument('--print-uploads', action='store_true', help="print 'UPLOAD <piece> <block>' per block sent")
+    d.add_argument('--flush', action='store_true', help='print DONE once the data is written to the files')
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
+    h.add_argument('--put-immutable'); h.add_argument('--put-mutable'); h.add_argument('--key', help='ed25519 seed, hex')
+    h.add_argument('--salt', help='hex'); h.add_argument('--put-delay', type=float, default=3)
+    h.add_argument('--get-immutable'); h.add_argument('--get-mutable', help='public key, hex')
+    h.add_argument('--get-salt', help="hex; the salt of --get-mutable, when not --salt's")
     for p in (s, d):
         p.add_argument('--dht')
         p.add_argument('--lean', action='store_true', help='post only the alerts this script reads')
@@ -369,9 +514,10 @@ def main():
                        help="seconds between a torrent's LSD announces (0: libtorrent's 300)")
         p.add_argument('--bind-outgoing', action='store_true', help='outgoing connections from --ip too')
         p.add_argument('--print-peers', action='store_true', help="print peers' client names")
+        p.add_argument('--utp', action='store_true', help='peer connections over uTP only (TCP off)')
     for p in (s, d, h):
         p.add_argument('--port', type=int, required=True)
-        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8)')
+        p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8 or ::1)')
         p.add_argument('--seconds', type=float, default=60)
     a = ap.parse_args()
     return {'create': cmd_create, 'info': cmd_info, 'seed': cmd_seed, 'download': cmd_download, 'dht': cmd_dht}[a.cmd](a) or 0

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,7 +182,7 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // FreePort returns a port number free for both TCP and UDP on ip
-// (a loopback address such as "127.0.0.1").
+// (a loopback address such as "127.0.0.1" or "::1").
 func FreePort(t testing.TB, ip string) int {
 	t.Helper()
 	for range 50 {
@@ -190,7 +191,7 @@ func FreePort(t testing.TB, ip string) int {
 			t.Fatal(err)
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", ip, port))
+		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		l.Close()
 		if err == nil {
 			u.Close()

@@ -28,14 +28,32 @@ type wireArgs struct {
 	Port        *int64        `bencode:"port"`
 	ImpliedPort int64         `bencode:"implied_port"`
 	Want        bencode.Bytes `bencode:"want"`
+	Pad         bencode.Bytes `bencode:"pad"`
+	Seed        bencode.Bytes `bencode:"seed"`
+	Scrape      bencode.Bytes `bencode:"scrape"`
+	NoSeed      bencode.Bytes `bencode:"noseed"`
+	// BEP 44, kept raw and parsed for get and put only.
+	V    bencode.Bytes `bencode:"v"`
+	K    bencode.Bytes `bencode:"k"`
+	Sig  bencode.Bytes `bencode:"sig"`
+	Seq  bencode.Bytes `bencode:"seq"`
+	Salt bencode.Bytes `bencode:"salt"`
+	CAS  bencode.Bytes `bencode:"cas"`
 }
 
 type wireReply struct {
-	ID     []byte   `bencode:"id"`
-	Nodes  []byte   `bencode:"nodes"`
-	Nodes6 []byte   `bencode:"nodes6"`
-	Values [][]byte `bencode:"values"`
-	Token  []byte   `bencode:"token"`
+	ID     []byte        `bencode:"id"`
+	Nodes  []byte        `bencode:"nodes"`
+	Nodes6 []byte        `bencode:"nodes6"`
+	Values [][]byte      `bencode:"values"`
+	Token  []byte        `bencode:"token"`
+	BFsd   bencode.Bytes `bencode:"BFsd"`
+	BFpe   bencode.Bytes `bencode:"BFpe"`
+	// BEP 44 (a get's reply).
+	V   bencode.Bytes `bencode:"v"`
+	K   bencode.Bytes `bencode:"k"`
+	Sig bencode.Bytes `bencode:"sig"`
+	Seq bencode.Bytes `bencode:"seq"`
 }
 
 // Decode parses one KRPC message. Any input is safe: a malformed message
@@ -98,7 +116,7 @@ func (m *Msg) decodeQuery(w *wireMsg) error {
 	// valid, so that a caller can tell a bad query (Q == "") from a valid
 	// one of an unknown method.
 	method := string(w.Q)
-	if a.Target != nil || method == MethodFindNode {
+	if a.Target != nil || method == MethodFindNode || method == MethodGet {
 		if err := copyID(&m.A.Target, a.Target, "target"); err != nil {
 			return err
 		}
@@ -129,6 +147,22 @@ func (m *Msg) decodeQuery(w *wireMsg) error {
 			return malformed("announce_peer without a port")
 		}
 	}
+	switch method {
+	case MethodGet:
+		var seq int64
+		if optional(a.Seq, &seq) {
+			m.A.Seq = &seq
+		}
+	case MethodPut:
+		if err := m.decodePut(a); err != nil {
+			return err
+		}
+	}
+	var pad []byte
+	if optional(a.Pad, &pad) && len(pad) <= MaxPad {
+		m.A.Pad = len(pad)
+	}
+	m.A.Seed, m.A.Scrape, m.A.NoSeed = flag(a.Seed), flag(a.Scrape), flag(a.NoSeed)
 	var want []string
 	if optional(a.Want, &want) && len(want) > 0 && len(want) <= maxWant {
 		for _, s := range want {
@@ -141,6 +175,67 @@ func (m *Msg) decodeQuery(w *wireMsg) error {
 	}
 	m.Q = method
 	return nil
+}
+
+// decodePut reads a put's item (BEP 44) and cas.
+func (m *Msg) decodePut(a *wireArgs) error {
+	if len(m.A.Token) == 0 {
+		return malformed("put without a token")
+	}
+	if a.V == nil {
+		return malformed("put without a value")
+	}
+	it, err := decodeItem(a.V, a.K, a.Sig, a.Seq)
+	if err != nil {
+		return err
+	}
+	if it.Mutable {
+		var salt []byte
+		if a.Salt != nil && bencode.Unmarshal(a.Salt, &salt) != nil {
+			return malformed("put salt is not a string")
+		}
+		if len(salt) > 0 {
+			it.Salt = salt
+		}
+		if it.Seq < 0 {
+			return malformed("put with sequence number %d", it.Seq)
+		}
+		var cas int64
+		if a.CAS != nil {
+			if bencode.Unmarshal(a.CAS, &cas) != nil {
+				return malformed("put cas is not an integer")
+			}
+			m.A.CAS = &cas
+		}
+	}
+	m.A.Item = it
+	return nil
+}
+
+// decodeItem reads an item's fields: v (one bencoded value, kept
+// verbatim), and when k is present, a mutable item's k, sig and seq.
+func decodeItem(v, k, sig, seq bencode.Bytes) (Item, error) {
+	if err := CheckValue(v); err != nil {
+		return Item{}, malformed("item value: %v", err)
+	}
+	it := Item{V: []byte(v)}
+	if k == nil {
+		return it, nil
+	}
+	var key, s []byte
+	if bencode.Unmarshal(k, &key) != nil || len(key) != KeyLen {
+		return Item{}, malformed("item key is not a %d-byte string", KeyLen)
+	}
+	if sig == nil || bencode.Unmarshal(sig, &s) != nil || len(s) != SigLen {
+		return Item{}, malformed("item signature is not a %d-byte string", SigLen)
+	}
+	if seq == nil || bencode.Unmarshal(seq, &it.Seq) != nil {
+		return Item{}, malformed("item without an integer sequence number")
+	}
+	it.Mutable = true
+	copy(it.Key[:], key)
+	copy(it.Sig[:], s)
+	return it, nil
 }
 
 func (m *Msg) decodeReply(r *wireReply) error {
@@ -170,7 +265,34 @@ func (m *Msg) decodeReply(r *wireReply) error {
 	if len(r.Token) > 0 {
 		m.R.Token = r.Token
 	}
+	m.R.BFsd, m.R.BFpe = bloom(r.BFsd), bloom(r.BFpe)
+	if r.V != nil {
+		it, err := decodeItem(r.V, r.K, r.Sig, r.Seq)
+		if err != nil {
+			return err
+		}
+		m.R.Item = it
+	}
+	var seq int64
+	if !m.R.Item.Mutable && optional(r.Seq, &seq) {
+		m.R.Seq = &seq
+	}
 	return nil
+}
+
+// flag decodes an optional integer flag: true if present and not 0.
+func flag(raw bencode.Bytes) bool {
+	var x int64
+	return optional(raw, &x) && x != 0
+}
+
+// bloom decodes an optional BEP 33 filter: nil unless a 256-byte string.
+func bloom(raw bencode.Bytes) *Bloom {
+	var b []byte
+	if !optional(raw, &b) || len(b) != BloomLen {
+		return nil
+	}
+	return (*Bloom)(b)
 }
 
 func (m *Msg) decodeError(raw bencode.Bytes) error {

@@ -52,6 +52,11 @@ func (m Msg) Append(dst []byte) []byte {
 
 func (a *Args) appendTo(dst []byte, method string) []byte {
 	dst = append(dst, 'd')
+	it := &a.Item
+	if a.CAS != nil {
+		dst = appendString(dst, "cas")
+		dst = appendInt(dst, *a.CAS)
+	}
 	dst = appendString(dst, "id")
 	dst = appendBytes(dst, a.ID[:])
 	if a.ImpliedPort {
@@ -62,17 +67,50 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 		dst = appendString(dst, "info_hash")
 		dst = appendBytes(dst, a.InfoHash[:])
 	}
+	if it.Mutable {
+		dst = appendString(dst, "k")
+		dst = appendBytes(dst, it.Key[:])
+	}
+	if a.NoSeed {
+		dst = appendString(dst, "noseed")
+		dst = appendInt(dst, 1)
+	}
+	if a.Pad > 0 {
+		dst = appendString(dst, "pad")
+		dst = strconv.AppendInt(dst, int64(a.Pad), 10)
+		dst = append(dst, ':')
+		for range a.Pad {
+			dst = append(dst, '0')
+		}
+	}
 	if method == MethodAnnouncePeer || a.Port != 0 {
 		dst = appendString(dst, "port")
 		dst = appendInt(dst, int64(a.Port))
 	}
-	if method == MethodFindNode || a.Target != (ID{}) {
+	if it.Mutable && len(it.Salt) > 0 {
+		dst = appendString(dst, "salt")
+		dst = appendBytes(dst, it.Salt)
+	}
+	if a.Scrape {
+		dst = appendString(dst, "scrape")
+		dst = appendInt(dst, 1)
+	}
+	if a.Seed {
+		dst = appendString(dst, "seed")
+		dst = appendInt(dst, 1)
+	}
+	dst = appendSeqSig(dst, it, a.Seq)
+	if method == MethodFindNode || method == MethodGet || a.Target != (ID{}) {
 		dst = appendString(dst, "target")
 		dst = appendBytes(dst, a.Target[:])
 	}
 	if len(a.Token) > 0 {
 		dst = appendString(dst, "token")
 		dst = appendBytes(dst, a.Token)
+	}
+	if it.V != nil {
+		dst = appendString(dst, "v")
+		dst = append(dst, it.V...)
 	}
 	if len(a.Want) > 0 {
 		dst = appendString(dst, "want")
@@ -87,8 +125,21 @@ func (a *Args) appendTo(dst []byte, method string) []byte {
 
 func (r *Reply) appendTo(dst []byte) []byte {
 	dst = append(dst, 'd')
+	if r.BFpe != nil {
+		dst = appendString(dst, "BFpe")
+		dst = appendBytes(dst, r.BFpe[:])
+	}
+	if r.BFsd != nil {
+		dst = appendString(dst, "BFsd")
+		dst = appendBytes(dst, r.BFsd[:])
+	}
 	dst = appendString(dst, "id")
 	dst = appendBytes(dst, r.ID[:])
+	it := &r.Item
+	if it.Mutable {
+		dst = appendString(dst, "k")
+		dst = appendBytes(dst, it.Key[:])
+	}
 	if n := countFamily(r.Nodes, true); n > 0 {
 		dst = appendString(dst, "nodes")
 		dst = strconv.AppendInt(dst, int64(n*CompactNodeLen), 10)
@@ -101,9 +152,14 @@ func (r *Reply) appendTo(dst []byte) []byte {
 		dst = append(dst, ':')
 		dst = AppendCompactNodes6(dst, r.Nodes6)
 	}
+	dst = appendSeqSig(dst, it, r.Seq)
 	if len(r.Token) > 0 {
 		dst = appendString(dst, "token")
 		dst = appendBytes(dst, r.Token)
+	}
+	if it.V != nil {
+		dst = appendString(dst, "v")
+		dst = append(dst, it.V...)
 	}
 	if len(r.Values) > 0 {
 		dst = appendString(dst, "values")
@@ -115,6 +171,22 @@ func (r *Reply) appendTo(dst []byte) []byte {
 		dst = append(dst, 'e')
 	}
 	return append(dst, 'e')
+}
+
+// appendSeqSig appends a mutable item's `seq` and `sig`, or else the
+// lone `seq` of seq, if any.
+func appendSeqSig(dst []byte, it *Item, seq *int64) []byte {
+	switch {
+	case it.Mutable:
+		dst = appendString(dst, "seq")
+		dst = appendInt(dst, it.Seq)
+		dst = appendString(dst, "sig")
+		dst = appendBytes(dst, it.Sig[:])
+	case seq != nil:
+		dst = appendString(dst, "seq")
+		dst = appendInt(dst, *seq)
+	}
+	return dst
 }
 
 // countFamily counts the IPv4 nodes (v4) or the IPv6 ones (!v4).

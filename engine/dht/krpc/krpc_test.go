@@ -22,7 +22,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // sampleMsgs are one message of each shape a node sends or receives.
 func sampleMsgs() map[string]Msg {
 	self := id("abcdefghij0123456789")
-	return map[string]Msg{
+	msgs := map[string]Msg{
 		"ping": {T: []byte("aa"), Y: KindQuery, Q: MethodPing, A: Args{ID: self}},
 		"ping ro": {T: []byte("\x00\x01"), Y: KindQuery, Q: MethodPing, A: Args{ID: self},
 			ReadOnly: true, V: []byte("SW\x00\x01")},
@@ -30,6 +30,14 @@ func sampleMsgs() map[string]Msg {
 			A: Args{ID: self, Target: id("mnopqrstuvwxyz123456"), Want: []string{"n4", "n6"}}},
 		"get_peers": {T: []byte("t2"), Y: KindQuery, Q: MethodGetPeers,
 			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456")}},
+		"get_peers padded": {T: []byte("t2"), Y: KindQuery, Q: MethodGetPeers,
+			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Want: []string{"n6"}, Pad: 80}},
+		"get_peers scrape": {T: []byte("t2"), Y: KindQuery, Q: MethodGetPeers,
+			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Scrape: true, NoSeed: true}},
+		"announce_peer seed": {T: []byte("t3"), Y: KindQuery, Q: MethodAnnouncePeer,
+			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Port: 6881, Token: []byte("aoeusnth"), Seed: true}},
+		"reply scrape": {T: []byte("t2"), Y: KindResponse, R: Reply{ID: self, Token: []byte("tok"),
+			BFsd: &Bloom{0: 1, 255: 0x80}, BFpe: &Bloom{7: 0x10}}},
 		"announce_peer": {T: []byte("t3"), Y: KindQuery, Q: MethodAnnouncePeer,
 			A: Args{ID: self, InfoHash: id("mnopqrstuvwxyz123456"), Port: 6881, Token: []byte("aoeusnth")}},
 		"announce_peer implied": {T: []byte("t4"), Y: KindQuery, Q: MethodAnnouncePeer,
@@ -48,6 +56,10 @@ func sampleMsgs() map[string]Msg {
 			IP: ap("[2001:db8::9]:1")},
 		"error": {T: []byte("t3"), Y: KindError, E: Error{Code: CodeProtocol, Msg: "bad token"}},
 	}
+	for name, m := range itemMsgs() {
+		msgs[name] = m
+	}
+	return msgs
 }
 
 func TestRoundTrip(t *testing.T) {

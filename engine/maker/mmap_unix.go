@@ -1,3 +1,5 @@
+//go:build unix
+
 package maker
 
 import (
@@ -19,7 +21,7 @@ type fileMaps [][]byte
 func mapFiles(plan *Plan) (fileMaps, error) {
 	maps := make(fileMaps, len(plan.Files))
 	for i, pf := range plan.Files {
-		if pf.Length < mapMin || int64(int(pf.Length)) != pf.Length {
+		if pf.Pad || pf.Length < mapMin || int64(int(pf.Length)) != pf.Length {
 			continue
 		}
 		f, err := os.Open(pf.Source)
@@ -41,7 +43,7 @@ func mapFiles(plan *Plan) (fileMaps, error) {
 		if merr != nil {
 			continue // read it instead
 		}
-		syscall.Madvise(m, syscall.MADV_SEQUENTIAL)
+		adviseSequential(m)
 		maps[i] = m
 	}
 	return maps, nil

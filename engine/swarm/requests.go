@@ -13,7 +13,7 @@ import (
 // does not hoard blocks.
 const (
 	minQueue     = 32
-	startQueue   = 64 // before the first rate is measured
+	startQueue   = 64 // at the start of slow start
 	maxQueue     = 1500
 	snubbedQueue = 4 // a peer that let a request time out
 )
@@ -55,13 +55,27 @@ func resizeQueue(rate float64, span time.Duration) int {
 	return min(max(n, minQueue), maxQueue)
 }
 
-// nextQueue returns a peer's request queue after a tick: slow start ends
-// at the first measured rate; a snubbed peer keeps its short queue until
-// it sends a block again; otherwise the queue follows the rate.
-func nextQueue(maxReq int, slowStart bool, rate float64, sinceBlock, timeout, span time.Duration) (int, bool) {
+// slowStartGrowth is the growth of a peer's measured rate from one tick
+// to the next that keeps its request queue in slow start: as long as the
+// rate still climbs (the peer's TCP is ramping up), one more request per
+// block received doubles the queue each round trip.
+const slowStartGrowth = 1.1
+
+// nextQueue returns a peer's request queue after a tick, given its rate
+// before (prevRate) and after the tick (bytes per second). Slow start
+// lasts while the rate grows by slowStartGrowth and the queue is at most
+// twice what the rate asks (so a slowly climbing peer cannot hoard
+// blocks); it ends with the larger of the two, capped at twice the rate's.
+// A snubbed peer keeps its short queue until it sends a block again;
+// otherwise the queue follows the rate.
+func nextQueue(maxReq int, slowStart bool, prevRate, rate float64, sinceBlock, timeout, span time.Duration) (int, bool) {
 	switch {
 	case slowStart && rate > 0:
-		return max(maxReq, resizeQueue(rate, span)), false
+		q := resizeQueue(rate, span)
+		if rate >= prevRate*slowStartGrowth && maxReq <= 2*q {
+			return max(maxReq, q), true
+		}
+		return max(min(maxReq, 2*q), q), false
 	case slowStart:
 		return maxReq, true
 	case maxReq > snubbedQueue || sinceBlock < timeout:

@@ -25,12 +25,13 @@ func (s *Swarm) onTick() {
 		u := float64(ut-p.lastUp) / dt
 		s.stats.uploaded += ut - p.lastUp
 		p.lastDown, p.lastUp = p.downTotal, ut
+		prevDown := p.rateDown
 		p.rateDown = 0.5*p.rateDown + 0.5*d
 		p.rateUp = 0.5*p.rateUp + 0.5*u
 		down += p.rateDown
 		up += p.rateUp
 		t := s.cfg.Timing
-		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
+		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, prevDown, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
 		s.checkRequestsLocked(p, now)
 		s.fillRequestsLocked(p)
 		if s.cfg.Logf != nil {

@@ -73,6 +73,7 @@ func TestNextQueue(t *testing.T) {
 		{"slow start ends when the rate levels off", 1200, true, fast, fast * 1.05, 0, 1200, false},
 		{"slow start ends with the rate's queue when it is larger", 90, true, fast, fast, 0, resizeQueue(fast, q), false},
 		{"a queue past twice the rate's ends slow start, capped", 2000, true, 1 << 10, 1 << 20, 0, 2 * resizeQueue(1<<20, q), false},
+		{"the first tick, a few blocks measured, does not end it", startQueue + 4, true, 0, 2 * BlockSize, 0, startQueue + 4, true},
 		{"queue follows the rate", 64, false, 0, fast, 0, resizeQueue(fast, q), false},
 		{"a snubbed peer stays snubbed", snubbedQueue, false, 0, 0, 30 * s, snubbedQueue, false},
 		{"a snubbed peer that sends again recovers", snubbedQueue, false, 0, fast, time.Second, resizeQueue(fast, q), false},

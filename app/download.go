@@ -33,6 +33,7 @@ type transferFlags struct {
 	port             int
 	peers            stringList
 	noDHT, noUPnP    bool
+	noLSD            bool
 	seed, jsonOut    bool
 	ignoreSpace      bool
 }
@@ -50,6 +51,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	fs.StringVar(&f.nodes, "nodes", "", "extra DHT bootstrap contacts, a `LIST` \"host:port, host:port\"")
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
+	fs.BoolVar(&f.noLSD, "no-lsd", false, "no local peer discovery: do not announce the torrent on the LAN (default: the settings' choice)")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
 	fs.BoolVar(&f.ignoreSpace, "ignore-space", false, "start even if the download does not fit in the free space of --dir")
@@ -82,7 +84,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	boot := append(nodeStrings(settings.Contacts()), nodeStrings(extra)...)
 	e, err := engine.New(engine.Config{
 		StateDir: paths.StateDir, DownloadDir: f.dir, Port: f.port, Bind: f.bind,
-		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP,
+		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoLSD: f.noLSD || !settings.LSD,
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
 		Logf: debugLog(stderr),
@@ -225,6 +227,12 @@ type progressLine struct {
 	MappedUDP  int    `json:"mapped_udp,omitempty"`
 	ExternalIP string `json:"external_ip,omitempty"`
 	DHTNodes   int    `json:"dht_nodes"`
+	// LSD is local peer discovery: "off", or the interfaces it announces
+	// on ("eth0, wlan0"; "" when there is none); LSDTorrents how many
+	// torrents it announces and LSDPeers how many peers it heard of.
+	LSD         string `json:"lsd"`
+	LSDTorrents int    `json:"lsd_torrents"`
+	LSDPeers    uint64 `json:"lsd_peers"`
 }
 
 func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) progressLine {
@@ -236,7 +244,16 @@ func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) prog
 		Elapsed: time.Since(r.start).Seconds(), Error: errText,
 		Port: r.snap.ListenPort, UPnP: string(r.snap.NAT.State), MappedTCP: r.snap.NAT.TCP.ExternalPort,
 		MappedUDP: r.snap.NAT.UDP.ExternalPort, ExternalIP: r.snap.NAT.ExternalIP, DHTNodes: r.snap.DHT.Good,
+		LSD: lsdText(r.snap.LSD), LSDTorrents: r.snap.LSD.Torrents, LSDPeers: r.snap.LSD.Peers,
 	}
+}
+
+// lsdText is local discovery's state for the --json line.
+func lsdText(s engine.LSDStatus) string {
+	if !s.Enabled {
+		return "off"
+	}
+	return strings.Join(s.Interfaces, ", ")
 }
 
 func (r *reporter) progress(ts engine.TorrentStatus) {

@@ -16,6 +16,7 @@ type Snapshot struct {
 	ListenErr error
 	DHT       DHTStatus
 	NAT       NATStatus
+	LSD       LSDStatus
 	RateDown  float64 // bytes per second over all torrents
 	RateUp    float64
 	Peers     int // connections over all torrents

@@ -19,9 +19,13 @@ type Config struct {
 	Bind string
 	// Bootstrap are DHT contacts, "host:port".
 	Bootstrap []string
-	// NoDHT and NoUPnP turn those parts off.
+	// NoDHT and NoUPnP turn those parts off; NoLSD turns off local peer
+	// discovery (BEP 14: announcing our torrents to the LAN by multicast
+	// and hearing others there), which Settings.LSD switches while
+	// running.
 	NoDHT  bool
 	NoUPnP bool
+	NoLSD  bool
 	// MaxConnections bounds peer connections over all torrents (default 200).
 	MaxConnections int
 	// MaxDownloadRate and MaxUploadRate in bytes per second; 0 = no limit.

@@ -12,19 +12,22 @@ import (
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/lsd"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 	"github.com/swarmdrop/swarmdrop/nat"
 )
 
 // network is the engine's listening port: TCP for peers, UDP (the same
-// port number) for the DHT, and the UPnP mapping of both.
+// port number) for the DHT, the UPnP mapping of both, and local peer
+// discovery announcing the port.
 type network struct {
 	tcp  net.Listener
 	udp  net.PacketConn // nil with the DHT off
 	port int
 	dht  *dht.Node    // nil with the DHT off
 	nat  *nat.Service // nil with UPnP off
+	lsd  *lsd.Service // local peer discovery, switched off with NoLSD
 
 	// mu guards natStatus.
 	mu        sync.Mutex
@@ -58,8 +61,8 @@ func listenPair(bind string, port int, udp bool) (net.Listener, net.PacketConn, 
 	return nil, nil, lastErr
 }
 
-// startNetwork listens and starts the DHT node, the UPnP helper and the
-// accept loop, all ended by ctx.
+// startNetwork listens and starts the DHT node, the UPnP helper, local
+// peer discovery and the accept loop, all ended by ctx.
 func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 	l, u, err := listenPair(e.cfg.Bind, e.cfg.Port, !e.cfg.NoDHT)
 	if err != nil {
@@ -99,6 +102,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 		},
 	})
 	n.nat.SetEnabled(!e.cfg.NoUPnP)
+	e.startLSD(ctx, n)
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()

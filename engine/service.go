@@ -11,6 +11,7 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/lsd"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/storage"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
@@ -30,8 +31,9 @@ type runSpec struct {
 	peers       []netip.AddrPort
 	ignoreSpace bool
 	resumePath  string
-	port        int       // our listening port, 0 when not listening
-	dht         *dht.Node // nil with the DHT off
+	port        int          // our listening port, 0 when not listening
+	dht         *dht.Node    // nil with the DHT off
+	lsd         *lsd.Service // local peer discovery; nil when not listening
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
 	// are.
@@ -157,6 +159,13 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		sw.AddPeers(parsePeers(spec.magnet.Peers), swarm.SourceMagnet)
 	}
 	sw.AddPeers(spec.peers, swarm.SourceManual)
+	if spec.lsd != nil && !(mi != nil && mi.Info.Private) {
+		// Announced on the LAN while it runs (a magnet's until its
+		// metadata says it is private); its swarm is routed already, to
+		// take the peers heard.
+		spec.lsd.Add(spec.ih)
+		defer spec.lsd.Remove(spec.ih)
+	}
 	if spec.dht != nil && !(mi != nil && mi.Info.Private) {
 		if mi != nil && len(mi.Nodes) > 0 {
 			spec.dht.AddContacts(nodeStrings(mi.Nodes))
@@ -323,6 +332,9 @@ func (s *service) onHave(have bitfield.Bitfield) {
 // does not fetch it again), and the storage is opened and verified.
 func (s *service) gotMetadata(ctx context.Context, go1 func(func()), raw []byte, info *metainfo.Info) (swarm.Storage, bitfield.Bitfield, error) {
 	mi := &metainfo.MetaInfo{Info: *info, InfoBytes: raw, InfoHash: s.spec.ih}
+	if info.Private && s.spec.lsd != nil {
+		s.spec.lsd.Remove(s.spec.ih) // BEP 27: no local discovery
+	}
 	for _, tr := range s.spec.trackers {
 		if mi.Announce == "" {
 			mi.Announce = tr

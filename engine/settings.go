@@ -16,6 +16,8 @@ type Settings struct {
 	MaxConnections  int
 	MaxDownloadRate int64 // bytes per second, 0 = no limit
 	MaxUploadRate   int64
+	// LSD turns local peer discovery on or off (Config.NoLSD).
+	LSD bool
 	// Port is the listening port (0: any free port). While the engine
 	// listens, a new port takes effect at the next start; while it could
 	// not listen, the new port is tried at once.
@@ -27,8 +29,8 @@ func (e *Engine) newRequestID() int { return int(e.nextReq.Add(1)) }
 
 // ApplySettings applies new settings at once: bootstrap contacts are
 // added to the DHT, UPnP is switched on or off (removing the mappings when
-// off), limits change. A new port is tried at once when the engine could
-// not listen (see Settings.Port).
+// off), so is local peer discovery, limits change. A new port is tried at
+// once when the engine could not listen (see Settings.Port).
 func (e *Engine) ApplySettings(s Settings) {
 	e.queue.put(func() {
 		e.cfg.Bootstrap = s.Bootstrap
@@ -36,6 +38,7 @@ func (e *Engine) ApplySettings(s Settings) {
 			e.cfg.DownloadDir = s.DownloadDir
 		}
 		e.cfg.NoUPnP = !s.UPnP
+		e.cfg.NoLSD = !s.LSD
 		e.cfg.MaxDownloadRate, e.cfg.MaxUploadRate = s.MaxDownloadRate, s.MaxUploadRate
 		e.down.SetRate(s.MaxDownloadRate)
 		e.up.SetRate(s.MaxUploadRate)
@@ -54,6 +57,9 @@ func (e *Engine) ApplySettings(s Settings) {
 		}
 		if e.net.nat != nil {
 			e.net.nat.SetEnabled(s.UPnP)
+		}
+		if e.net.lsd != nil {
+			e.net.lsd.SetEnabled(s.LSD)
 		}
 	})
 }

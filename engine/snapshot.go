@@ -34,6 +34,7 @@ func (e *Engine) snapshot() Snapshot {
 		s.ListenPort = n.port
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
+		s.LSD = n.lsdStatus()
 		if s.NAT.ExternalIP != "" && s.DHT.Enabled {
 			s.DHT.MyContact = joinHostPort(s.NAT.ExternalIP, n.port)
 		}

@@ -126,7 +126,7 @@ func (e *Engine) start(t *torrent) {
 		ignoreSpace: t.ignoreSpace, resumePath: t.resumePath(), after: t.announced, announced: announced,
 	}
 	if n := e.net; n != nil {
-		spec.port, spec.dht = n.port, n.dht
+		spec.port, spec.dht, spec.lsd = n.port, n.dht, n.lsd
 	}
 	if t.magnet != nil {
 		spec.trackers = t.magnet.Trackers

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -9,10 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
@@ -48,17 +49,12 @@ func startScene(m *mainWindow, scene string) {
 	case "busyport":
 		go reportBusyPort(m)
 	}
-	go func() {
-		// Select the first torrent once the engine lists it.
-		for range 50 {
-			time.Sleep(100 * time.Millisecond)
-			fyne.Do(func() {
-				if len(m.list.rows) > 0 && m.list.selected == "" {
-					m.list.list.Select(0)
-				}
-			})
+	// Select the first torrent once the engine lists it.
+	m.onSnapshot = func() {
+		if len(m.list.rows) > 0 && m.list.selected == "" {
+			m.list.list.Select(0)
 		}
-	}()
+	}
 	fmt.Println("READY")
 }
 
@@ -153,25 +149,38 @@ func colours(img image.Image) int {
 	return len(seen)
 }
 
-// quit ends the program with Ctrl+Q and checks that it exits cleanly.
+// quit ends the program with Ctrl+Q and checks that it exits cleanly
+// within 20 s; if not, the program's goroutines go to the artifacts.
 func (p *program) quit(t *testing.T, display string) {
 	t.Helper()
 	xdotool := testpeers.Require(t, "xdotool", "xdotool")
-	cmd := exec.Command(xdotool, "search", "--sync", "--name", "^Swarmdrop$", "windowfocus", "--sync", "key", "--clearmodifiers", "ctrl+q")
+	// search --sync waits for the window: bounded.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, xdotool, "search", "--sync", "--name", "^Swarmdrop$", "windowfocus", "--sync", "key", "--clearmodifiers", "ctrl+q")
 	cmd.Env = append(os.Environ(), "DISPLAY="+display)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Logf("xdotool: %v: %s", err, out)
 	}
+	log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
 	select {
 	case err := <-p.done:
 		p.done <- err
 		if err != nil {
-			log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
 			os.WriteFile(log, []byte(p.stderr.String()), 0o644)
 			t.Errorf("program exited with %v (standard error in %s): %s", err, log, lastLines(p.stderr.String(), 10))
 		}
 	case <-time.After(20 * time.Second):
-		t.Error("Ctrl+Q did not quit")
+		// Ask the Go runtime for every goroutine's stack, to see where
+		// the program hangs.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case err := <-p.done:
+			p.done <- err
+		case <-time.After(5 * time.Second):
+		}
+		os.WriteFile(log, []byte(p.stderr.String()), 0o644)
+		t.Errorf("Ctrl+Q did not quit in 20 s (goroutines in %s)", log)
 	}
 }
 

@@ -33,7 +33,7 @@ type settingsDialog struct {
 	dir                *widget.Entry
 	port               *widget.Entry
 	portNote           *widget.Label
-	upnp, tray         *widget.Check
+	upnp, lsd, tray    *widget.Check
 	down, up, maxConns *widget.Entry
 	problem            *widget.Label
 	save               *widget.Button
@@ -45,12 +45,14 @@ func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool,
 	d := &settingsDialog{be: be, win: w, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, s.Bootstrap),
 		dir: widget.NewEntry(), port: widget.NewEntry(), portNote: widget.NewLabel(""),
 		upnp: widget.NewCheck("Forward the port on the router (UPnP, TCP and UDP)", nil),
+		lsd:  widget.NewCheck("Local peer discovery (find peers on this network)", nil),
 		tray: widget.NewCheck("Keep running in the tray when the window closes", nil),
 		down: widget.NewEntry(), up: widget.NewEntry(), maxConns: widget.NewEntry(), problem: widget.NewLabel("")}
 	d.dir.SetText(s.DownloadDir)
 	d.port.SetText(strconv.Itoa(s.Port))
 	d.port.OnChanged = func(string) { d.checkPort() }
 	d.upnp.SetChecked(s.UPnP)
+	d.lsd.SetChecked(s.LSD)
 	d.tray.SetChecked(s.KeepInTray)
 	d.down.SetText(strconv.FormatInt(s.MaxDownloadRate/1024, 10))
 	d.up.SetText(strconv.FormatInt(s.MaxUploadRate/1024, 10))
@@ -67,6 +69,7 @@ func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool,
 		widget.NewFormItem("Listening port", container.NewBorder(nil, nil, nil, random, d.port)),
 		widget.NewFormItem("", d.portNote),
 		widget.NewFormItem("", d.upnp),
+		widget.NewFormItem("", d.lsd),
 		widget.NewFormItem("Download limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.down)),
 		widget.NewFormItem("Upload limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.up)),
 		widget.NewFormItem("Max connections", d.maxConns),
@@ -164,7 +167,7 @@ func (d *settingsDialog) collect() (swapp.Settings, error) {
 	if s.MaxConnections, err = atoiField("max connections", d.maxConns.Text); err != nil {
 		return s, err
 	}
-	s.UPnP, s.KeepInTray = d.upnp.Checked, d.tray.Checked
+	s.UPnP, s.LSD, s.KeepInTray = d.upnp.Checked, d.lsd.Checked, d.tray.Checked
 	return s, s.Validate()
 }
 

@@ -44,6 +44,7 @@ const (
 	SourceDHT      Source = "dht"
 	SourceTracker  Source = "tracker"
 	SourcePEX      Source = "pex"
+	SourceLSD      Source = "lsd" // local peer discovery (BEP 14)
 	SourceMagnet   Source = "magnet"
 )
 

@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-hostile bench-utp bench-dhtsim install uninstall clean
+.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-swarm bench-hostile bench-utp bench-dhtsim install uninstall clean
 
 run: deps-build build
 	./swarmdrop
@@ -52,6 +52,14 @@ bench-download:
 # bench-dht: first peer and first piece through a 50-node libtorrent DHT (issue 5).
 bench-dht:
 	$(GO) run ./scripts/bench/dht -runs $(RUNS)
+
+# bench-swarm: an emulated internet in network namespaces (long fat link,
+# mixed swarm, flash crowd), Swarmdrop vs libtorrent (issue 17). Needs root;
+# stops by itself within 15 minutes; writes bench-swarm.png. LEECHERS is the
+# flash crowd's size (the issue's 20 needs a machine with cores to spare).
+LEECHERS ?= 10
+bench-swarm:
+	$(GO) run ./scripts/bench/swarm -runs $(RUNS) -leechers $(LEECHERS)
 
 # bench-hostile: a seeder's memory, CPU and a real download next to each attack (issue 13).
 bench-hostile:

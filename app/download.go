@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine"
@@ -107,6 +109,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
 		Timing: engine.Timing{FollowCheck: f.checkEvery},
+		Logf:   debugLog(stderr),
 	})
 	if err != nil {
 		return err
@@ -188,6 +191,23 @@ func watch(ctx context.Context, e *engine.Engine, ih string, seed bool, rep *rep
 				}
 			}
 		}
+	}
+}
+
+// debugLog returns a Logf that writes the engine's debugging lines to w,
+// "debug: ..." each, when the environment variable SWARMDROP_DEBUG is set
+// (benchmarks read them: make bench-swarm counts a seeder's uploads per
+// piece); nil otherwise.
+func debugLog(w io.Writer) func(format string, args ...any) {
+	if os.Getenv("SWARMDROP_DEBUG") == "" {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		line := fmt.Sprintf("debug: "+format+"\n", args...)
+		mu.Lock()
+		io.WriteString(w, line)
+		mu.Unlock()
 	}
 }
 

@@ -75,7 +75,7 @@ type wireState struct {
 type transfer struct {
 	requests    map[block]time.Time // our outstanding requests to the peer
 	maxReq      int                 // how many requests we keep outstanding
-	slowStart   bool                // maxReq grows per block until the first rate is measured
+	slowStart   bool                // maxReq grows per block while the rate climbs (nextQueue)
 	lastBlock   time.Time           // last block received
 	lastPayload time.Time           // last block received (see idleSinceLocked)
 	downTotal   int64               // payload bytes received

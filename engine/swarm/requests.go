@@ -10,10 +10,14 @@ import (
 // and at most maxQueue (and always fewer than it accepts, its reqq); in
 // between, enough for Timing.RequestQueueTime of its measured rate, so
 // that one fast peer fills the pipe (bandwidth x delay) and a slow one
-// does not hoard blocks.
+// does not hoard blocks. minQueue is added to the rate's share and is
+// small: with many peers, every block it reserves from a slow peer is one
+// a faster peer holding the same piece cannot send (in a flash crowd of
+// ten, 32 left leechers' uploads idle: mean completion 16.1 s against
+// 14.9 s with 8).
 const (
-	minQueue     = 32
-	startQueue   = 64 // before the first rate is measured
+	minQueue     = 8
+	startQueue   = 64 // at the start of slow start
 	maxQueue     = 1500
 	snubbedQueue = 4 // a peer that let a request time out
 )
@@ -55,13 +59,29 @@ func resizeQueue(rate float64, span time.Duration) int {
 	return min(max(n, minQueue), maxQueue)
 }
 
-// nextQueue returns a peer's request queue after a tick: slow start ends
-// at the first measured rate; a snubbed peer keeps its short queue until
-// it sends a block again; otherwise the queue follows the rate.
-func nextQueue(maxReq int, slowStart bool, rate float64, sinceBlock, timeout, span time.Duration) (int, bool) {
+// slowStartGrowth is the growth of a peer's measured rate from one tick
+// to the next that keeps its request queue in slow start: as long as the
+// rate still climbs (the peer's TCP is ramping up), one more request per
+// block received doubles the queue each round trip.
+const slowStartGrowth = 1.1
+
+// nextQueue returns a peer's request queue after a tick, given its rate
+// before (prevRate) and after the tick (bytes per second). Slow start
+// lasts while the rate grows by slowStartGrowth and the queue is at most
+// startQueue more than twice what the rate asks (so a slowly climbing
+// peer cannot hoard blocks, while the first tick, with a few blocks
+// measured, does not end it); it ends with the larger of the queue and
+// the rate's, capped at twice the rate's.
+// A snubbed peer keeps its short queue until it sends a block again;
+// otherwise the queue follows the rate.
+func nextQueue(maxReq int, slowStart bool, prevRate, rate float64, sinceBlock, timeout, span time.Duration) (int, bool) {
 	switch {
 	case slowStart && rate > 0:
-		return max(maxReq, resizeQueue(rate, span)), false
+		q := resizeQueue(rate, span)
+		if rate >= prevRate*slowStartGrowth && maxReq <= 2*q+startQueue {
+			return max(maxReq, q), true
+		}
+		return max(min(maxReq, 2*q), q), false
 	case slowStart:
 		return maxReq, true
 	case maxReq > snubbedQueue || sinceBlock < timeout:

@@ -58,23 +58,27 @@ func TestNextQueue(t *testing.T) {
 	fast := float64(10 << 20) // 10 MiB/s
 	q := 1500 * time.Millisecond
 	for _, tc := range []struct {
-		name      string
-		maxReq    int
-		slow      bool
-		rate      float64
-		since     time.Duration
-		want      int
-		wantSlow  bool
-		wantExact bool
+		name           string
+		maxReq         int
+		slow           bool
+		prevRate, rate float64
+		since          time.Duration
+		want           int
+		wantSlow       bool
 	}{
-		{"slow start without a rate keeps growing", 90, true, 0, 0, 90, true, true},
-		{"slow start ends at the first rate", 90, true, fast, 0, resizeQueue(fast, q), false, true},
-		{"slow start keeps a larger queue", 2000, true, 1, 0, 2000, false, true},
-		{"queue follows the rate", 64, false, fast, 0, resizeQueue(fast, q), false, true},
-		{"a snubbed peer stays snubbed", snubbedQueue, false, 0, 30 * s, snubbedQueue, false, true},
-		{"a snubbed peer that sends again recovers", snubbedQueue, false, fast, time.Second, resizeQueue(fast, q), false, true},
+		{"slow start without a rate keeps growing", 90, true, 0, 0, 0, 90, true},
+		{"slow start goes on at the first rate", 90, true, 0, fast, 0, resizeQueue(fast, q), true},
+		{"slow start goes on while the rate climbs", 300, true, fast / 2, fast, 0, resizeQueue(fast, q), true},
+		{"slow start keeps its larger queue while the rate climbs", 1200, true, fast / 2, fast, 0, 1200, true},
+		{"slow start ends when the rate levels off", 1200, true, fast, fast * 1.05, 0, 1200, false},
+		{"slow start ends with the rate's queue when it is larger", 90, true, fast, fast, 0, resizeQueue(fast, q), false},
+		{"a queue past twice the rate's ends slow start, capped", 2000, true, 1 << 10, 1 << 20, 0, 2 * resizeQueue(1<<20, q), false},
+		{"the first tick, a few blocks measured, does not end it", startQueue + 4, true, 0, 2 * BlockSize, 0, startQueue + 4, true},
+		{"queue follows the rate", 64, false, 0, fast, 0, resizeQueue(fast, q), false},
+		{"a snubbed peer stays snubbed", snubbedQueue, false, 0, 0, 30 * s, snubbedQueue, false},
+		{"a snubbed peer that sends again recovers", snubbedQueue, false, 0, fast, time.Second, resizeQueue(fast, q), false},
 	} {
-		got, slow := nextQueue(tc.maxReq, tc.slow, tc.rate, tc.since, 20*s, q)
+		got, slow := nextQueue(tc.maxReq, tc.slow, tc.prevRate, tc.rate, tc.since, 20*s, q)
 		if got != tc.want || slow != tc.wantSlow {
 			t.Errorf("%s: nextQueue = %d, %v; want %d, %v", tc.name, got, slow, tc.want, tc.wantSlow)
 		}
@@ -84,6 +88,53 @@ func TestNextQueue(t *testing.T) {
 	}
 	if got := resizeQueue(1<<20, 3*time.Second); got != 3*64+minQueue {
 		t.Errorf("3 s of 1 MiB/s: queue %d, want %d", got, 3*64+minQueue)
+	}
+}
+
+// TestSlowStartRamp drives the queue through ticks as tick.go and the
+// reader do (one more request per block while slow-starting, the rate an
+// average of halves): a peer whose delivery doubles each second stays in
+// slow start while it climbs and leaves it within three ticks of levelling
+// off; a slow peer at a flat rate leaves it within four ticks, never with
+// more than twice the queue its rate asks.
+func TestSlowStartRamp(t *testing.T) {
+	span := 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		delivery func(tick int) float64 // bytes received in each second
+		plateau  int                    // first tick at the top rate
+		maxTicks int                    // slow start over by then
+	}{
+		{"TCP ramp to 12 MB/s", func(i int) float64 { return min(12e6, 50e3*float64(int(1)<<i)) }, 8, 11},
+		{"flat 32 KB/s", func(int) float64 { return 32 << 10 }, 0, 4},
+	} {
+		maxReq, slow, rate := startQueue, true, 0.0
+		ended := -1
+		for i := range 20 {
+			d := tc.delivery(i)
+			if slow {
+				maxReq = min(maxReq+int(d/BlockSize), maxQueue)
+			}
+			prev := rate
+			rate = 0.5*rate + 0.5*d
+			wasSlow := slow
+			maxReq, slow = nextQueue(maxReq, slow, prev, rate, 0, 20*time.Second, span)
+			if wasSlow && !slow {
+				ended = i
+			}
+			if i < tc.plateau && !slow {
+				t.Fatalf("%s: slow start ended at tick %d while the rate still doubled", tc.name, i)
+			}
+			if !slow && maxReq > 2*resizeQueue(rate, span) {
+				t.Fatalf("%s: tick %d: queue %d for a rate asking %d", tc.name, i, maxReq, resizeQueue(rate, span))
+			}
+		}
+		if ended < 0 || ended > tc.maxTicks {
+			t.Errorf("%s: slow start ended at tick %d, want by %d", tc.name, ended, tc.maxTicks)
+		}
+		if want := resizeQueue(rate, span); maxReq != want {
+			t.Errorf("%s: settled at queue %d, want the rate's %d", tc.name, maxReq, want)
+		}
 	}
 }
 

@@ -24,14 +24,19 @@ func (s *Swarm) onTick() {
 		u := float64(ut-p.lastUp) / dt
 		s.stats.uploaded += ut - p.lastUp
 		p.lastDown, p.lastUp = p.downTotal, ut
+		prevDown := p.rateDown
 		p.rateDown = 0.5*p.rateDown + 0.5*d
 		p.rateUp = 0.5*p.rateUp + 0.5*u
 		down += p.rateDown
 		up += p.rateUp
 		t := s.cfg.Timing
-		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
+		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, prevDown, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
 		s.checkRequestsLocked(p, now)
 		s.fillRequestsLocked(p)
+		if s.cfg.Logf != nil {
+			s.logf("peer %s: down %.0f B/s, up %.0f B/s, queue %d, outstanding %d, choked by it %v, choking it %v",
+				p.addr, p.rateDown, p.rateUp, p.maxReq, len(p.requests), p.peerChoking, p.amChoking)
+		}
 	}
 	s.stats.rateDown, s.stats.rateUp = down, up
 	if now.Sub(s.lastChoke) >= s.cfg.Timing.RechokeEvery {

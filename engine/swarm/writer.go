@@ -79,6 +79,9 @@ func (p *peer) writeLoop(ctx context.Context) {
 				p.fail(err)
 				return
 			}
+			if p.s.cfg.Logf != nil {
+				p.logUploads(b.uploads)
+			}
 			p.q.sent(&b)
 			if payload > 0 {
 				p.upTotal.Add(int64(payload))
@@ -91,6 +94,15 @@ func (p *peer) writeLoop(ctx context.Context) {
 			}
 			ka.Reset(t.KeepAliveEvery)
 		}
+	}
+}
+
+// logUploads writes a debugging line per block sent, "uploaded piece P
+// block B to ADDR"; benchmarks count them (make bench-swarm: how evenly a
+// seeder gives out pieces).
+func (p *peer) logUploads(ups []uploadReq) {
+	for _, u := range ups {
+		p.s.logf("uploaded piece %d block %d to %s", u.index, u.begin/BlockSize, p.addr)
 	}
 }
 

@@ -22,6 +22,16 @@ network namespace the test made, never on the machine's own network.
   client name (libtorrent's peer_info.client) is first known or changes,
   and 'PEERID ip:port NAME' with what libtorrent's identify_client makes of
   its peer ID alone)
+  (seed and download also take --lean: post only the alerts this script
+  reads, instead of every category, whose peer and picker logs cost
+  libtorrent a formatted line per message; seed takes --print-uploads:
+  print 'UPLOAD <piece> <block>' for each block sent; download takes
+  --peers h:p,h:p (connect to each, again every 5 s while not connected),
+  --stay (keep seeding after DONE until --seconds end), --poll S (status
+  poll interval, default 0.01), --progress S (print 'PROGRESS
+  <seconds> <bytes done> <peers>' every S seconds) and --wait-file PATH
+  (once listening, wait until PATH exists before adding the torrent; the
+  seconds of DONE count from then))
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
       [--put-immutable TEXT] [--put-mutable TEXT --key SEEDHEX] [--salt HEX] [--put-delay S]
       [--get-immutable HEX] [--get-mutable PUBKEYHEX [--get-salt HEX]]
@@ -84,6 +94,29 @@ def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_in
                   'enable_incoming_utp': True, 'enable_outgoing_utp': True})
     ses = lt.session(s)
     return ses
+
+
+# LEAN_OFF are the alert categories --lean turns off: the log categories
+# (a formatted line per peer message or picker decision) and the per-block
+# and per-piece notifications, none of which this script reads.
+LEAN_OFF = ('peer_log_notification', 'torrent_log_notification', 'session_log_notification',
+            'dht_log_notification', 'picker_log_notification', 'port_mapping_log_notification',
+            'block_progress_notification', 'piece_progress_notification', 'file_progress_notification',
+            'incoming_request_notification', 'upload_notification', 'stats_notification',
+            'progress_notification')
+
+
+def lean(ses, a):
+    """With --lean, posts only the alerts this script reads (and the
+    block uploads with --print-uploads)."""
+    if not getattr(a, 'lean', False):
+        return
+    mask = int(lt.alert.category_t.all_categories)
+    for name in LEAN_OFF:
+        mask &= ~int(getattr(lt.alert.category_t, name))
+    if getattr(a, 'print_uploads', False):
+        mask |= int(lt.alert.category_t.upload_notification)
+    ses.apply_settings({'alert_mask': mask & 0x7fffffff})
 
 
 def wait_listen(ses, timeout=10):
@@ -196,6 +229,7 @@ def report_conns(h, seen):
 
 def cmd_seed(a):
     ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
+    lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
     h = add(ses, a.torrent, a.dir, seed=not a.check)
@@ -219,13 +253,19 @@ def cmd_seed(a):
         if a.dht and time.time() - last > 5:
             h.force_dht_announce()
             last = time.time()
+        uploads = []
         for al in ses.pop_alerts():
-            if isinstance(al, lt.peer_connect_alert) or isinstance(al, lt.incoming_connection_alert):
+            if isinstance(al, lt.block_uploaded_alert):
+                if a.print_uploads:
+                    uploads.append('UPLOAD %d %d' % (al.piece_index, al.block_index))
+            elif isinstance(al, lt.peer_connect_alert) or isinstance(al, lt.incoming_connection_alert):
                 print('CONNECT', flush=True)
             elif isinstance(al, lt.tracker_reply_alert) or isinstance(al, lt.dht_reply_alert):
                 print('ANNOUNCED', flush=True)
             else:
                 lsd_alert(al)
+        if uploads:
+            print('\n'.join(uploads), flush=True)
     return 0
 
 
@@ -239,12 +279,16 @@ def lsd_alert(al):
 
 def cmd_download(a):
     ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
+    lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
+    wait_file(a.wait_file, a.seconds)
     t0 = time.time()
     h = add(ses, a.torrent, a.dir)
     if a.peer:
         h.connect_peer(hp(a.peer))
+    listed = Listed(h, a.peers)
+    progress = Progress(a.progress, t0)
     end = t0 + a.seconds
     last_connect = time.time()
     first_peer = first_piece = False
@@ -266,18 +310,69 @@ def cmd_download(a):
                 print('TIMEOUT flushing the disk cache', flush=True)
                 return 1
             print('DONE %.3f s %d bytes' % (dt, st.total_wanted), flush=True)
+            if a.stay:
+                stay(ses, end)
             return 0
+        listed.poll()
+        progress.poll(st)
         if a.peer and st.num_peers == 0 and time.time() - last_connect > 1:
             h.connect_peer(hp(a.peer))
             last_connect = time.time()
         for al in ses.pop_alerts():
             lsd_alert(al)
-        time.sleep(0.01)
+        time.sleep(a.poll)
     st = h.status()
     print('TIMEOUT progress %.3f peers %d' % (st.progress, st.num_peers), flush=True)
     return 1
 
 
+class Listed:
+    """Connects to the peers of --peers, and again every 5 s to those not
+    connected (a peer is connected when its address is, or, for an address
+    listed once, any connection from its IP: incoming ones come from other
+    ports)."""
+
+    def __init__(self, h, peers):
+        self.h, self.last = h, 0
+        self.peers = [hp(p) for p in (peers or '').split(',') if p.strip()]
+        self.once = set(ip for ip, _ in self.peers if [q for q, _ in self.peers].count(ip) == 1)
+
+    def poll(self):
+        if not self.peers or time.time() - self.last < 5:
+            return
+        self.last = time.time()
+        eps = set(tuple(p.ip) for p in self.h.get_peer_info())
+        ips = set(ip for ip, _ in eps)
+        for ip, port in self.peers:
+            if (ip, port) not in eps and not (ip in self.once and ip in ips):
+                self.h.connect_peer((ip, port))
+
+
+class Progress:
+    """Prints 'PROGRESS <seconds> <bytes done> <peers>' every --progress
+    seconds (0: never)."""
+
+    def __init__(self, every, t0):
+        self.every, self.t0, self.last = every, t0, 0
+
+    def poll(self, st):
+        if self.every > 0 and time.time() - self.last >= self.every:
+            self.last = time.time()
+            print('PROGRESS %.3f %d %d' % (self.last - self.t0, st.total_wanted_done, st.num_peers), flush=True)
+
+
+def wait_file(path, seconds):
+    """Waits until path exists (--wait-file), at most seconds."""
+    end = time.time() + seconds
+    while path and not os.path.exists(path) and time.time() < end:
+        time.sleep(0.005)
+
+
+def stay(ses, end):
+    """Keeps seeding after DONE until end (--stay)."""
+    while time.time() < end:
+        time.sleep(0.2)
+        ses.pop_alerts()
 def flush(ses, h, timeout):
     """Waits until every write of h has reached its files."""
     h.flush_cache()
@@ -399,6 +494,12 @@ def main():
     s.add_argument('--rate', type=int, default=0, help='upload limit in bytes/s (0: none)')
     d = sp.add_parser('download'); d.add_argument('torrent'); d.add_argument('dir')
     d.add_argument('--peer')
+    d.add_argument('--peers', help='h:p,h:p: connect to each, again every 5 s while not connected')
+    d.add_argument('--stay', action='store_true', help='keep seeding after DONE until --seconds end')
+    d.add_argument('--poll', type=float, default=0.01, help='seconds between status polls')
+    d.add_argument('--progress', type=float, default=0, help="print 'PROGRESS' lines every S seconds (0: never)")
+    d.add_argument('--wait-file', help='once listening, wait until this file exists before adding the torrent')
+    s.add_argument('--print-uploads', action='store_true', help="print 'UPLOAD <piece> <block>' per block sent")
     d.add_argument('--flush', action='store_true', help='print DONE once the data is written to the files')
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
     h.add_argument('--put-immutable'); h.add_argument('--put-mutable'); h.add_argument('--key', help='ed25519 seed, hex')
@@ -407,6 +508,7 @@ def main():
     h.add_argument('--get-salt', help="hex; the salt of --get-mutable, when not --salt's")
     for p in (s, d):
         p.add_argument('--dht')
+        p.add_argument('--lean', action='store_true', help='post only the alerts this script reads')
         p.add_argument('--lsd', action='store_true', help='local service discovery on the --ip interface (namespaces only)')
         p.add_argument('--lsd-interval', type=int, default=0,
                        help="seconds between a torrent's LSD announces (0: libtorrent's 300)")

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,7 +74,8 @@ func Start(label string, env []string, name string, args ...string) (*Proc, erro
 		return nil, fmt.Errorf("starting %s: %w", label, err)
 	}
 	p.Started = time.Now()
-	if err := cmd.Start(); err != nil {
+	onStarterThread(func() { err = cmd.Start() })
+	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", label, err)
 	}
 	running.Lock()
@@ -81,6 +83,33 @@ func Start(label string, env []string, name string, args ...string) (*Proc, erro
 	running.Unlock()
 	go p.read(bufio.NewScanner(out))
 	return p, nil
+}
+
+// starter is a goroutine locked to an OS thread that never ends, on
+// which Start starts every child. The parent-death signal (Pdeathsig)
+// fires when the thread that forked the child ends, not the process, and
+// Go ends a thread when a goroutine locked to it returns (as linkem's
+// namespace helpers do): a child forked from such a thread earlier would
+// be killed at that moment.
+var starter struct {
+	once sync.Once
+	run  chan func()
+}
+
+// onStarterThread runs f on the starter's thread and waits for it.
+func onStarterThread(f func()) {
+	starter.once.Do(func() {
+		starter.run = make(chan func())
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for g := range starter.run {
+				g()
+			}
+		}()
+	})
+	done := make(chan struct{})
+	starter.run <- func() { f(); close(done) }
+	<-done
 }
 
 // read collects output lines until the pipe closes, then reaps the child.

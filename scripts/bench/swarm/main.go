@@ -1,0 +1,191 @@
+// Command swarm is `make bench-swarm`: Swarmdrop and libtorrent compared
+// on an emulated internet (issue 17). Every peer runs in a network
+// namespace of its own behind a link of internal/linkem (delay, jitter,
+// random loss, a rate and a bounded queue); nothing leaves the machine.
+// Every case is set up first (all namespaces and seeders at once); then
+// each run goes through the cases in turn, both clients under the same
+// links, the two alternating first, so that the machine's changing load
+// falls on every case alike:
+//
+//   - long fat link (longfat, longfat-sd): a seeder behind 100 Mbit/s,
+//     200 ms round trip, 0.1 % loss each way; one downloader; 256 MiB;
+//     once from a libtorrent seeder and once from a Swarmdrop seeder
+//     (what the seeder does bounds the downloader), with a plain TCP
+//     transfer on the same link in each run as the ceiling.
+//   - mixed swarm: 16 seeders (8 libtorrent, 8 Swarmdrop, alternating) on
+//     links of 2-50 Mbit/s, 20-300 ms, 0-1 % loss, one of them very slow
+//     (0.25 Mbit/s); one downloader; 512 MiB.
+//   - flash crowd: one seeder behind 20 Mbit/s and -leechers leechers
+//     joining at once, all of one client; 16 MiB. The seeder's uploads
+//     are counted per piece (ltpeer --print-uploads, the Swarmdrop
+//     seeder's debug log). The issue asks 20 leechers; the default is 10
+//     because on a 2-core machine shared with other work 20 leechers and
+//     the emulator need more than a core by themselves (measured: 12-17 s
+//     of client CPU and 16 s of emulator CPU in runs of 20-30 s, load
+//     average 30-43 during them, Swarmdrop's mean varying 1.7x between
+//     runs), so the figures measured CPU starvation more than either
+//     client. LEECHERS=20 on a free machine.
+//
+// Times run from the instant the leechers join: libtorrent's processes
+// (ltpeer.py) start first and wait, once listening, for a go file, so
+// that Python's start-up is not counted; Swarmdrop's processes start at
+// that instant, their start-up counted. Seeders are ready before.
+//
+// It prints each run, a table of medians with the issue's goals, and
+// writes a PNG of the completion times (-png, default
+// bench-swarm.png in the working directory). The whole benchmark stops by
+// itself within -budget (default 14m from its start, building the
+// swarmdrop binary included; `go run` compiles this program before):
+// a download that does not finish in its case's time is reported as
+// such, and a run that the budget has no room for is not started.
+//
+// Measured on 2 December 2026 (make bench-swarm RUNS=3, 10 leechers, a
+// 2-core machine shared with other work, load averages 8-25), medians,
+// Swarmdrop against libtorrent:
+//
+//   - long fat link from the libtorrent seeder: done 27.0 s against 28.7
+//     (0.94x); steady 86.3 Mbit/s against 87.0, plain TCP 94.5: the goal
+//     of 90 % of the link is NOT met from this seeder, and it bounds both
+//     downloaders alike (the link drops 42-54 thousand of its packets at
+//     the full queue in each run, against 3-12 thousand from the
+//     Swarmdrop seeder).
+//   - long fat link from the Swarmdrop seeder: 26.3 s against 29.2
+//     (0.90x); steady 91.7 Mbit/s against 87.8, plain TCP 94.3: met.
+//   - mixed swarm: 35.6 s against 46.1 (0.77x, goal 0.9x: met); last 10 %
+//     3.8 s against 13.1 (the slow peer does not stall the end game).
+//   - flash crowd: mean 15.7 s against 17.2 (0.91x, goal 0.9x: just
+//     missed; right after, -cases flash -runs 4: 15.5 s against 17.2,
+//     0.90x, met; libtorrent's mean varies 16.6-19.3 s between runs);
+//     the Swarmdrop seeder sent every piece once before any reached 5
+//     copies in 6 of 7 runs (75 % in the other; 2.05 copies in all,
+//     libtorrent's seeder 2.39-2.45). The leechers' uploads bound it:
+//     16 MiB to 10 leechers over 20 + 10 x 10 Mbit/s takes 11.2 s at
+//     best.
+//
+// Before the request changes of the same branch (RUNS=2, load 4-30):
+// long fat link 28.1 s (steady 85.9) and 26.9 s (89.9), mixed swarm
+// 36.1 s, flash crowd mean 16.0 s (0.86x of libtorrent's 18.7). The
+// changes: request slow start lasts while a peer's rate climbs (the first
+// 10 % of the long fat link 5.9 -> 4.8 s), and minQueue 8 instead of 32
+// (a flash crowd of ten Swarmdrop leechers, alone: mean 16.1 -> 14.9 s).
+// What bounds the long fat link is TCP under loss, not the request queue:
+// it holds 1,000-1,500 blocks (16-24 MiB, several times the 2.5 MB of
+// bandwidth x delay), since each loss stops TCP's in-order delivery for a
+// round trip; capped at 320 blocks (twice bandwidth x delay) the steady
+// rate fell to 70 Mbit/s, and 3 s of rate instead of 1.5 s gained
+// nothing measurable (88 Mbit/s, within the noise).
+//
+// Every namespace gets the same sysctls (sysctls below), printed at the
+// start; both clients see the same links and the same TCP settings.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/scripts/bench/internal/benchkit"
+)
+
+var (
+	budget   = flag.Duration("budget", 14*time.Minute, "the whole benchmark stops after this")
+	only     = flag.String("cases", "longfat,longfat-sd,mixed,flash", "cases to run, comma-separated")
+	onlyFor  = flag.String("clients", "swarmdrop,libtorrent", "clients to measure, comma-separated (diagnosis)")
+	leechers = flag.Int("leechers", 10, "leechers of the flash crowd (the issue asks 20: see the package comment)")
+	pngPath  = flag.String("png", "bench-swarm.png", "where the plot goes")
+	verbose  = flag.Bool("v", false, "print what each link did in each run")
+	debugDir = flag.String("debug", "", "a folder for every leecher's output, Swarmdrop's debugging lines included (diagnosis)")
+)
+
+func main() {
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "tcp-") {
+		os.Exit(tcpMain(os.Args[1:]))
+	}
+	benchkit.Main("bench-swarm", run)
+}
+
+// run prepares the binaries and content, runs the chosen cases and
+// reports; what was measured is reported even when the budget ran out.
+func run(ctx context.Context, runs int) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root: it makes network namespaces")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *budget)
+	defer cancel()
+	b, err := newBench(ctx)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.work)
+	fmt.Printf("sysctls in every namespace: %s\n", sysctlList())
+	fmt.Println("\nsetting up")
+	var lives []*liveCase
+	defer func() {
+		benchkit.KillAll() // before the namespaces go
+		for _, lc := range lives {
+			lc.tearDown()
+		}
+	}()
+	for _, c := range b.cases() {
+		if !chosen(c.name) {
+			continue
+		}
+		lc, err := b.setUp(ctx, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		lives = append(lives, lc)
+	}
+	var runErr error
+	active := slices.Clone(lives)
+	for r := 0; r < runs && len(active) > 0 && runErr == nil; r++ {
+		fmt.Printf("\nrun %d of %d (load %s)\n", r+1, runs, loadAverage())
+		for i := 0; i < len(active); {
+			more, err := b.runOnce(ctx, active[i], r)
+			if err != nil {
+				runErr = fmt.Errorf("%s: %w", active[i].c.name, err)
+				fmt.Println("  stopped:", runErr)
+				break
+			}
+			if !more {
+				active = slices.Delete(active, i, i+1)
+				continue
+			}
+			i++
+		}
+	}
+	var reports []caseReport
+	for _, lc := range lives {
+		reports = append(reports, lc.rep)
+	}
+	report(reports, runs)
+	if err := writePlot(*pngPath, reports); err != nil {
+		fmt.Println("plot:", err)
+	} else {
+		abs, _ := filepath.Abs(*pngPath)
+		fmt.Println("plot:", abs)
+	}
+	fmt.Println("load after:", benchkit.Uptime())
+	return runErr
+}
+
+// chosen reports whether -cases names the case.
+func chosen(name string) bool { return inList(*only, name) }
+
+// chosenClient reports whether -clients names the client.
+func chosenClient(c client) bool { return inList(*onlyFor, c.String()) }
+
+// inList reports whether the comma-separated list names name.
+func inList(list, name string) bool {
+	for _, n := range strings.Split(list, ",") {
+		if strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
+}

@@ -138,10 +138,12 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		mi: mi, addedAt: added, paused: opt.Paused, ignoreSpace: opt.IgnoreSpace}
 	e.torrents[ih] = t
 	e.order = append(e.order, ih)
-	if mi != nil {
-		e.saveTorrentFile(t)
+	if !e.restoring { // else its file is where it was read, and the list is saved once at the end
+		if mi != nil {
+			e.saveTorrentFile(t)
+		}
+		e.listDirty = true // saved after this batch of commands: once for many adds
 	}
-	e.saveList()
 	e.emit(TorrentAdded{InfoHash: ih.String(), Name: t.name()})
 	if t.paused {
 		t.state = StatePaused

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
@@ -29,9 +31,13 @@ type runSpec struct {
 	sources     []string
 	peers       []netip.AddrPort
 	ignoreSpace bool
-	resumePath  string
-	port        int       // our listening port, 0 when not listening
-	dht         *dht.Node // nil with the DHT off
+	// spread delays the first DHT lookup of a complete torrent by a
+	// random part of Timing.SeedLookupEvery (set for torrents restored
+	// together from the saved list).
+	spread     bool
+	resumePath string
+	port       int       // our listening port, 0 when not listening
+	dht        *dht.Node // nil with the DHT off
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
 	// are.
@@ -66,6 +72,10 @@ type service struct {
 	have     bitfield.Bitfield // the verified pieces as last told
 	wasDone  bool              // complete when the storage was checked
 	finished bool              // the seeding transition was told
+	// resumeCurrent is set when the resume data on disk already says
+	// what the check found (same pieces, same files): the saver then
+	// has nothing to write until a piece changes.
+	resumeCurrent bool
 }
 
 // Serve runs the torrent until ctx ends or it fails, and returns only
@@ -247,8 +257,9 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (*storage.Torre
 		return nil, bitfield.Bitfield{}, fmt.Errorf("checking existing data: %w", err)
 	}
 	full := have.Full()
+	current := trust != nil && bytes.Equal(trust.Have.Bytes(), have.Bytes()) && slices.Equal(trust.Files, st.Stamps())
 	s.mu.Lock()
-	s.have, s.wasDone, s.finished = have, full, full
+	s.have, s.wasDone, s.finished, s.resumeCurrent = have, full, full, current
 	s.mu.Unlock()
 	state := StateDownloading
 	if full {
@@ -276,10 +287,15 @@ func (s *service) startSaver(ctx context.Context, go1 func(func()), st *storage.
 			r.mu.Unlock()
 		},
 	})
-	saver.Update(have)
 	s.mu.Lock()
+	current := s.resumeCurrent
 	s.saver = saver
 	s.mu.Unlock()
+	if !current {
+		// Rewriting unchanged resume data of every torrent at each
+		// start made 1,000 torrents sync 1,000 files at once.
+		saver.Update(have)
+	}
 	go1(func() { saver.Serve(ctx) })
 }
 

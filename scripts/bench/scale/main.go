@@ -193,6 +193,9 @@ func (b *bench) measure(ctx context.Context, client string, profile bool) (resul
 			"-port", strconv.Itoa(port), "-bootstrap", b.counterAddr}
 		if profile && *cpuProfile != "" {
 			abs, _ := filepath.Abs(*cpuProfile)
+			if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+				return res, err
+			}
 			args = append(args, "-cpuprofile", abs, "-profile-after", settle.String(), "-profile-for", idle.String())
 		}
 		p, err = benchkit.Start("swarmdrop", nil, b.self, args...)

@@ -6,7 +6,9 @@
 // saved list and resume data and measures, interleaved with libtorrent
 // seeding the same torrents (seed mode: no hashing either):
 //
-//   - start: from process start until every torrent seeds;
+//   - start: from process start until every torrent seeds, and the bytes
+//     the process had read by then (re-hashing would read 47 MiB for the
+//     small torrents, 64 GiB for the large one);
 //   - RSS at the end of the idle window, and the peak;
 //   - idle CPU: the share of one core used over -idle (60 s) from 5 s
 //     after all seed;
@@ -177,6 +179,10 @@ type result struct {
 	threads    int
 	dht        dhtCounts
 	stop       time.Duration // Swarmdrop: from SIGINT to exit
+	// readAtStart is what the process had read (rchar: files, pipes
+	// and sockets) when all seeded: re-hashing the small torrents alone
+	// would read 47 MiB.
+	readAtStart int64
 }
 
 // measure starts one client, waits until all its torrents seed, measures
@@ -213,6 +219,7 @@ func (b *bench) measure(ctx context.Context, client string, profile bool) (resul
 		return res, err
 	}
 	res.start = all.At.Sub(p.Started)
+	res.readAtStart = readBytes(p.Pid())
 	select {
 	case <-ctx.Done():
 		return res, ctx.Err()
@@ -273,6 +280,22 @@ func threads(pid int) int {
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// readBytes returns the rchar of /proc/PID/io: bytes read by the process
+// so far, from files, pipes and sockets alike (0 when unknown).
+func readBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "rchar:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			return n
 		}
 	}

@@ -69,9 +69,9 @@ func countQueries(lines []benchkit.Line, from, to time.Time) dhtCounts {
 
 // print writes one run's figures.
 func (r result) print(client string, run int) {
-	fmt.Printf("%-10s run %d: start %.2f s, RSS %.1f MiB (peak %.1f), idle CPU %.2f %%, goroutines %d, threads %d, "+
+	fmt.Printf("%-10s run %d: start %.2f s (%.1f MiB read), RSS %.1f MiB (peak %.1f), idle CPU %.2f %%, goroutines %d, threads %d, "+
 		"DHT get_peers %d, announce_peer %d, packets %d in %.1f min; lookups per 10 s: %v",
-		client, run, r.start.Seconds(), mib(r.rss), mib(r.peak), 100*r.cpu, r.goroutines, r.threads,
+		client, run, r.start.Seconds(), mib(r.readAtStart>>10), mib(r.rss), mib(r.peak), 100*r.cpu, r.goroutines, r.threads,
 		r.dht.getPeers, r.dht.announces, r.dht.packets, r.dht.minutes, r.dht.bins)
 	if r.stop > 0 {
 		fmt.Printf(", stop %.2f s", r.stop.Seconds())
@@ -95,6 +95,7 @@ func report(sd, lt []result) {
 		f                func(result) float64
 	}{
 		{"start (all seeding)", "s", "< 5 s, no re-hash", func(r result) float64 { return r.start.Seconds() }},
+		{"read by start", "MiB", "no re-hash", func(r result) float64 { return mib(r.readAtStart >> 10) }},
 		{"RSS after idle", "MiB", "< 200 MiB", func(r result) float64 { return mib(r.rss) }},
 		{"peak RSS", "MiB", "", func(r result) float64 { return mib(r.peak) }},
 		{"idle CPU", "% core", "< 1 %", func(r result) float64 { return 100 * r.cpu }},

@@ -26,6 +26,17 @@
 // Goals (issue 17): start under 5 s without re-hashing, RSS under
 // 200 MiB, idle CPU under 1 % of one core, DHT announces spread over
 // time (no burst).
+//
+// Measured on the shared 2-core machine (load average 6-13), RUNS=3,
+// medians, Swarmdrop against libtorrent 2.0.8: start 1.12 s against
+// 0.85 s (0.6 MiB read: nothing re-hashed), RSS 52.7 MiB against
+// 35.9 MiB, idle CPU 0.73 % against 0.28 % of a core, 3,015 goroutines
+// (3 per torrent) and 18 threads against 12, DHT get_peers 70 and
+// announce_peer 69 per minute against 61 and 20, at most 40 lookups in
+// 10 s against 21. Before the fixes of issue 17: start 48.9 s (the list
+// and each .torrent written and synced once per restored torrent), RSS
+// 242 MiB and 383 threads 2 s in (every unchanged resume file rewritten
+// at once), idle CPU 7.5 %, 875 lookups in the first 10 s.
 package main
 
 import (

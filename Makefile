@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-swarm bench-hostile bench-utp bench-dhtsim install uninstall clean
+.PHONY: run test build deps deps-build vet cross fuzz bench-create bench-download bench-dht bench-swarm bench-hostile bench-utp bench-dhtsim bench-scale install uninstall clean
 
 run: deps-build build
 	./swarmdrop
@@ -81,6 +81,15 @@ bench-utp:
 DHTSIM ?= -nodes 10000
 bench-dhtsim:
 	$(GO) test -run '^TestSimulation$$' -count=1 -timeout 30m -v ./scripts/bench/dhtsim -dhtsim="$(DHTSIM)"
+
+# bench-scale: 1,000 small seeding torrents and one of 64 GiB (sparse) in
+# one engine, restarted from its saved list and resume data: start time,
+# RSS, idle CPU, goroutines and DHT traffic, next to libtorrent seeding
+# the same torrents (issue 17). SCALE holds extra flags, e.g.
+# SCALE="-torrents 200 -idle 20s".
+SCALE ?=
+bench-scale:
+	$(GO) run ./scripts/bench/scale -runs $(RUNS) $(SCALE)
 
 # install puts the program, its desktop entry, icons and metainfo under
 # PREFIX and makes it the user's handler of .torrent files and magnet links

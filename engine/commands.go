@@ -153,10 +153,12 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		down: swarm.NewRateLimit(0), up: swarm.NewRateLimit(0)}
 	e.torrents[ih] = t
 	e.order = append(e.order, ih)
-	if mi != nil {
-		e.saveTorrentFile(t)
+	if !e.restoring { // else its file is where it was read, and the list is saved once at the end
+		if mi != nil {
+			e.saveTorrentFile(t)
+		}
+		e.listDirty = true // saved after this batch of commands: once for many adds
 	}
-	e.saveList()
 	e.emit(TorrentAdded{InfoHash: ih.String(), Name: t.name()})
 	if t.paused {
 		t.state = StatePaused

@@ -49,6 +49,13 @@ type Timing struct {
 	// peer while the torrent is incomplete (15 s); LookupTimeout bounds one
 	// lookup (60 s).
 	LookupEvery, LookupRetry, LookupTimeout time.Duration
+	// SeedLookupEvery is the interval between DHT lookups (and
+	// announces) of a complete torrent (15 min, as libtorrent's
+	// dht_announce_interval; nodes keep an announce 30 min). A torrent
+	// already complete when the saved list is restored makes its first
+	// lookup at a random moment within it, so that many seeds started
+	// together do not all look up at once.
+	SeedLookupEvery time.Duration
 	// AnnounceRetry is the first wait after a DHT lookup or announce that
 	// failed (no node answered, or none gave a token); it doubles after
 	// each failure up to LookupEvery (5 s).
@@ -82,6 +89,7 @@ func (tm Timing) withDefaults() Timing {
 		}
 	}
 	set(&tm.LookupEvery, 5*time.Minute)
+	set(&tm.SeedLookupEvery, 15*time.Minute)
 	set(&tm.LookupRetry, 15*time.Second)
 	set(&tm.LookupTimeout, 60*time.Second)
 	set(&tm.AnnounceRetry, 5*time.Second)

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
@@ -34,12 +36,16 @@ type runSpec struct {
 	checkOnly   bool // stop once the data is checked
 	waitFiles   bool // a magnet link's: hold once the metadata is known
 	down, up    *swarm.RateLimit
-	resumePath  string
-	port        int          // our listening port, 0 when not listening
-	dht         *dht.Node    // nil with the DHT off
-	dial        *peerDialer  // nil when not listening: TCP only
-	ip6         netip.Addr   // our global IPv6 address, if known
-	lsd         *lsd.Service // local peer discovery; nil when not listening
+	// spread delays the first DHT lookup of a complete torrent by a
+	// random part of Timing.SeedLookupEvery (set for torrents restored
+	// together from the saved list).
+	spread     bool
+	resumePath string
+	port       int          // our listening port, 0 when not listening
+	dht        *dht.Node    // nil with the DHT off
+	dial       *peerDialer  // nil when not listening: TCP only
+	ip6        netip.Addr   // our global IPv6 address, if known
+	lsd        *lsd.Service // local peer discovery; nil when not listening
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
 	// are.
@@ -80,6 +86,10 @@ type service struct {
 	// whole at the check, the tracker was told "completed".
 	wasDone, finished      bool
 	wasFull, sentCompleted bool
+	// resumeCurrent is set when the resume data on disk already says
+	// what the check found (same pieces, same files): the saver then
+	// has nothing to write until a piece changes.
+	resumeCurrent bool
 }
 
 // Serve runs the torrent until ctx ends or it fails, and returns only
@@ -293,6 +303,7 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (swarm.Content,
 	s.have, s.partial = have, partial
 	s.wasDone, s.finished = done, done
 	s.wasFull = have.Full()
+	s.resumeCurrent = resumeCurrent(trust, st, have, partial, swarm.SkipMask(info, files))
 	s.mu.Unlock()
 	state := StateDownloading
 	if done {
@@ -326,10 +337,15 @@ func (s *service) startSaver(ctx context.Context, go1 func(func()), info *metain
 			r.mu.Unlock()
 		},
 	})
-	saver.Update(c.Have, c.Partial, swarm.SkipMask(info, c.Files))
 	s.mu.Lock()
+	current := s.resumeCurrent
 	s.saver = saver
 	s.mu.Unlock()
+	if !current {
+		// Rewriting unchanged resume data of every torrent at each
+		// start made 1,000 torrents sync 1,000 files at once.
+		saver.Update(c.Have, c.Partial, swarm.SkipMask(info, c.Files))
+	}
 	go1(func() { saver.Serve(ctx) })
 }
 
@@ -517,4 +533,18 @@ func nodeStrings(nodes []metainfo.Node) []string {
 		out[i] = n.String()
 	}
 	return out
+}
+
+// resumeCurrent reports whether the resume data trusted at the check
+// already says what the check found: the same whole pieces and file
+// stamps, and no partial piece or skipped file on either side (those are
+// rewritten, to be safe).
+func resumeCurrent(trust *storage.Resume, st *storage.Torrent, have, partial bitfield.Bitfield, skip []bool) bool {
+	if trust == nil || !bytes.Equal(trust.Have.Bytes(), have.Bytes()) {
+		return false
+	}
+	if partial.Count() > 0 || trust.Partial.Count() > 0 || slices.Contains(skip, true) || slices.Contains(trust.Skip, true) {
+		return false
+	}
+	return slices.Equal(trust.Files, st.Stamps())
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -15,8 +16,21 @@ import (
 // that found nobody for an incomplete torrent, Timing.LookupRetry; after
 // one that failed (no node answered, or none gave a token to announce
 // with), Timing.AnnounceRetry, doubling at each failure in a row.
+//
+// A torrent complete from the start looks up every
+// Timing.SeedLookupEvery instead; restored with the saved list
+// (spec.spread), it waits a random part of that interval first.
 func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 	node, port, tm := s.spec.dht, s.spec.port, s.e.timing
+	if d := firstLookupDelay(s.spec.spread, sw.Complete(), tm.SeedLookupEvery); d > 0 {
+		s.r.mu.Lock()
+		s.r.dht.Enabled = true
+		s.r.dht.NextLookup = time.Now().Add(d)
+		s.r.mu.Unlock()
+		if !sleep(ctx, d) {
+			return
+		}
+	}
 	fails := 0
 	for {
 		found := 0
@@ -40,6 +54,9 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 			return
 		}
 		wait := tm.LookupEvery
+		if sw.Complete() {
+			wait = tm.SeedLookupEvery
+		}
 		switch {
 		case err != nil:
 			fails++
@@ -61,12 +78,8 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		s.r.dht.IPv6 = familyLookup(res.IPv6)
 		s.r.dht.NextLookup = time.Now().Add(wait)
 		s.r.mu.Unlock()
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if !sleep(ctx, wait) {
 			return
-		case <-timer.C:
 		}
 	}
 }
@@ -74,6 +87,29 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 // familyLookup describes a lookup's outcome in one family for a snapshot.
 func familyLookup(r dht.FamilyResult) DHTFamilyLookup {
 	return DHTFamilyLookup{Looked: r.Looked, Answered: r.Answered, Announced: r.Announced}
+}
+
+// firstLookupDelay is how long a torrent waits before its first DHT
+// lookup: a random part of every for a complete torrent restored with
+// others (spread), nothing otherwise (a new torrent, or one still
+// downloading, wants peers, or to be found, at once).
+func firstLookupDelay(spread, complete bool, every time.Duration) time.Duration {
+	if !spread || !complete || every <= 0 {
+		return 0
+	}
+	return rand.N(every)
+}
+
+// sleep waits d, or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
 }
 
 // trackerTiers returns the torrent's trackers by tier.

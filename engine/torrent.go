@@ -29,6 +29,12 @@ type torrent struct {
 	mi        *metainfo.MetaInfo // nil while a magnet's metadata is unknown
 	paths     []string           // mi's safe file paths, once computed for a snapshot
 	sourceDir string             // where a torrent seeded in place has its files, once computed
+	// ihText is ih in hex, and link the magnet link of linkOf (or of
+	// linkOfMagnet while the metadata is unknown), kept for snapshots.
+	ihText       string
+	link         string
+	linkOf       *metainfo.MetaInfo
+	linkOfMagnet *metainfo.Magnet
 
 	// paused is the user's choice: the torrent stays stopped, also across
 	// restarts. removed is set once Remove took it out of the list.
@@ -172,6 +178,7 @@ func (e *Engine) startRun(t *torrent, checkOnly bool) {
 		ih: t.ih, mi: t.mi, magnet: t.magnet, dir: t.dir, sources: t.sources, peers: t.peers,
 		ignoreSpace: t.ignoreSpace, resumePath: t.resumePath(), after: t.announced, announced: announced,
 		recheck: t.recheck, checkOnly: checkOnly, waitFiles: t.waitFiles, down: t.down, up: t.up,
+		spread: e.restoring,
 	}
 	if n := e.net; n != nil {
 		spec.port, spec.dht, spec.dial, spec.ip6, spec.lsd = n.port, n.dht, n.dial, n.ip6, n.lsd

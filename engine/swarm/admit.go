@@ -87,6 +87,7 @@ func (s *Swarm) register(p *peer) error {
 	p.connectedAt = now
 	p.lastPayload = now
 	s.peers[p.id] = p
+	s.poke() // an idle swarm ticks every second again
 	if p.outgoing {
 		if c := s.known[p.addr]; c != nil {
 			c.connected, c.fails = true, 0

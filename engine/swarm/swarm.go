@@ -349,7 +349,8 @@ func (s *Swarm) Run(ctx context.Context) error {
 		s.wg.Wait()
 		s.stopHashing()
 	}()
-	tick := time.NewTicker(time.Second)
+	every := time.Second
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	s.maintain()
 	for {
@@ -367,8 +368,43 @@ func (s *Swarm) Run(ctx context.Context) error {
 		case <-tick.C:
 			s.onTick()
 			s.maintain()
+			every = 0 // set below
+		}
+		// An idle seed ticks seldom: a thousand of them each waking
+		// every second cost more than 2 % of a core with nothing to do.
+		next := s.nextTick()
+		if next != every {
+			if every == 0 || next < every {
+				tick.Reset(next)
+			}
+			every = next
 		}
 	}
+}
+
+// IdleTick is the longest interval of a swarm's tick (rates, choking,
+// PEX, dial retries) while it is idle: complete, with no peer and none
+// being dialed. It ticks sooner when an address is due to be dialed
+// again; a connection or new addresses tick it every second again.
+const IdleTick = 10 * time.Second
+
+// nextTick returns the wait before the next tick: a second, or while the
+// swarm is idle up to IdleTick, until the next dial retry that is due.
+func (s *Swarm) nextTick() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.done || len(s.peers) > 0 || s.dialing > 0 || s.haveDirty || s.meta != nil {
+		return time.Second
+	}
+	d := IdleTick
+	now := time.Now()
+	for _, c := range s.known {
+		if c.connected || c.banned || c.self || c.dialing || c.seed {
+			continue // as maintain, for a complete swarm
+		}
+		d = min(d, c.nextTry.Sub(now))
+	}
+	return max(d, time.Second)
 }
 
 // stopHashing takes this swarm's pieces out of the hashing queue, waits

@@ -44,6 +44,15 @@ network namespace the test made, never on the machine's own network.
   --get-salt if given).
   Mutable puts need python3-cryptography, for the public key.)
 
+  ltpeer.py seedmany TORRENTDIR DIR --port P [--ip A] [--dht h:p,..] [--seconds S]
+  (every TORRENTDIR/*.torrent in seed mode, data in DIR, as one session
+  holding many torrents: no queueing limits, all announced on the DHT with
+  libtorrent's own schedule; prints 'ADDED n <seconds>' once all are added
+  and 'ALLSEEDING n <seconds>' once all seed, seconds since start)
+  (dht --count-queries: no per-address rate limit, and once a second with
+  traffic 'QUERIES <unix time> get_peers=N announce_peer=N packets_in=N':
+  what other nodes asked of this one in that second)
+
 Output lines (flushed): 'LISTENING <port>' once listening; 'ANNOUNCED' when a seeder's tracker or DHT announce is answered; 'DONE <seconds> s
 <bytes> bytes' when a download completes (exit 0) or 'TIMEOUT ...' (exit 1);
 'NODES n' each second from dht; 'PEER ip:port' for each peer found;
@@ -448,6 +457,9 @@ def item_alert(al, seen):
 
 def cmd_dht(a):
     ses = session(a.port, a.ip, a.bootstrap)
+    counter = QueryCounter(a.count_queries)
+    if a.count_queries:
+        ses.apply_settings({'dht_block_ratelimit': 1000000, 'alert_queue_size': 1000000})
     wait_listen(ses)
     start = time.time()
     end = start + a.seconds
@@ -468,6 +480,7 @@ def cmd_dht(a):
         time.sleep(1)
         ses.post_dht_stats()
         for al in ses.pop_alerts():
+            counter.alert(al)
             item_alert(al, seen)
             if isinstance(al, lt.dht_stats_alert):
                 n = sum(b['num_nodes'] for b in al.routing_table)
@@ -477,7 +490,71 @@ def cmd_dht(a):
                     if p not in found:
                         found.add(p)
                         print('PEER ' + endpoint(*p), flush=True)
+        counter.tick()
     return 0
+
+
+def cmd_seedmany(a):
+    start = time.time()
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht))
+    # As a user seeding many torrents would set it: none queued, all on
+    # the DHT; alerts limited to what is read here.
+    ses.apply_settings({
+        'active_limit': 100000, 'active_seeds': 100000, 'active_downloads': 100000,
+        'active_dht_limit': 100000, 'active_tracker_limit': 100000, 'active_lsd_limit': 100000,
+        'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
+    })
+    wait_listen(ses)
+    names = sorted(n for n in os.listdir(a.torrentdir) if n.endswith('.torrent'))
+    waiting = [add(ses, os.path.join(a.torrentdir, n), a.dir, seed=True) for n in names]
+    print('ADDED %d %.3f' % (len(names), time.time() - start), flush=True)
+    end = start + a.seconds
+    while waiting and time.time() < end:
+        waiting = [h for h in waiting if not h.status().is_seeding]
+        if waiting:
+            time.sleep(0.05)
+    if not waiting:
+        print('ALLSEEDING %d %.3f' % (len(names), time.time() - start), flush=True)
+    while time.time() < end:
+        time.sleep(1)
+        ses.pop_alerts()
+    return 0
+
+
+class QueryCounter:
+    """Counts the DHT queries other nodes send (dht --count-queries)."""
+
+    def __init__(self, on):
+        self.on, self.sec, self.n = on, 0, {}
+
+    def alert(self, al):
+        if not self.on:
+            return
+        if isinstance(al, lt.dht_get_peers_alert):
+            self.bump('get_peers')
+        elif isinstance(al, lt.dht_announce_alert):
+            self.bump('announce_peer')
+        elif isinstance(al, lt.dht_pkt_alert) and '<==' in al.message():
+            self.bump('packets_in')
+
+    def tick(self):
+        """Prints the counts of a second that has ended."""
+        if int(time.time()) != self.sec:
+            self.flush()
+
+    def bump(self, k):
+        sec = int(time.time())
+        if sec != self.sec:
+            self.flush()
+            self.sec = sec
+        self.n[k] = self.n.get(k, 0) + 1
+
+    def flush(self):
+        if self.n:
+            print('QUERIES %d get_peers=%d announce_peer=%d packets_in=%d' % (
+                self.sec, self.n.get('get_peers', 0), self.n.get('announce_peer', 0),
+                self.n.get('packets_in', 0)), flush=True)
+        self.n = {}
 
 
 def main():
@@ -506,6 +583,9 @@ def main():
     h.add_argument('--salt', help='hex'); h.add_argument('--put-delay', type=float, default=3)
     h.add_argument('--get-immutable'); h.add_argument('--get-mutable', help='public key, hex')
     h.add_argument('--get-salt', help="hex; the salt of --get-mutable, when not --salt's")
+    h.add_argument('--count-queries', action='store_true', help="print 'QUERIES' lines: queries received per second")
+    m = sp.add_parser('seedmany'); m.add_argument('torrentdir'); m.add_argument('dir')
+    m.add_argument('--dht')
     for p in (s, d):
         p.add_argument('--dht')
         p.add_argument('--lean', action='store_true', help='post only the alerts this script reads')
@@ -515,12 +595,12 @@ def main():
         p.add_argument('--bind-outgoing', action='store_true', help='outgoing connections from --ip too')
         p.add_argument('--print-peers', action='store_true', help="print peers' client names")
         p.add_argument('--utp', action='store_true', help='peer connections over uTP only (TCP off)')
-    for p in (s, d, h):
+    for p in (s, d, h, m):
         p.add_argument('--port', type=int, required=True)
         p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8 or ::1)')
         p.add_argument('--seconds', type=float, default=60)
     a = ap.parse_args()
-    return {'create': cmd_create, 'info': cmd_info, 'seed': cmd_seed, 'download': cmd_download, 'dht': cmd_dht}[a.cmd](a) or 0
+    return {'create': cmd_create, 'info': cmd_info, 'seed': cmd_seed, 'download': cmd_download, 'dht': cmd_dht, 'seedmany': cmd_seedmany}[a.cmd](a) or 0
 
 
 if __name__ == '__main__':

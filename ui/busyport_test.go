@@ -24,7 +24,7 @@ func reportBusyPort(m *mainWindow) {
 		var line string
 		fyne.DoAndWait(func() {
 			if m.notListening != nil && len(m.list.rows) > 0 && strings.HasPrefix(m.status.port.Text, "Not listening") {
-				line = fmt.Sprintf("BUSYPORT rows=%d state=%q status=%q", len(m.list.rows), m.list.rows[0].State, m.status.port.Text)
+				line = fmt.Sprintf("BUSYPORT rows=%d state=%q status=%q", len(m.list.rows), m.list.rows[0].view.State, m.status.port.Text)
 			}
 		})
 		if line != "" {

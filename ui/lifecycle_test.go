@@ -56,7 +56,7 @@ func TestStartAnyway(t *testing.T) {
 	full := engine.TorrentStatus{InfoHash: ih, Name: "big", State: engine.StateError,
 		Err: fmt.Errorf("%w in /mnt: the download needs 3 GiB more, 1 GiB is free", engine.ErrNotEnoughSpace)}
 	m.applySnapshot(snapOf(full))
-	m.list.list.Select(0)
+	m.list.selectIndex(0)
 	if m.details.startAnyway.Hidden {
 		t.Fatal("no Start anyway for a torrent refused for lack of space")
 	}

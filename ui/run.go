@@ -25,10 +25,12 @@ func Run(s *swapp.Session) error {
 // run runs the window in a; started, when set, is called on the Fyne
 // thread once the window is up (tests use it to open dialogs).
 func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
+	a.Settings().SetTheme(newSwarmTheme())
 	m := newMainWindow(a, sessionBackend{Engine: s.Engine, s: s})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a.Lifecycle().SetOnStarted(func() {
+		m.fitToScreen()
 		go m.feed(ctx, s.Handover)
 		if s.Stop != nil {
 			go func() {

@@ -53,8 +53,8 @@ func startScene(m *mainWindow, scene string) {
 		for range 50 {
 			time.Sleep(100 * time.Millisecond)
 			fyne.Do(func() {
-				if len(m.list.rows) > 0 && m.list.selected == "" {
-					m.list.list.Select(0)
+				if len(m.list.rows) > 0 && m.list.current == "" {
+					m.list.selectIndex(0)
 				}
 			})
 		}

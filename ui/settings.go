@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -23,35 +25,44 @@ func defaultBootstrap() string { return swapp.DefaultBootstrap }
 // settingsDialog edits the user's settings and applies them on Save.
 type settingsDialog struct {
 	be           Backend
-	win          fyne.Window
+	host         *dialogHost
 	base         swapp.Settings // the settings when opened (keeps fields not shown)
 	listen       int            // the port the engine listens on now
 	notListening bool           // the engine could not listen: a new port is tried at once
 	contacts     *contactEditor
 	tabs         *container.AppTabs
 
-	dir                *widget.Entry
-	port               *widget.Entry
+	dir                *keyEntry
+	port               *keyEntry
 	portNote           *widget.Label
-	upnp, tray         *widget.Check
-	down, up, maxConns *widget.Entry
+	upnp, tray, ask    *widget.Check
+	down, up, maxConns *keyEntry
 	problem            *widget.Label
-	save               *widget.Button
-	dlg                *dialog.CustomDialog
+	save               *keyButton
+	dlg                *keyDialog
 }
 
-func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool, onClosed func()) *settingsDialog {
+// newSettingsDialog builds the dialog; trayHost tells whether a panel
+// shows tray icons (only then is "keep running in the tray" offered).
+func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, trayHost bool, onClosed func()) *settingsDialog {
 	s := be.Settings()
-	d := &settingsDialog{be: be, win: w, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, s.Bootstrap),
-		dir: widget.NewEntry(), port: widget.NewEntry(), portNote: widget.NewLabel(""),
+	k := &dialogKeys{}
+	d := &settingsDialog{be: be, host: h, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, k, s.Bootstrap),
+		dir: newKeyEntry(k), port: newKeyEntry(k), portNote: widget.NewLabel(""),
 		upnp: widget.NewCheck("Forward the port on the router (UPnP, TCP and UDP)", nil),
 		tray: widget.NewCheck("Keep running in the tray when the window closes", nil),
-		down: widget.NewEntry(), up: widget.NewEntry(), maxConns: widget.NewEntry(), problem: widget.NewLabel("")}
+		ask:  widget.NewCheck("Ask which files and folder when adding a torrent", nil),
+		down: newKeyEntry(k), up: newKeyEntry(k), maxConns: newKeyEntry(k), problem: widget.NewLabel("")}
+	d.contacts.host = h
 	d.dir.SetText(s.DownloadDir)
 	d.port.SetText(strconv.Itoa(s.Port))
 	d.port.OnChanged = func(string) { d.checkPort() }
 	d.upnp.SetChecked(s.UPnP)
 	d.tray.SetChecked(s.KeepInTray)
+	if !trayHost {
+		d.tray.Hide()
+	}
+	d.ask.SetChecked(!s.SkipAddDialog)
 	d.down.SetText(strconv.FormatInt(s.MaxDownloadRate/1024, 10))
 	d.up.SetText(strconv.FormatInt(s.MaxUploadRate/1024, 10))
 	d.maxConns.SetText(strconv.Itoa(s.MaxConnections))
@@ -70,18 +81,20 @@ func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool,
 		widget.NewFormItem("Download limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.down)),
 		widget.NewFormItem("Upload limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.up)),
 		widget.NewFormItem("Max connections", d.maxConns),
+		widget.NewFormItem("", d.ask),
 		widget.NewFormItem("", d.tray),
 	)
 	d.tabs = container.NewAppTabs(
 		container.NewTabItem("DHT contacts", d.contacts.content()),
 		container.NewTabItem("Network and folders", network),
 	)
-	d.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), d.onSave)
+	d.save = newKeyButton(k, "Save", theme.DocumentSaveIcon(), d.onSave)
 	d.save.Importance = widget.HighImportance
-	d.dlg = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs), w)
-	d.dlg.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.dlg.Hide), d.save})
+	d.dlg = h.newDialog("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs), k,
+		newKeyButton(k, "Cancel", nil, func() { d.dlg.Hide() }), d.save)
+	k.confirm = d.onSave
 	d.dlg.SetOnClosed(onClosed)
-	d.dlg.Resize(fyne.NewSize(760, 560))
+	d.dlg.Resize(dialogSize(h.win, 760, 560))
 	return d
 }
 
@@ -95,8 +108,8 @@ func (d *settingsDialog) onBrowse() {
 		if err == nil && u != nil {
 			d.dir.SetText(u.Path())
 		}
-	}, d.win)
-	fd.Resize(fyne.NewSize(800, 560))
+	}, d.host.win)
+	fd.Resize(fileDialogSize(d.host.win))
 	fd.Show()
 }
 
@@ -164,8 +177,19 @@ func (d *settingsDialog) collect() (swapp.Settings, error) {
 	if s.MaxConnections, err = atoiField("max connections", d.maxConns.Text); err != nil {
 		return s, err
 	}
-	s.UPnP, s.KeepInTray = d.upnp.Checked, d.tray.Checked
-	return s, s.Validate()
+	s.UPnP, s.SkipAddDialog = d.upnp.Checked, !d.ask.Checked
+	if !d.tray.Hidden {
+		s.KeepInTray = d.tray.Checked
+	}
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	if s.DownloadDir != d.base.DownloadDir {
+		if err := writableDir(s.DownloadDir); err != nil {
+			return s, fmt.Errorf("download folder: %w", err)
+		}
+	}
+	return s, nil
 }
 
 func atoiField(name, s string) (int, error) {
@@ -191,4 +215,36 @@ func (d *settingsDialog) onSave() {
 	}
 	d.problem.SetText("")
 	d.dlg.Hide()
+}
+
+// writableDir tells whether files can be made in dir, or, when it does
+// not exist yet, in the nearest folder above it that does (Swarmdrop makes
+// the rest).
+func writableDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%s is not a full path", dir)
+	}
+	at := dir
+	for {
+		fi, err := os.Stat(at)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is a file, not a folder", at)
+			}
+			break
+		}
+		up := filepath.Dir(at)
+		if up == at {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		at = up
+	}
+	f, err := os.CreateTemp(at, ".swarmdrop-write-test-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s", at)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
 }

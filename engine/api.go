@@ -32,6 +32,14 @@ const (
 	StateSeeding     TorrentState = "seeding"
 	StatePaused      TorrentState = "paused"
 	StateError       TorrentState = "error"
+	// StateWaitingFiles: the metadata is known (a magnet link's has
+	// arrived) and the torrent waits for the user's choice of files and
+	// folder (AddOptions.WaitForFiles): nothing is opened or written
+	// until StartChosen.
+	StateWaitingFiles TorrentState = "waiting for file choice"
+	// StateMoving: its data is being moved to another folder (Move);
+	// TorrentStatus.Moving tells how far.
+	StateMoving TorrentState = "moving"
 )
 
 // TorrentStatus describes one torrent.
@@ -40,24 +48,35 @@ type TorrentStatus struct {
 	Name     string
 	Dir      string // where the data is (Dir/Name...): the download folder, or where a created torrent's files are
 	Size     int64  // total bytes (0 while a magnet's metadata is unknown)
+	// Wanted is the bytes of the files not skipped (Size when none is).
+	Wanted int64
+	// Progress is the share of the wanted files' bytes verified, 0..1:
+	// the same measure as each file's (FileStatus.Progress), so that
+	// they agree. While checking, it is the share checked.
 	Progress float64
-	State    TorrentState
-	Err      error  // why the torrent stopped (State == StateError), in plain words
-	Warning  string // a non-fatal problem worth showing (e.g. a tracker warning)
+	// State is StateSeeding once every wanted file is complete, skipped
+	// files or not (as Transmission and qBittorrent show it): the torrent
+	// then seeds what it has. PiecesHave < PiecesTotal tells a torrent
+	// with skipped files apart.
+	State   TorrentState
+	Err     error  // why the torrent stopped (State == StateError), in plain words
+	Warning string // a non-fatal problem worth showing (e.g. a tracker warning)
 	// ResumeErr says why the last save of the resume data failed (it
 	// wraps ErrResumeNotSaved and is retried); nil once a save works.
-	ResumeErr   error
-	RateDown    float64
-	RateUp      float64
-	Downloaded  int64 // payload bytes received this session
-	Uploaded    int64
-	Peers       int
-	Seeds       int
-	ETA         time.Duration // -1 when unknown
+	ResumeErr  error
+	RateDown   float64
+	RateUp     float64
+	Downloaded int64 // payload bytes received this session
+	Uploaded   int64
+	Peers      int
+	Seeds      int
+	ETA        time.Duration // -1 when unknown
+	// PiecesHave counts the verified pieces: whole on disk, or, for a
+	// piece shared with a skipped file, its wanted part.
 	PiecesHave  int
 	PiecesTotal int
 	PieceLength int64
-	Have        []byte // wire bitfield of verified pieces, for the piece strip
+	Have        []byte // wire bitfield of the pieces PiecesHave counts, for the piece strip
 	Private     bool
 	Magnet      string
 	AddedAt     time.Time
@@ -66,6 +85,12 @@ type TorrentStatus struct {
 	Trackers    []TrackerStatus
 	DHT         TorrentDHTStatus
 	PEXPeers    int // addresses learnt through PEX
+	// MaxDownloadRate and MaxUploadRate are this torrent's own limits in
+	// bytes per second, on top of the engine's (0: none).
+	MaxDownloadRate, MaxUploadRate int64
+	// Moving is how far a move of its data has come, 0..1, with
+	// StateMoving; 0 otherwise.
+	Moving float64
 }
 
 // FileStatus is one file of a torrent.
@@ -73,7 +98,8 @@ type FileStatus struct {
 	Index    int    // the file's place in the torrent's file list (pad files counted)
 	Path     string // relative, sanitised
 	Size     int64
-	Progress float64
+	Progress float64 // the share of its bytes verified on disk, 0..1
+	Priority FilePriority
 }
 
 // PeerStatus is one connection.
@@ -123,9 +149,14 @@ type DHTStatus struct {
 	LastBootstrapSource string
 	TableSavedAt        time.Time
 	LookupsInFlight     int
-	// MyContact is our external IP:port when known (from UPnP), for the
-	// user to give to friends.
-	MyContact string
+	// MyContact is our external IP:port when known, for the user to give
+	// to friends; MyContactSource says where the address came from:
+	// "UPnP" (the router's external address, when a port is mapped),
+	// "DHT" (what DHT nodes that answered us agree they see, BEP 42
+	// `ip`), "peers" (what peers say in their extended handshakes, BEP
+	// 10 `yourip`), or "" when unknown. The port is our listening port.
+	MyContact       string
+	MyContactSource string
 }
 
 // NATState is where the UPnP port mapping stands.

@@ -31,6 +31,14 @@ type AddOptions struct {
 	// write does not fit in its folder's free space (checked otherwise
 	// before anything is written, and at each resume).
 	IgnoreSpace bool
+	// Files holds each file's priority, by its place in the torrent's
+	// file list (pad files included, their value ignored); nil wants
+	// every file. See SetFilePriorities.
+	Files []FilePriority
+	// WaitForFiles holds the torrent in StateWaitingFiles once its
+	// metadata is known (at once for a .torrent; when it arrives for a
+	// magnet link), with nothing opened or written, until StartChosen.
+	WaitForFiles bool
 }
 
 // AddTorrent adds a .torrent file's content. It returns the info hash, or
@@ -135,7 +143,9 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 		}
 	}
 	t := &torrent{e: e, ih: ih, dir: dir, sources: opt.Sources, peers: peers, magnet: m,
-		mi: mi, addedAt: added, paused: opt.Paused, ignoreSpace: opt.IgnoreSpace}
+		mi: mi, addedAt: added, paused: opt.Paused, ignoreSpace: opt.IgnoreSpace,
+		prio: slices.Clone(opt.Files), waitFiles: opt.WaitForFiles,
+		down: swarm.NewRateLimit(0), up: swarm.NewRateLimit(0)}
 	e.torrents[ih] = t
 	e.order = append(e.order, ih)
 	if mi != nil {
@@ -145,23 +155,24 @@ func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.Ad
 	e.emit(TorrentAdded{InfoHash: ih.String(), Name: t.name()})
 	if t.paused {
 		t.state = StatePaused
-		t.have = e.savedHave(t)
+		t.have, t.partial = e.savedHave(t)
 		return
 	}
 	e.start(t)
 }
 
-// savedHave returns the pieces t's resume data says are verified, for a
-// torrent shown paused without checking its files (Run goroutine).
-func (e *Engine) savedHave(t *torrent) bitfield.Bitfield {
+// savedHave returns the pieces t's resume data says are verified, whole
+// and partly kept, for a torrent shown paused without checking its files
+// (Run goroutine).
+func (e *Engine) savedHave(t *torrent) (have, partial bitfield.Bitfield) {
 	if t.mi == nil || t.resumePath() == "" {
-		return bitfield.Bitfield{}
+		return
 	}
 	r, err := storage.LoadResume(t.resumePath())
 	if err != nil || r.InfoHash != t.ih || r.Have.Len() != t.mi.Info.NumPieces() {
-		return bitfield.Bitfield{}
+		return
 	}
-	return r.Have
+	return r.Have, r.Partial
 }
 
 // Remove removes a torrent; withData also deletes its downloaded files

@@ -25,6 +25,13 @@ type listEntry struct {
 	Paused   bool      `json:"paused,omitempty"`
 	AddedAt  time.Time `json:"added_at"`
 	Magnet   string    `json:"magnet,omitempty"`
+	// Files holds the file priorities (absent: every file normal);
+	// WaitFiles a torrent waiting for StartChosen.
+	Files     []FilePriority `json:"files,omitempty"`
+	WaitFiles bool           `json:"wait_files,omitempty"`
+	// DownLimit and UpLimit are its own rate limits (bytes/s; absent: none).
+	DownLimit int64 `json:"down_limit,omitempty"`
+	UpLimit   int64 `json:"up_limit,omitempty"`
 }
 
 func (e *Engine) listPath() string { return filepath.Join(e.cfg.StateDir, "torrents.json") }
@@ -41,7 +48,8 @@ func (e *Engine) saveList() {
 	var list []listEntry
 	for _, ih := range e.order {
 		t := e.torrents[ih]
-		le := listEntry{InfoHash: ih.String(), Dir: t.dir, Sources: t.sources, Paused: t.paused, AddedAt: t.addedAt}
+		le := listEntry{InfoHash: ih.String(), Dir: t.dir, Sources: t.sources, Paused: t.paused, AddedAt: t.addedAt,
+			Files: t.prio, WaitFiles: t.waitFiles, DownLimit: t.down.Rate(), UpLimit: t.up.Rate()}
 		for _, p := range t.peers {
 			le.Peers = append(le.Peers, p.String())
 		}
@@ -121,22 +129,33 @@ func (e *Engine) restoreList() {
 		if err != nil {
 			continue
 		}
-		opt := AddOptions{Dir: le.Dir, Sources: le.Sources, Paused: le.Paused}
+		opt := AddOptions{Dir: le.Dir, Sources: le.Sources, Paused: le.Paused, Files: le.Files, WaitForFiles: le.WaitFiles}
 		peers := parsePeers(le.Peers) // a damaged entry loses only itself
 		if raw, err := os.ReadFile(e.torrentFilePath(ih)); err == nil {
 			mi, err := metainfo.Parse(raw)
 			if err == nil && mi.InfoHash == ih {
 				e.add(mi, nil, peers, opt, le.AddedAt)
+				e.restoreLimits(ih, le)
 				continue
 			}
 		}
 		if le.Magnet != "" {
 			if m, err := metainfo.ParseMagnet(le.Magnet); err == nil && m.InfoHash == ih {
 				e.add(nil, m, peers, opt, le.AddedAt)
+				e.restoreLimits(ih, le)
 				continue
 			}
 		}
 		e.emit(Problem{InfoHash: le.InfoHash, Err: errors.New("a saved torrent could not be restored: its metadata is missing")})
+	}
+}
+
+// restoreLimits gives the torrent ih restored from le its own rate
+// limits (Run goroutine).
+func (e *Engine) restoreLimits(ih metainfo.Hash, le listEntry) {
+	if t := e.torrents[ih]; t != nil {
+		t.down.SetRate(max(le.DownLimit, 0))
+		t.up.SetRate(max(le.UpLimit, 0))
 	}
 }
 

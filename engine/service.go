@@ -29,6 +29,10 @@ type runSpec struct {
 	sources     []string
 	peers       []netip.AddrPort
 	ignoreSpace bool
+	recheck     bool // verify every piece, trusting no resume data
+	checkOnly   bool // stop once the data is checked
+	waitFiles   bool // a magnet link's: hold once the metadata is known
+	down, up    *swarm.RateLimit
 	resumePath  string
 	port        int       // our listening port, 0 when not listening
 	dht         *dht.Node // nil with the DHT off
@@ -42,8 +46,8 @@ type runSpec struct {
 // runResult is what a run ends with: why it failed (nil when it was
 // stopped) and the pieces verified then.
 type runResult struct {
-	err  error
-	have bitfield.Bitfield
+	err           error
+	have, partial bitfield.Bitfield
 }
 
 // service is one run of a torrent: it owns the torrent's storage (for a
@@ -58,14 +62,20 @@ type service struct {
 	r    *torrentRun
 	spec runSpec
 
-	// mu guards st, saver, have and wasDone, set by whichever goroutine
-	// opens the storage (Serve, or the swarm's for a magnet link).
-	mu       sync.Mutex
-	st       *storage.Torrent
-	saver    *storage.ResumeSaver
-	have     bitfield.Bitfield // the verified pieces as last told
-	wasDone  bool              // complete when the storage was checked
-	finished bool              // the seeding transition was told
+	// mu guards the fields below, set by whichever goroutine opens the
+	// storage (Serve, or the swarm's for a magnet link), then by the
+	// swarm's reports.
+	mu      sync.Mutex
+	st      *storage.Torrent
+	saver   *storage.ResumeSaver
+	have    bitfield.Bitfield // the pieces verified whole, as last told
+	partial bitfield.Bitfield // the pieces partly kept, as last told
+	// wasDone: every wanted file was complete when the storage was
+	// checked (no TorrentFinished then); finished: the seeding
+	// transition was told; wasFull and sentCompleted: every piece was
+	// whole at the check, the tracker was told "completed".
+	wasDone, finished      bool
+	wasFull, sentCompleted bool
 }
 
 // Serve runs the torrent until ctx ends or it fails, and returns only
@@ -80,7 +90,7 @@ func (s *service) Serve(parent context.Context) runResult {
 	cancel()
 	children.Wait()
 	s.mu.Lock()
-	st, have := s.st, s.have
+	st, have, partial := s.st, s.have, s.partial
 	s.mu.Unlock()
 	if st != nil {
 		if cerr := st.Close(); cerr != nil && err == nil {
@@ -91,7 +101,7 @@ func (s *service) Serve(parent context.Context) runResult {
 	if parent.Err() != nil {
 		err = nil // stopped, not failed
 	}
-	return runResult{err: err, have: have}
+	return runResult{err: err, have: have, partial: partial}
 }
 
 // serve is Serve's body; the goroutines it starts are counted in
@@ -116,7 +126,10 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		UpLimit:   e.up,
 		Client:    e.client,
 		Logf:      e.cfg.Logf,
-		OnHave:    func(have bitfield.Bitfield) { s.onHave(have) },
+		OnHave:    func(p swarm.Pieces) { s.onHave(p) },
+
+		OwnDownLimit: spec.down,
+		OwnUpLimit:   spec.up,
 	}
 	if spec.dht != nil {
 		cfg.DHTPort = spec.port
@@ -125,14 +138,18 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 	}
 	mi := spec.mi
 	if mi != nil {
-		st, have, err := s.open(ctx, &mi.Info)
+		c, err := s.open(ctx, &mi.Info)
 		if err != nil {
 			return err
 		}
-		s.startSaver(ctx, go1, st, have)
-		cfg.Info, cfg.InfoBytes, cfg.Storage, cfg.Have, cfg.Private = &mi.Info, mi.InfoBytes, st, have, mi.Info.Private
+		s.startSaver(ctx, go1, &mi.Info, c)
+		if spec.checkOnly {
+			return nil
+		}
+		cfg.Info, cfg.InfoBytes, cfg.Private = &mi.Info, mi.InfoBytes, mi.Info.Private
+		cfg.Storage, cfg.Have, cfg.Partial, cfg.Files = c.Storage, c.Have, c.Partial, c.Files
 	} else {
-		cfg.OnMetadata = func(raw []byte, info *metainfo.Info) (swarm.Storage, bitfield.Bitfield, error) {
+		cfg.OnMetadata = func(raw []byte, info *metainfo.Info) (swarm.Content, error) {
 			return s.gotMetadata(ctx, go1, raw, info)
 		}
 	}
@@ -153,6 +170,7 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		}
 		e.routesMu.Unlock()
 	}()
+	go1(func() { s.filesLoop(ctx, sw) })
 	if spec.magnet != nil { // first, so that they are labelled as the magnet's
 		sw.AddPeers(parsePeers(spec.magnet.Peers), swarm.SourceMagnet)
 	}
@@ -205,33 +223,35 @@ func (s *service) announceStopped(a *tracker.Announcer) {
 }
 
 // open checks the free space (unless told not to), opens storage for
-// info and verifies what is on disk. The storage is kept in s.st at once,
-// so that Serve closes it on every path.
-func (s *service) open(ctx context.Context, info *metainfo.Info) (*storage.Torrent, bitfield.Bitfield, error) {
+// info with the run's file priorities and verifies what is on disk. The
+// storage is kept in s.st at once, so that Serve closes it on every path.
+func (s *service) open(ctx context.Context, info *metainfo.Info) (swarm.Content, error) {
 	spec := s.spec
+	files := s.r.currentFiles()
+	skip := swarm.SkipMask(info, files)
 	var st *storage.Torrent
 	var err error
 	if len(spec.sources) > 0 {
 		st, err = storage.OpenFiles(spec.sources, info)
 	} else {
 		if !spec.ignoreSpace {
-			if err := checkSpace(spec.dir, info); err != nil {
-				return nil, bitfield.Bitfield{}, err
+			if err := checkSpace(spec.dir, info, skip); err != nil {
+				return swarm.Content{}, err
 			}
 		}
 		if err := os.MkdirAll(spec.dir, 0o755); err != nil {
-			return nil, bitfield.Bitfield{}, fmt.Errorf("creating download folder: %w", err)
+			return swarm.Content{}, fmt.Errorf("creating download folder: %w", err)
 		}
-		st, err = storage.Open(spec.dir, info)
+		st, err = storage.OpenSkipping(spec.dir, info, skip)
 	}
 	if err != nil {
-		return nil, bitfield.Bitfield{}, err
+		return swarm.Content{}, err
 	}
 	s.mu.Lock()
 	s.st = st
 	s.mu.Unlock()
 	var trust *storage.Resume
-	if p := spec.resumePath; p != "" {
+	if p := spec.resumePath; p != "" && !spec.recheck {
 		if r, err := storage.LoadResume(p); err == nil && r.InfoHash == spec.ih {
 			trust = r
 		}
@@ -244,27 +264,36 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (*storage.Torre
 		}
 	})
 	if err != nil {
-		return nil, bitfield.Bitfield{}, fmt.Errorf("checking existing data: %w", err)
+		return swarm.Content{}, fmt.Errorf("checking existing data: %w", err)
 	}
-	full := have.Full()
+	partial := st.TrustedPartial(trust)
+	for i := range partial.Len() {
+		if have.Has(i) {
+			partial.Clear(i)
+		}
+	}
+	done := swarm.Done(info, files, have, partial)
 	s.mu.Lock()
-	s.have, s.wasDone, s.finished = have, full, full
+	s.have, s.partial = have, partial
+	s.wasDone, s.finished = done, done
+	s.wasFull = have.Full()
 	s.mu.Unlock()
 	state := StateDownloading
-	if full {
+	if done {
 		state = StateSeeding
 	}
 	s.e.tell(s.t, s.r, func() { s.t.state = state })
-	return st, have, nil
+	return swarm.Content{Storage: st, Have: have, Partial: partial, Files: files}, nil
 }
 
-// startSaver starts the resume saver of st, if the torrent keeps resume
-// data; it ends with ctx, after a final save.
-func (s *service) startSaver(ctx context.Context, go1 func(func()), st *storage.Torrent, have bitfield.Bitfield) {
+// startSaver starts the resume saver of c's storage, if the torrent
+// keeps resume data; it ends with ctx, after a final save.
+func (s *service) startSaver(ctx context.Context, go1 func(func()), info *metainfo.Info, c swarm.Content) {
 	if s.spec.resumePath == "" {
 		return
 	}
 	r := s.r
+	st := c.Storage.(*storage.Torrent)
 	saver := storage.NewResumeSaver(storage.SaverConfig{
 		Path: s.spec.resumePath, Torrent: st, InfoHash: s.spec.ih, Delay: s.e.timing.ResumeSaveEvery,
 		Report: func(err error) {
@@ -276,7 +305,7 @@ func (s *service) startSaver(ctx context.Context, go1 func(func()), st *storage.
 			r.mu.Unlock()
 		},
 	})
-	saver.Update(have)
+	saver.Update(c.Have, c.Partial, swarm.SkipMask(info, c.Files))
 	s.mu.Lock()
 	s.saver = saver
 	s.mu.Unlock()
@@ -284,44 +313,80 @@ func (s *service) startSaver(ctx context.Context, go1 func(func()), st *storage.
 }
 
 // onHave receives the verified pieces from the swarm: they go to the
-// resume saver, and the first time they are complete the torrent turns
-// to seeding.
-func (s *service) onHave(have bitfield.Bitfield) {
+// resume saver; the torrent turns to seeding when every wanted piece is
+// verified, and back to downloading when a file is wanted again.
+func (s *service) onHave(p swarm.Pieces) {
 	s.mu.Lock()
 	saver := s.saver
-	s.have = have
-	turn := have.Full() && !s.finished
-	if turn {
+	s.have, s.partial = p.Have, p.Partial
+	turnOn, turnOff := p.Done && !s.finished, !p.Done && s.finished
+	if turnOn {
 		s.finished = true
 	}
+	if turnOff {
+		s.finished, s.wasDone = false, false
+	}
 	wasDone := s.wasDone
+	completed := p.Complete && !s.wasFull && !s.sentCompleted
+	if completed {
+		s.sentCompleted = true
+	}
 	s.mu.Unlock()
 	if saver != nil {
-		saver.Update(have)
-	}
-	if !turn {
-		return
+		saver.Update(p.Have, p.Partial, p.Skip)
 	}
 	s.r.mu.Lock()
 	a := s.r.announcer
 	s.r.mu.Unlock()
-	if a != nil && !wasDone {
+	if a != nil && completed {
 		a.Completed()
 	}
 	t, e := s.t, s.e
-	e.tell(t, s.r, func() {
-		t.state = StateSeeding
-		if !wasDone {
-			e.emit(TorrentFinished{InfoHash: t.ih.String(), Name: t.name()})
+	switch {
+	case turnOn:
+		e.tell(t, s.r, func() {
+			t.state = StateSeeding
+			if !wasDone {
+				e.emit(TorrentFinished{InfoHash: t.ih.String(), Name: t.name()})
+			}
+			e.changed = true // say it is finished now, not at the next tick
+		})
+	case turnOff:
+		e.tell(t, s.r, func() {
+			t.state = StateDownloading
+			e.changed = true
+		})
+	}
+}
+
+// filesLoop hands new file priorities to the storage (which creates the
+// files wanted again) and then to the swarm, until ctx ends.
+func (s *service) filesLoop(ctx context.Context, sw *swarm.Swarm) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.r.filesKick:
 		}
-		e.changed = true // say it is finished now, not at the next tick
-	})
+		files := s.r.currentFiles()
+		s.mu.Lock()
+		st := s.st
+		s.mu.Unlock()
+		if info, _ := sw.Info(); info != nil && st != nil {
+			if err := st.SetSkipped(swarm.SkipMask(info, files)); err != nil && ctx.Err() == nil {
+				s.e.emit(Problem{InfoHash: s.spec.ih.String(), Name: info.Name, Err: err})
+			}
+		}
+		sw.SetFilePriorities(files)
+	}
 }
 
 // gotMetadata is called by the swarm when a magnet's info dictionary has
 // been fetched: the Run goroutine keeps the metadata (so that a restart
-// does not fetch it again), and the storage is opened and verified.
-func (s *service) gotMetadata(ctx context.Context, go1 func(func()), raw []byte, info *metainfo.Info) (swarm.Storage, bitfield.Bitfield, error) {
+// does not fetch it again), and the storage is opened and verified; or,
+// for a torrent waiting for the user's choice of files, the run ends
+// there (errHeld) and the torrent waits in StateWaitingFiles.
+func (s *service) gotMetadata(ctx context.Context, go1 func(func()), raw []byte, info *metainfo.Info) (swarm.Content, error) {
 	mi := &metainfo.MetaInfo{Info: *info, InfoBytes: raw, InfoHash: s.spec.ih}
 	for _, tr := range s.spec.trackers {
 		if mi.Announce == "" {
@@ -329,31 +394,42 @@ func (s *service) gotMetadata(ctx context.Context, go1 func(func()), raw []byte,
 		}
 		mi.AnnounceList = append(mi.AnnounceList, []string{tr})
 	}
-	t, e := s.t, s.e
+	t, e, r, hold := s.t, s.e, s.r, s.spec.waitFiles
 	e.msgs.put(func() {
 		if t.removed || t.mi != nil {
 			return
 		}
 		t.mi = mi
-		if t.run == s.r && !s.r.stopping {
+		if t.run == r && !r.stopping {
 			t.state = StateChecking
+			if hold {
+				e.stop(t, nil) // shown waiting once stopped
+			}
 		}
 		e.saveTorrentFile(t)
 		e.saveList()
+		e.changed = true
 	})
-	st, have, err := s.open(ctx, info)
-	if err != nil {
-		return nil, have, err
+	if hold {
+		return swarm.Content{}, errHeld
 	}
-	s.startSaver(ctx, go1, st, have)
-	return st, have, nil
+	c, err := s.open(ctx, info)
+	if err != nil {
+		return swarm.Content{}, err
+	}
+	s.startSaver(ctx, go1, info, c)
+	return c, nil
 }
 
-// checkSpace fails with ErrNotEnoughSpace when what info still needs
-// under dir does not fit in the free space there. A system that cannot
+// errHeld ends the run of a magnet link whose metadata arrived while it
+// waits for the user's choice of files.
+var errHeld = errors.New("waiting for the choice of files")
+
+// checkSpace fails with ErrNotEnoughSpace when what the files of info
+// not skipped still need under dir does not fit in the free space there. A system that cannot
 // tell its free space passes.
-func checkSpace(dir string, info *metainfo.Info) error {
-	need, err := storage.SpaceNeeded(dir, info)
+func checkSpace(dir string, info *metainfo.Info, skip []bool) error {
+	need, err := storage.SpaceNeeded(dir, info, skip)
 	if err != nil || need == 0 {
 		return err
 	}
@@ -385,13 +461,16 @@ func sizeText(n int64) string {
 	return fmt.Sprintf("%.1f %ciB (%d bytes)", float64(n)/float64(div), "KMGTPE"[exp], n)
 }
 
-// describeStorageError turns a storage failure into words for the user.
+// describeStorageError adds to a storage failure what the user can do
+// about it. The storage's error already says what failed, on which file,
+// and why ("writing piece 3 to /dl/a.bin: no space left on the disk"):
+// nothing of that is said again.
 func describeStorageError(err error) error {
 	switch {
 	case errors.Is(err, storage.ErrNoSpace):
-		return fmt.Errorf("no space left on the disk: %w (free some space, then resume)", err)
+		return fmt.Errorf("%w (free some space, then resume)", err)
 	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("permission denied: %w", err)
+		return fmt.Errorf("%w (move the data to a folder you can write to, or change its permissions)", err)
 	}
 	return err
 }

@@ -2,12 +2,10 @@ package engine
 
 import (
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 	"github.com/swarmdrop/swarmdrop/engine/maker"
-	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
 )
 
@@ -103,31 +101,41 @@ func (t *torrent) status() TorrentStatus {
 	ts.RateDown, ts.RateUp = st.RateDown, st.RateUp
 	ts.Downloaded, ts.Uploaded = st.Downloaded, st.Uploaded
 	ts.Peers, ts.Seeds = st.Peers, st.Seeds
-	switch {
-	case st.HasMetadata:
-		ts.Have = st.Have
-		ts.PiecesHave = st.PiecesHave
-		ts.PiecesTotal = st.PiecesTotal
-		ts.Progress = progress(t.totalLength(), st.Left, st.PiecesHave, st.PiecesTotal)
+	ts.MaxDownloadRate, ts.MaxUploadRate = t.down.Rate(), t.up.Rate()
+	if t.mi != nil {
+		n := t.mi.Info.NumPieces()
+		have, partial := t.have, t.partial
+		if st.HasMetadata {
+			have, _ = bitfield.FromBytes(st.Have, n)
+			partial, _ = bitfield.FromBytes(st.Partial, n)
+		}
+		if have.Len() != n { // not checked yet
+			have = bitfield.New(n)
+		}
+		var wanted, got int64
+		ts.Files, wanted, got = t.fileStatus(have, partial)
+		ts.Wanted = wanted
+		ts.Progress = 1 // nothing wanted: nothing missing
+		if wanted > 0 {
+			ts.Progress = float64(got) / float64(wanted)
+		}
+		shown := have.Clone()
+		for i := range partial.Len() {
+			if partial.Has(i) {
+				shown.Set(i)
+			}
+		}
+		ts.Have = shown.Bytes()
+		ts.PiecesHave = shown.Count()
 		if st.RateDown > 1 && st.Left > 0 {
 			ts.ETA = time.Duration(float64(st.Left) / st.RateDown * float64(time.Second))
 		}
-		if t.mi != nil { // else told soon
-			ts.Files = t.fileStatus(st.Have)
-		}
-	case t.mi != nil:
-		// Not running, checking, or failed: what was verified last.
-		have := t.have
-		if have.Len() != t.mi.Info.NumPieces() {
-			have = bitfield.New(t.mi.Info.NumPieces())
-		}
-		ts.Have = slices.Clone(have.Bytes())
-		ts.PiecesHave = have.Count()
-		ts.Progress = progress(t.totalLength(), leftBytes(&t.mi.Info, have), ts.PiecesHave, ts.PiecesTotal)
-		ts.Files = t.fileStatus(ts.Have)
 	}
-	if t.state == StateChecking && t.run != nil {
+	switch {
+	case t.state == StateChecking && t.run != nil:
 		ts.Progress = rs.checked
+	case t.state == StateMetadata:
+		ts.Progress = 0
 	}
 	for _, p := range st.PeerList {
 		ts.PeerList = append(ts.PeerList, PeerStatus{
@@ -139,77 +147,6 @@ func (t *torrent) status() TorrentStatus {
 		}
 	}
 	return ts
-}
-
-// totalLength is the torrent's length with its pad files (0 while a
-// magnet's metadata is unknown): what piece counts are measured against.
-func (t *torrent) totalLength() int64 {
-	if t.mi == nil {
-		return 0
-	}
-	return t.mi.Info.TotalLength
-}
-
-// progress is the share of the torrent verified: by bytes when its size
-// is known, else by pieces.
-func progress(size, left int64, have, total int) float64 {
-	switch {
-	case size > 0:
-		return float64(size-left) / float64(size)
-	case total > 0:
-		return float64(have) / float64(total)
-	}
-	return 0
-}
-
-// leftBytes is how many bytes of info the pieces not in have hold.
-func leftBytes(info *metainfo.Info, have bitfield.Bitfield) int64 {
-	var left int64
-	for i := range info.NumPieces() {
-		if !have.Has(i) {
-			left += info.PieceSize(i)
-		}
-	}
-	return left
-}
-
-// fileStatus computes each file's progress from the verified pieces; pad
-// files (BEP 47) and links are left out.
-func (t *torrent) fileStatus(have []byte) []FileStatus {
-	info := &t.mi.Info
-	if t.paths == nil {
-		p, err := info.SafePaths()
-		if err != nil {
-			return nil
-		}
-		t.paths = p
-	}
-	paths := t.paths
-	has := func(i int) bool { return i>>3 < len(have) && have[i>>3]&(0x80>>(i&7)) != 0 }
-	visible := info.VisibleFiles()
-	out := make([]FileStatus, 0, len(visible))
-	for _, i := range visible {
-		f := info.Files[i]
-		fs := FileStatus{Index: i, Path: paths[i], Size: f.Length}
-		if f.Length == 0 {
-			fs.Progress = 1
-		} else {
-			var got int64
-			first := int(f.Offset / info.PieceLength)
-			last := int((f.Offset + f.Length - 1) / info.PieceLength)
-			for p := first; p <= last; p++ {
-				if !has(p) {
-					continue
-				}
-				start := max(int64(p)*info.PieceLength, f.Offset)
-				end := min(int64(p+1)*info.PieceLength, f.Offset+f.Length)
-				got += end - start
-			}
-			fs.Progress = float64(got) / float64(f.Length)
-		}
-		out = append(out, fs)
-	}
-	return out
 }
 
 // dataDir is the folder holding the torrent's data: the download folder,

@@ -85,7 +85,7 @@ func (s *service) newAnnouncer(tiers [][]string, sw *swarm.Swarm) *tracker.Annou
 		Tiers:  tiers,
 		Request: func() tracker.Request {
 			st := sw.Stats()
-			left := st.Left
+			left := st.LeftTotal // skipped files count: we do not have them
 			if !st.HasMetadata {
 				left = 1 << 40 // unknown: we want everything
 			}

@@ -33,12 +33,22 @@ type torrent struct {
 	// paused is the user's choice: the torrent stays stopped, also across
 	// restarts. removed is set once Remove took it out of the list.
 	paused, removed bool
-	// ignoreSpace lets the next start skip the free-space check.
-	ignoreSpace bool
+	// ignoreSpace lets the next start skip the free-space check; recheck
+	// has it verify every piece, trusting no resume data.
+	ignoreSpace, recheck bool
+	// waitFiles holds the torrent once its metadata is known, until
+	// StartChosen (AddOptions.WaitForFiles).
+	waitFiles bool
+	// prio holds each file's priority (nil: all normal).
+	prio []FilePriority
+	// down and up are this torrent's own rate limits (never nil), set by
+	// SetTorrentLimits.
+	down, up *swarm.RateLimit
 
-	state TorrentState
-	err   error             // why it stopped, with StateError
-	have  bitfield.Bitfield // the verified pieces as last known, shown while not running
+	state   TorrentState
+	err     error             // why it stopped, with StateError
+	have    bitfield.Bitfield // the pieces verified whole as last known, shown while not running
+	partial bitfield.Bitfield // likewise, those partly kept (shared with skipped files)
 
 	// run is the current run of the service (starting, running or being
 	// stopped), nil while stopped; last is the run before, kept for its
@@ -66,6 +76,28 @@ type torrentRun struct {
 	checked   float64 // share verified while checking
 	dht       TorrentDHTStatus
 	saveErr   error // the last resume save failed with it
+	// files is the latest file priority list (set by the Run goroutine);
+	// filesKick tells the service that it changed.
+	files     []swarm.Priority
+	filesKick chan struct{}
+}
+
+// setFiles hands the run new file priorities (any goroutine).
+func (r *torrentRun) setFiles(files []swarm.Priority) {
+	r.mu.Lock()
+	r.files = files
+	r.mu.Unlock()
+	select {
+	case r.filesKick <- struct{}{}:
+	default:
+	}
+}
+
+// currentFiles returns the latest file priorities.
+func (r *torrentRun) currentFiles() []swarm.Priority {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.files
 }
 
 // runStatus is what the snapshot reads of a run.
@@ -107,9 +139,18 @@ func (t *torrent) resumePath() string {
 
 // start runs the torrent's service under the engine's context, unless
 // it runs already (Run goroutine). A run being stopped is started again
-// once it has stopped.
-func (e *Engine) start(t *torrent) {
+// once it has stopped. A torrent waiting for its file choice is not
+// started.
+func (e *Engine) start(t *torrent) { e.startRun(t, false) }
+
+// startRun is start; checkOnly ends the run once the data is checked
+// (a re-check of a paused torrent).
+func (e *Engine) startRun(t *torrent, checkOnly bool) {
 	if t.removed || e.ctx.Err() != nil {
+		return
+	}
+	if t.waitFiles && t.mi != nil {
+		t.state = StateWaitingFiles
 		return
 	}
 	if t.run != nil {
@@ -119,11 +160,13 @@ func (e *Engine) start(t *torrent) {
 		return
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	r := &torrentRun{cancel: cancel}
+	files := swarmFiles(t.prio)
+	r := &torrentRun{cancel: cancel, files: files, filesKick: make(chan struct{}, 1)}
 	announced := make(chan struct{})
 	spec := runSpec{
 		ih: t.ih, mi: t.mi, magnet: t.magnet, dir: t.dir, sources: t.sources, peers: t.peers,
 		ignoreSpace: t.ignoreSpace, resumePath: t.resumePath(), after: t.announced, announced: announced,
+		recheck: t.recheck, checkOnly: checkOnly, waitFiles: t.waitFiles, down: t.down, up: t.up,
 	}
 	if n := e.net; n != nil {
 		spec.port, spec.dht = n.port, n.dht
@@ -131,7 +174,7 @@ func (e *Engine) start(t *torrent) {
 	if t.magnet != nil {
 		spec.trackers = t.magnet.Trackers
 	}
-	t.run, t.announced, t.ignoreSpace, t.err = r, announced, false, nil
+	t.run, t.announced, t.ignoreSpace, t.recheck, t.err = r, announced, false, false, nil
 	t.state = StateChecking
 	if t.mi == nil {
 		t.state = StateMetadata
@@ -187,9 +230,11 @@ func (e *Engine) stopped(t *torrent, r *torrentRun, res runResult) {
 	}
 	t.last = r
 	if res.have.Len() > 0 {
-		t.have = res.have
+		t.have, t.partial = res.have, res.partial
 	}
 	switch {
+	case t.waitFiles && t.mi != nil:
+		t.state, t.err = StateWaitingFiles, nil
 	case res.err != nil && !r.stopping && e.ctx.Err() == nil:
 		t.state, t.err = StateError, res.err
 		e.emit(TorrentFailed{InfoHash: t.ih.String(), Name: t.name(), Err: res.err})

@@ -76,6 +76,14 @@ func (t *Torrent) openFileLocked(i int, write bool) (*os.File, error) {
 			}
 		}
 		f, err = t.root.OpenFile(name, flag, 0o644)
+		if err == nil {
+			// Sized as Open makes files, so that writes through a
+			// mapping land inside the file.
+			if err = f.Truncate(t.files[i].length); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
 	}
 	return f, err
 }

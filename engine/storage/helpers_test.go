@@ -104,7 +104,7 @@ func (f *fixture) writeAll(t *testing.T, st *Torrent, keep func(int) bool) {
 	t.Helper()
 	for i := range f.info.NumPieces() {
 		if keep == nil || keep(i) {
-			if err := st.WritePiece(i, f.piece(i)); err != nil {
+			if err := st.WritePiece(i, f.piece(i), nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 
@@ -44,13 +45,17 @@ func (t *Torrent) pieceRange(index int) (int64, int64) {
 	return int64(index) * t.info.PieceLength, t.info.PieceSize(index)
 }
 
-// WritePiece writes piece index, which must be complete and verified. The
-// caller keeps data; it is not retained. A full disk gives an error
-// wrapping ErrNoSpace. The bytes of pad files are not written, only
-// checked: when one is not zero, nothing is written and the error wraps
-// ErrPadNotZero (the piece hash then covers bytes that a pad file cannot
-// hold: the torrent is broken).
-func (t *Torrent) WritePiece(index int, data []byte) error {
+// WritePiece writes piece index, which must be complete and verified,
+// leaving out the bytes of the files that skip marks (nil, or a list of
+// another length than the files: none): a piece shared by a skipped file
+// and a wanted one is verified whole in memory, and only the wanted part
+// is kept. The caller keeps data and skip; neither is retained. A full
+// disk gives an error wrapping ErrNoSpace. The bytes of pad files are not
+// written, only checked: when one is not zero, nothing is written and the
+// error wraps ErrPadNotZero (the piece hash then covers bytes that a pad
+// file cannot hold: the torrent is broken). Errors name the piece and the
+// file once: "writing piece 32 to /dl/set/a.bin: no space left on the disk".
+func (t *Torrent) WritePiece(index int, data []byte, skip []bool) error {
 	if index < 0 || index >= t.info.NumPieces() {
 		return fmt.Errorf("writing piece %d: no such piece", index)
 	}
@@ -58,36 +63,45 @@ func (t *Torrent) WritePiece(index int, data []byte) error {
 	if int64(len(data)) != size {
 		return fmt.Errorf("writing piece %d: %d bytes, want %d", index, len(data), size)
 	}
+	if len(skip) != len(t.files) {
+		skip = nil
+	}
 	spans := t.spans(off, size)
 	for _, s := range spans {
 		if t.files[s.i].virtual && !allZero(data[s.lo:s.hi]) {
 			return fmt.Errorf("writing piece %d: %w (at byte %d of the piece)", index, ErrPadNotZero, s.lo)
 		}
 	}
-	t.mu.Lock()
+	kept := spans[:0:0]
 	for _, s := range spans {
+		if skip == nil || !skip[s.i] {
+			kept = append(kept, s)
+		}
+	}
+	t.mu.Lock()
+	for _, s := range kept {
 		t.files[s.i].dataEnd = t.files[s.i].length // written: hash it when verifying
 	}
 	t.mu.Unlock()
-	for _, s := range spans {
+	for _, s := range kept {
 		if err := t.writeSpan(s, data[s.lo:s.hi]); err != nil {
-			return fmt.Errorf("writing piece %d: %w", index, err)
+			return fmt.Errorf("writing piece %d to %s: %w", index, t.path(s.i), err)
 		}
 	}
 	return nil
 }
 
 // writeSpan writes b at s.fileOff in file s.i; pad files are left alone.
+// Its errors do not name the file: the caller does.
 func (t *Torrent) writeSpan(s span, b []byte) error {
 	if t.files[s.i].virtual {
 		return nil
 	}
-	name := t.path(s.i)
 	if t.inPlace {
 		// Seeding in place hardly ever writes: open for this write only.
-		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		f, err := os.OpenFile(t.path(s.i), os.O_WRONLY, 0)
 		if err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
+			return writeError(err)
 		}
 		_, err = f.WriteAt(b, s.fileOff)
 		if err == nil {
@@ -96,33 +110,47 @@ func (t *Torrent) writeSpan(s span, b []byte) error {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
-		return writeError(name, err)
+		return writeError(err)
 	}
 	f, err := t.acquire(s.i, true)
 	if err != nil {
-		return writeError(name, err)
+		return writeError(err)
 	}
 	defer t.release(s.i)
 	if err := t.writeMapped(s.i, f, b, s.fileOff); err != errNoMapping {
-		return writeError(name, err)
+		return writeError(err)
 	}
 	fe := &t.files[s.i]
 	fe.wmu.Lock()
 	_, err = f.WriteAt(b, s.fileOff)
 	fe.wmu.Unlock()
-	return writeError(name, err)
+	return writeError(err)
 }
 
-// writeError wraps err with the file name, and with ErrNoSpace when the
-// disk or quota is full.
-func writeError(name string, err error) error {
+// writeError returns err without the file name the system put in it
+// (the caller names the file), as ErrNoSpace when the disk or quota is
+// full.
+func writeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case isNoSpace(err):
-		return fmt.Errorf("writing %s: %w (%w)", name, ErrNoSpace, err)
+		return ErrNoSpace
 	}
-	return fmt.Errorf("writing %s: %w", name, err)
+	return bareError(err)
+}
+
+// bareError strips the operation and path that *fs.PathError and
+// *os.LinkError add, for messages that name the file already; errors.Is
+// still matches the system error inside (os.ErrPermission...).
+func bareError(err error) error {
+	switch e := err.(type) {
+	case *fs.PathError:
+		return e.Err
+	case *os.LinkError:
+		return e.Err
+	}
+	return err
 }
 
 // ReadAt reads len(p) bytes of the torrent's content starting at the

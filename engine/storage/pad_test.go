@@ -171,7 +171,7 @@ func TestPadNotZero(t *testing.T) {
 	hostile.rehash()
 	dir := t.TempDir()
 	hst := hostile.open(t, dir)
-	err := hst.WritePiece(0, hostile.piece(0))
+	err := hst.WritePiece(0, hostile.piece(0), nil)
 	if !errors.Is(err, ErrPadNotZero) {
 		t.Fatalf("WritePiece of non-zero pad bytes: %v", err)
 	}
@@ -192,7 +192,7 @@ func TestPadNotZero(t *testing.T) {
 		t.Fatalf("Verify of the hostile torrent: %v, %v", pieceList(have), err)
 	}
 	// The good torrent's piece 0 is written as usual.
-	if err := st.WritePiece(0, fx.piece(0)); err != nil {
+	if err := st.WritePiece(0, fx.piece(0), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -301,10 +301,10 @@ func TestHugePad(t *testing.T) {
 	if got := walkFiles(t, dir); !slices.Equal(got, []string{"huge", "huge/a", "huge/b"}) {
 		t.Fatalf("files %q", got)
 	}
-	if err := st.WritePiece(0, first); err != nil {
+	if err := st.WritePiece(0, first, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.WritePiece(n-1, last); err != nil {
+	if err := st.WritePiece(n-1, last, nil); err != nil {
 		t.Fatal(err)
 	}
 	have, err := st.Verify(t.Context(), 2, nil, nil)

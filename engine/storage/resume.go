@@ -17,10 +17,24 @@ import (
 // Resume records which pieces of a torrent were verified on disk, and what
 // its files looked like then, so that a restart can trust those pieces
 // while the files are unchanged.
+//
+// A piece shared by a skipped file and a wanted one is written without
+// the skipped file's bytes, so it cannot be hashed from the disk again:
+// it is remembered in Partial, verified-partial, and trusted while the
+// files it was written to are unchanged and still wanted (see
+// TrustedPartial). A re-check without resume data (or after those files
+// changed) cannot verify it, and it is downloaded again: at most the two
+// pieces at the ends of each skipped run of files.
 type Resume struct {
 	InfoHash metainfo.Hash
-	// Have holds the verified pieces; its length is the piece count.
+	// Have holds the pieces verified whole on disk; its length is the
+	// piece count.
 	Have bitfield.Bitfield
+	// Partial holds the verified pieces of which only the bytes of
+	// wanted files were written (empty: none).
+	Partial bitfield.Bitfield
+	// Skip marks the files skipped when this was saved (nil: none).
+	Skip []bool
 	// Files holds one stamp per file of the torrent, in torrent order.
 	Files   []FileStamp
 	SavedAt time.Time
@@ -30,7 +44,9 @@ type Resume struct {
 type resumeFile struct {
 	InfoHash string      `json:"info_hash"` // 40 hex digits
 	Pieces   int         `json:"pieces"`
-	Have     []byte      `json:"have"` // base64 of the wire bitfield
+	Have     []byte      `json:"have"`              // base64 of the wire bitfield
+	Partial  []byte      `json:"partial,omitempty"` // likewise
+	Skip     []bool      `json:"skip,omitempty"`
 	Files    []FileStamp `json:"files"`
 	SavedAt  time.Time   `json:"saved_at"`
 }
@@ -75,13 +91,26 @@ func SaveResume(path string, r *Resume) error {
 
 // encodeResume returns the JSON form of r.
 func encodeResume(r *Resume) ([]byte, error) {
-	return json.Marshal(resumeFile{
+	f := resumeFile{
 		InfoHash: r.InfoHash.String(),
 		Pieces:   r.Have.Len(),
 		Have:     r.Have.Bytes(),
 		Files:    r.Files,
 		SavedAt:  r.SavedAt,
-	})
+	}
+	if r.Partial.Count() > 0 {
+		if r.Partial.Len() != r.Have.Len() {
+			return nil, fmt.Errorf("partial pieces of %d, have of %d", r.Partial.Len(), r.Have.Len())
+		}
+		f.Partial = r.Partial.Bytes()
+	}
+	if len(r.Skip) > 0 {
+		if len(r.Skip) != len(r.Files) {
+			return nil, fmt.Errorf("%d skip marks for %d files", len(r.Skip), len(r.Files))
+		}
+		f.Skip = r.Skip
+	}
+	return json.Marshal(f)
 }
 
 // parseResume decodes and checks the JSON form of a Resume.
@@ -104,11 +133,23 @@ func parseResume(data []byte) (*Resume, error) {
 	if err != nil {
 		return nil, err
 	}
+	partial := bitfield.New(f.Pieces)
+	if len(f.Partial) > 0 {
+		if partial, err = bitfield.FromBytes(f.Partial, f.Pieces); err != nil {
+			return nil, fmt.Errorf("partial pieces: %w", err)
+		}
+	}
+	if len(f.Skip) > 0 && len(f.Skip) != len(f.Files) {
+		return nil, fmt.Errorf("%d skip marks for %d files", len(f.Skip), len(f.Files))
+	}
 	for i, s := range f.Files {
 		if s.Size < -1 {
 			return nil, fmt.Errorf("file %d has size %d", i, s.Size)
 		}
 	}
-	r.Have, r.Files, r.SavedAt = have, f.Files, f.SavedAt
+	r.Have, r.Partial, r.Files, r.SavedAt = have, partial, f.Files, f.SavedAt
+	if len(f.Skip) > 0 {
+		r.Skip = f.Skip
+	}
 	return &r, nil
 }

@@ -63,6 +63,8 @@ func TestLoadResumeRejectsDamage(t *testing.T) {
 		"trailing":     `{"info_hash":"0101010101010101010101010101010101010101","pieces":0,"have":""} x`,
 		"wrong type":   `{"info_hash":1,"pieces":0,"have":""}`,
 		"files object": `{"info_hash":"0101010101010101010101010101010101010101","pieces":0,"have":"","files":{}}`,
+		"partial size": `{"info_hash":"0101010101010101010101010101010101010101","pieces":8,"have":"/w==","partial":"//8="}`,
+		"skip count":   `{"info_hash":"0101010101010101010101010101010101010101","pieces":0,"have":"","skip":[true],"files":[]}`,
 	}
 	dir := t.TempDir()
 	for name, data := range cases {
@@ -88,6 +90,7 @@ func FuzzLoadResume(f *testing.F) {
 	f.Add([]byte(`{"info_hash":"0101010101010101010101010101010101010101","pieces":8,"have":"/w==","files":[{"size":3,"mtime":4}],"saved_at":"2025-01-02T03:04:05Z"}`))
 	f.Add([]byte(`{"info_hash":"0101010101010101010101010101010101010101","pieces":0,"have":null}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"info_hash":"0101010101010101010101010101010101010101","pieces":8,"have":"8A==","partial":"Dw==","skip":[true,false],"files":[{"size":-1,"mtime":0},{"size":3,"mtime":4}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := parseResume(data)
 		if err != nil {
@@ -102,6 +105,7 @@ func FuzzLoadResume(f *testing.F) {
 			t.Fatalf("re-parsing %s: %v", enc, err)
 		}
 		if r2.InfoHash != r.InfoHash || r2.Have.Len() != r.Have.Len() || !slices.Equal(pieceList(r2.Have), pieceList(r.Have)) ||
+			!slices.Equal(pieceList(r2.Partial), pieceList(r.Partial)) || !slices.Equal(r2.Skip, r.Skip) ||
 			!slices.Equal(r2.Files, r.Files) || !r2.SavedAt.Equal(r.SavedAt) {
 			t.Fatalf("round trip changed %+v into %+v", r, r2)
 		}
@@ -127,11 +131,11 @@ func TestResumeSaverDebounces(t *testing.T) {
 	var saves []time.Time
 	seen := time.Time{}
 	for i := range fx.info.NumPieces() - 1 {
-		if err := st.WritePiece(i, fx.piece(i)); err != nil {
+		if err := st.WritePiece(i, fx.piece(i), nil); err != nil {
 			t.Fatal(err)
 		}
 		have.Set(i)
-		s.Update(have)
+		s.Update(have, bitfield.Bitfield{}, nil)
 		if i == 0 {
 			if _, err := os.Stat(p); err == nil {
 				t.Fatal("saved before the delay")
@@ -164,11 +168,11 @@ func TestResumeSaverDebounces(t *testing.T) {
 
 	// The last piece, then an immediate stop: the final save has it.
 	last := fx.info.NumPieces() - 1
-	if err := st.WritePiece(last, fx.piece(last)); err != nil {
+	if err := st.WritePiece(last, fx.piece(last), nil); err != nil {
 		t.Fatal(err)
 	}
 	have.Set(last)
-	s.Update(have)
+	s.Update(have, bitfield.Bitfield{}, nil)
 	have.Clear(0) // Update copied: this must not show up
 	cancel()
 	select {
@@ -229,7 +233,7 @@ func TestResumeSaverReportsAndRetries(t *testing.T) {
 	go func() { s.Serve(ctx); close(served) }()
 	have := bitfield.New(fx.info.NumPieces())
 	have.Set(0)
-	s.Update(have)
+	s.Update(have, bitfield.Bitfield{}, nil)
 	next := func() error {
 		t.Helper()
 		select {

@@ -54,7 +54,7 @@ func TestSymlinkInsideFolder(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range fx.info.NumPieces() {
-			err := st.WritePiece(i, fx.piece(i))
+			err := st.WritePiece(i, fx.piece(i), nil)
 			if i >= 2 && err == nil { // pieces 2, 3 and 4 touch d1/f1
 				t.Fatalf("WritePiece(%d) went through the link", i)
 			}
@@ -83,7 +83,7 @@ func TestNoSpace(t *testing.T) {
 	}
 	defer st.Close()
 	for i := range fx.info.NumPieces() {
-		err = st.WritePiece(i, fx.piece(i))
+		err = st.WritePiece(i, fx.piece(i), nil)
 		if err != nil {
 			break
 		}
@@ -115,7 +115,7 @@ func TestConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				if err := st.WritePiece(i, fx.piece(i)); err != nil {
+				if err := st.WritePiece(i, fx.piece(i), nil); err != nil {
 					errs <- err
 					return
 				}
@@ -167,7 +167,7 @@ func TestCloseWhileInUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < fx.info.NumPieces(); i += 4 {
-				st.WritePiece(i, fx.piece(i))
+				st.WritePiece(i, fx.piece(i), nil)
 				st.ReadAt(make([]byte, 100), int64(i)*512)
 			}
 		}()

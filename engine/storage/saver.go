@@ -22,9 +22,11 @@ type ResumeSaver struct {
 	report func(error)
 	kick   chan struct{} // one slot: "there is something to save"
 
-	mu    sync.Mutex // guards have and dirty
-	have  bitfield.Bitfield
-	dirty bool
+	mu      sync.Mutex // guards have, partial, skip and dirty
+	have    bitfield.Bitfield
+	partial bitfield.Bitfield
+	skip    []bool
+	dirty   bool
 }
 
 // SaverConfig configures a ResumeSaver.
@@ -46,11 +48,12 @@ func NewResumeSaver(cfg SaverConfig) *ResumeSaver {
 		report: cfg.Report, kick: make(chan struct{}, 1)}
 }
 
-// Update records have (copied) as the verified pieces to save. It does
-// not block.
-func (s *ResumeSaver) Update(have bitfield.Bitfield) {
+// Update records have (copied) as the verified pieces to save, partial
+// (copied; may be empty) as those written without the bytes of the files
+// skip marks (kept: not to be modified). It does not block.
+func (s *ResumeSaver) Update(have, partial bitfield.Bitfield, skip []bool) {
 	s.mu.Lock()
-	s.have = have.Clone()
+	s.have, s.partial, s.skip = have.Clone(), partial.Clone(), skip
 	s.dirty = true
 	s.mu.Unlock()
 	s.wake()
@@ -97,12 +100,13 @@ func (s *ResumeSaver) save() error {
 		s.mu.Unlock()
 		return nil
 	}
-	have := s.have
+	r := &Resume{InfoHash: s.ih, Have: s.have, Partial: s.partial, Skip: s.skip}
 	s.dirty = false
 	s.mu.Unlock()
 	err := s.t.Sync()
 	if err == nil {
-		err = SaveResume(s.path, &Resume{InfoHash: s.ih, Have: have, Files: s.t.Stamps(), SavedAt: time.Now()})
+		r.Files, r.SavedAt = s.t.Stamps(), time.Now()
+		err = SaveResume(s.path, r)
 	}
 	if err != nil {
 		s.mu.Lock()

@@ -16,14 +16,21 @@ var ErrFreeSpaceUnknown = errors.New("free space unknown on this system")
 // SpaceNeeded returns how many more bytes the files of info need under
 // dir before every piece is written: for each file, its length less what
 // the file system already holds for it (nothing for a missing file; a
-// sparse file holds only what was written). It creates and opens nothing.
-func SpaceNeeded(dir string, info *metainfo.Info) (int64, error) {
+// sparse file holds only what was written). Files that skip marks (nil:
+// none) are not counted. It creates and opens nothing.
+func SpaceNeeded(dir string, info *metainfo.Info, skip []bool) (int64, error) {
 	paths, err := info.SafePaths()
 	if err != nil {
 		return 0, fmt.Errorf("measuring the space needed: %w", err)
 	}
+	if len(skip) != len(info.Files) {
+		skip = nil
+	}
 	var need int64
 	for i, f := range info.Files {
+		if (skip != nil && skip[i]) || !f.OnDisk() {
+			continue
+		}
 		var held int64
 		// A path that cannot be read counts as missing: opening the
 		// storage reports what is wrong with it.

@@ -14,15 +14,18 @@ import (
 func TestSpaceNeeded(t *testing.T) {
 	fx := newFixture(t, "space", []int64{300_000, 100_000, 0}, 1<<16, 21)
 	dir := t.TempDir()
-	need, err := SpaceNeeded(dir, fx.info)
+	need, err := SpaceNeeded(dir, fx.info, nil)
 	if err != nil || need != fx.info.TotalLength {
 		t.Fatalf("empty folder: need %d, %v; want %d", need, err, fx.info.TotalLength)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Fatalf("measuring created %d entries", len(ents))
 	}
+	if need, err := SpaceNeeded(dir, fx.info, []bool{false, true, false}); err != nil || need != 300_000 {
+		t.Fatalf("second file skipped: need %d, %v; want 300000", need, err)
+	}
 	st := fx.open(t, dir)
-	need, err = SpaceNeeded(dir, fx.info)
+	need, err = SpaceNeeded(dir, fx.info, nil)
 	if err != nil || need < fx.info.TotalLength-8192 {
 		t.Fatalf("sparse files: need %d, %v; want about %d", need, err, fx.info.TotalLength)
 	}
@@ -30,7 +33,7 @@ func TestSpaceNeeded(t *testing.T) {
 	if err := st.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	need, err = SpaceNeeded(dir, fx.info)
+	need, err = SpaceNeeded(dir, fx.info, nil)
 	if err != nil || need != 0 {
 		t.Fatalf("everything written: need %d, %v", need, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,8 +79,9 @@ type Torrent struct {
 	zeroOnce  sync.Once
 	zeroPiece metainfo.Hash // SHA-1 of PieceLength zeros, set by zeroOnce
 
-	mu      sync.Mutex // guards root, closed, syncErr, openIdx, tick and the guarded fields of files
+	mu      sync.Mutex // guards root, closed, syncErr, openIdx, tick, skip and the guarded fields of files
 	root    *os.Root   // the download folder; nil for OpenFiles or once closed
+	skip    []bool     // the files not wanted (nil: none): not created by Open or SetSkipped
 	closed  bool
 	syncErr error // the first failed fsync; see Sync
 	openIdx []int // indexes of files with an open handle
@@ -91,6 +93,14 @@ type Torrent struct {
 // their length without writing zeros. Zero-length files are created too;
 // pad files and symbolic links (BEP 47) never are.
 func Open(dir string, info *metainfo.Info) (*Torrent, error) {
+	return OpenSkipping(dir, info, nil)
+}
+
+// OpenSkipping is Open for a torrent whose files that skip marks (nil:
+// none) are not wanted: those are neither created nor extended (one that
+// exists is left as it is, and read where it has data). WritePiece
+// leaves out their bytes when told to; SetSkipped changes the choice.
+func OpenSkipping(dir string, info *metainfo.Info, skip []bool) (*Torrent, error) {
 	if info == nil {
 		return nil, errors.New("opening storage: no torrent info")
 	}
@@ -98,13 +108,16 @@ func Open(dir string, info *metainfo.Info) (*Torrent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening storage in %s: %w", dir, err)
 	}
-	return openPaths(dir, info, paths)
+	return openPaths(dir, info, paths, skip)
 }
 
-// openPaths is Open with the relative paths given.
-func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error) {
+// openPaths is OpenSkipping with the relative paths given.
+func openPaths(dir string, info *metainfo.Info, paths []string, skip []bool) (*Torrent, error) {
 	if err := checkLayout(info, len(paths)); err != nil {
 		return nil, fmt.Errorf("opening storage in %s: %w", dir, err)
+	}
+	if len(skip) != len(info.Files) {
+		skip = nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("opening storage: %w", err)
@@ -114,19 +127,66 @@ func openPaths(dir string, info *metainfo.Info, paths []string) (*Torrent, error
 		return nil, fmt.Errorf("opening storage: %w", err)
 	}
 	t := newTorrent(info, paths)
-	t.dir, t.root = dir, root
+	t.dir, t.root, t.skip = dir, root, slices.Clone(skip)
 	for i := range t.files {
-		if t.files[i].virtual {
+		fe := &t.files[i]
+		if fe.virtual {
 			continue
 		}
-		old, err := prepareFile(root, t.files[i].name, t.files[i].length)
+		if skip != nil && skip[i] {
+			fe.dataEnd = existingSize(root, fe.name, fe.length)
+			continue
+		}
+		old, err := prepareFile(root, fe.name, fe.length)
 		if err != nil {
 			root.Close()
-			return nil, fmt.Errorf("opening storage: %s: %w", filepath.Join(dir, t.files[i].name), err)
+			return nil, fmt.Errorf("opening storage: %s: %w", filepath.Join(dir, fe.name), bareError(err))
 		}
-		t.files[i].dataEnd = min(old, t.files[i].length)
+		fe.dataEnd = min(old, fe.length)
 	}
 	return t, nil
+}
+
+// existingSize returns the size of the regular file rel under root, at
+// most length; 0 when it is missing or not a regular file.
+func existingSize(root *os.Root, rel string, length int64) int64 {
+	fi, err := root.Lstat(rel)
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	return min(fi.Size(), length)
+}
+
+// SetSkipped changes which files are not wanted (nil: none). Files
+// wanted now that were skipped are created and extended, as Open does;
+// nothing is deleted. For a torrent opened with OpenFiles it only
+// records the choice.
+func (t *Torrent) SetSkipped(skip []bool) error {
+	if len(skip) != len(t.files) {
+		skip = nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return os.ErrClosed
+	}
+	old := t.skip
+	t.skip = slices.Clone(skip)
+	if t.inPlace {
+		return nil
+	}
+	for i := range t.files {
+		fe := &t.files[i]
+		if fe.virtual || old == nil || !old[i] || (skip != nil && skip[i]) {
+			continue
+		}
+		before, err := prepareFile(t.root, fe.name, fe.length)
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", filepath.Join(t.dir, fe.name), bareError(err))
+		}
+		fe.dataEnd = min(fe.dataEnd, before)
+	}
+	return nil
 }
 
 // OpenFiles opens existing files for seeding in place: paths[i] holds the

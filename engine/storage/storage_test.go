@@ -31,7 +31,7 @@ func TestWriteReadAcrossFiles(t *testing.T) {
 	}
 	order := rand.New(rand.NewPCG(2, 2)).Perm(fx.info.NumPieces())
 	for _, i := range order {
-		if err := st.WritePiece(i, fx.piece(i)); err != nil {
+		if err := st.WritePiece(i, fx.piece(i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestWriteReadAcrossFiles(t *testing.T) {
 		}
 		sameBytes(t, rel, got, fx.fileContent(i))
 	}
-	if err := st.WritePiece(0, fx.piece(0)); err == nil {
+	if err := st.WritePiece(0, fx.piece(0), nil); err == nil {
 		t.Fatal("WritePiece after Close succeeded")
 	}
 	if _, err := st.ReadAt(b, 0); err == nil {
@@ -93,11 +93,11 @@ func TestWritePieceChecks(t *testing.T) {
 		index int
 		data  []byte
 	}{{-1, make([]byte, 4)}, {3, make([]byte, 4)}, {0, make([]byte, 3)}, {2, make([]byte, 4)}} {
-		if err := st.WritePiece(c.index, c.data); err == nil {
+		if err := st.WritePiece(c.index, c.data, nil); err == nil {
 			t.Errorf("WritePiece(%d, %d bytes) succeeded", c.index, len(c.data))
 		}
 	}
-	if err := st.WritePiece(2, fx.piece(2)); err != nil {
+	if err := st.WritePiece(2, fx.piece(2), nil); err != nil {
 		t.Fatalf("last short piece: %v", err)
 	}
 	if _, err := st.HashPiece(3); err == nil {
@@ -119,7 +119,7 @@ func TestLayoutChecks(t *testing.T) {
 	for name, mod := range cases {
 		info := good()
 		mod(info)
-		if _, err := openPaths(t.TempDir(), info, []string{"a", "b"}); err == nil {
+		if _, err := openPaths(t.TempDir(), info, []string{"a", "b"}, nil); err == nil {
 			t.Errorf("%s: openPaths accepted it", name)
 		}
 		if _, err := OpenFiles([]string{"/a", "/b"}, info); err == nil {
@@ -129,13 +129,13 @@ func TestLayoutChecks(t *testing.T) {
 	if _, err := OpenFiles([]string{"/a"}, good()); err == nil {
 		t.Error("OpenFiles accepted 1 path for 2 files")
 	}
-	if _, err := openPaths(t.TempDir(), good(), []string{"a", "../b"}); err == nil {
+	if _, err := openPaths(t.TempDir(), good(), []string{"a", "../b"}, nil); err == nil {
 		t.Error("openPaths accepted a path leaving the folder")
 	}
 	if _, err := Open(t.TempDir(), nil); err == nil {
 		t.Error("Open accepted a nil info")
 	}
-	st, err := openPaths(t.TempDir(), good(), []string{"a", "b"})
+	st, err := openPaths(t.TempDir(), good(), []string{"a", "b"}, nil)
 	if err != nil {
 		t.Fatalf("good layout refused: %v", err)
 	}
@@ -185,7 +185,7 @@ func TestOpenFilesSeedsInPlace(t *testing.T) {
 	if h, _ := st.HashPiece(3); h == fx.info.PieceHash(3) {
 		t.Fatal("damage not seen")
 	}
-	if err := st.WritePiece(3, fx.piece(3)); err != nil {
+	if err := st.WritePiece(3, fx.piece(3), nil); err != nil {
 		t.Fatal(err)
 	}
 	if h, _ := st.HashPiece(3); h != fx.info.PieceHash(3) {
@@ -278,13 +278,13 @@ func TestFileCutWhileWriting(t *testing.T) {
 	dir := t.TempDir()
 	st := fx.open(t, dir)
 	p0 := filepath.Join(dir, fx.paths(t)[0])
-	if err := st.WritePiece(0, fx.piece(0)); err != nil {
+	if err := st.WritePiece(0, fx.piece(0), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Truncate(p0, 0); err != nil {
 		t.Fatal(err)
 	}
-	err := st.WritePiece(2, fx.piece(2))
+	err := st.WritePiece(2, fx.piece(2), nil)
 	t.Logf("write into the cut file: %v", err)
 	if err == nil {
 		// Written past the end through the file system: then the data
@@ -294,7 +294,7 @@ func TestFileCutWhileWriting(t *testing.T) {
 			t.Fatalf("write succeeded but reading it back fails: %v", err)
 		}
 	}
-	if err := st.WritePiece(5, fx.piece(5)); err != nil {
+	if err := st.WritePiece(5, fx.piece(5), nil); err != nil {
 		t.Fatalf("the other file is no longer writable: %v", err)
 	}
 	h, err := st.HashPiece(5)

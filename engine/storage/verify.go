@@ -118,6 +118,47 @@ func (t *Torrent) trustedPieces(trust *Resume) bitfield.Bitfield {
 	return have
 }
 
+// TrustedPartial returns the pieces trust records as verified-partial
+// (written without the bytes of skipped files) that can still be taken
+// as such: every file the piece was written to is wanted now as it was
+// then, and unchanged (size and modification time as recorded, and at
+// least as long as the torrent says). The bytes of files skipped now do
+// not matter. Pieces Verify found whole should be removed by the caller.
+func (t *Torrent) TrustedPartial(trust *Resume) bitfield.Bitfield {
+	n := t.info.NumPieces()
+	out := bitfield.New(n)
+	if trust == nil || trust.Partial.Len() != n || trust.Partial.Count() == 0 || len(trust.Files) != len(t.files) {
+		return out
+	}
+	if trust.Skip != nil && len(trust.Skip) != len(t.files) {
+		return out
+	}
+	t.mu.Lock()
+	skip := t.skip
+	t.mu.Unlock()
+	stamps := t.Stamps()
+	for p := range n {
+		if !trust.Partial.Has(p) {
+			continue
+		}
+		ok := true
+		for _, s := range t.spans(t.pieceRange(p)) {
+			i := s.i
+			switch {
+			case t.files[i].virtual || (skip != nil && skip[i]):
+			case trust.Skip != nil && trust.Skip[i]:
+				ok = false // wanted now, its bytes were left out then
+			case stamps[i].Size < t.files[i].length || stamps[i] != trust.Files[i]:
+				ok = false
+			}
+		}
+		if ok {
+			out.Set(p)
+		}
+	}
+	return out
+}
+
 // unwrittenPieces returns the pieces lying partly in a region that Open
 // itself extended with zeros, which cannot be complete on disk yet.
 func (t *Torrent) unwrittenPieces() bitfield.Bitfield {

@@ -22,8 +22,13 @@ type Config struct {
 	Info      *metainfo.Info
 	InfoBytes []byte
 	Storage   Storage
-	// Have lists the pieces already verified on disk.
-	Have bitfield.Bitfield
+	// Have lists the pieces already verified whole on disk; Partial
+	// those verified of which only the bytes of wanted files are kept
+	// (see Content).
+	Have, Partial bitfield.Bitfield
+	// Files holds each file's priority (nil: all Normal); see
+	// SetFilePriorities.
+	Files []Priority
 	// Port is our TCP listening port, sent in the extended handshake;
 	// DHTPort our UDP port, sent in PORT messages (0: no DHT).
 	Port, DHTPort int
@@ -45,8 +50,10 @@ type Config struct {
 	// DefaultPieceMemory bytes.
 	Memory *PieceMemory
 	// DownLimit and UpLimit, when set, bound payload rates over all
-	// torrents.
-	DownLimit, UpLimit *RateLimit
+	// torrents; OwnDownLimit and OwnUpLimit, when set, this torrent's
+	// own, on top of those.
+	DownLimit, UpLimit       *RateLimit
+	OwnDownLimit, OwnUpLimit *RateLimit
 	// Timing holds timeouts and intervals; zero fields take the defaults
 	// of DefaultTiming.
 	Timing Timing
@@ -55,13 +62,17 @@ type Config struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnDHTPort receives the DHT address of peers that send PORT.
 	OnDHTPort func(netip.AddrPort)
-	// OnHave receives a copy of the verified pieces at most once a second
-	// while they change, and once more when the torrent completes.
-	OnHave func(bitfield.Bitfield)
+	// OnHave receives the verified pieces at most once a second while
+	// they change, once more when every wanted piece is verified, and
+	// after each SetFilePriorities.
+	OnHave func(Pieces)
 	// OnMetadata is called once when a magnet link's metadata has been
 	// fetched and verified; it returns the storage to download into and
-	// the pieces already on disk.
-	OnMetadata func(infoBytes []byte, info *metainfo.Info) (Storage, bitfield.Bitfield, error)
+	// what it holds already.
+	OnMetadata func(infoBytes []byte, info *metainfo.Info) (Content, error)
+	// OnYourIP receives the address a peer says it sees us at (BEP 10
+	// "yourip"), with the peer's own address.
+	OnYourIP func(peer, seen netip.Addr)
 	// Client is our name and version for the extended handshake.
 	Client string
 	// Logf, when set, receives debugging lines.

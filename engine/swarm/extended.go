@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
@@ -14,6 +15,11 @@ func (s *Swarm) onExtended(p *peer, m peerwire.Message) error {
 		h, err := peerwire.ParseExtHandshake(m.ExtPayload)
 		if err != nil {
 			return protocolErrorf("extended handshake: %v", err)
+		}
+		if s.cfg.OnYourIP != nil && len(h.YourIP) > 0 {
+			if seen, ok := netip.AddrFromSlice(h.YourIP); ok {
+				s.cfg.OnYourIP(p.addr.Addr(), seen.Unmap())
+			}
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -225,11 +225,11 @@ func (s *Swarm) metadataCompleteLocked() {
 // installMetadata opens storage for fetched metadata and switches the
 // swarm from fetching metadata to downloading pieces.
 func (s *Swarm) installMetadata(raw []byte, info *metainfo.Info) {
-	st, have, err := s.cfg.OnMetadata(raw, info)
+	c, err := s.cfg.OnMetadata(raw, info)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
-		err = s.setInfoLocked(info, raw, st, have)
+		err = s.setInfoLocked(info, raw, c)
 	}
 	if err != nil {
 		s.failLocked(fmt.Errorf("opening storage for fetched metadata: %w", err))

@@ -49,13 +49,26 @@ type picker struct {
 	pieceLength int
 	totalLength int64
 
-	have    bitfield.Bitfield // verified pieces
+	have    bitfield.Bitfield // verified pieces, whole on disk
 	hashing bitfield.Bitfield // complete, being verified and written
 	avail   []uint16          // peers (not counting have-all seeds) having each piece
 	active  map[int]*partial  // pieces being downloaded
 	open    []*partial        // active pieces with blocks not yet requested
 	nHave   int               // pieces set in have
 	nHash   int               // pieces set in hashing
+	// partial holds the verified pieces of which only the bytes of
+	// wanted files are on disk (they also hold bytes of skipped files):
+	// not needed, but not ours to upload either. Disjoint from have.
+	partial  bitfield.Bitfield
+	nPartial int
+	// prio is each piece's priority (nil: all Normal); need holds the
+	// pieces of priority Normal or more that are neither in have nor in
+	// partial: what is left to download.
+	prio      []Priority
+	need      bitfield.Bitfield
+	nNeed     int
+	nHighLeft int // needed pieces of priority High
+	nNeedHash int // needed pieces being verified
 	// order lists pieces rarest first (random among equals); it is rebuilt
 	// lazily after availability changes.
 	order      []int32
@@ -102,11 +115,82 @@ func newPicker(numPieces, pieceLength int, total int64, have bitfield.Bitfield, 
 		orderDirty:  true,
 		maxActive:   maxActivePieces,
 		nHave:       have.Count(),
+		partial:     bitfield.New(numPieces),
+		need:        bitfield.New(numPieces),
 		rng:         rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		mem:         mem,
 		wake:        wake,
 	}
+	p.recount()
 	return p
+}
+
+// priority returns piece i's priority.
+func (pk *picker) priority(i int) Priority {
+	if pk.prio == nil {
+		return Normal
+	}
+	return pk.prio[i]
+}
+
+// setPriorities sets each piece's priority (nil: all Normal). Pieces
+// being downloaded that are no longer wanted still complete.
+func (pk *picker) setPriorities(prio []Priority) {
+	pk.prio = prio
+	pk.recount()
+}
+
+// setPartial marks pieces as verified but only partly kept (pieces
+// already in have are left alone).
+func (pk *picker) setPartial(f bitfield.Bitfield) {
+	for i := range min(f.Len(), pk.numPieces) {
+		if f.Has(i) && !pk.have.Has(i) && !pk.partial.Has(i) {
+			pk.partial.Set(i)
+			pk.nPartial++
+		}
+	}
+	pk.recount()
+}
+
+// dropPartial forgets that piece i is partly kept, so that it is
+// downloaded again if wanted (the bytes it lacks became wanted).
+func (pk *picker) dropPartial(i int) {
+	if !pk.partial.Has(i) {
+		return
+	}
+	pk.partial.Clear(i)
+	pk.nPartial--
+	if pk.priority(i) >= Normal && !pk.have.Has(i) && !pk.need.Has(i) {
+		pk.need.Set(i)
+		pk.nNeed++
+		if pk.priority(i) == High {
+			pk.nHighLeft++
+		}
+		if pk.hashing.Has(i) {
+			pk.nNeedHash++
+		}
+	}
+}
+
+// recount rebuilds need and its counters from the priorities, have,
+// partial and hashing.
+func (pk *picker) recount() {
+	pk.nNeed, pk.nHighLeft, pk.nNeedHash = 0, 0, 0
+	for i := range pk.numPieces {
+		pr := pk.priority(i)
+		if pr < Normal || pk.have.Has(i) || pk.partial.Has(i) {
+			pk.need.Clear(i)
+			continue
+		}
+		pk.need.Set(i)
+		pk.nNeed++
+		if pr == High {
+			pk.nHighLeft++
+		}
+		if pk.hashing.Has(i) {
+			pk.nNeedHash++
+		}
+	}
 }
 
 func (pk *picker) pieceSize(i int) int {
@@ -116,14 +200,30 @@ func (pk *picker) pieceSize(i int) int {
 	return pk.pieceLength
 }
 
-// wanted reports whether piece i is neither had nor being verified.
-func (pk *picker) wanted(i int) bool { return !pk.have.Has(i) && !pk.hashing.Has(i) }
+// wanted reports whether piece i is needed and not being verified.
+func (pk *picker) wanted(i int) bool { return pk.need.Has(i) && !pk.hashing.Has(i) }
 
-// complete reports whether every piece is verified.
+// done reports whether every wanted piece is verified (whole, or partly
+// kept when it also holds bytes of skipped files).
+func (pk *picker) done() bool { return pk.nNeed == 0 }
+
+// complete reports whether every piece is verified and whole on disk.
 func (pk *picker) complete() bool { return pk.nHave == pk.numPieces }
 
-// left returns the bytes not yet verified.
+// left returns the bytes of the wanted pieces not yet verified.
 func (pk *picker) left() int64 {
+	var n int64
+	for i := 0; i < pk.numPieces; i++ {
+		if pk.need.Has(i) {
+			n += int64(pk.pieceSize(i))
+		}
+	}
+	return n
+}
+
+// leftAll returns the bytes of the pieces not whole on disk, wanted or
+// not: what trackers are told is left.
+func (pk *picker) leftAll() int64 {
 	var n int64
 	for i := 0; i < pk.numPieces; i++ {
 		if !pk.have.Has(i) {
@@ -241,14 +341,22 @@ func (pk *picker) dropActive() {
 	pk.open = pk.open[:0]
 }
 
-// pickNew chooses a piece to start for a peer: random while we have fewer
-// than four pieces (to get something to trade quickly), rarest first after.
-// It returns -1 when the peer has nothing we can start.
+// pickNew chooses a piece to start for a peer: pieces of High priority
+// first (rarest first among them); else random while we have fewer than
+// four pieces (to get something to trade quickly), rarest first after.
+// Pieces of skipped files only are never started. It returns -1 when the
+// peer has nothing we can start.
 func (pk *picker) pickNew(now time.Time, all bool, f bitfield.Bitfield) int {
-	if len(pk.active)+pk.nHash >= pk.maxActive {
+	if len(pk.active)+pk.nHash >= pk.maxActive || pk.nNeed == 0 {
 		return -1
 	}
-	if pk.nHave < 4 {
+	if pk.nHighLeft > 0 {
+		pk.rebuildOrder(now)
+		if i := pk.scan(all, f, High); i >= 0 {
+			return i
+		}
+	}
+	if pk.nHave+pk.nPartial < 4 {
 		// A few random probes, then fall through to the ordered scan.
 		for range 16 {
 			i := pk.rng.IntN(pk.numPieces)
@@ -258,9 +366,15 @@ func (pk *picker) pickNew(now time.Time, all bool, f bitfield.Bitfield) int {
 		}
 	}
 	pk.rebuildOrder(now)
+	return pk.scan(all, f, Normal)
+}
+
+// scan returns the first piece in rarest-first order that is wanted, of
+// priority level or more, not started, and that the peer has; -1 if none.
+func (pk *picker) scan(all bool, f bitfield.Bitfield, level Priority) int {
 	for _, i32 := range pk.order {
 		i := int(i32)
-		if pk.wanted(i) && pk.active[i] == nil && peerHas(all, f, i) {
+		if pk.wanted(i) && pk.active[i] == nil && peerHas(all, f, i) && pk.priority(i) >= level {
 			return i
 		}
 	}
@@ -270,11 +384,11 @@ func (pk *picker) pickNew(now time.Time, all bool, f bitfield.Bitfield) int {
 // interesting reports whether a peer has any piece we still want.
 func (pk *picker) interesting(all bool, f bitfield.Bitfield) bool {
 	if all {
-		return !pk.complete()
+		return pk.nNeed > 0
 	}
-	fb, hb := f.Bytes(), pk.have.Bytes()
+	fb, nb := f.Bytes(), pk.need.Bytes()
 	for i := range fb {
-		if fb[i]&^hb[i] != 0 {
+		if fb[i]&nb[i] != 0 {
 			return true
 		}
 	}
@@ -341,10 +455,16 @@ func (pk *picker) next(now time.Time, all bool, f bitfield.Bitfield, reqs map[bl
 	return block{}, false
 }
 
-// endgame reports whether every missing piece is started or being
+// endgame reports whether every needed piece is started or being
 // verified, so duplicate requests may finish the tail sooner.
 func (pk *picker) endgame() bool {
-	return pk.numPieces-pk.nHave-pk.nHash-len(pk.active) == 0
+	busy := pk.nNeedHash
+	for i := range pk.active {
+		if pk.need.Has(i) {
+			busy++
+		}
+	}
+	return pk.nNeed-busy <= 0
 }
 
 // unrequest gives back one outstanding request of block b.
@@ -383,14 +503,40 @@ func (pk *picker) finish(pp *partial) {
 	}
 	pk.hashing.Set(pp.index)
 	pk.nHash++
+	if pk.need.Has(pp.index) {
+		pk.nNeedHash++
+	}
 }
 
-// verified records the outcome of hashing piece i.
-func (pk *picker) verified(i int, ok bool) {
+// verified records the outcome of hashing piece i: when ok, the piece
+// is had, whole or (whole is false) only the bytes of wanted files.
+func (pk *picker) verified(i int, ok, whole bool) {
 	pk.hashing.Clear(i)
 	pk.nHash--
-	if ok && !pk.have.Has(i) {
+	needed := pk.need.Has(i)
+	if needed {
+		pk.nNeedHash--
+	}
+	if !ok {
+		return
+	}
+	switch {
+	case whole && !pk.have.Has(i):
+		if pk.partial.Has(i) {
+			pk.partial.Clear(i)
+			pk.nPartial--
+		}
 		pk.have.Set(i)
 		pk.nHave++
+	case !whole && !pk.have.Has(i) && !pk.partial.Has(i):
+		pk.partial.Set(i)
+		pk.nPartial++
+	}
+	if needed {
+		pk.need.Clear(i)
+		pk.nNeed--
+		if pk.priority(i) == High {
+			pk.nHighLeft--
+		}
 	}
 }

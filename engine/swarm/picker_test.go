@@ -198,7 +198,7 @@ func TestPickerLifecycle(t *testing.T) {
 	if !pk.hashing.Has(0) || pk.active[0] != nil {
 		t.Fatal("a finished piece is not being verified")
 	}
-	pk.verified(0, false) // failed: wanted again
+	pk.verified(0, false, false) // failed: wanted again
 	pk.release(pp)
 	if mem.used != 0 || !pk.wanted(0) {
 		t.Fatalf("after a failed hash: %d bytes in use, wanted %v", mem.used, pk.wanted(0))
@@ -208,7 +208,7 @@ func TestPickerLifecycle(t *testing.T) {
 	}
 	pp = pk.active[0]
 	pk.finish(pp)
-	pk.verified(0, true)
+	pk.verified(0, true, true)
 	pk.release(pp)
 	if !pk.complete() || pk.left() != 0 || mem.used != 0 {
 		t.Fatalf("complete %v, left %d, memory %d", pk.complete(), pk.left(), mem.used)

@@ -364,9 +364,9 @@ type gatedStorage struct {
 	gate chan struct{}
 }
 
-func (g *gatedStorage) WritePiece(i int, b []byte) error {
+func (g *gatedStorage) WritePiece(i int, b []byte, skip []bool) error {
 	<-g.gate
-	return g.memStorage.WritePiece(i, b)
+	return g.memStorage.WritePiece(i, b, skip)
 }
 
 // TestPipeSmartBan: a piece assembled from two peers fails its hash; once

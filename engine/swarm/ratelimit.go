@@ -28,6 +28,17 @@ func (r *RateLimit) SetRate(bytesPerSec int64) {
 	r.mu.Unlock()
 }
 
+// Rate returns the limit in bytes per second (0: none; also for a nil
+// limit).
+func (r *RateLimit) Rate() int64 {
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int64(r.rate)
+}
+
 // Wait takes n bytes from the bucket, waiting until they are available or
 // ctx ends. The bucket holds at most a quarter second of traffic (and at
 // least one block), so bursts stay short.

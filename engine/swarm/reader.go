@@ -40,7 +40,10 @@ func (p *peer) readLoop(ctx context.Context) error {
 		if m.Keepalive {
 			continue
 		}
-		if m.ID == peerwire.Piece && s.cfg.DownLimit != nil {
+		if m.ID == peerwire.Piece {
+			if err := s.cfg.OwnDownLimit.Wait(ctx, len(m.Block)); err != nil {
+				return err
+			}
 			if err := s.cfg.DownLimit.Wait(ctx, len(m.Block)); err != nil {
 				return err
 			}

@@ -24,8 +24,11 @@ type Stats struct {
 	HasMetadata  bool
 	PiecesHave   int
 	PiecesTotal  int
-	Have         []byte // wire bitfield of verified pieces (a copy)
-	Left         int64  // bytes still to verify
+	Have         []byte // wire bitfield of the pieces verified whole on disk (a copy)
+	Partial      []byte // wire bitfield of the pieces of which only the bytes of wanted files are kept
+	PiecesPartly int    // pieces set in Partial
+	Left         int64  // bytes of wanted pieces still to verify
+	LeftTotal    int64  // bytes of pieces not whole on disk, wanted or not (what trackers are told)
 	Downloaded   int64  // payload bytes received
 	Uploaded     int64  // payload bytes sent
 	Wasted       int64
@@ -37,8 +40,9 @@ type Stats struct {
 	RateUp       float64
 	Peers        int
 	Seeds        int
-	Known        int // addresses known
-	Complete     bool
+	Known        int  // addresses known
+	Complete     bool // every wanted piece verified
+	Seed         bool // every piece verified and whole on disk
 	Paused       bool
 	Err          string
 	MetadataHave int // magnet: metadata pieces received
@@ -87,7 +91,11 @@ func (s *Swarm) Stats() Stats {
 		st.PiecesHave = s.pk.nHave
 		st.PiecesTotal = s.pk.numPieces
 		st.Have = slices.Clone(s.pk.have.Bytes())
+		st.Partial = slices.Clone(s.pk.partial.Bytes())
+		st.PiecesPartly = s.pk.nPartial
 		st.Left = s.pk.left()
+		st.LeftTotal = s.pk.leftAll()
+		st.Seed = s.pk.complete()
 	}
 	if s.meta != nil {
 		st.MetadataSize = s.meta.size

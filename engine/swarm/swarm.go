@@ -30,8 +30,34 @@ import (
 // Storage is where verified pieces go and where uploads are read from.
 // *storage.Torrent implements it.
 type Storage interface {
-	WritePiece(index int, data []byte) error
+	// WritePiece writes a verified piece, leaving out the bytes of the
+	// files that skip marks (nil: none). It must not keep data or skip.
+	WritePiece(index int, data []byte, skip []bool) error
 	ReadAt(p []byte, off int64) (int, error)
+}
+
+// Content is the storage a torrent downloads into and what it holds
+// already, as OnMetadata returns it for a magnet link.
+type Content struct {
+	Storage Storage
+	// Have holds the pieces verified whole on disk; Partial those of
+	// which only the bytes of wanted files are kept (pieces shared with
+	// a skipped file). Either may be empty: none.
+	Have, Partial bitfield.Bitfield
+	// Files holds each file's priority (nil: all Normal).
+	Files []Priority
+}
+
+// Pieces is what a swarm has verified, as OnHave reports it. Its fields
+// are copies, or slices never modified afterwards: safe to keep.
+type Pieces struct {
+	Have    bitfield.Bitfield // verified, whole on disk
+	Partial bitfield.Bitfield // verified, only the bytes of wanted files kept
+	// Skip marks the files skipped when this was reported (nil: none):
+	// the bytes a partial piece lacks lie in them.
+	Skip     []bool
+	Done     bool // every wanted piece is verified
+	Complete bool // every piece is verified and whole on disk
 }
 
 // Source says where a peer's address came from.
@@ -81,6 +107,11 @@ type Swarm struct {
 	infoBytes []byte
 	storage   Storage
 	pk        *picker // nil until the metadata is known
+	layout    pieceLayout
+	// files is the priority list SetFilePriorities gave before the
+	// metadata was known (filesSet), applied once it is.
+	files     []Priority
+	filesSet  bool
 	meta      *metadataFetch
 	peers     map[peerID]*peer
 	nextID    peerID
@@ -90,7 +121,7 @@ type Swarm struct {
 	bannedIDs map[[20]byte]bool    // peer IDs of peers that sent bad data
 	stats     counters
 	err       error
-	done      bool // every piece verified
+	done      bool // every wanted piece verified
 	paused    bool
 	haveDirty bool
 	optimist  peerID
@@ -131,7 +162,8 @@ func New(cfg Config) (*Swarm, error) {
 		if cfg.Storage == nil {
 			return nil, errors.New("swarm: Info without Storage")
 		}
-		if err := s.setInfoLocked(cfg.Info, cfg.InfoBytes, cfg.Storage, cfg.Have); err != nil {
+		c := Content{Storage: cfg.Storage, Have: cfg.Have, Partial: cfg.Partial, Files: cfg.Files}
+		if err := s.setInfoLocked(cfg.Info, cfg.InfoBytes, c); err != nil {
 			return nil, err
 		}
 	} else {
@@ -144,21 +176,80 @@ func New(cfg Config) (*Swarm, error) {
 }
 
 // setInfoLocked installs the torrent's metadata and storage.
-func (s *Swarm) setInfoLocked(info *metainfo.Info, raw []byte, st Storage, have bitfield.Bitfield) error {
+func (s *Swarm) setInfoLocked(info *metainfo.Info, raw []byte, c Content) error {
 	n := info.NumPieces()
+	have, part := c.Have, c.Partial
 	if have.Len() == 0 {
 		have = bitfield.New(n)
 	}
-	if have.Len() != n {
-		return fmt.Errorf("swarm: have bitfield of %d pieces for a torrent of %d", have.Len(), n)
+	if part.Len() == 0 {
+		part = bitfield.New(n)
 	}
-	s.info, s.infoBytes, s.storage = info, raw, st
+	if have.Len() != n || part.Len() != n {
+		return fmt.Errorf("swarm: bitfields of %d and %d pieces for a torrent of %d", have.Len(), part.Len(), n)
+	}
+	files := c.Files
+	if s.filesSet {
+		files = s.files
+	}
+	s.info, s.infoBytes, s.storage = info, raw, c.Storage
+	s.layout = layoutOf(info, files)
 	s.pk = newPicker(n, int(info.PieceLength), info.TotalLength, have.Clone(), s.mem, s.memFree, rand.Uint64())
 	if info.ContentLength() < info.TotalLength {
 		s.pk.pad = info.IsPad
 	}
-	s.done = s.pk.complete()
+	// Only a piece holding bytes of a skipped file can be partly kept.
+	kept := bitfield.New(n)
+	for i := range n {
+		if part.Has(i) && s.layout.skipBytes.Has(i) {
+			kept.Set(i)
+		}
+	}
+	s.pk.prio = s.layout.prio
+	s.pk.setPartial(kept)
+	s.done = s.pk.done()
 	return nil
+}
+
+// SetFilePriorities changes the priority of each file of the torrent
+// (in torrent order, pad files included; nil: all Normal). Pieces of
+// skipped files only are no longer requested; pieces of High files are
+// requested first; partly kept pieces that lack bytes of a file wanted
+// now are downloaded again. OnHave is told the outcome. Before a magnet
+// link's metadata is known, the list is kept for when it is.
+func (s *Swarm) SetFilePriorities(files []Priority) {
+	files = append([]Priority(nil), files...)
+	s.mu.Lock()
+	if s.pk == nil {
+		s.files, s.filesSet = files, true
+		s.mu.Unlock()
+		return
+	}
+	old := s.layout
+	s.layout = layoutOf(s.info, files)
+	s.layout.gen = old.gen + 1
+	for _, i := range unskippedPieces(s.info, old, s.layout) {
+		s.pk.dropPartial(i)
+	}
+	s.pk.setPriorities(s.layout.prio)
+	s.done = s.pk.done()
+	for _, p := range s.peers {
+		s.updateInterestLocked(p)
+	}
+	pieces := s.piecesLocked()
+	s.mu.Unlock()
+	if s.cfg.OnHave != nil {
+		s.cfg.OnHave(pieces)
+	}
+	s.poke() // seeds may be worth dialling again
+}
+
+// piecesLocked returns what OnHave is told.
+func (s *Swarm) piecesLocked() Pieces {
+	return Pieces{
+		Have: s.pk.have.Clone(), Partial: s.pk.partial.Clone(), Skip: s.layout.skip,
+		Done: s.done, Complete: s.pk.complete(),
+	}
 }
 
 // AddPeers offers addresses to connect to. It never blocks.
@@ -290,7 +381,7 @@ func (s *Swarm) stopHashing() {
 		return
 	}
 	for _, pp := range dropped {
-		s.pk.verified(pp.index, false)
+		s.pk.verified(pp.index, false, false)
 		s.pk.release(pp)
 	}
 	s.pk.dropActive()
@@ -324,7 +415,7 @@ func (s *Swarm) Err() error {
 	return s.err
 }
 
-// Complete reports whether every piece is verified.
+// Complete reports whether every wanted piece is verified.
 func (s *Swarm) Complete() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

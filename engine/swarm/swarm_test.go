@@ -17,17 +17,29 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
-// memStorage keeps a torrent's data in memory.
+// memStorage keeps a torrent's data in memory. With files set, the
+// bytes of skipped files are left out (zeros), as on disk.
 type memStorage struct {
-	mu   sync.Mutex
-	data []byte
-	pl   int64
+	mu    sync.Mutex
+	data  []byte
+	pl    int64
+	files []metainfo.File
 }
 
-func (m *memStorage) WritePiece(i int, b []byte) error {
+func (m *memStorage) WritePiece(i int, b []byte, skip []bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	copy(m.data[int64(i)*m.pl:], b)
+	off := int64(i) * m.pl
+	if skip == nil {
+		copy(m.data[off:], b)
+		return nil
+	}
+	for k, f := range m.files {
+		lo, hi := max(off, f.Offset), min(off+int64(len(b)), f.Offset+f.Length)
+		if lo < hi && !skip[k] {
+			copy(m.data[lo:hi], b[lo-off:hi-off])
+		}
+	}
 	return nil
 }
 

@@ -3,15 +3,14 @@ package swarm
 import (
 	"net/netip"
 	"time"
-
-	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 )
 
 // onTick runs once a second: rates, request timeouts, queue sizes,
 // choking, PEX, metadata retries and the resume callback.
 func (s *Swarm) onTick() {
 	now := time.Now()
-	var have bitfield.Bitfield
+	var pieces Pieces
+	tell := false
 	s.mu.Lock()
 	dt := now.Sub(s.stats.lastTick).Seconds()
 	if s.stats.lastTick.IsZero() || dt <= 0 {
@@ -45,13 +44,13 @@ func (s *Swarm) onTick() {
 	if s.meta != nil {
 		s.requestMetadataLocked(now)
 	}
-	if s.haveDirty && s.cfg.OnHave != nil {
+	if s.haveDirty && s.cfg.OnHave != nil && s.pk != nil {
 		s.haveDirty = false
-		have = s.pk.have.Clone()
+		pieces, tell = s.piecesLocked(), true
 	}
 	s.mu.Unlock()
-	if have.Len() > 0 {
-		s.cfg.OnHave(have)
+	if tell {
+		s.cfg.OnHave(pieces)
 	}
 }
 

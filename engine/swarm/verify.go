@@ -2,10 +2,8 @@ package swarm
 
 import (
 	"crypto/sha1"
-	"fmt"
 	"net/netip"
 
-	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
@@ -21,25 +19,39 @@ type blockPrint struct {
 // maxFailedPieces bounds the fingerprints kept.
 const maxFailedPieces = 256
 
-// verify checks a complete piece against its hash and writes it when good.
-// A HashPool worker runs it.
+// verify checks a complete piece against its hash and writes it when
+// good: whole, or without the bytes of skipped files when it holds some
+// (it then counts as partly kept). A HashPool worker runs it.
 func (s *Swarm) verify(pp *partial) {
 	ok := sha1.Sum(pp.buf) == [20]byte(s.info.PieceHash(pp.index))
+	s.mu.Lock()
+	lay := s.layout // never modified: replaced whole
+	s.mu.Unlock()
+	whole := !lay.skipBytes.Has(pp.index)
 	var err error
 	if ok {
-		err = s.storage.WritePiece(pp.index, pp.buf)
+		var skip []bool
+		if !whole {
+			skip = lay.skip
+		}
+		// The storage's error names the piece and the file already.
+		err = s.storage.WritePiece(pp.index, pp.buf, skip)
 	}
 	s.mu.Lock()
 	wasDone := s.done
+	lost := ok && err == nil && !whole && s.layout.gen != lay.gen && lostBytes(s.info, pp.index, lay, s.layout)
 	switch {
+	case lost:
+		// A file it left out became wanted meanwhile: fetched again.
+		s.pk.verified(pp.index, false, false)
 	case ok && err == nil:
-		s.pk.verified(pp.index, true)
-		s.pieceVerifiedLocked(pp)
+		s.pk.verified(pp.index, true, whole)
+		s.pieceVerifiedLocked(pp, whole)
 	case ok:
-		s.pk.verified(pp.index, false)
-		s.failLocked(fmt.Errorf("writing piece %d: %w", pp.index, err))
+		s.pk.verified(pp.index, false, false)
+		s.failLocked(err)
 	default:
-		s.pk.verified(pp.index, false)
+		s.pk.verified(pp.index, false, false)
 		s.pieceFailedLocked(pp)
 	}
 	s.pk.release(pp)
@@ -51,28 +63,30 @@ func (s *Swarm) verify(pp *partial) {
 		}
 	}
 	// Completion is told at once, not at the next tick.
-	var final bitfield.Bitfield
-	if s.done && !wasDone && s.cfg.OnHave != nil {
+	var final Pieces
+	tell := s.done && !wasDone && s.cfg.OnHave != nil
+	if tell {
 		s.haveDirty = false
-		final = s.pk.have.Clone()
+		final = s.piecesLocked()
 	}
 	s.mu.Unlock()
-	if final.Len() > 0 {
+	if tell {
 		s.cfg.OnHave(final)
 	}
 }
 
-// pieceVerifiedLocked announces a new piece and checks for completion.
-func (s *Swarm) pieceVerifiedLocked(pp *partial) {
+// pieceVerifiedLocked announces a new piece (unless only partly kept: it
+// is not ours to upload) and checks for completion.
+func (s *Swarm) pieceVerifiedLocked(pp *partial, whole bool) {
 	i := pp.index
 	s.haveDirty = true
 	if prints, ok := s.failed[i]; ok {
 		delete(s.failed, i)
 		s.smartBanLocked(pp, prints)
 	}
-	s.done = s.pk.complete()
+	s.done = s.pk.done()
 	for _, p := range s.peers {
-		if !p.haveAll && !p.have.Has(i) {
+		if whole && !p.haveAll && !p.have.Has(i) {
 			p.sendLocked(peerwire.Message{ID: peerwire.Have, Index: uint32(i)})
 		}
 		if p.amInterested && (s.done || !s.pk.interesting(p.haveAll, p.have)) {

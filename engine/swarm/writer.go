@@ -63,6 +63,9 @@ func (p *peer) writeLoop(ctx context.Context) {
 			if data != nil {
 				bufs = append(bufs, *data)
 			}
+			if err := p.s.cfg.OwnUpLimit.Wait(ctx, payload); err != nil {
+				return
+			}
 			if err := p.s.cfg.UpLimit.Wait(ctx, payload); err != nil {
 				return
 			}

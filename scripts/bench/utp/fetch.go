@@ -150,7 +150,7 @@ func download(c *utp.Conn, mi *metainfo.MetaInfo, store *storage.Torrent) (int64
 				if sha1.Sum(p.data) != info.PieceHash(p.index) {
 					err = fmt.Errorf("piece %d fails its hash", p.index)
 				} else {
-					err = store.WritePiece(p.index, p.data)
+					err = store.WritePiece(p.index, p.data, nil)
 				}
 			}
 			select {

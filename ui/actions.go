@@ -35,12 +35,15 @@ func (m *mainWindow) openFile(p string) {
 }
 
 // openData opens a torrent's data: its file, or its folder.
+// A torrent waiting for its choice of files opens its add dialog.
 func (m *mainWindow) openData(infoHash string) {
-	for _, t := range m.snap.Torrents {
-		if t.InfoHash == infoHash {
-			m.openFile(dataPath(t))
-			return
-		}
+	t, ok := m.torrent(infoHash)
+	switch {
+	case !ok:
+	case t.State == engine.StateWaitingFiles:
+		m.askFiles(t.InfoHash, t.Name)
+	default:
+		m.openFile(dataPath(t))
 	}
 }
 

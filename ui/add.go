@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 )
 
 func (m *mainWindow) onAddTorrent() {
@@ -40,22 +42,78 @@ func (m *mainWindow) onAddMagnet() {
 	newMagnetDialog(m.host, func(uri string) { m.addMagnet(uri) }).dlg.Show()
 }
 
+// addTorrentFile adds a .torrent file, through the add dialog unless
+// the user said not to ask.
 func (m *mainWindow) addTorrentFile(path string) error {
-	if _, err := m.be.AddTorrentFile(path, engine.AddOptions{}); err != nil {
-		err = fmt.Errorf("adding torrent: %w", err)
+	return m.added(filepath.Base(path), func(opt engine.AddOptions) (string, error) {
+		ih, err := m.be.AddTorrentFile(path, opt)
+		if err != nil {
+			err = fmt.Errorf("adding torrent: %w", err)
+		}
+		return ih, err
+	})
+}
+
+// addMagnet adds a magnet link, through the add dialog (which fills its
+// file tree once the metadata arrives) unless the user said not to ask.
+func (m *mainWindow) addMagnet(uri string) error {
+	uri = strings.TrimSpace(uri)
+	name := uri
+	if mg, err := metainfo.ParseMagnet(uri); err == nil && mg.Name != "" {
+		name = mg.Name
+	}
+	return m.added(name, func(opt engine.AddOptions) (string, error) {
+		ih, err := m.be.AddMagnet(uri, opt)
+		if err != nil {
+			err = fmt.Errorf("adding magnet link: %w", err)
+		}
+		return ih, err
+	})
+}
+
+// added runs add with the add dialog's options and opens the dialog; a
+// torrent already in the list is said so instead.
+func (m *mainWindow) added(name string, add func(engine.AddOptions) (string, error)) error {
+	ask := !m.be.Settings().SkipAddDialog
+	ih, err := add(engine.AddOptions{WaitForFiles: ask})
+	if err != nil {
 		m.showError(err)
 		return err
+	}
+	if t, ok := m.torrent(ih); ok && m.adds[ih] == nil {
+		if t.Name != "" {
+			name = t.Name
+		}
+		m.host.message("Already in the list", fmt.Sprintf("“%s” is already in the list.", name))
+		return nil
+	}
+	if ask && ih != "" {
+		m.askFiles(ih, name)
 	}
 	return nil
 }
 
-func (m *mainWindow) addMagnet(uri string) error {
-	if _, err := m.be.AddMagnet(strings.TrimSpace(uri), engine.AddOptions{}); err != nil {
-		err = fmt.Errorf("adding magnet link: %w", err)
-		m.showError(err)
-		return err
+// setPriority gives the files at these indexes of the current torrent
+// priority p (from the details' file tree).
+func (m *mainWindow) setPriority(indexes []int, p filePriority) {
+	t := m.details.t
+	if !m.details.shown || len(t.Files) == 0 {
+		return
 	}
-	return nil
+	n := 0
+	for _, f := range t.Files {
+		n = max(n, f.Index+1)
+	}
+	files := make([]filePriority, n)
+	for _, f := range t.Files {
+		files[f.Index] = f.Priority
+	}
+	for _, i := range indexes {
+		if i >= 0 && i < n {
+			files[i] = p
+		}
+	}
+	m.be.SetFilePriorities(t.InfoHash, files)
 }
 
 func (m *mainWindow) onCreate() {

@@ -18,6 +18,8 @@ type Backend interface {
 	Pause(infoHash string)
 	Resume(infoHash string)
 	ResumeIgnoringSpace(infoHash string)
+	StartChosen(infoHash, dir string, files []engine.FilePriority, paused bool)
+	SetFilePriorities(infoHash string, files []engine.FilePriority)
 	PauseAll()
 	ResumeAll()
 	Create(req engine.CreateRequest) int

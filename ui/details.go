@@ -120,7 +120,7 @@ func (d *detailsPanel) peerCell(r, c int) string {
 func fileEntries(fs []engine.FileStatus) []fileEntry {
 	out := make([]fileEntry, len(fs))
 	for i, f := range fs {
-		out[i] = fileEntry{Index: f.Index, Path: filepath.ToSlash(f.Path), Size: f.Size, Progress: f.Progress}
+		out[i] = fileEntry{Index: f.Index, Path: filepath.ToSlash(f.Path), Size: f.Size, Progress: f.Progress, Priority: f.Priority}
 	}
 	return out
 }

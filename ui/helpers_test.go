@@ -31,6 +31,8 @@ type fakeBackend struct {
 	settings swapp.Settings
 	nextID   int
 	addErr   error
+	addIH    string                // the info hash adds return
+	chosen   []engine.FilePriority // the last StartChosen's or SetFilePriorities' files
 	snaps    chan engine.Snapshot
 	events   chan engine.Event
 }
@@ -56,17 +58,29 @@ func (f *fakeBackend) Calls() []call {
 
 func (f *fakeBackend) AddTorrentFile(p string, _ engine.AddOptions) (string, error) {
 	f.record("AddTorrentFile", p, false)
-	return "", f.addErr
+	return f.addIH, f.addErr
 }
 func (f *fakeBackend) AddMagnet(u string, _ engine.AddOptions) (string, error) {
 	f.record("AddMagnet", u, false)
-	return "", f.addErr
+	return f.addIH, f.addErr
 }
 func (f *fakeBackend) Remove(ih string, data bool) { f.record("Remove", ih, data) }
 func (f *fakeBackend) Pause(ih string)             { f.record("Pause", ih, false) }
 func (f *fakeBackend) Resume(ih string)            { f.record("Resume", ih, false) }
 func (f *fakeBackend) ResumeIgnoringSpace(ih string) {
 	f.record("ResumeIgnoringSpace", ih, false)
+}
+func (f *fakeBackend) StartChosen(ih, dir string, files []engine.FilePriority, paused bool) {
+	f.mu.Lock()
+	f.chosen = files
+	f.mu.Unlock()
+	f.record("StartChosen", ih+" "+dir, paused)
+}
+func (f *fakeBackend) SetFilePriorities(ih string, files []engine.FilePriority) {
+	f.mu.Lock()
+	f.chosen = files
+	f.mu.Unlock()
+	f.record("SetFilePriorities", ih, false)
 }
 func (f *fakeBackend) PauseAll()  { f.record("PauseAll", "", false) }
 func (f *fakeBackend) ResumeAll() { f.record("ResumeAll", "", false) }

@@ -1,15 +1,16 @@
 package ui
 
-// filePriority is how much the user wants one file: skipped, normal or
-// high. It stands for engine.FilePriority (issue 15's engine API), which
-// replaces it once the engine has it.
-type filePriority = int8
+import "github.com/swarmdrop/swarmdrop/engine"
 
-// File priorities, as the engine numbers them.
+// filePriority is how much the user wants one file: skipped, normal or
+// high.
+type filePriority = engine.FilePriority
+
+// File priorities.
 const (
-	prioritySkip   filePriority = -1
-	priorityNormal filePriority = 0
-	priorityHigh   filePriority = 1
+	prioritySkip   = engine.PrioritySkip
+	priorityNormal = engine.PriorityNormal
+	priorityHigh   = engine.PriorityHigh
 )
 
 // priorityNames are the priorities as the window writes them.

@@ -38,6 +38,7 @@ type mainWindow struct {
 	tray         bool // a system tray menu is set
 	snap         engine.Snapshot
 	creates      map[int]*createDialog // by request id
+	adds         map[string]*addDialog // open add dialogs by info hash
 	lastCreate   *createDialog         // the create dialog opened last
 	settings     *settingsDialog       // while open
 	health       *healthPanel          // while open
@@ -48,11 +49,12 @@ type mainWindow struct {
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
 	s := be.Settings()
-	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}}
+	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}, adds: map[string]*addDialog{}}
 	m.host = &dialogHost{win: m.win}
 	m.host.shortcut = m.shortcuts.TypedShortcut
 	m.details = newDetailsPanel(be.ResumeIgnoringSpace)
 	m.details.files.onOpen = func(p string) { m.openPath(m.details.t, p) }
+	m.details.files.onPriority = m.setPriority
 	m.list = newTorrentList(s.Layout.Columns, sortLayout{s.Layout.SortBy, s.Layout.SortDesc})
 	m.list.onSelect = m.showSelected
 	m.list.onOpen = m.openData
@@ -180,6 +182,7 @@ func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 		m.health.apply(s)
 	}
 	m.checkListening(s)
+	m.applyAdds()
 }
 
 // checkListening says once, in a dialog, that the engine cannot listen on

@@ -44,7 +44,8 @@ type AddOptions struct {
 // AddTorrent adds a .torrent file's content. It returns the info hash, or
 // an error describing why the file is not a usable torrent; the download
 // itself starts on the engine goroutine. Adding a torrent that is already
-// there is not an error: its extra peers are used.
+// there is not an error: its extra peers are used, and TorrentDuplicate
+// tells it.
 func (e *Engine) AddTorrent(data []byte, opt AddOptions) (string, error) {
 	mi, err := metainfo.Parse(data)
 	if err != nil {
@@ -115,9 +116,7 @@ func parsePeerList(ss []string) ([]netip.AddrPort, error) {
 func (e *Engine) add(mi *metainfo.MetaInfo, m *metainfo.Magnet, peers []netip.AddrPort, opt AddOptions, added time.Time) {
 	ih := infoHashOf(mi, m)
 	if t := e.torrents[ih]; t != nil {
-		if sw := t.run.status().sw; sw != nil && t.run != nil && len(peers) > 0 {
-			sw.AddPeers(peers, swarm.SourceManual)
-		}
+		e.duplicate(t, mi, m, peers)
 		return
 	}
 	if old := e.leaving[ih]; old != nil {
@@ -199,7 +198,7 @@ func (e *Engine) Remove(infoHash string, withData bool) {
 			}
 			e.forget(t)
 		}
-		if t.run != nil {
+		if t.run != nil || t.move != nil {
 			e.leaving[ih] = t
 		}
 		e.stop(t, finish)
@@ -254,6 +253,9 @@ func (e *Engine) forAll(f func(*torrent)) {
 // run has stopped.
 func (e *Engine) pause(t *torrent) {
 	t.paused = true
+	if t.move != nil {
+		return // the move goes on; the torrent stays stopped after it
+	}
 	if t.run == nil {
 		t.state, t.err = StatePaused, nil
 		return

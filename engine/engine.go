@@ -40,6 +40,9 @@ type Engine struct {
 	routesMu sync.Mutex
 	routes   map[metainfo.Hash]*swarm.Swarm
 
+	// yourIP tallies the addresses peers say they see us at.
+	yourIP contactVotes
+
 	limit *swarm.ConnLimit
 	down  *swarm.RateLimit
 	up    *swarm.RateLimit

@@ -8,13 +8,34 @@ import (
 )
 
 // Event is a one-off notice from the engine, on Events(): one of
-// TorrentAdded, TorrentFinished, TorrentFailed, Problem, CreateProgress,
-// Created, CreateFailed and PingResult. Events are plain values, safe to
+// TorrentAdded, TorrentDuplicate, TorrentFinished, TorrentFailed,
+// MoveFinished, MoveFailed, Problem, CreateProgress, Created,
+// CreateFailed and PingResult. Events are plain values, safe to
 // keep and read from any goroutine.
 type Event interface{ isEvent() }
 
 // TorrentAdded: a torrent joined the list.
 type TorrentAdded struct{ InfoHash, Name string }
+
+// TorrentDuplicate: a torrent already in the list was added again
+// (nothing else happened; peers given with it are used). NewTrackers
+// holds the trackers, by tier, that the new copy has and the torrent
+// lacks (nil: none): the user may add them with AddTrackers.
+type TorrentDuplicate struct {
+	InfoHash, Name string
+	NewTrackers    [][]string
+}
+
+// MoveFinished: a torrent's data was moved (Move) into Dir, and the
+// torrent goes on from there.
+type MoveFinished struct{ InfoHash, Name, Dir string }
+
+// MoveFailed: moving a torrent's data failed or was cancelled; its data
+// stays in the old folder, whole, and the torrent goes on from there.
+type MoveFailed struct {
+	InfoHash, Name string
+	Err            error
+}
 
 // TorrentFinished: a torrent completed its download (not sent for one
 // that was complete when it started).
@@ -67,14 +88,17 @@ type PingResult struct {
 	Err     error
 }
 
-func (TorrentAdded) isEvent()    {}
-func (TorrentFinished) isEvent() {}
-func (TorrentFailed) isEvent()   {}
-func (Problem) isEvent()         {}
-func (CreateProgress) isEvent()  {}
-func (Created) isEvent()         {}
-func (CreateFailed) isEvent()    {}
-func (PingResult) isEvent()      {}
+func (TorrentAdded) isEvent()     {}
+func (TorrentFinished) isEvent()  {}
+func (TorrentDuplicate) isEvent() {}
+func (MoveFinished) isEvent()     {}
+func (MoveFailed) isEvent()       {}
+func (TorrentFailed) isEvent()    {}
+func (Problem) isEvent()          {}
+func (CreateProgress) isEvent()   {}
+func (Created) isEvent()          {}
+func (CreateFailed) isEvent()     {}
+func (PingResult) isEvent()       {}
 
 // Errors the engine's events and statuses wrap, for callers to test with
 // errors.Is.
@@ -87,8 +111,12 @@ var (
 	ErrNoSpace = storage.ErrNoSpace
 	// ErrRemovingData: deleting a removed torrent's files failed.
 	ErrRemovingData = errors.New("removing data")
-	// ErrCancelled: a torrent creation was cancelled.
+	// ErrCancelled: a torrent creation, or a move of a torrent's data
+	// (MoveFailed), was cancelled.
 	ErrCancelled = errors.New("cancelled")
+	// ErrMoveTarget: a move (MoveFailed) found a file of the same name
+	// in the new folder; nothing is ever overwritten.
+	ErrMoveTarget = storage.ErrMoveTarget
 	// ErrNoReply: a pinged contact did not answer.
 	ErrNoReply = errors.New("no reply")
 	// ErrDHTOff: the DHT is off, so nothing can be pinged.

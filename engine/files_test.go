@@ -239,3 +239,40 @@ func TestWaitForFilesMagnet(t *testing.T) {
 		t.Fatalf("the default folder holds %q", got)
 	}
 }
+
+// TestPriorityChangeWhileDownloading: priorities set while paused hold
+// when it resumes (the skipped file is not created), and changed while
+// downloading from a slowed libtorrent seeder they take effect: the file
+// skipped at first is created and fetched, byte for byte.
+func TestPriorityChangeWhileDownloading(t *testing.T) {
+	src, content, data, mi := threeFiles(t, "changed")
+	tf := filepath.Join(t.TempDir(), "changed.torrent")
+	writeFile(t, tf, data)
+	_, ltPort := testpeers.SeedLT(t, tf, src, "--rate", "131072")
+	e := testEngine(t, Config{NoDHT: true})
+	ih, err := e.AddTorrent(data, AddOptions{Paused: true, Peers: []string{fmt.Sprintf("127.0.0.1:%d", ltPort)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, ih, StatePaused, 10*time.Second)
+	a, c := fileIndex(t, mi, "a.bin"), fileIndex(t, mi, "c.bin")
+	files := make([]FilePriority, 3)
+	files[c] = PrioritySkip
+	e.SetFilePriorities(ih, files)
+	e.Resume(ih)
+	cPath := filepath.Join(e.cfg.DownloadDir, "changed", "c.bin")
+	waitStatus(t, e, ih, "some progress", 30*time.Second, func(ts TorrentStatus) bool {
+		return ts.State == StateDownloading && ts.Progress > 0.1 && ts.Files[c].Priority == PrioritySkip
+	})
+	if _, err := os.Lstat(cPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the skipped file exists while downloading: %v", err)
+	}
+	files[c], files[a] = PriorityHigh, PriorityNormal
+	e.SetFilePriorities(ih, files)
+	waitStatus(t, e, ih, "c.bin created", 10*time.Second, func(ts TorrentStatus) bool {
+		_, err := os.Stat(cPath) // by the run, a moment after the status shows the change
+		return ts.Files[c].Priority == PriorityHigh && err == nil
+	})
+	waitState(t, e, ih, StateSeeding, 60*time.Second)
+	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "changed"))
+}

@@ -127,6 +127,7 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		Client:    e.client,
 		Logf:      e.cfg.Logf,
 		OnHave:    func(p swarm.Pieces) { s.onHave(p) },
+		OnYourIP:  e.yourIP.add,
 
 		OwnDownLimit: spec.down,
 		OwnUpLimit:   spec.up,
@@ -282,7 +283,7 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (swarm.Content,
 	if done {
 		state = StateSeeding
 	}
-	s.e.tell(s.t, s.r, func() { s.t.state = state })
+	s.e.tell(s.t, s.r, func() { s.t.state, s.t.have, s.t.partial = state, have, partial })
 	return swarm.Content{Storage: st, Have: have, Partial: partial, Files: files}, nil
 }
 

@@ -32,8 +32,8 @@ func (e *Engine) snapshot() Snapshot {
 		s.ListenPort = n.port
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
-		if s.NAT.ExternalIP != "" && s.DHT.Enabled {
-			s.DHT.MyContact = joinHostPort(s.NAT.ExternalIP, n.port)
+		if s.DHT.Enabled {
+			s.DHT.MyContact, s.DHT.MyContactSource = e.myContact(n, s.NAT.ExternalIP)
 		}
 	}
 	for _, ih := range e.order {
@@ -130,6 +130,9 @@ func (t *torrent) status() TorrentStatus {
 		if st.RateDown > 1 && st.Left > 0 {
 			ts.ETA = time.Duration(float64(st.Left) / st.RateDown * float64(time.Second))
 		}
+	}
+	if m := t.move; m != nil {
+		ts.Moving = m.progress()
 	}
 	switch {
 	case t.state == StateChecking && t.run != nil:

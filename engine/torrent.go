@@ -44,6 +44,8 @@ type torrent struct {
 	// down and up are this torrent's own rate limits (never nil), set by
 	// SetTorrentLimits.
 	down, up *swarm.RateLimit
+	// move is the move of its data in progress (Move), nil when none is.
+	move *moveJob
 
 	state   TorrentState
 	err     error             // why it stopped, with StateError
@@ -118,6 +120,9 @@ func (r *torrentRun) status() runStatus {
 	return runStatus{sw: r.sw, announcer: r.announcer, checked: r.checked, dht: r.dht, saveErr: r.saveErr}
 }
 
+// moving reports whether the torrent's data is being moved.
+func (t *torrent) moving() bool { return t.move != nil }
+
 // name returns the torrent's display name.
 func (t *torrent) name() string {
 	if t.mi != nil {
@@ -139,14 +144,14 @@ func (t *torrent) resumePath() string {
 
 // start runs the torrent's service under the engine's context, unless
 // it runs already (Run goroutine). A run being stopped is started again
-// once it has stopped. A torrent waiting for its file choice is not
-// started.
+// once it has stopped. A torrent waiting for its file choice, or whose
+// data is being moved, is not started.
 func (e *Engine) start(t *torrent) { e.startRun(t, false) }
 
 // startRun is start; checkOnly ends the run once the data is checked
 // (a re-check of a paused torrent).
 func (e *Engine) startRun(t *torrent, checkOnly bool) {
-	if t.removed || e.ctx.Err() != nil {
+	if t.removed || e.ctx.Err() != nil || t.move != nil {
 		return
 	}
 	if t.waitFiles && t.mi != nil {
@@ -189,12 +194,12 @@ func (e *Engine) startRun(t *torrent, checkOnly bool) {
 	}()
 }
 
-// stop cancels the torrent's run, if any, and has then done once it has
-// stopped (at once when it is not running). It never waits (Run
-// goroutine).
+// stop cancels the torrent's run and the move of its data, if any, and
+// has then done once they have stopped (at once when neither runs). It
+// never waits (Run goroutine).
 func (e *Engine) stop(t *torrent, then func()) {
 	t.restart = false
-	if t.run == nil {
+	if t.run == nil && t.move == nil {
 		if then != nil {
 			then()
 		}
@@ -203,9 +208,12 @@ func (e *Engine) stop(t *torrent, then func()) {
 	if then != nil {
 		t.afterStop = append(t.afterStop, then)
 	}
-	if !t.run.stopping {
+	if t.run != nil && !t.run.stopping {
 		t.run.stopping = true
 		t.run.cancel()
+	}
+	if t.move != nil {
+		t.move.cancel()
 	}
 }
 
@@ -231,6 +239,13 @@ func (e *Engine) stopped(t *torrent, r *torrentRun, res runResult) {
 	t.last = r
 	if res.have.Len() > 0 {
 		t.have, t.partial = res.have, res.partial
+	}
+	if t.move != nil {
+		// It stopped for its data to be moved: the move begins; what
+		// waits for the stop waits for the move's end.
+		e.beginMove(t)
+		e.changed = true
+		return
 	}
 	switch {
 	case t.waitFiles && t.mi != nil:

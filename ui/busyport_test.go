@@ -59,7 +59,7 @@ func TestBusyPortWindow(t *testing.T) {
 	data, _ := mi.Encode()
 	os.WriteFile(tf, data, 0o644)
 	testpeers.WriteSettings(t, filepath.Join(root, "config"), map[string]any{
-		"download_dir": filepath.Join(root, "Downloads"), "port": port})
+		"download_dir": filepath.Join(root, "Downloads"), "port": port, "skip_add_dialog": true})
 
 	p := startProgram(t, env, "busyport", tf)
 	deadline := time.After(30 * time.Second)

@@ -216,6 +216,7 @@ func TestScreenshots(t *testing.T) {
 	testpeers.WriteSettings(t, filepath.Join(root, "config"), map[string]any{
 		"bootstrap":    fmt.Sprintf("127.0.0.1:%d, 127.0.0.2:6881, localhost:25401, [::1]:6881", dhtPort),
 		"download_dir": dl, "port": testpeers.FreePort(t, "127.0.0.1"), "max_connections": 100,
+		"skip_add_dialog": true, // the add dialog has its own test (TestKeyboardOnly)
 	})
 
 	p := startProgram(t, env, "main", mag.String(), otf)

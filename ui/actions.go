@@ -91,16 +91,28 @@ func (m *mainWindow) rowMenu() *fyne.Menu {
 	if one && len(cur.Files) > 1 {
 		open = "Open folder of the data"
 	}
+	waiting := one && cur.State == engine.StateWaitingFiles
+	settled := one && !waiting && cur.State != engine.StateMoving && cur.State != engine.StateMetadata
 	items := []*fyne.MenuItem{
-		item(open, one, func() { m.openData(cur.InfoHash) }),
-		item("Show in folder", one, func() { m.openFolder(cur) }),
+		item(open, one && !waiting, func() { m.openData(cur.InfoHash) }),
+		item("Show in folder", one && !waiting, func() { m.openFolder(cur) }),
+	}
+	if waiting {
+		items = append(items, item("Choose files…", true, func() { m.askFiles(cur.InfoHash, cur.Name) }))
+	}
+	items = append(items,
 		item(map[bool]string{true: "Copy magnet link", false: "Copy magnet links"}[one], true, func() { m.copyMagnets(sel) }),
 		fyne.NewMenuItemSeparator(),
 		item("Pause", anyPausable(sel), m.onPause),
 		item("Resume", anyResumable(sel), m.onResume),
+		item("Force re-check", len(sel) > 0, func() { m.recheck(sel) }),
+		fyne.NewMenuItemSeparator(),
+		item("Move data to…", settled, func() { m.moveData(cur) }),
+		item("Set limits…", one, func() { m.showLimits(cur) }),
+		item("Add peer…", one, func() { m.showAddPeer(cur) }),
 		fyne.NewMenuItemSeparator(),
 		item("Remove…", len(sel) > 0, m.onRemove),
-	}
+	)
 	return fyne.NewMenu("", items...)
 }
 

@@ -80,11 +80,8 @@ func (m *mainWindow) added(name string, add func(engine.AddOptions) (string, err
 		m.showError(err)
 		return err
 	}
-	if t, ok := m.torrent(ih); ok && m.adds[ih] == nil {
-		if t.Name != "" {
-			name = t.Name
-		}
-		m.host.message("Already in the list", fmt.Sprintf("“%s” is already in the list.", name))
+	if _, ok := m.torrent(ih); ok && m.adds[ih] == nil {
+		// Already in the list: the engine's TorrentDuplicate says so.
 		return nil
 	}
 	if ask && ih != "" {

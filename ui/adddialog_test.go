@@ -95,13 +95,13 @@ func TestAddDialogChoosesFiles(t *testing.T) {
 		t.Fatalf("Escape: calls %+v", c)
 	}
 
-	// Added again: said so, no dialog.
+	// Added again: no dialog (the engine's TorrentDuplicate says so).
 	be.addIH = ih
 	waiting.State = engine.StatePaused
 	m.applySnapshot(snapOf(waiting))
 	m.intake([]string{"/x/album.torrent"})
-	if m.adds[ih] != nil || m.host.top() == nil {
-		t.Error("duplicate not reported")
+	if m.adds[ih] != nil || m.host.top() != nil {
+		t.Error("add dialog for a torrent already in the list")
 	}
 }
 

@@ -171,7 +171,11 @@ func summaryText(t engine.TorrentStatus) string {
 	if t.PiecesTotal == 0 {
 		return fmt.Sprintf("%s — size not known yet — in %s", t.Name, t.Dir)
 	}
-	return fmt.Sprintf("%s — %s, %s of %s, %s done — in %s", t.Name, formatSize(t.Size),
+	size := formatSize(t.Size)
+	if t.Wanted > 0 && t.Wanted < t.Size {
+		size = formatSize(t.Wanted) + " chosen of " + size
+	}
+	return fmt.Sprintf("%s — %s, %s of %s, %s done — in %s", t.Name, size,
 		plural(t.PiecesTotal, "piece"), formatSize(t.PieceLength), formatCount(t.PiecesHave), t.Dir)
 }
 

@@ -96,10 +96,14 @@ func (h *healthPanel) apply(snap engine.Snapshot) {
 	h.tcp.SetText(mappingDetail(n.TCP, snap.ListenPort))
 	h.udp.SetText(mappingDetail(n.UDP, snap.ListenPort))
 	h.my = d.MyContact
-	if h.my == "" {
-		h.contact.SetText("unknown (no external address from UPnP)")
+	switch {
+	case h.my == "":
+		h.contact.SetText("unknown (neither UPnP, the DHT nor peers told our address yet)")
 		h.copyContact.Disable()
-	} else {
+	case d.MyContactSource != "":
+		h.contact.SetText(h.my + " (from " + d.MyContactSource + ")")
+		h.copyContact.Enable()
+	default:
 		h.contact.SetText(h.my)
 		h.copyContact.Enable()
 	}

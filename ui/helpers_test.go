@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +83,21 @@ func (f *fakeBackend) SetFilePriorities(ih string, files []engine.FilePriority) 
 	f.chosen = files
 	f.mu.Unlock()
 	f.record("SetFilePriorities", ih, false)
+}
+func (f *fakeBackend) Move(ih, dir string) { f.record("Move", ih+" "+dir, false) }
+func (f *fakeBackend) Recheck(ih string)   { f.record("Recheck", ih, false) }
+func (f *fakeBackend) AddPeer(ih, addr string) error {
+	f.record("AddPeer", ih+" "+addr, false)
+	if _, err := netip.ParseAddrPort(addr); err != nil {
+		return err
+	}
+	return nil
+}
+func (f *fakeBackend) SetTorrentLimits(ih string, down, up int64) {
+	f.record("SetTorrentLimits", fmt.Sprintf("%s %d %d", ih, down, up), false)
+}
+func (f *fakeBackend) AddTrackers(ih string, tiers [][]string) {
+	f.record("AddTrackers", fmt.Sprintf("%s %v", ih, tiers), false)
 }
 func (f *fakeBackend) PauseAll()  { f.record("PauseAll", "", false) }
 func (f *fakeBackend) ResumeAll() { f.record("ResumeAll", "", false) }

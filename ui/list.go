@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -87,11 +88,18 @@ func viewOf(t engine.TorrentStatus) rowView {
 		Down: formatRate(t.RateDown), Up: formatRate(t.RateUp),
 		Peers: peersText(t.Peers, t.Seeds), ETA: "–", Progress: t.Progress,
 	}
-	if t.Size == 0 {
+	switch {
+	case t.Size == 0:
 		v.Size = "?"
+	case t.Wanted > 0 && t.Wanted < t.Size:
+		// Some files skipped: what it downloads, as its progress.
+		v.Size = formatSize(t.Wanted)
 	}
 	if t.State == engine.StateDownloading {
 		v.ETA = formatETA(t.ETA)
+	}
+	if t.State == engine.StateMoving {
+		v.State = fmt.Sprintf("moving (%s)", formatPercent(t.Moving))
 	}
 	if t.State == engine.StateError {
 		v.State, v.Failed = "error", true

@@ -120,6 +120,10 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 	if r := m.list.rows[0].view; r.ETA != "1m 30s" || r.Down != "2.0 KiB/s" || r.Peers != "3 (1)" || r.Size != "3.0 MiB" {
 		t.Errorf("row 0 %+v", r)
 	}
+	// With files skipped, the row's size is what it downloads.
+	if v := viewOf(engine.TorrentStatus{Size: 3 << 20, Wanted: 1 << 20}); v.Size != "1.0 MiB" {
+		t.Errorf("size with skipped files %q", v.Size)
+	}
 	if got := m.status.dht.Text; got != "⚠ DHT: "+noAnswerYet { // a contact is set, none answered
 		t.Errorf("status DHT %q", got)
 	}

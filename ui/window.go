@@ -237,6 +237,12 @@ func (m *mainWindow) handleEvent(ev engine.Event) {
 	switch ev := ev.(type) {
 	case engine.TorrentFinished:
 		m.notify("Download finished", ev.Name)
+	case engine.TorrentDuplicate:
+		m.onDuplicate(ev)
+	case engine.MoveFinished:
+		m.status.say(fmt.Sprintf("“%s” moved to %s", ev.Name, ev.Dir))
+	case engine.MoveFailed:
+		m.showError(fmt.Errorf("moving “%s”: %w (its data stays where it was)", ev.Name, ev.Err))
 	case engine.PingResult:
 		if m.settings != nil {
 			m.settings.handlePing(ev)

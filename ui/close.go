@@ -158,9 +158,13 @@ func (m *mainWindow) askQuit(down, up int, host bool) {
 	d.Show()
 }
 
-// quit remembers the window's size and layout and ends the program.
+// quit remembers the window's size and layout, stops the feed and ends
+// the program.
 func (m *mainWindow) quit() {
 	m.saveSize()
+	if m.stopFeed != nil {
+		m.stopFeed()
+	}
 	m.app.Quit()
 }
 

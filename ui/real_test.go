@@ -63,9 +63,11 @@ func TestRealEngineAddSelectPause(t *testing.T) {
 	}
 }
 
-// TestCreateDialogMatchesMktorrent drives the create dialog on a real
-// folder with a real engine and compares the info hash with mktorrent's.
-func TestCreateDialogMatchesMktorrent(t *testing.T) {
+// TestCreateDialogMatchesLibtorrent drives the create dialog on a real
+// folder with a real engine and compares the info hash with the one
+// libtorrent makes of the same folder with pad files (BEP 47), the layout
+// we create by default.
+func TestCreateDialogMatchesLibtorrent(t *testing.T) {
 	be := startEngine(t)
 	m := newTestWindow(t, be)
 	dir := filepath.Join(t.TempDir(), "album")
@@ -107,9 +109,9 @@ func TestCreateDialogMatchesMktorrent(t *testing.T) {
 	if c.problem.Text != "" {
 		t.Fatalf("creation failed: %s", c.problem.Text)
 	}
-	want := mktorrent(t, dir, 15)
-	if c.created.InfoHash != want.InfoHash.String() {
-		t.Fatalf("info hash %s, mktorrent's %s", c.created.InfoHash, want.InfoHash)
+	want := strings.TrimSpace(testpeers.LT(t, "create", dir, filepath.Join(t.TempDir(), "lt.torrent"), "--pad", "--piece-length", "32768"))
+	if c.created.InfoHash != want {
+		t.Fatalf("info hash %s, libtorrent's %s", c.created.InfoHash, want)
 	}
 	mi, err := metainfo.Parse(c.created.Torrent)
 	if err != nil {

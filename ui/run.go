@@ -31,16 +31,15 @@ func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
 	defer cancel()
 	a.Lifecycle().SetOnStarted(func() {
 		m.fitToScreen()
-		go m.feed(ctx, s.Handover)
-		if s.Stop != nil {
-			go func() {
-				select {
-				case <-s.Stop: // SIGINT or SIGTERM: quit as the user would
-					fyne.Do(m.quit)
-				case <-ctx.Done():
-				}
-			}()
+		feedDone := make(chan struct{})
+		m.stopFeed = func() {
+			cancel()
+			<-feedDone
 		}
+		go func() {
+			defer close(feedDone)
+			m.feed(ctx, s.Handover, s.Stop)
+		}()
 		if s.SettingsErr != nil {
 			m.showSettingsProblem(s.SettingsErr)
 		}
@@ -53,5 +52,8 @@ func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
 	})
 	m.win.Show()
 	a.Run()
+	if m.stopFeed != nil {
+		m.stopFeed() // Fyne quit by itself: no fyne.Do may outlive Run
+	}
 	return nil
 }

@@ -9,10 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
@@ -48,17 +48,12 @@ func startScene(m *mainWindow, scene string) {
 	case "busyport":
 		go reportBusyPort(m)
 	}
-	go func() {
-		// Select the first torrent once the engine lists it.
-		for range 50 {
-			time.Sleep(100 * time.Millisecond)
-			fyne.Do(func() {
-				if len(m.list.rows) > 0 && m.list.current == "" {
-					m.list.selectIndex(0)
-				}
-			})
+	// Select the first torrent once the engine lists it.
+	m.onSnapshot = func() {
+		if len(m.list.rows) > 0 && m.list.current == "" {
+			m.list.selectIndex(0)
 		}
-	}()
+	}
 	fmt.Println("READY")
 }
 
@@ -171,7 +166,17 @@ func (p *program) quit(t *testing.T, display string) {
 			t.Errorf("program exited with %v (standard error in %s): %s", err, log, lastLines(p.stderr.String(), 10))
 		}
 	case <-time.After(20 * time.Second):
-		t.Error("Ctrl+Q did not quit")
+		// Ask the Go runtime for every goroutine's stack, to see where
+		// the program hangs.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case err := <-p.done:
+			p.done <- err
+		case <-time.After(5 * time.Second):
+		}
+		log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
+		os.WriteFile(log, []byte(p.stderr.String()), 0o644)
+		t.Errorf("Ctrl+Q did not quit in 20 s (goroutines in %s)", log)
 	}
 }
 

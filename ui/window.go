@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 
 	"fyne.io/fyne/v2"
@@ -10,7 +9,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	swapp "github.com/swarmdrop/swarmdrop/app"
 	"github.com/swarmdrop/swarmdrop/engine"
 )
 
@@ -45,6 +43,8 @@ type mainWindow struct {
 	notListening *keyDialog            // says the port is taken, while open
 	listenErr    bool                  // the last snapshot said we do not listen
 	quitting     *keyDialog            // asks before quitting, while open
+	stopFeed     func()                // ends the feed and waits for it (set by run)
+	onSnapshot   func()                // called after each snapshot is shown (tests)
 }
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
@@ -148,30 +148,6 @@ func (m *mainWindow) onListKey(ev *fyne.KeyEvent) {
 	}
 }
 
-// feed brings snapshots, events and handed-over arguments to the Fyne
-// thread until ctx ends.
-func (m *mainWindow) feed(ctx context.Context, handover <-chan swapp.Handover) {
-	snaps, events := m.be.Snapshots(), m.be.Events()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s := <-snaps:
-			fyne.Do(func() { m.applySnapshot(s) })
-		case ev := <-events:
-			fyne.Do(func() { m.handleEvent(ev) })
-		case h, ok := <-handover:
-			if !ok {
-				handover = nil
-				continue
-			}
-			// The process that handed them over prints the error and
-			// exits 1; the window shows it too.
-			fyne.Do(func() { h.Reply(m.intake(h.Args)) })
-		}
-	}
-}
-
 // applySnapshot shows the engine's state.
 func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 	m.snap = s
@@ -183,6 +159,9 @@ func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 	}
 	m.checkListening(s)
 	m.applyAdds()
+	if m.onSnapshot != nil {
+		m.onSnapshot()
+	}
 }
 
 // checkListening says once, in a dialog, that the engine cannot listen on

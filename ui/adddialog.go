@@ -180,7 +180,9 @@ func (m *mainWindow) applyAdds() {
 	for ih, a := range m.adds {
 		t, ok := m.torrent(ih)
 		switch {
-		case ok && (t.State == engine.StateWaitingFiles || t.Size == 0):
+		case ok && !started(t.State):
+			// Waiting, or on its way there: a magnet link goes from
+			// fetching its metadata through checking to waiting.
 			a.apply(t)
 			a.gone = 0
 		case ok:
@@ -196,6 +198,16 @@ func (m *mainWindow) applyAdds() {
 			}
 		}
 	}
+}
+
+// started tells whether a torrent in state s no longer waits for its
+// choice of files.
+func started(s engine.TorrentState) bool {
+	switch s {
+	case engine.StateDownloading, engine.StateSeeding, engine.StatePaused, engine.StateError, engine.StateMoving:
+		return true
+	}
+	return false
 }
 
 // torrent returns the latest status of torrent ih.

@@ -122,6 +122,11 @@ func TestAddDialogMagnet(t *testing.T) {
 	if m.adds[ih] == nil || a.filled {
 		t.Fatal("dialog closed or filled while fetching the metadata")
 	}
+	// Between the metadata and the wait, it checks: still the same dialog.
+	m.applySnapshot(snapOf(engine.TorrentStatus{InfoHash: ih, Name: "test", State: engine.StateChecking, Size: 5}))
+	if m.adds[ih] != a {
+		t.Fatal("dialog closed while the torrent checks on its way to waiting")
+	}
 	m.applySnapshot(snapOf(engine.TorrentStatus{InfoHash: ih, Name: "test", State: engine.StateWaitingFiles, Size: 5,
 		Files: []engine.FileStatus{{Index: 0, Path: "test", Size: 5}}}))
 	if !a.filled || len(a.tree.files) != 1 {
@@ -171,7 +176,11 @@ func TestAddDialogRealSeeder(t *testing.T) {
 	if a == nil {
 		t.Fatal("no add dialog for the magnet link")
 	}
-	pump(t, m, be, 30*time.Second, func() bool { return a.filled })
+	start := time.Now()
+	// The metadata takes 5-10 s from the local seeder when the machine is
+	// idle; the bound leaves room for a loaded one.
+	pump(t, m, be, 60*time.Second, func() bool { return a.filled })
+	t.Logf("file list after %.1f s", time.Since(start).Seconds())
 	if len(a.tree.files) != 3 {
 		t.Fatalf("tree %+v", a.tree.files)
 	}
@@ -180,10 +189,12 @@ func TestAddDialogRealSeeder(t *testing.T) {
 	dir := filepath.Join(root, "chosen")
 	a.dir.SetText(dir)
 	press(t, m, fyne.KeyReturn)
+	start = time.Now()
 	pump(t, m, be, 60*time.Second, func() bool {
 		tr, ok := m.torrent(ih)
 		return ok && tr.State == engine.StateSeeding
 	})
+	t.Logf("b.bin downloaded after %.1f s", time.Since(start).Seconds())
 	want, _ := os.ReadFile(filepath.Join(src, "b.bin"))
 	got, err := os.ReadFile(filepath.Join(dir, "Three", "b.bin"))
 	if err != nil || !bytes.Equal(got, want) {

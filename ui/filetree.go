@@ -150,6 +150,17 @@ func (ft *fileTree) under(uid string) []int {
 	return out
 }
 
+// indexesUnder returns the torrent's file indexes of the files at or
+// under node uid.
+func (ft *fileTree) indexesUnder(uid string) []int {
+	idx := ft.under(uid)
+	out := make([]int, len(idx))
+	for i, j := range idx {
+		out[i] = ft.files[j].Index
+	}
+	return out
+}
+
 // progress is a node's share done, weighed by size.
 func (ft *fileTree) progress(uid string) float64 {
 	var done, size float64
@@ -235,11 +246,7 @@ func (ft *fileTree) menu(uid string, pos fyne.Position) {
 	if c == nil || uid == "" {
 		return
 	}
-	idx := ft.under(uid)
-	indexes := make([]int, len(idx))
-	for i, j := range idx {
-		indexes[i] = ft.files[j].Index
-	}
+	indexes := ft.indexesUnder(uid)
 	item := func(p filePriority) *fyne.MenuItem {
 		it := fyne.NewMenuItem(priorityNames[p], func() { ft.onPriority(indexes, p) })
 		it.Checked = ft.priorityText(uid) == priorityNames[p]

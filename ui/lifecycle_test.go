@@ -34,7 +34,7 @@ func TestNotListeningShown(t *testing.T) {
 		t.Fatalf("%d overlays after a second snapshot: the dialog is shown once", len(m.win.Canvas().Overlays().List()))
 	}
 	test.Tap(findButton(t, top, "Choose another port"))
-	if m.settings == nil || m.settings.tabs.SelectedIndex() != 1 {
+	if m.settings == nil || m.settings.tabs.selected != 1 {
 		t.Fatal("the button did not open the port setting")
 	}
 	if !strings.Contains(m.settings.portNote.Text, "tries it as soon as you save") {

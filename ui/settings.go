@@ -30,7 +30,7 @@ type settingsDialog struct {
 	listen       int            // the port the engine listens on now
 	notListening bool           // the engine could not listen: a new port is tried at once
 	contacts     *contactEditor
-	tabs         *container.AppTabs
+	tabs         *tabStrip // buttons, so that Tab reaches them
 
 	dir                *keyEntry
 	port               *keyEntry
@@ -84,13 +84,11 @@ func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, tray
 		widget.NewFormItem("", d.ask),
 		widget.NewFormItem("", d.tray),
 	)
-	d.tabs = container.NewAppTabs(
-		container.NewTabItem("DHT contacts", d.contacts.content()),
-		container.NewTabItem("Network and folders", network),
-	)
+	d.tabs = newTabStrip([]string{"DHT contacts", "Network and folders"},
+		[]fyne.CanvasObject{d.contacts.content(), network})
 	d.save = newKeyButton(k, "Save", theme.DocumentSaveIcon(), d.onSave)
 	d.save.Importance = widget.HighImportance
-	d.dlg = h.newDialog("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs), k,
+	d.dlg = h.newDialog("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs.root), k,
 		newKeyButton(k, "Cancel", nil, func() { d.dlg.Hide() }), d.save)
 	k.confirm = d.onSave
 	d.dlg.SetOnClosed(onClosed)
@@ -101,7 +99,7 @@ func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, tray
 func (d *settingsDialog) handlePing(ev engine.PingResult) { d.contacts.handlePing(ev) }
 
 // showNetwork brings the port and folders tab to the front.
-func (d *settingsDialog) showNetwork() { d.tabs.SelectIndex(1) }
+func (d *settingsDialog) showNetwork() { d.tabs.selectIndex(1) }
 
 func (d *settingsDialog) onBrowse() {
 	fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {

@@ -22,13 +22,13 @@ const (
 // total rates, and for a few seconds what the user's last action did
 // ("Magnet link copied"). Its texts truncate in a narrow window.
 type statusBar struct {
-	dht   *widget.Hyperlink
-	port  *widget.Label
-	nat   *widget.Label
-	note  *widget.Label
-	rates *widget.Label
-	row   *fyne.Container
-	notes int // counts notes, so that an old one's timer leaves a newer one
+	dht       *widget.Hyperlink
+	port      *widget.Label
+	nat       *widget.Label
+	note      *widget.Label
+	rates     *widget.Label
+	row       *fyne.Container
+	noteUntil time.Time // when the note from say may go
 }
 
 func newStatusBar(onDHT func()) *statusBar {
@@ -61,31 +61,36 @@ func (s *statusBar) relayout(before [5]string) {
 	}
 }
 
-// say shows what an action did for a few seconds.
+// say shows what an action did for a few seconds (until the first
+// snapshot after noteFor: no timer, so nothing reaches the Fyne thread
+// from another goroutine, even after quit).
 func (s *statusBar) say(text string) {
-	s.notes++
-	n := s.notes
+	s.noteUntil = time.Now().Add(noteFor)
 	s.note.SetText(text)
 	s.note.Show()
 	if s.row != nil {
 		s.row.Refresh()
 	}
-	time.AfterFunc(6*time.Second, func() {
-		fyne.Do(func() {
-			if s.notes == n {
-				s.note.Hide()
-				if s.row != nil {
-					s.row.Refresh()
-				}
-			}
-		})
-	})
+}
+
+// noteFor is how long a note from say stays at least.
+const noteFor = 6 * time.Second
+
+// expireNote hides the note from say once its time is up.
+func (s *statusBar) expireNote(now time.Time) {
+	if s.note.Visible() && now.After(s.noteUntil) {
+		s.note.Hide()
+		if s.row != nil {
+			s.row.Refresh()
+		}
+	}
 }
 
 // apply shows a snapshot; haveContacts tells whether the settings hold
 // bootstrap contacts.
 func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
 	defer s.relayout(s.texts())
+	s.expireNote(time.Now())
 	text := dhtSummary(snap.DHT, haveContacts)
 	if snap.DHT.Enabled && snap.DHT.Good+snap.DHT.Questionable == 0 {
 		text = "⚠ " + text

@@ -47,19 +47,23 @@ func trackerLines(tiers [][]string) string {
 // engine copies, then removes the old copy; the row shows the progress).
 func (m *mainWindow) moveData(t engine.TorrentStatus) {
 	fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
-		if err != nil || u == nil {
-			return
+		if err == nil && u != nil {
+			m.startMove(t, u.Path())
 		}
-		dir := u.Path()
-		if err := writableDir(dir); err != nil {
-			m.showError(fmt.Errorf("moving “%s”: %w", t.Name, err))
-			return
-		}
-		m.be.Move(t.InfoHash, dir)
-		m.status.say(fmt.Sprintf("Moving “%s” to %s", t.Name, dir))
 	}, m.win)
 	fd.Resize(fileDialogSize(m.win))
 	fd.Show()
+}
+
+// startMove moves torrent t's data into dir, once dir is known to be
+// writable.
+func (m *mainWindow) startMove(t engine.TorrentStatus, dir string) {
+	if err := writableDir(dir); err != nil {
+		m.showError(fmt.Errorf("moving “%s”: %w", t.Name, err))
+		return
+	}
+	m.be.Move(t.InfoHash, dir)
+	m.status.say(fmt.Sprintf("Moving “%s” to %s", t.Name, dir))
 }
 
 // recheck verifies the selected torrents' data again.

@@ -1,13 +1,20 @@
 package ui
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 
 	"github.com/swarmdrop/swarmdrop/engine"
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // menuItem finds a context menu item by its label.
@@ -102,5 +109,85 @@ func TestTorrentActions(t *testing.T) {
 	}
 	if menuItem(t, m.rowMenu(), "Move data to…").Disabled == false {
 		t.Error("move offered while moving")
+	}
+}
+
+// TestMoveKeepsSeeding: a seeding torrent's data moved from the window
+// (a real engine) lands in the new folder, leaves the old one, the window
+// says so, and the torrent goes on seeding from there: libtorrent then
+// downloads it from us, byte for byte.
+func TestMoveKeepsSeeding(t *testing.T) {
+	be := startEngine(t)
+	be.settings.SkipAddDialog = true
+	m := newTestWindow(t, be)
+	old := be.Settings().DownloadDir
+	src := filepath.Join(old, "Moved")
+	testpeers.RandomFile(t, filepath.Join(src, "a.bin"), 300_000, 51)
+	testpeers.RandomFile(t, filepath.Join(src, "sub", "b.bin"), 120_000, 52)
+	want := map[string][]byte{}
+	for _, f := range []string{"a.bin", filepath.Join("sub", "b.bin")} {
+		want[f], _ = os.ReadFile(filepath.Join(src, f))
+	}
+	mi := mktorrent(t, src, 15)
+	tf := filepath.Join(t.TempDir(), "moved.torrent")
+	data, err := mi.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(tf, data, 0o644)
+	ih := mi.InfoHash.String()
+	m.intake([]string{tf})
+	seeding := func() (engine.TorrentStatus, bool) {
+		tr, ok := m.torrent(ih)
+		return tr, ok && tr.State == engine.StateSeeding
+	}
+	pump(t, m, be, 30*time.Second, func() bool { _, ok := seeding(); return ok })
+
+	dir := filepath.Join(t.TempDir(), "new place")
+	tr, _ := seeding()
+	m.startMove(tr, dir)
+	pump(t, m, be, 30*time.Second, func() bool {
+		tr, ok := seeding()
+		return ok && tr.Dir == dir && strings.Contains(m.status.note.Text, "moved to")
+	})
+	for f, b := range want {
+		got, err := os.ReadFile(filepath.Join(dir, "Moved", f))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("%s after the move: %d bytes, %v", f, len(got), err)
+		}
+	}
+	if _, err := os.Stat(src); !os.IsNotExist(err) {
+		t.Errorf("the old copy is still there (%v)", err)
+	}
+
+	dst := t.TempDir()
+	dl := testpeers.StartLT(t, "download", tf, dst, "--flush", "--port", "0",
+		"--peer", fmt.Sprintf("127.0.0.1:%d", m.snap.ListenPort), "--seconds", "60")
+	dl.Wait(t, "DONE", 70*time.Second)
+	for f, b := range want {
+		if got, _ := os.ReadFile(filepath.Join(dst, "Moved", f)); !bytes.Equal(got, b) {
+			t.Errorf("libtorrent's %s differs (%d bytes)", f, len(got))
+		}
+	}
+}
+
+// TestPriorityWhileRunning: a priority set in the details' file tree
+// (its menu) sends the whole list, by file index, with the others as
+// they were and pad files in their place.
+func TestPriorityWhileRunning(t *testing.T) {
+	be := newFakeBackend()
+	m := newTestWindow(t, be)
+	ih := strings.Repeat("d", 40)
+	m.applySnapshot(snapOf(engine.TorrentStatus{InfoHash: ih, Name: "d", State: engine.StateDownloading, Size: 30,
+		Files: []engine.FileStatus{{Index: 0, Path: "d/x", Size: 10, Priority: priorityHigh},
+			{Index: 2, Path: "d/y", Size: 10}, {Index: 3, Path: "d/z", Size: 10, Priority: prioritySkip}}}))
+	m.list.selectIndex(0)
+	if got := m.details.files.priorityText("d"); got != "Mixed" {
+		t.Errorf("folder priority %q", got)
+	}
+	m.details.files.onPriority(m.details.files.indexesUnder("d/y"), prioritySkip)
+	want := []engine.FilePriority{priorityHigh, priorityNormal, prioritySkip, prioritySkip}
+	if c := be.Calls(); c[len(c)-1] != (call{"SetFilePriorities", ih, false}) || !reflect.DeepEqual(be.chosen, want) {
+		t.Fatalf("calls %+v, files %v, want %v", c[len(c)-1], be.chosen, want)
 	}
 }

@@ -19,8 +19,8 @@ func init() {
 		summary: "Downloads one torrent; exits 0 once every piece is verified on disk.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runTransfer(ctx, "download", args, stdout, stderr)
 		}})
-	register(command{name: "seed", usage: "seed [flags] FILE.torrent",
-		summary: "Verifies the data already in --dir, then seeds until interrupted.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	register(command{name: "seed", usage: "seed [flags] FILE.torrent|UPDATABLE-LINK",
+		summary: "Verifies the data already in --dir, then seeds until interrupted.\nAn updatable link (magnet:?xs=urn:btpk:...) is followed: each new version is downloaded.", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runTransfer(ctx, "seed", args, stdout, stderr)
 		}})
 }
@@ -31,8 +31,15 @@ type transferFlags struct {
 	port             int
 	peers            stringList
 	noDHT, noUPnP    bool
+	noUTP            bool
+	noLSD            bool
 	seed, jsonOut    bool
 	ignoreSpace      bool
+	// follow keeps following an updatable link (BEP 46) after the
+	// download; checkEvery is the wait between two looks for a new
+	// version.
+	follow     bool
+	checkEvery time.Duration
 }
 
 // runTransfer is `swarmdrop download` and `swarmdrop seed`: one torrent,
@@ -48,9 +55,13 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	fs.StringVar(&f.nodes, "nodes", "", "extra DHT bootstrap contacts, a `LIST` \"host:port, host:port\"")
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
+	fs.BoolVar(&f.noUTP, "no-utp", false, "connect to peers over TCP only, not uTP")
+	fs.BoolVar(&f.noLSD, "no-lsd", false, "no local peer discovery: do not announce the torrent on the LAN (default: the settings' choice)")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
 	fs.BoolVar(&f.ignoreSpace, "ignore-space", false, "start even if the download does not fit in the free space of --dir")
+	fs.BoolVar(&f.follow, "follow", name == "seed", "with an updatable link (magnet:?xs=urn:btpk:...): keep seeding and download each new version")
+	fs.DurationVar(&f.checkEvery, "check-every", 15*time.Minute, "with --follow, look for a new version every `DURATION`")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -59,7 +70,18 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 		return usagef("usage: swarmdrop %s [flags] FILE.torrent|MAGNET", name)
 	}
 	target := pos[0]
-	if name == "seed" && strings.HasPrefix(target, "magnet:") {
+	var link *metainfo.MutableMagnet
+	if strings.HasPrefix(target, "magnet:") {
+		l, err := metainfo.ParseMutableMagnet(target)
+		if err != nil && !errors.Is(err, metainfo.ErrNoPublicKey) {
+			return err
+		}
+		link = l
+	}
+	if f.checkEvery < time.Second {
+		return usagef("--check-every: at least 1s")
+	}
+	if name == "seed" && link == nil && strings.HasPrefix(target, "magnet:") {
 		return usagef("seed needs a .torrent file, not a magnet link")
 	}
 	extra, err := metainfo.ParseNodes(f.nodes)
@@ -80,14 +102,23 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	boot := append(nodeStrings(settings.Contacts()), nodeStrings(extra)...)
 	e, err := engine.New(engine.Config{
 		StateDir: paths.StateDir, DownloadDir: f.dir, Port: f.port, Bind: f.bind,
-		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP,
+		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoUTP: f.noUTP || !settings.UTP,
+		NoLSD:          f.noLSD || !settings.LSD,
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,
+		Timing: engine.Timing{FollowCheck: f.checkEvery},
 	})
 	if err != nil {
 		return err
 	}
 	opt := engine.AddOptions{Dir: f.dir, Peers: f.peers, IgnoreSpace: f.ignoreSpace}
+	if link != nil {
+		if f.noDHT {
+			return usagef("an updatable link needs the DHT: drop --no-dht")
+		}
+		rep := &reporter{out: stdout, warn: stderr, jsonOut: f.jsonOut, start: time.Now()}
+		return runFollow(ctx, e, target, opt, f, rep)
+	}
 	var ih string
 	if strings.HasPrefix(target, "magnet:") {
 		ih, err = e.AddMagnet(target, opt)
@@ -179,6 +210,7 @@ type reporter struct {
 	start   time.Time
 	last    time.Time
 	snap    engine.Snapshot // the latest, for the global fields
+	updated bool            // a version of an updatable link completed
 }
 
 // progressLine is the --json object (see DESIGN.md's command line).
@@ -205,6 +237,12 @@ type progressLine struct {
 	MappedUDP  int    `json:"mapped_udp,omitempty"`
 	ExternalIP string `json:"external_ip,omitempty"`
 	DHTNodes   int    `json:"dht_nodes"`
+	// LSD is local peer discovery: "off", or the interfaces it announces
+	// on ("eth0, wlan0"; "" when there is none); LSDTorrents how many
+	// torrents it announces and LSDPeers how many peers it heard of.
+	LSD         string `json:"lsd"`
+	LSDTorrents int    `json:"lsd_torrents"`
+	LSDPeers    uint64 `json:"lsd_peers"`
 }
 
 func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) progressLine {
@@ -216,7 +254,16 @@ func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) prog
 		Elapsed: time.Since(r.start).Seconds(), Error: errText,
 		Port: r.snap.ListenPort, UPnP: string(r.snap.NAT.State), MappedTCP: r.snap.NAT.TCP.ExternalPort,
 		MappedUDP: r.snap.NAT.UDP.ExternalPort, ExternalIP: r.snap.NAT.ExternalIP, DHTNodes: r.snap.DHT.Good,
+		LSD: lsdText(r.snap.LSD), LSDTorrents: r.snap.LSD.Torrents, LSDPeers: r.snap.LSD.Peers,
 	}
+}
+
+// lsdText is local discovery's state for the --json line.
+func lsdText(s engine.LSDStatus) string {
+	if !s.Enabled {
+		return "off"
+	}
+	return strings.Join(s.Interfaces, ", ")
 }
 
 func (r *reporter) progress(ts engine.TorrentStatus) {

@@ -65,7 +65,7 @@ func (s *Session) DefaultNodes(snap engine.Snapshot) []metainfo.Node {
 
 func engineSettings(s Settings) engine.Settings {
 	return engine.Settings{
-		Bootstrap: nodeStrings(s.Contacts()), DownloadDir: s.DownloadDir, UPnP: s.UPnP,
+		Bootstrap: nodeStrings(s.Contacts()), DownloadDir: s.DownloadDir, UPnP: s.UPnP, NoUTP: !s.UTP, LSD: s.LSD,
 		MaxConnections: s.MaxConnections, MaxDownloadRate: s.MaxDownloadRate, MaxUploadRate: s.MaxUploadRate,
 		Port: s.Port,
 	}
@@ -84,7 +84,8 @@ func runGUI(args []string, gui GUI) error {
 	settings, serr := LoadSettings(paths)
 	e, err := engine.New(engine.Config{
 		StateDir: paths.StateDir, KeepList: true, DownloadDir: settings.DownloadDir,
-		Port: settings.Port, Bootstrap: nodeStrings(settings.Contacts()), NoUPnP: !settings.UPnP,
+		Port: settings.Port, Bootstrap: nodeStrings(settings.Contacts()), NoUPnP: !settings.UPnP, NoUTP: !settings.UTP,
+		NoLSD:          !settings.LSD,
 		MaxConnections: settings.MaxConnections, MaxDownloadRate: settings.MaxDownloadRate,
 		MaxUploadRate: settings.MaxUploadRate,
 	})

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +17,7 @@ import (
 )
 
 func init() {
-	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET",
+	register(command{name: "info", usage: "info [--json] FILE.torrent|MAGNET|UPDATABLE-LINK",
 		summary: "Prints what a .torrent file or magnet link holds.", run: runInfo})
 }
 
@@ -31,11 +32,14 @@ type infoFile struct {
 }
 
 // infoOutput is the --json object of `swarmdrop info`. Source is
-// "torrent" or "magnet"; a magnet link fills only the fields it carries.
+// "torrent", "magnet" or "updatable" (a BEP 46 link: a public key and a
+// salt, no info hash); a link fills only the fields it carries.
 type infoOutput struct {
 	Source       string     `json:"source"`
 	Name         string     `json:"name"`
 	InfoHash     string     `json:"info_hash"`
+	PublicKey    string     `json:"public_key,omitempty"` // updatable links only, hex
+	Salt         string     `json:"salt,omitempty"`       // updatable links only, hex
 	TotalLength  int64      `json:"total_length,omitempty"`
 	PieceLength  int64      `json:"piece_length,omitempty"`
 	Pieces       int        `json:"pieces,omitempty"`
@@ -85,6 +89,10 @@ func describe(target string) (*infoOutput, error) {
 	if len(target) >= 7 && strings.EqualFold(target[:7], "magnet:") {
 		m, err := metainfo.ParseMagnet(target)
 		if err != nil {
+			if u, uerr := metainfo.ParseMutableMagnet(target); uerr == nil {
+				return &infoOutput{Source: "updatable", Name: u.Name, PublicKey: hex.EncodeToString(u.PublicKey[:]),
+					Salt: hex.EncodeToString(u.Salt), Trackers: [][]string{}, Peers: u.Peers, Magnet: u.String()}, nil
+			}
 			return nil, err
 		}
 		out := &infoOutput{Source: "magnet", Name: m.Name, InfoHash: m.InfoHash.String(),
@@ -158,7 +166,15 @@ func infoText(out *infoOutput) string {
 	if out.Name != "" {
 		line("name", "%s", out.Name)
 	}
-	line("info hash", "%s", out.InfoHash)
+	if out.Source == "updatable" {
+		line("updatable", "yes: the DHT tells which torrent is the current version (BEP 46)")
+		line("public key", "%s", out.PublicKey)
+		if out.Salt != "" {
+			line("salt", "%s", out.Salt)
+		}
+	} else {
+		line("info hash", "%s", out.InfoHash)
+	}
 	if out.Source == "torrent" {
 		line("size", "%s (%d bytes)", humanBytes(out.TotalLength), out.TotalLength)
 		line("pieces", "%d x %s", out.Pieces, humanBytes(out.PieceLength))
@@ -176,7 +192,7 @@ func infoText(out *infoOutput) string {
 			fmt.Fprintf(&b, "  %10s  %s\n", humanBytes(f.Length), printable.String(f.Path))
 		}
 	}
-	if len(out.Trackers) == 0 {
+	if len(out.Trackers) == 0 && out.Source != "updatable" {
 		line("trackers", "none")
 	}
 	for i, tier := range out.Trackers {

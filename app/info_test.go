@@ -68,3 +68,31 @@ func TestInfoCommand(t *testing.T) {
 		t.Fatalf("no argument: %v", err)
 	}
 }
+
+// TestInfoUpdatableLink: `swarmdrop info` of a BEP 46 link prints its
+// public key and salt (as JSON and as text), and no info hash.
+func TestInfoUpdatableLink(t *testing.T) {
+	link := "magnet:?xs=urn:btpk:" + strings.Repeat("5a", 32) + "&s=6d79&dn=My%20folder&x.pe=127.0.0.1:7"
+	var out bytes.Buffer
+	if err := runInfo(context.Background(), []string{"--json", link}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var got infoOutput
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if got.Source != "updatable" || got.PublicKey != strings.Repeat("5a", 32) || got.Salt != "6d79" || got.Name != "My folder" ||
+		got.InfoHash != "" || !reflect.DeepEqual(got.Peers, []string{"127.0.0.1:7"}) || got.Magnet != link {
+		t.Fatalf("--json printed %s", out.String())
+	}
+	out.Reset()
+	if err := runInfo(context.Background(), []string{link}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"updatable:  yes", "public key: " + strings.Repeat("5a", 32), "salt:       6d79"} {
+		if !strings.Contains(text, want) || strings.Contains(text, "info hash") {
+			t.Fatalf("text output lacks %q or names an info hash:\n%s", want, text)
+		}
+	}
+}

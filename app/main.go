@@ -121,7 +121,8 @@ func usageText() string {
   swarmdrop create [flags] PATH ...     make a .torrent
   swarmdrop info [--json] FILE.torrent|MAGNET
   swarmdrop download [flags] FILE.torrent|MAGNET
-  swarmdrop seed [flags] FILE.torrent
+  swarmdrop seed [flags] FILE.torrent|UPDATABLE-LINK
+  swarmdrop publish [--key FILE] [--salt TEXT] PATH   publish as updatable; prints the link
   swarmdrop router [--port N] [--bind ADDR] [--nodes LIST]
 Run "swarmdrop COMMAND -h" (or "swarmdrop help COMMAND") for a command's flags.
 `

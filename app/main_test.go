@@ -88,8 +88,8 @@ func TestHelpEveryCommand(t *testing.T) {
 	want := map[string][]string{
 		"create":   {"--nodes LIST", "--tracker URL", "--piece-length N", "--name NAME", "--private", "--comment TEXT", "-o FILE", "--force", "--quiet"},
 		"info":     {"--json"},
-		"download": {"--dir DIR", "--port N", "--bind ADDR", "--peer HOST:PORT", "--nodes LIST", "--no-dht", "--no-upnp", "--seed", "--json"},
-		"seed":     {"--dir DIR", "--port N", "--peer HOST:PORT", "--no-dht", "--json"},
+		"download": {"--dir DIR", "--port N", "--bind ADDR", "--peer HOST:PORT", "--nodes LIST", "--no-dht", "--no-upnp", "--no-lsd", "--seed", "--json"},
+		"seed":     {"--dir DIR", "--port N", "--peer HOST:PORT", "--no-dht", "--no-lsd", "--json"},
 		"router":   {"--port N", "--bind ADDR", "--nodes LIST"},
 	}
 	// Each command gets one form of asking for help, in turn, so that

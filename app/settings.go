@@ -31,6 +31,13 @@ type Settings struct {
 	Port int `json:"port"`
 	// UPnP turns port forwarding on the router on or off.
 	UPnP bool `json:"upnp"`
+	// UTP turns uTP peer connections (BEP 29, over the UDP port) on or
+	// off; off leaves TCP only, for networks where UDP is broken.
+	UTP bool `json:"utp"`
+	// LSD turns local peer discovery (BEP 14: multicast announces of the
+	// torrents that are not private to the LAN) on or off; on by default,
+	// also for files written before it existed.
+	LSD bool `json:"lsd"`
 	// MaxDownloadRate and MaxUploadRate are in bytes per second; 0 means
 	// no limit.
 	MaxDownloadRate int64 `json:"max_download_rate"`
@@ -90,6 +97,8 @@ func DefaultSettings(p Paths) Settings {
 		DownloadDir:    p.Downloads,
 		Port:           randomPort(),
 		UPnP:           true,
+		UTP:            true,
+		LSD:            true,
 		MaxConnections: 200,
 	}
 }
@@ -128,7 +137,8 @@ func (s Settings) Contacts() []metainfo.Node {
 //
 // A damaged file keeps every field that can still be read; the others
 // fall back to the safe side for network exposure (see parseSettings:
-// UPnP off, no public routers in place of the user's contacts). The
+// UPnP and local peer discovery off, no public routers in place of the
+// user's contacts). The
 // damaged file is moved aside (settings.json.broken-TIME) and the
 // recovered settings saved; the returned error is then a
 // *BrokenSettings saying what was kept and what was reset, and the
@@ -142,7 +152,7 @@ func LoadSettings(p Paths) (Settings, error) {
 	}
 	if err != nil {
 		s := safeDefaults(def)
-		return s, fmt.Errorf("reading settings: %w; for this run UPnP is off and no bootstrap contacts are used", err)
+		return s, fmt.Errorf("reading settings: %w; for this run UPnP and local peer discovery are off and no bootstrap contacts are used", err)
 	}
 	s, broken := parseSettings(data, def)
 	if broken == nil {

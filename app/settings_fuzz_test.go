@@ -9,8 +9,9 @@ import (
 
 // FuzzParseSettings: no settings file makes parsing panic; whatever it
 // returns is valid and survives a save and a reload unchanged; a damaged
-// file never turns UPnP on when its upnp field was not read, and never
-// puts the public routers in place of contacts it could not read.
+// file never turns UPnP or local peer discovery on when its field was not
+// read, and never puts the public routers in place of contacts it could
+// not read.
 func FuzzParseSettings(f *testing.F) {
 	def := DefaultSettings(Paths{Downloads: "/home/u/Downloads"})
 	good, _ := json.Marshal(def)
@@ -19,6 +20,7 @@ func FuzzParseSettings(f *testing.F) {
 	f.Add([]byte(`{"bootstrap": "a:1, b", "port": 70000}`))
 	f.Add([]byte(`{"bootstrap": 5}`))
 	f.Add([]byte(`{"upnp": null, "UPNP": "yes", "port": 6881.5}`))
+	f.Add([]byte(`{"lsd": "on", "LSD": null}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(``))
@@ -32,6 +34,9 @@ func FuzzParseSettings(f *testing.F) {
 				t.Fatal("UPnP on though its field could not be read")
 			}
 			for _, p := range broken.Problems {
+				if p.Field == "lsd" && s.LSD {
+					t.Fatalf("lsd %s but local peer discovery is on", p.Problem)
+				}
 				if p.Field == "upnp" && (s.UPnP || !broken.UPnPReset) {
 					t.Fatalf("upnp %s but UPnP is %v (reset %v)", p.Problem, s.UPnP, broken.UPnPReset)
 				}

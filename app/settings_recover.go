@@ -87,8 +87,8 @@ type settingsField struct {
 }
 
 // settingsFields are the fields of Settings, in file order. Their resets
-// are the safe side for network exposure: UPnP off until the user turns it
-// back on, and no bootstrap contacts (never the public routers in place
+// are the safe side for network exposure: UPnP and local peer discovery
+// off until the user turns them back on, and no bootstrap contacts (never the public routers in place
 // of the user's own) unless some of the file's contacts parse.
 var settingsFields = []settingsField{
 	{"bootstrap", "bootstrap contacts", readBootstrap, func(s *Settings, _ Settings) string {
@@ -121,6 +121,15 @@ var settingsFields = []settingsField{
 		return readValue(raw, &s.UPnP, "true or false", nil)
 	}, func(s *Settings, _ Settings) string {
 		s.UPnP = false
+		return "off until you turn it back on"
+	}},
+	{"utp", "uTP", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.UTP, "true or false", nil)
+	}, func(s *Settings, _ Settings) string { s.UTP = true; return "on" }},
+	{"lsd", "local peer discovery", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.LSD, "true or false", nil)
+	}, func(s *Settings, _ Settings) string {
+		s.LSD = false
 		return "off until you turn it back on"
 	}},
 	{"max_download_rate", "download limit", func(raw json.RawMessage, s *Settings) error {
@@ -385,9 +394,10 @@ func article(kind string) string {
 }
 
 // safeDefaults is def on the safe side, for when nothing of the user's
-// settings can be read: UPnP off and no bootstrap contacts.
+// settings can be read: UPnP and local peer discovery off, and no
+// bootstrap contacts.
 func safeDefaults(def Settings) Settings {
-	def.UPnP = false
+	def.UPnP, def.LSD = false, false
 	def.Bootstrap = ""
 	return def
 }

@@ -195,7 +195,7 @@ func TestSettingsReadable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("readable file refused: %v", err)
 	}
-	if s.Bootstrap != "10.1.2.3:6881" || s.UPnP || s.DownloadDir != "/d" || s.Port != 0 || s.MaxConnections != 200 {
+	if s.Bootstrap != "10.1.2.3:6881" || s.UPnP || s.DownloadDir != "/d" || s.Port != 0 || s.MaxConnections != 200 || !s.LSD {
 		t.Fatalf("read %+v", s)
 	}
 	if b, _ := os.ReadFile(p.SettingsFile); string(b) != file {
@@ -207,13 +207,13 @@ func TestSettingsReadable(t *testing.T) {
 }
 
 // TestSettingsUnreadable: a settings file that cannot be read at all (a
-// folder here) is left in place, and the run uses UPnP off and no
-// contacts.
+// folder here) is left in place, and the run uses UPnP and local peer
+// discovery off and no contacts.
 func TestSettingsUnreadable(t *testing.T) {
 	p := testPaths(t)
 	os.MkdirAll(p.SettingsFile, 0o700)
 	s, err := LoadSettings(p)
-	if err == nil || s.UPnP || s.Bootstrap != "" || s.Validate() != nil {
+	if err == nil || s.UPnP || s.LSD || s.Bootstrap != "" || s.Validate() != nil {
 		t.Fatalf("got %+v, %v", s, err)
 	}
 	if fi, err := os.Stat(p.SettingsFile); err != nil || !fi.IsDir() {
@@ -251,6 +251,43 @@ func TestLayoutDamageIsQuiet(t *testing.T) {
 		s, _ := LoadSettings(p)
 		if s.Bootstrap == "" || len(s.Layout.Columns) != 0 || s.RecentDirs != nil {
 			t.Errorf("%s %s: loaded %+v", f.field, f.value, s)
+		}
+	}
+}
+
+// TestSettingsLSD: local peer discovery is on in new settings and in
+// files written before it existed, off when the file says so, and off
+// (a problem reported) when its value cannot be read or the damage lost
+// it.
+func TestSettingsLSD(t *testing.T) {
+	p := testPaths(t)
+	if s := DefaultSettings(p); !s.LSD {
+		t.Fatal("off in new settings")
+	}
+	for _, c := range []struct {
+		name, file string
+		want       bool
+		problem    bool
+	}{
+		{"old file", withField(t, "lsd", ""), true, false},
+		{"on", withField(t, "lsd", "true"), true, false},
+		{"off", withField(t, "lsd", "false"), false, false},
+		{"string", withField(t, "lsd", `"yes"`), false, true},
+		{"null", withField(t, "lsd", "null"), false, true},
+		{"lost", `{"bootstrap": "", "download_dir": "/d", "port": 1, "lsd": tr`, false, true},
+	} {
+		s, b := parseSettings([]byte(c.file), DefaultSettings(p))
+		if s.LSD != c.want {
+			t.Errorf("%s: LSD %v, want %v", c.name, s.LSD, c.want)
+		}
+		hasProblem := false
+		if b != nil {
+			for _, pr := range b.Problems {
+				hasProblem = hasProblem || (pr.Field == "lsd" && pr.Label == "local peer discovery")
+			}
+		}
+		if hasProblem != c.problem {
+			t.Errorf("%s: problem with lsd %v, want %v (%v)", c.name, hasProblem, c.problem, b)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
@@ -268,4 +269,63 @@ func TestDuplicateAddsTrackers(t *testing.T) {
 	if !strings.Contains(string(raw), httpURL) {
 		t.Fatal("the saved .torrent lacks the added tracker")
 	}
+}
+
+// TestAddPeerAndTrackerBounds: 300 AddPeer calls and 300 tracker URLs
+// leave at most maxTorrentPeers addresses and maxTrackers
+// URLs with the torrent (the saved list and .torrent say so), the newest
+// peers kept.
+func TestAddPeerAndTrackerBounds(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "bounded", 10_000)
+	data, mi := mktorrent(t, content, 15)
+	state := t.TempDir()
+	e := testEngine(t, Config{NoDHT: true, StateDir: state, KeepList: true})
+	ih, err := e.AddTorrent(data, AddOptions{Paused: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, ih, StatePaused, 10*time.Second)
+	var tier []string
+	for i := range 300 {
+		if err := e.AddPeer(ih, fmt.Sprintf("127.0.%d.%d:6881", i/250, i%250+1)); err != nil {
+			t.Fatal(err)
+		}
+		tier = append(tier, fmt.Sprintf("http://127.0.0.1:%d/announce", 1000+i))
+	}
+	e.AddTrackers(ih, [][]string{tier})
+	e.Pause(ih) // a command after those: the list is saved by then
+	var list []listEntry
+	deadline := time.Now().Add(60 * time.Second) // each call saves the list
+	for {
+		raw, err := os.ReadFile(filepath.Join(state, "torrents.json"))
+		if err == nil {
+			list, err = parseList(raw)
+		}
+		if err == nil && len(list) == 1 && len(list[0].Peers) > 0 && list[0].Peers[len(list[0].Peers)-1] == "127.0.1.50:6881" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the saved list does not end with the last peer: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(list[0].Peers); n != maxTorrentPeers {
+		t.Fatalf("%d peers kept, want %d", n, maxTorrentPeers)
+	}
+	waitStatus(t, e, ih, "the trackers saved", 10*time.Second, func(TorrentStatus) bool {
+		raw, err := os.ReadFile(e.torrentFilePath(mi.InfoHash))
+		if err != nil {
+			return false
+		}
+		saved, err := metainfo.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, tier := range saved.Trackers() {
+			n += len(tier)
+		}
+		return n == maxTrackers
+	})
 }

@@ -14,11 +14,18 @@ type Snapshot struct {
 	ListenPort int
 	// ListenErr says why we could not listen, nil when listening.
 	ListenErr error
-	DHT       DHTStatus
-	NAT       NATStatus
-	RateDown  float64 // bytes per second over all torrents
-	RateUp    float64
-	Peers     int // connections over all torrents
+	// UTP says whether peers may connect over uTP (BEP 29) on the UDP
+	// port, as well as over TCP.
+	UTP      bool
+	DHT      DHTStatus
+	NAT      NATStatus
+	LSD      LSDStatus
+	RateDown float64 // bytes per second over all torrents
+	RateUp   float64
+	Peers    int // connections over all torrents
+	// Publications are the updatable publications published and
+	// followed, by ID.
+	Publications []PublicationStatus
 }
 
 // TorrentState is a torrent's state as the user sees it.
@@ -111,6 +118,8 @@ type PeerStatus struct {
 	RateUp   float64
 	Progress float64
 	Flags    string // D/d U/u I E X, as in the peer list of other clients
+	// Family is "IPv4" or "IPv6"; Transport is "TCP" or "uTP" (BEP 29).
+	Family, Transport string
 }
 
 // TrackerStatus is the last result of one tracker.
@@ -135,6 +144,15 @@ type TorrentDHTStatus struct {
 	PeersFound int
 	Announced  bool
 	LastErr    string
+	// IPv4 and IPv6 are the last lookup in each DHT (BEP 32).
+	IPv4, IPv6 DHTFamilyLookup
+}
+
+// DHTFamilyLookup is a torrent's last DHT lookup in one address family.
+type DHTFamilyLookup struct {
+	Looked    bool // the family is served and had a node to start from
+	Answered  int  // nodes that answered
+	Announced int  // nodes that took our announce
 }
 
 // DHTStatus describes our DHT node.
@@ -157,6 +175,16 @@ type DHTStatus struct {
 	// 10 `yourip`), or "" when unknown. The port is our listening port.
 	MyContact       string
 	MyContactSource string
+	// IPv4 and IPv6 are the two routing tables (BEP 32: one DHT per
+	// family); Good, Questionable and Buckets above count both.
+	IPv4, IPv6 DHTFamilyStatus
+}
+
+// DHTFamilyStatus is the routing table of one address family.
+type DHTFamilyStatus struct {
+	Served             bool // the node has a socket for this family
+	Good, Questionable int
+	Buckets            int
 }
 
 // NATState is where the UPnP port mapping stands.

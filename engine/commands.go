@@ -85,10 +85,16 @@ func (e *Engine) AddTorrentFile(path string, opt AddOptions) (string, error) {
 	return ih, nil
 }
 
-// AddMagnet adds a magnet link; the metadata is fetched from peers.
+// AddMagnet adds a magnet link; the metadata is fetched from peers. An
+// updatable link (BEP 46, xs=urn:btpk: and no xt) is followed instead
+// (see Follow), and the ID returned is then the publication's
+// (PublicationStatus.ID), not an info hash.
 func (e *Engine) AddMagnet(uri string, opt AddOptions) (string, error) {
 	m, err := metainfo.ParseMagnet(uri)
 	if err != nil {
+		if _, perr := metainfo.ParseMutableMagnet(uri); perr == nil {
+			return e.Follow(uri, opt)
+		}
 		return "", err
 	}
 	peers, err := parsePeerList(opt.Peers)

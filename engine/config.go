@@ -19,9 +19,15 @@ type Config struct {
 	Bind string
 	// Bootstrap are DHT contacts, "host:port".
 	Bootstrap []string
-	// NoDHT and NoUPnP turn those parts off.
+	// NoDHT and NoUPnP turn those parts off. NoUTP turns uTP (BEP 29)
+	// off: peer connections are then TCP only, for networks where UDP
+	// is broken. NoLSD turns off local peer discovery (BEP 14:
+	// announcing our torrents to the LAN by multicast and hearing others
+	// there), which Settings.LSD switches while running.
 	NoDHT  bool
 	NoUPnP bool
+	NoUTP  bool
+	NoLSD  bool
 	// MaxConnections bounds peer connections over all torrents (default 200).
 	MaxConnections int
 	// MaxDownloadRate and MaxUploadRate in bytes per second; 0 = no limit.
@@ -60,6 +66,12 @@ type Timing struct {
 	Handshake time.Duration
 	// Ping bounds a Ping of a bootstrap contact (5 s).
 	Ping time.Duration
+	// FollowCheck is the interval between two lookups of a new version
+	// of a followed publication (15 min).
+	FollowCheck time.Duration
+	// UTPHeadStart is how long an outgoing uTP connection attempt runs
+	// alone before a TCP attempt races it (1 s).
+	UTPHeadStart time.Duration
 }
 
 // withDefaults returns tm with every zero field set to its default.
@@ -77,5 +89,7 @@ func (tm Timing) withDefaults() Timing {
 	set(&tm.ResumeSaveEvery, 2*time.Second)
 	set(&tm.Handshake, 10*time.Second)
 	set(&tm.Ping, 5*time.Second)
+	set(&tm.FollowCheck, 15*time.Minute)
+	set(&tm.UTPHeadStart, time.Second)
 	return tm
 }

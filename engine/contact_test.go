@@ -85,3 +85,31 @@ func TestMyContactFromPeers(t *testing.T) {
 		}
 	}
 }
+
+// TestMyContactFromDHT: with no UPnP address, the external address the
+// DHT node holds becomes our contact, marked "DHT". The node takes it
+// from BEP 42 votes of public nodes (tested in package dht); none can
+// vote on loopback, so SetExternalIP stands in for them here.
+func TestMyContactFromDHT(t *testing.T) {
+	e := testEngine(t, Config{})
+	port := e.testPort(t)
+	e.netMu.Lock()
+	n := e.net
+	e.netMu.Unlock()
+	if n == nil || n.dht == nil {
+		t.Fatal("no DHT node")
+	}
+	n.dht.SetExternalIP(netip.MustParseAddr("203.0.113.5"))
+	want := fmt.Sprintf("203.0.113.5:%d", port)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-e.Snapshots():
+			if s.DHT.MyContact == want && s.DHT.MyContactSource == "DHT" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the DHT's address did not become the contact")
+		}
+	}
+}

@@ -85,6 +85,8 @@ type Engine struct {
 	stops       context.Context
 	cancelStops context.CancelFunc
 	creates     map[int]context.CancelFunc
+	// pubs are the publications published and followed (Run goroutine).
+	pubs publications
 }
 
 // New builds an engine from cfg. It starts nothing.
@@ -147,6 +149,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.listen()
 	if e.cfg.KeepList {
 		e.restoreList()
+		e.restorePublishing()
+		e.restoreFollows()
 	}
 	tick := time.NewTicker(e.cfg.SnapshotEvery)
 	defer tick.Stop()

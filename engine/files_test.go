@@ -276,3 +276,37 @@ func TestPriorityChangeWhileDownloading(t *testing.T) {
 	waitState(t, e, ih, StateSeeding, 60*time.Second)
 	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "changed"))
 }
+
+// TestWaitForFilesTorrent: a .torrent added with WaitForFiles waits with
+// nothing on disk, keeps waiting across a restart, and StartChosen
+// paused with the folder that holds its data leaves it paused there;
+// resumed, it finds its data and seeds.
+func TestWaitForFilesTorrent(t *testing.T) {
+	src, _, data, mi := threeFiles(t, "held")
+	cfg := Config{NoDHT: true, StateDir: t.TempDir(), KeepList: true, DownloadDir: t.TempDir()}
+	e := newEngine(t, cfg)
+	stop := runEngine(t, e)
+	ih, err := e.AddTorrent(data, AddOptions{WaitForFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := waitState(t, e, ih, StateWaitingFiles, 10*time.Second); len(ts.Files) != 3 {
+		t.Fatalf("%d files on view", len(ts.Files))
+	}
+	stop()
+	e = newEngine(t, cfg)
+	runEngine(t, e)
+	waitState(t, e, ih, StateWaitingFiles, 10*time.Second)
+	if got := listTree(t, cfg.DownloadDir); len(got) != 0 {
+		t.Fatalf("the folder holds %q while waiting", got)
+	}
+	e.StartChosen(ih, src, nil, true)
+	ts := waitState(t, e, ih, StatePaused, 10*time.Second)
+	if ts.Dir != src {
+		t.Fatalf("in %s, want %s", ts.Dir, src)
+	}
+	e.Resume(ih)
+	if ts = waitState(t, e, ih, StateSeeding, 30*time.Second); ts.PiecesHave != mi.Info.NumPieces() {
+		t.Fatalf("%d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
+	}
+}

@@ -42,7 +42,8 @@ func mktorrent(t *testing.T, path string, exp int, extra ...string) ([]byte, *me
 }
 
 // testingConfig is a hermetic configuration for tests: loopback, any free
-// port, UPnP off, a temporary download folder, snapshots every 100 ms, and
+// port, UPnP and local peer discovery off (tests never multicast outside
+// namespaces they make), a temporary download folder, snapshots every 100 ms, and
 // DHT lookups that found nobody retried after 2 s (so that a seeder
 // announcing a moment after our first lookup is found fast).
 func testingConfig(t testing.TB) Config {
@@ -50,13 +51,14 @@ func testingConfig(t testing.TB) Config {
 		DownloadDir:   t.TempDir(),
 		Bind:          "127.0.0.1",
 		NoUPnP:        true,
+		NoLSD:         true,
 		SnapshotEvery: 100 * time.Millisecond,
 		Timing:        Timing{LookupRetry: 2 * time.Second},
 	}
 }
 
 // withTesting fills the zero fields of cfg that testingConfig sets, and
-// turns UPnP off.
+// turns UPnP and local peer discovery off.
 func withTesting(t testing.TB, cfg Config) Config {
 	def := testingConfig(t)
 	if cfg.DownloadDir == "" {
@@ -71,7 +73,7 @@ func withTesting(t testing.TB, cfg Config) Config {
 	if cfg.Timing.LookupRetry == 0 {
 		cfg.Timing.LookupRetry = def.Timing.LookupRetry
 	}
-	cfg.NoUPnP = true
+	cfg.NoUPnP, cfg.NoLSD = true, true
 	return cfg
 }
 

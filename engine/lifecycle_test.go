@@ -135,7 +135,7 @@ func TestPausedShowsPieces(t *testing.T) {
 	src := t.TempDir()
 	content := testContent(t, src, "kept", 200_000)
 	data, mi := mktorrent(t, content, 15)
-	cfg := Config{StateDir: t.TempDir(), KeepList: true, DownloadDir: src, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 50 * time.Millisecond}
+	cfg := Config{StateDir: t.TempDir(), KeepList: true, DownloadDir: src, Bind: "127.0.0.1", NoUPnP: true, NoLSD: true, NoDHT: true, SnapshotEvery: 50 * time.Millisecond}
 	first, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +339,7 @@ func TestQuitWithHandshakesInFlight(t *testing.T) {
 		mu.Unlock()
 		held.Wait()
 	})
-	e, err := New(Config{DownloadDir: src, Bind: "127.0.0.1", NoUPnP: true, NoDHT: true, SnapshotEvery: 50 * time.Millisecond})
+	e, err := New(Config{DownloadDir: src, Bind: "127.0.0.1", NoUPnP: true, NoLSD: true, NoDHT: true, SnapshotEvery: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

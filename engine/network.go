@@ -6,25 +6,37 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/lsd"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
+	"github.com/swarmdrop/swarmdrop/engine/udpmux"
+	"github.com/swarmdrop/swarmdrop/engine/utp"
 	"github.com/swarmdrop/swarmdrop/nat"
 )
 
 // network is the engine's listening port: TCP for peers, UDP (the same
-// port number) for the DHT, and the UPnP mapping of both.
+// port number) shared by the DHT and uTP peers, the UPnP mapping of
+// both, and local peer discovery announcing the port. With no bind
+// address both listen on IPv4 and IPv6 (dual-stack sockets).
 type network struct {
 	tcp  net.Listener
-	udp  net.PacketConn // nil with the DHT off
+	udp  *net.UDPConn // nil with the DHT and uTP off
 	port int
 	dht  *dht.Node    // nil with the DHT off
+	mux  *udpmux.Mux  // sorts the UDP packets; nil without n.udp
+	utp  *utp.Socket  // nil without n.udp; fed by mux while utpOn
+	dial *peerDialer  // opens outgoing peer connections
+	ip6  netip.Addr   // our global IPv6 address, if any (see ownIPv6)
 	nat  *nat.Service // nil with UPnP off
+	lsd  *lsd.Service // local peer discovery, switched off with NoLSD
+	// utpOn says whether uTP peer connections are on (see setUTP).
+	utpOn atomic.Bool
 
 	// mu guards natStatus.
 	mu        sync.Mutex
@@ -33,7 +45,7 @@ type network struct {
 
 // listenPair listens on TCP and UDP with the same port number. Port 0
 // picks a free one (a few tries, since the UDP port may be taken).
-func listenPair(bind string, port int, udp bool) (net.Listener, net.PacketConn, error) {
+func listenPair(bind string, port int, udp bool) (net.Listener, *net.UDPConn, error) {
 	tries := 1
 	if port == 0 {
 		tries = 20
@@ -50,7 +62,7 @@ func listenPair(bind string, port int, udp bool) (net.Listener, net.PacketConn, 
 		p := l.Addr().(*net.TCPAddr).Port
 		u, err := net.ListenPacket("udp", net.JoinHostPort(bind, strconv.Itoa(p)))
 		if err == nil {
-			return l, u, nil
+			return l, u.(*net.UDPConn), nil
 		}
 		l.Close()
 		lastErr = fmt.Errorf("listening on UDP port %d: %w", p, err)
@@ -58,34 +70,23 @@ func listenPair(bind string, port int, udp bool) (net.Listener, net.PacketConn, 
 	return nil, nil, lastErr
 }
 
-// startNetwork listens and starts the DHT node, the UPnP helper and the
-// accept loop, all ended by ctx.
+// startNetwork listens and starts the DHT node, uTP, the UPnP helper,
+// local peer discovery and the accept loops, all ended by ctx.
 func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
-	l, u, err := listenPair(e.cfg.Bind, e.cfg.Port, !e.cfg.NoDHT)
+	l, u, err := listenPair(e.cfg.Bind, e.cfg.Port, !e.cfg.NoDHT || !e.cfg.NoUTP)
 	if err != nil {
 		return nil, err
 	}
-	n := &network{tcp: l, udp: u, port: l.Addr().(*net.TCPAddr).Port}
+	n := &network{tcp: l, udp: u, port: l.Addr().(*net.TCPAddr).Port, ip6: ownIPv6(e.cfg.Bind)}
 	if u != nil {
-		state := ""
-		if e.cfg.StateDir != "" {
-			state = filepath.Join(e.cfg.StateDir, "dht-table.dat")
-		}
-		node, err := dht.New(dht.Config{Conn: u, StateFile: state, Bootstrap: e.cfg.Bootstrap, Logf: e.cfg.Logf})
-		if err != nil {
+		if err := e.startUDP(ctx, n); err != nil {
 			l.Close()
 			u.Close()
-			return nil, fmt.Errorf("starting the DHT: %w", err)
+			return nil, err
 		}
-		n.dht = node
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			if err := node.Serve(ctx); err != nil && ctx.Err() == nil {
-				e.emit(Problem{Err: fmt.Errorf("DHT stopped: %w", err)})
-			}
-		}()
 	}
+	n.dial = newPeerDialer(nil, e.timing.UTPHeadStart)
+	n.setUTP(!e.cfg.NoUTP)
 	n.nat = nat.NewService(nat.Config{
 		Port:        n.port,
 		Description: "Swarmdrop",
@@ -99,6 +100,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 		},
 	})
 	n.nat.SetEnabled(!e.cfg.NoUPnP)
+	e.startLSD(ctx, n)
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
@@ -115,7 +117,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 	return n, nil
 }
 
-// acceptLoop accepts peer connections and hands each to its torrent's
+// acceptLoop accepts peer connections (TCP or uTP) and hands each to its torrent's
 // swarm by the info hash in its handshake. Connections still in their
 // handshake are bounded in total and per address (swarm.ConnLimit): past
 // that, a new connection is closed at once.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
 	"github.com/swarmdrop/swarmdrop/engine/dht"
+	"github.com/swarmdrop/swarmdrop/engine/lsd"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/storage"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
@@ -34,8 +35,11 @@ type runSpec struct {
 	waitFiles   bool // a magnet link's: hold once the metadata is known
 	down, up    *swarm.RateLimit
 	resumePath  string
-	port        int       // our listening port, 0 when not listening
-	dht         *dht.Node // nil with the DHT off
+	port        int          // our listening port, 0 when not listening
+	dht         *dht.Node    // nil with the DHT off
+	dial        *peerDialer  // nil when not listening: TCP only
+	ip6         netip.Addr   // our global IPv6 address, if known
+	lsd         *lsd.Service // local peer discovery; nil when not listening
 	// after is closed when the previous run's stopped announces are done
 	// (nil: nothing to wait for); announced is closed when this run's
 	// are.
@@ -125,12 +129,16 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		DownLimit: e.down,
 		UpLimit:   e.up,
 		Client:    e.client,
+		IPv6:      spec.ip6,
 		Logf:      e.cfg.Logf,
 		OnHave:    func(p swarm.Pieces) { s.onHave(p) },
 		OnYourIP:  e.yourIP.add,
 
 		OwnDownLimit: spec.down,
 		OwnUpLimit:   spec.up,
+	}
+	if spec.dial != nil {
+		cfg.Dial = spec.dial.DialContext
 	}
 	if spec.dht != nil {
 		cfg.DHTPort = spec.port
@@ -176,6 +184,13 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 		sw.AddPeers(parsePeers(spec.magnet.Peers), swarm.SourceMagnet)
 	}
 	sw.AddPeers(spec.peers, swarm.SourceManual)
+	if spec.lsd != nil && !(mi != nil && mi.Info.Private) {
+		// Announced on the LAN while it runs (a magnet's until its
+		// metadata says it is private); its swarm is routed already, to
+		// take the peers heard.
+		spec.lsd.Add(spec.ih)
+		defer spec.lsd.Remove(spec.ih)
+	}
 	if spec.dht != nil && !(mi != nil && mi.Info.Private) {
 		if mi != nil && len(mi.Nodes) > 0 {
 			spec.dht.AddContacts(nodeStrings(mi.Nodes))
@@ -283,7 +298,12 @@ func (s *service) open(ctx context.Context, info *metainfo.Info) (swarm.Content,
 	if done {
 		state = StateSeeding
 	}
-	s.e.tell(s.t, s.r, func() { s.t.state, s.t.have, s.t.partial = state, have, partial })
+	s.e.tell(s.t, s.r, func() {
+		s.t.state, s.t.have, s.t.partial = state, have, partial
+		if done {
+			s.e.versionSeeding(s.t)
+		}
+	})
 	return swarm.Content{Storage: st, Have: have, Partial: partial, Files: files}, nil
 }
 
@@ -347,6 +367,7 @@ func (s *service) onHave(p swarm.Pieces) {
 	case turnOn:
 		e.tell(t, s.r, func() {
 			t.state = StateSeeding
+			e.versionSeeding(t)
 			if !wasDone {
 				e.emit(TorrentFinished{InfoHash: t.ih.String(), Name: t.name()})
 			}
@@ -389,6 +410,9 @@ func (s *service) filesLoop(ctx context.Context, sw *swarm.Swarm) {
 // there (errHeld) and the torrent waits in StateWaitingFiles.
 func (s *service) gotMetadata(ctx context.Context, go1 func(func()), raw []byte, info *metainfo.Info) (swarm.Content, error) {
 	mi := &metainfo.MetaInfo{Info: *info, InfoBytes: raw, InfoHash: s.spec.ih}
+	if info.Private && s.spec.lsd != nil {
+		s.spec.lsd.Remove(s.spec.ih) // BEP 27: no local discovery
+	}
 	for _, tr := range s.spec.trackers {
 		if mi.Announce == "" {
 			mi.Announce = tr

@@ -16,6 +16,13 @@ type Settings struct {
 	MaxConnections  int
 	MaxDownloadRate int64 // bytes per second, 0 = no limit
 	MaxUploadRate   int64
+	// NoUTP turns uTP peer connections (BEP 29) off at once, for networks
+	// where UDP is broken: peers then connect over TCP only. (With the DHT
+	// off too when the engine started, there is no UDP socket and uTP
+	// stays off until the next start.)
+	NoUTP bool
+	// LSD turns local peer discovery on or off (Config.NoLSD).
+	LSD bool
 	// Port is the listening port (0: any free port). While the engine
 	// listens, a new port takes effect at the next start; while it could
 	// not listen, the new port is tried at once.
@@ -27,8 +34,8 @@ func (e *Engine) newRequestID() int { return int(e.nextReq.Add(1)) }
 
 // ApplySettings applies new settings at once: bootstrap contacts are
 // added to the DHT, UPnP is switched on or off (removing the mappings when
-// off), limits change. A new port is tried at once when the engine could
-// not listen (see Settings.Port).
+// off), so is local peer discovery, limits change. A new port is tried at
+// once when the engine could not listen (see Settings.Port).
 func (e *Engine) ApplySettings(s Settings) {
 	e.queue.put(func() {
 		e.cfg.Bootstrap = s.Bootstrap
@@ -36,6 +43,8 @@ func (e *Engine) ApplySettings(s Settings) {
 			e.cfg.DownloadDir = s.DownloadDir
 		}
 		e.cfg.NoUPnP = !s.UPnP
+		e.cfg.NoUTP = s.NoUTP
+		e.cfg.NoLSD = !s.LSD
 		e.cfg.MaxDownloadRate, e.cfg.MaxUploadRate = s.MaxDownloadRate, s.MaxUploadRate
 		e.down.SetRate(s.MaxDownloadRate)
 		e.up.SetRate(s.MaxUploadRate)
@@ -54,6 +63,10 @@ func (e *Engine) ApplySettings(s Settings) {
 		}
 		if e.net.nat != nil {
 			e.net.nat.SetEnabled(s.UPnP)
+		}
+		e.net.setUTP(!s.NoUTP)
+		if e.net.lsd != nil {
+			e.net.lsd.SetEnabled(s.LSD)
 		}
 	})
 }
@@ -87,14 +100,38 @@ func (e *Engine) Ping(contact string) int {
 
 // DefaultNodes returns the contacts to put in a new torrent's `nodes`:
 // the settings' contacts, our own reachable contact (when UPnP gave us an
-// external address) and up to 8 good nodes of our routing table.
+// external address) and up to 8 good nodes of our routing tables,
+// alternating IPv4 and IPv6 (BEP 32) while both have some, so that the
+// torrent can enter either DHT.
 func (e *Engine) DefaultNodes(settings []metainfo.Node, snapshot Snapshot) []metainfo.Node {
 	out := metainfo.AppendNodes(nil, settings...)
 	if ip := snapshot.NAT.ExternalIP; ip != "" && snapshot.ListenPort > 0 {
 		out = metainfo.AppendNodes(out, metainfo.Node{Host: ip, Port: snapshot.ListenPort})
 	}
-	for _, a := range e.closestGood(8) {
+	for _, a := range alternateFamilies(e.closestGood(16), 8) {
 		out = metainfo.AppendNodes(out, metainfo.NodeOf(a))
+	}
+	return out
+}
+
+// alternateFamilies returns up to k of addrs, IPv4 and IPv6 in turn while
+// both have some, each family in its order in addrs.
+func alternateFamilies(addrs []netip.AddrPort, k int) []netip.AddrPort {
+	var fam [2][]netip.AddrPort
+	for _, a := range addrs {
+		i := 0
+		if !a.Addr().Unmap().Is4() {
+			i = 1
+		}
+		fam[i] = append(fam[i], a)
+	}
+	var out []netip.AddrPort
+	for i := 0; len(out) < k && (i < len(fam[0]) || i < len(fam[1])); i++ {
+		for _, f := range fam {
+			if i < len(f) && len(out) < k {
+				out = append(out, f[i])
+			}
+		}
 	}
 	return out
 }

@@ -30,8 +30,10 @@ func (e *Engine) snapshot() Snapshot {
 	s := Snapshot{Time: time.Now(), ListenErr: e.listenErr}
 	if n := e.net; n != nil {
 		s.ListenPort = n.port
+		s.UTP = n.utpOn.Load()
 		s.DHT = n.dhtStatus()
 		s.NAT = n.natSnapshot()
+		s.LSD = n.lsdStatus()
 		if s.DHT.Enabled {
 			s.DHT.MyContact, s.DHT.MyContactSource = e.myContact(n, s.NAT.ExternalIP)
 		}
@@ -43,6 +45,7 @@ func (e *Engine) snapshot() Snapshot {
 		s.Peers += ts.Peers
 		s.Torrents = append(s.Torrents, ts)
 	}
+	s.Publications = e.publicationStatuses()
 	return s
 }
 
@@ -144,6 +147,7 @@ func (t *torrent) status() TorrentStatus {
 		ts.PeerList = append(ts.PeerList, PeerStatus{
 			Addr: p.Addr, Client: p.Client, Source: string(p.Source), RateDown: p.RateDown,
 			RateUp: p.RateUp, Progress: p.Progress, Flags: p.Flags,
+			Family: p.Family, Transport: p.Transport,
 		})
 		if p.Source == swarm.SourcePEX {
 			ts.PEXPeers++

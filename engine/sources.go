@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/swarmdrop/swarmdrop/engine/dht"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
 	"github.com/swarmdrop/swarmdrop/engine/tracker"
 )
@@ -24,7 +25,10 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		s.r.dht.LastLookup = time.Now()
 		s.r.mu.Unlock()
 		lctx, cancel := context.WithTimeout(ctx, tm.LookupTimeout)
-		err := node.GetPeers(lctx, s.spec.ih, port, func(peers []netip.AddrPort) {
+		// No BEP 33 scrape here: libtorrent's nodes answer a get_peers
+		// that asks for one with the filters instead of the peers.
+		opts := dht.LookupOptions{Port: port, Seed: sw.Complete()}
+		res, err := node.Lookup(lctx, s.spec.ih, opts, func(peers []netip.AddrPort) {
 			sw.AddPeers(peers, swarm.SourceDHT)
 			s.r.mu.Lock()
 			s.r.dht.PeersFound += len(peers)
@@ -53,6 +57,8 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 			s.r.dht.LastErr = ""
 			s.r.dht.Announced = true
 		}
+		s.r.dht.IPv4 = familyLookup(res.IPv4)
+		s.r.dht.IPv6 = familyLookup(res.IPv6)
 		s.r.dht.NextLookup = time.Now().Add(wait)
 		s.r.mu.Unlock()
 		timer := time.NewTimer(wait)
@@ -63,6 +69,11 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		case <-timer.C:
 		}
 	}
+}
+
+// familyLookup describes a lookup's outcome in one family for a snapshot.
+func familyLookup(r dht.FamilyResult) DHTFamilyLookup {
+	return DHTFamilyLookup{Looked: r.Looked, Answered: r.Answered, Announced: r.Announced}
 }
 
 // trackerTiers returns the torrent's trackers by tier.

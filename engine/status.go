@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/swarmdrop/swarmdrop/engine/dht"
 	"github.com/swarmdrop/swarmdrop/nat"
 	"net"
 	"strconv"
@@ -24,7 +25,14 @@ func (n *network) dhtStatus() DHTStatus {
 		LastBootstrapSource: st.LastBootstrapSource,
 		TableSavedAt:        st.TableSavedAt,
 		LookupsInFlight:     st.LookupsInFlight,
+		IPv4:                familyStatus(st.IPv4),
+		IPv6:                familyStatus(st.IPv6),
 	}
+}
+
+// familyStatus describes one family's routing table for a snapshot.
+func familyStatus(t dht.TableStats) DHTFamilyStatus {
+	return DHTFamilyStatus{Served: t.Served, Good: t.Good, Questionable: t.Questionable, Buckets: t.Buckets}
 }
 
 // natSnapshot describes the port mapping for a snapshot.

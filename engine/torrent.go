@@ -174,7 +174,7 @@ func (e *Engine) startRun(t *torrent, checkOnly bool) {
 		recheck: t.recheck, checkOnly: checkOnly, waitFiles: t.waitFiles, down: t.down, up: t.up,
 	}
 	if n := e.net; n != nil {
-		spec.port, spec.dht = n.port, n.dht
+		spec.port, spec.dht, spec.dial, spec.ip6, spec.lsd = n.port, n.dht, n.dial, n.ip6, n.lsd
 	}
 	if t.magnet != nil {
 		spec.trackers = t.magnet.Trackers

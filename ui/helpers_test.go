@@ -163,11 +163,12 @@ func startEngine(t *testing.T) *engineBackend {
 	return &engineBackend{Engine: e, settings: swapp.Settings{Bootstrap: "127.0.0.1:6881", DownloadDir: dl, MaxConnections: 50}}
 }
 
-// runEngine runs an engine on 127.0.0.1 with UPnP off and a temporary state
-// folder, as cfg says otherwise, until the test ends.
+// runEngine runs an engine on 127.0.0.1 with UPnP and local peer
+// discovery off and a temporary state folder, as cfg says otherwise, until
+// the test ends.
 func runEngine(t *testing.T, cfg engine.Config) *engine.Engine {
 	t.Helper()
-	cfg.StateDir, cfg.Bind, cfg.NoUPnP, cfg.SnapshotEvery = t.TempDir(), "127.0.0.1", true, 50*time.Millisecond
+	cfg.StateDir, cfg.Bind, cfg.NoUPnP, cfg.NoLSD, cfg.SnapshotEvery = t.TempDir(), "127.0.0.1", true, true, 50*time.Millisecond
 	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ func Run(s *swapp.Session) error {
 // run runs the window in a; started, when set, is called on the Fyne
 // thread once the window is up (tests use it to open dialogs).
 func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
+	avoidStopHookRace(a)
 	a.Settings().SetTheme(newSwarmTheme())
 	m := newMainWindow(a, sessionBackend{Engine: s.Engine, s: s})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,4 +57,20 @@ func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
 		m.stopFeed() // Fyne quit by itself: no fyne.Do may outlive Run
 	}
 	return nil
+}
+
+// avoidStopHookRace works around a shutdown race in Fyne 2.7: on quit its
+// main loop queues the app's "stopped" hook (which flushes Fyne's own
+// preferences) to a goroutine that hands it back to the main loop while
+// that loop is draining and closing its queue. Depending on timing the
+// program then exits, hangs forever in Run (the hook waits for a loop
+// that has ended: "Ctrl+Q did not quit") or panics with "send on closed
+// channel". Only that hook is queued when the app sets no stopped,
+// foreground or background callbacks, as Swarmdrop does; clearing it
+// closes the race. Swarmdrop keeps its settings in its own file; Fyne's
+// preferences (the file dialogs' last folder) are still saved on change.
+func avoidStopHookRace(a fyne.App) {
+	if l, ok := a.Lifecycle().(interface{ SetOnStoppedHookExecuted(func()) }); ok {
+		l.SetOnStoppedHookExecuted(nil)
+	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -148,20 +149,24 @@ func colours(img image.Image) int {
 	return len(seen)
 }
 
-// quit ends the program with Ctrl+Q and checks that it exits cleanly.
+// quit ends the program with Ctrl+Q and checks that it exits cleanly
+// within 20 s; if not, the program's goroutines go to the artifacts.
 func (p *program) quit(t *testing.T, display string) {
 	t.Helper()
 	xdotool := testpeers.Require(t, "xdotool", "xdotool")
-	cmd := exec.Command(xdotool, "search", "--sync", "--name", "^Swarmdrop$", "windowfocus", "--sync", "key", "--clearmodifiers", "ctrl+q")
+	// search --sync waits for the window: bounded.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, xdotool, "search", "--sync", "--name", "^Swarmdrop$", "windowfocus", "--sync", "key", "--clearmodifiers", "ctrl+q")
 	cmd.Env = append(os.Environ(), "DISPLAY="+display)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Logf("xdotool: %v: %s", err, out)
 	}
+	log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
 	select {
 	case err := <-p.done:
 		p.done <- err
 		if err != nil {
-			log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
 			os.WriteFile(log, []byte(p.stderr.String()), 0o644)
 			t.Errorf("program exited with %v (standard error in %s): %s", err, log, lastLines(p.stderr.String(), 10))
 		}
@@ -174,7 +179,6 @@ func (p *program) quit(t *testing.T, display string) {
 			p.done <- err
 		case <-time.After(5 * time.Second):
 		}
-		log := filepath.Join(testpeers.ArtifactDir(t), "program-stderr.log")
 		os.WriteFile(log, []byte(p.stderr.String()), 0o644)
 		t.Errorf("Ctrl+Q did not quit in 20 s (goroutines in %s)", log)
 	}

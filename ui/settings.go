@@ -35,7 +35,8 @@ type settingsDialog struct {
 	dir                *keyEntry
 	port               *keyEntry
 	portNote           *widget.Label
-	upnp, tray, ask    *widget.Check
+	upnp, lsd, tray    *widget.Check
+	ask                *widget.Check
 	down, up, maxConns *keyEntry
 	problem            *widget.Label
 	save               *keyButton
@@ -50,6 +51,7 @@ func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, tray
 	d := &settingsDialog{be: be, host: h, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, k, s.Bootstrap),
 		dir: newKeyEntry(k), port: newKeyEntry(k), portNote: widget.NewLabel(""),
 		upnp: widget.NewCheck("Forward the port on the router (UPnP, TCP and UDP)", nil),
+		lsd:  widget.NewCheck("Local peer discovery (find peers on this network)", nil),
 		tray: widget.NewCheck("Keep running in the tray when the window closes", nil),
 		ask:  widget.NewCheck("Ask which files and folder when adding a torrent", nil),
 		down: newKeyEntry(k), up: newKeyEntry(k), maxConns: newKeyEntry(k), problem: widget.NewLabel("")}
@@ -58,6 +60,7 @@ func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, tray
 	d.port.SetText(strconv.Itoa(s.Port))
 	d.port.OnChanged = func(string) { d.checkPort() }
 	d.upnp.SetChecked(s.UPnP)
+	d.lsd.SetChecked(s.LSD)
 	d.tray.SetChecked(s.KeepInTray)
 	if !trayHost {
 		d.tray.Hide()
@@ -78,6 +81,7 @@ func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, tray
 		widget.NewFormItem("Listening port", container.NewBorder(nil, nil, nil, random, d.port)),
 		widget.NewFormItem("", d.portNote),
 		widget.NewFormItem("", d.upnp),
+		widget.NewFormItem("", d.lsd),
 		widget.NewFormItem("Download limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.down)),
 		widget.NewFormItem("Upload limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.up)),
 		widget.NewFormItem("Max connections", d.maxConns),
@@ -175,7 +179,7 @@ func (d *settingsDialog) collect() (swapp.Settings, error) {
 	if s.MaxConnections, err = atoiField("max connections", d.maxConns.Text); err != nil {
 		return s, err
 	}
-	s.UPnP, s.SkipAddDialog = d.upnp.Checked, !d.ask.Checked
+	s.UPnP, s.LSD, s.SkipAddDialog = d.upnp.Checked, d.lsd.Checked, !d.ask.Checked
 	if !d.tray.Hidden {
 		s.KeepInTray = d.tray.Checked
 	}

@@ -31,6 +31,10 @@ type ExtHandshake struct {
 	// YourIP is the receiver's address as the sender sees it (4 or 16
 	// bytes).
 	YourIP []byte
+	// IPv4 and IPv6 are the sender's own addresses of each family (4 and
+	// 16 bytes), at which the receiver may reach it on port P, e.g. over
+	// IPv6 when connected over IPv4 (BEP 10).
+	IPv4, IPv6 []byte
 }
 
 type extHandshakeWire struct {
@@ -40,11 +44,14 @@ type extHandshakeWire struct {
 	Reqq         int            `bencode:"reqq,omitempty"`
 	MetadataSize int            `bencode:"metadata_size,omitempty"`
 	YourIP       string         `bencode:"yourip,omitempty"`
+	IPv4         string         `bencode:"ipv4,omitempty"`
+	IPv6         string         `bencode:"ipv6,omitempty"`
 }
 
 // Encode returns the bencoded handshake.
 func (h ExtHandshake) Encode() []byte {
-	w := extHandshakeWire{M: h.M, V: h.V, P: h.P, Reqq: h.Reqq, MetadataSize: h.MetadataSize, YourIP: string(h.YourIP)}
+	w := extHandshakeWire{M: h.M, V: h.V, P: h.P, Reqq: h.Reqq, MetadataSize: h.MetadataSize, YourIP: string(h.YourIP),
+		IPv4: string(h.IPv4), IPv6: string(h.IPv6)}
 	if w.M == nil {
 		w.M = map[string]int{}
 	}
@@ -82,6 +89,12 @@ func ParseExtHandshake(b []byte) (ExtHandshake, error) {
 	h.MetadataSize = int(integer(raw["metadata_size"], 0, MaxMetadataSize))
 	if ip := str(raw["yourip"], 16); len(ip) == 4 || len(ip) == 16 {
 		h.YourIP = []byte(ip)
+	}
+	if ip := str(raw["ipv4"], 4); len(ip) == 4 {
+		h.IPv4 = []byte(ip)
+	}
+	if ip := str(raw["ipv6"], 16); len(ip) == 16 {
+		h.IPv6 = []byte(ip)
 	}
 	return h, nil
 }

@@ -27,6 +27,7 @@ const moveSuffix = ".swarmdrop-moving"
 // total after each chunk. Nothing under from is changed. On failure or
 // when ctx ends, what it made under to is removed again and the error
 // says why; a file already under to fails the copy with ErrMoveTarget.
+// When from does not exist there is nothing to copy: no error.
 // Call RemoveFiles(from, info) once the copy is recorded.
 func CopyFiles(ctx context.Context, from, to string, info *metainfo.Info, progress func(done, total int64)) error {
 	paths, err := info.SafePaths()
@@ -34,6 +35,9 @@ func CopyFiles(ctx context.Context, from, to string, info *metainfo.Info, progre
 		return fmt.Errorf("moving files: %w", err)
 	}
 	src, err := os.OpenRoot(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing there to move: the folder is gone
+	}
 	if err != nil {
 		return fmt.Errorf("moving files: %w", err)
 	}

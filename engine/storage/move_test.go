@@ -55,6 +55,11 @@ func TestCopyFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(from, paths[0])); err != nil {
 		t.Fatalf("the source was touched: %v", err)
 	}
+	// A folder that is gone has nothing to copy.
+	gone := filepath.Join(t.TempDir(), "gone")
+	if err := CopyFiles(t.Context(), gone, t.TempDir(), fx.info, nil); err != nil {
+		t.Fatalf("copy from a missing folder: %v", err)
+	}
 }
 
 // TestCopyFilesFails: a file already at the target, a target disk that

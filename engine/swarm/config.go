@@ -32,6 +32,10 @@ type Config struct {
 	// Port is our TCP listening port, sent in the extended handshake;
 	// DHTPort our UDP port, sent in PORT messages (0: no DHT).
 	Port, DHTPort int
+	// IPv6 is our own IPv6 address, where peers may reach us on Port; the
+	// extended handshake tells it to peers connected over IPv4 (BEP 10).
+	// The zero Addr: none known.
+	IPv6 netip.Addr
 	// Private disables PEX (BEP 27); the caller keeps the DHT off too.
 	Private bool
 	// MaxPeers bounds this torrent's connections (default 60).

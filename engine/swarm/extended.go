@@ -7,6 +7,30 @@ import (
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
 )
 
+// addOtherAddrsLocked takes the addresses a peer gives as its own in its
+// extended handshake (one per family, with its listening port) as
+// candidates, unless they are its connection's address, or local
+// (loopback, link-local) while the connection is not: a peer cannot make
+// us dial our own machine.
+func (s *Swarm) addOtherAddrsLocked(p *peer, h peerwire.ExtHandshake) {
+	if h.P <= 0 {
+		return
+	}
+	for _, b := range [][]byte{h.IPv4, h.IPv6} {
+		ip, ok := netip.AddrFromSlice(b)
+		ip = ip.Unmap()
+		if !ok || ip == p.addr.Addr() {
+			continue
+		}
+		local := func(a netip.Addr) bool { return a.IsLoopback() || a.IsLinkLocalUnicast() }
+		if local(ip) && !local(p.addr.Addr()) {
+			continue
+		}
+		s.addCandidateLocked(netip.AddrPortFrom(ip, uint16(h.P)), SourceHandshake)
+		s.poke()
+	}
+}
+
 // onExtended handles BEP 10 messages: the extended handshake, ut_metadata
 // and ut_pex.
 func (s *Swarm) onExtended(p *peer, m peerwire.Message) error {
@@ -28,6 +52,7 @@ func (s *Swarm) onExtended(p *peer, m peerwire.Message) error {
 			p.client = p.client[:64]
 		}
 		p.listenPort = h.P
+		s.addOtherAddrsLocked(p, h)
 		if h.Reqq > 0 {
 			p.reqq = min(h.Reqq, maxQueue)
 		}

@@ -261,6 +261,10 @@ func (s *Swarm) extHandshakeLocked(p *peer) []byte {
 	if ip := p.addr.Addr(); ip.Is4() {
 		b := ip.As4()
 		h.YourIP = b[:]
+		if own := s.cfg.IPv6; own.Is6() && !own.Is4In6() && h.P > 0 {
+			b := own.As16()
+			h.IPv6 = b[:]
+		}
 	} else if ip.Is6() {
 		b := ip.As16()
 		h.YourIP = b[:]

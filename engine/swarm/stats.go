@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"net"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -62,6 +64,9 @@ type PeerStats struct {
 	// choked, U uploading to it, u it is interested but choked, I
 	// incoming, E extension protocol, X fast extension.
 	Flags string
+	// Family is the connection's address family, "IPv4" or "IPv6";
+	// Transport what carries it, "TCP" or "uTP".
+	Family, Transport string
 }
 
 // Stats returns a snapshot.
@@ -105,6 +110,7 @@ func (s *Swarm) Stats() Stats {
 		ps := PeerStats{
 			Addr: p.addr.String(), Client: p.client, Source: p.src,
 			RateDown: p.rateDown, RateUp: p.rateUp,
+			Family: addrFamily(p.addr), Transport: transportOf(p.conn),
 		}
 		if s.pk != nil && s.pk.numPieces > 0 {
 			if p.haveAll {
@@ -155,4 +161,21 @@ func peerFlags(p *peer) string {
 		f = append(f, 'X')
 	}
 	return string(f)
+}
+
+// addrFamily names the address family of a: "IPv4" or "IPv6".
+func addrFamily(a netip.AddrPort) string {
+	if a.Addr().Unmap().Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// transportOf names what carries conn: "uTP" for a connection over UDP
+// (BEP 29: the only peer connections over UDP), "TCP" otherwise.
+func transportOf(conn net.Conn) string {
+	if a := conn.RemoteAddr(); a != nil && a.Network() == "udp" {
+		return "uTP"
+	}
+	return "TCP"
 }

@@ -70,7 +70,11 @@ const (
 	SourceDHT      Source = "dht"
 	SourceTracker  Source = "tracker"
 	SourcePEX      Source = "pex"
+	SourceLSD      Source = "lsd" // local peer discovery (BEP 14)
 	SourceMagnet   Source = "magnet"
+	// SourceHandshake is a peer's other address (the other family) from
+	// its extended handshake (BEP 10 `ipv4`, `ipv6`).
+	SourceHandshake Source = "handshake"
 )
 
 // peerID is a connection's number inside a swarm.

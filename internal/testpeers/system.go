@@ -47,11 +47,11 @@ func SmallFS(t testing.TB, size int) string {
 
 // WriteSettings writes a swarmdrop settings.json under configHome that
 // keeps it on loopback — no bootstrap contacts (the defaults are public
-// routers), no UPnP, any free port — with the given fields on top
-// (download_dir at least).
+// routers), no UPnP, no local peer discovery (no multicast), any free
+// port — with the given fields on top (download_dir at least).
 func WriteSettings(t testing.TB, configHome string, fields map[string]any) {
 	t.Helper()
-	s := map[string]any{"bootstrap": "", "port": 0, "upnp": false, "max_connections": 200}
+	s := map[string]any{"bootstrap": "", "port": 0, "upnp": false, "lsd": false, "max_connections": 200}
 	for k, v := range fields {
 		s[k] = v
 	}

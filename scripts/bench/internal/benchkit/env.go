@@ -108,7 +108,8 @@ func writeRandom(path string, n int64) error {
 // SwarmdropEnv makes empty XDG folders under dir for one swarmdrop process
 // and returns the environment that points it at them. The settings file
 // holds no bootstrap contacts, so only the torrent's nodes and the command
-// line's contacts are used (nothing outside loopback is asked).
+// line's contacts are used (nothing outside loopback is asked), and
+// local peer discovery is off (no multicast on the machine's network).
 func SwarmdropEnv(dir string) ([]string, error) {
 	vars := map[string]string{
 		"XDG_CONFIG_HOME":  filepath.Join(dir, "config"),
@@ -127,7 +128,7 @@ func SwarmdropEnv(dir string) ([]string, error) {
 	if err := os.MkdirAll(filepath.Dir(settings), 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(settings, []byte(`{"bootstrap": "", "upnp": false}`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(settings, []byte(`{"bootstrap": "", "upnp": false, "lsd": false}`+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	return env, nil

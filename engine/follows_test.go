@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/swarmdrop/swarmdrop/engine/dht/krpc"
+	"github.com/swarmdrop/swarmdrop/engine/publish"
+)
+
+// TestFollowOfForgedEntry: a saved version whose signature does not
+// hold (a follows.json edited by hand, or damaged) is dropped, and the
+// publication is followed from no version; a good one is kept.
+func TestFollowOfForgedEntry(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	salt := []byte("x")
+	link := publish.Link(key, salt, "x")
+	it, err := krpc.SignItem(key, salt, 4, krpc.InfoHashValue([20]byte{1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := followEntry{Link: link.String(), Dir: "/d", Seq: 4, InfoHash: "01" + "00000000000000000000000000000000000000",
+		Value: it.V, Sig: it.Sig[:], AutoUpdate: true}
+	id, f, ok := followOf(good)
+	if !ok || id != publicationID(link) || f.seq != 4 || !f.auto || f.item.V == nil {
+		t.Fatalf("good entry: %v %+v", ok, f)
+	}
+	forged := good
+	forged.Seq = 9 // the signature was over seq 4
+	if _, f, ok = followOf(forged); !ok || f.seq != publish.NoVersion {
+		t.Fatalf("forged entry kept its version: %+v", f)
+	}
+	if _, _, ok = followOf(followEntry{Link: "magnet:?xt=urn:btih:0000000000000000000000000000000000000000"}); ok {
+		t.Fatal("an entry without a btpk link was read")
+	}
+}
+
+// TestDamagedFollows: a follows.json that is not JSON is reported as a
+// Problem and the engine runs on.
+func TestDamagedFollows(t *testing.T) {
+	state := t.TempDir()
+	if err := os.WriteFile(filepath.Join(state, "follows.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := testEngine(t, Config{StateDir: state, KeepList: true, NoDHT: true})
+	waitPubEvent(t, e, 10*time.Second, func(p Problem) bool { return p.Err != nil && strings.Contains(p.Err.Error(), "followed publications") })
+	if s := <-e.Snapshots(); len(s.Publications) != 0 {
+		t.Fatalf("publications from a damaged file: %+v", s.Publications)
+	}
+}
+
+// FuzzParseFollows: a damaged follows.json never panics the restore.
+func FuzzParseFollows(f *testing.F) {
+	b, _ := json.Marshal([]followEntry{{Link: "magnet:?xs=urn:btpk:" + "ab" + "00000000000000000000000000000000000000000000000000000000000000", Seq: 1,
+		InfoHash: "0123456789abcdef0123456789abcdef01234567", Value: []byte("d2:ih20:aaaaaaaaaaaaaaaaaaaae"), Sig: make([]byte, 64)}})
+	f.Add(b)
+	f.Add([]byte(`[{"seq": -5}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		list, err := parseFollows(data, nil)
+		if err != nil {
+			return
+		}
+		for _, fe := range list {
+			followOf(fe)
+		}
+	})
+}

@@ -35,8 +35,8 @@ type detailsPanel struct {
 }
 
 var (
-	peerHeads  = []string{"Address", "Client", "Source", "Down", "Up", "Has", "Flags"}
-	peerWidths = []float32{170, 170, 80, 90, 90, 60, 70}
+	peerHeads  = []string{"Address", "Via", "Client", "Source", "Down", "Up", "Has", "Flags"}
+	peerWidths = []float32{170, 80, 170, 80, 90, 90, 60, 70}
 )
 
 // peerLegend explains the letters of the peers' Flags column.
@@ -112,8 +112,13 @@ func (d *detailsPanel) peerCell(r, c int) string {
 		return ""
 	}
 	p := d.t.PeerList[r]
-	return [...]string{p.Addr, p.Client, p.Source, formatRate(p.RateDown), formatRate(p.RateUp),
+	return [...]string{p.Addr, peerVia(p), p.Client, p.Source, formatRate(p.RateDown), formatRate(p.RateUp),
 		formatPercent(p.Progress), p.Flags}[c]
+}
+
+// peerVia is how we talk with a peer: "uTP v6", "TCP v4".
+func peerVia(p engine.PeerStatus) string {
+	return strings.TrimSpace(p.Transport + " " + strings.Replace(p.Family, "IP", "", 1))
 }
 
 // fileEntries are a torrent's files for a file tree.

@@ -148,8 +148,11 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 	if got := m.details.files.files[0].Path; got != "zeta/one.bin" {
 		t.Errorf("file cell %q", got)
 	}
-	if got := m.details.peerCell(0, 1); got != "libtorrent" {
+	if got := m.details.peerCell(0, 2); got != "libtorrent" {
 		t.Errorf("peer cell %q", got)
+	}
+	if got := peerVia(engine.PeerStatus{Transport: "uTP", Family: "IPv6"}); got != "uTP v6" {
+		t.Errorf("peer via %q", got)
 	}
 
 	// Sorted by name, the selection follows its torrent.

@@ -70,6 +70,7 @@ func TestKeyboardOnly(t *testing.T) {
 	// The tree: Three, a.bin, b.bin, c.bin. Add has the focus; Tab goes
 	// to the tree.
 	keys("Tab", "Down", "space", "Down", "Down", "space")
+	time.Sleep(time.Second) // the last Space drawn before the screenshot
 	screenshot(t, display, "add-dialog-chosen-800x600.png")
 	keys("Return")
 	waitList(t, list, "started with a.bin and c.bin skipped", func(l []listEntry) bool {

@@ -49,6 +49,44 @@ type Settings struct {
 	// WindowWidth and WindowHeight remember the main window's size.
 	WindowWidth  float32 `json:"window_width,omitempty"`
 	WindowHeight float32 `json:"window_height,omitempty"`
+	// Layout remembers how the user arranged the main window.
+	Layout WindowLayout `json:"layout"`
+	// SkipAddDialog adds torrents without showing the add dialog (its
+	// "don't ask again"; Settings brings the dialog back).
+	SkipAddDialog bool `json:"skip_add_dialog"`
+	// QuitWithoutAsking closes the window without asking, even with
+	// transfers under way (the close question's "don't ask again").
+	QuitWithoutAsking bool `json:"quit_without_asking"`
+	// RecentDirs are the download folders chosen last, the latest first.
+	RecentDirs []string `json:"recent_dirs,omitempty"`
+}
+
+// WindowLayout is how the user left the main window. The zero value is
+// the default layout.
+type WindowLayout struct {
+	// SortBy is the key of the column the torrent list is sorted by, ""
+	// for the order added; SortDesc reverses it.
+	SortBy   string `json:"sort_by,omitempty"`
+	SortDesc bool   `json:"sort_desc,omitempty"`
+	// Columns are the widths the user gave the list's columns, by key.
+	Columns map[string]float32 `json:"columns,omitempty"`
+	// Split is the share of the window's height the list takes above the
+	// details, 0 for the default.
+	Split float64 `json:"split,omitempty"`
+}
+
+// maxRecentDirs bounds Settings.RecentDirs.
+const maxRecentDirs = 8
+
+// AddRecentDir puts dir first in the recent download folders, once.
+func (s *Settings) AddRecentDir(dir string) {
+	out := []string{dir}
+	for _, d := range s.RecentDirs {
+		if d != dir && len(out) < maxRecentDirs {
+			out = append(out, d)
+		}
+	}
+	s.RecentDirs = out
 }
 
 // DefaultSettings returns the settings of a new install, with a fresh

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -49,7 +50,7 @@ func FuzzParseSettings(f *testing.F) {
 		}
 		again, _ := json.Marshal(s)
 		s2, b2 := parseSettings(again, def)
-		if b2 != nil || s2 != s {
+		if b2 != nil || !reflect.DeepEqual(s2, s) {
 			t.Fatalf("saved settings do not reload: %v %+v", b2, s2)
 		}
 	})

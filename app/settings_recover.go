@@ -159,10 +159,44 @@ var settingsFields = []settingsField{
 	{"window_height", "window height", func(raw json.RawMessage, s *Settings) error {
 		return readSize(raw, &s.WindowHeight)
 	}, func(s *Settings, _ Settings) string { s.WindowHeight = 0; return "the default size" }},
+	{"layout", "window layout", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.Layout, "a layout", func() error {
+			if len(s.Layout.Columns) == 0 {
+				s.Layout.Columns = nil
+			}
+			return nil
+		})
+	}, func(s *Settings, _ Settings) string { s.Layout = WindowLayout{}; return "the default layout" }},
+	{"skip_add_dialog", "skipping the add dialog", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.SkipAddDialog, "true or false", nil)
+	}, func(s *Settings, _ Settings) string { s.SkipAddDialog = false; return "the add dialog is shown" }},
+	{"quit_without_asking", "quitting without asking", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.QuitWithoutAsking, "true or false", nil)
+	}, func(s *Settings, _ Settings) string {
+		s.QuitWithoutAsking = false
+		return "closing asks while transfers run"
+	}},
+	{"recent_dirs", "recent download folders", func(raw json.RawMessage, s *Settings) error {
+		return readValue(raw, &s.RecentDirs, "a list of folders", func() error {
+			if len(s.RecentDirs) > maxRecentDirs {
+				s.RecentDirs = s.RecentDirs[:maxRecentDirs]
+			}
+			if len(s.RecentDirs) == 0 {
+				s.RecentDirs = nil
+			}
+			return nil
+		})
+	}, func(s *Settings, _ Settings) string { s.RecentDirs = nil; return "none" }},
 }
 
 // optionalField reports fields whose loss is not worth telling the user.
-func optionalField(name string) bool { return name == "window_width" || name == "window_height" }
+func optionalField(name string) bool {
+	switch name {
+	case "window_width", "window_height", "layout", "recent_dirs":
+		return true
+	}
+	return false
+}
 
 // parseSettings reads a settings file over the defaults def. A field the
 // file does not have keeps its default (older files lack newer fields).

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -29,7 +31,7 @@ func TestSettingsFirstRunKeepsPort(t *testing.T) {
 		t.Fatalf("port %d not in 49152-65535", s1.Port)
 	}
 	s2, err := LoadSettings(p)
-	if err != nil || s2 != s1 {
+	if err != nil || !reflect.DeepEqual(s2, s1) {
 		t.Fatalf("second load %+v, %v; want %+v", s2, err, s1)
 	}
 }
@@ -44,7 +46,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := LoadSettings(p)
-	if err != nil || got != s {
+	if err != nil || !reflect.DeepEqual(got, s) {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 	if err := SaveSettings(p, Settings{Bootstrap: "nohost", DownloadDir: "/x"}); err == nil {
@@ -128,6 +130,8 @@ func TestSettingsDamaged(t *testing.T) {
 		"tray string":      {withField(t, "keep_in_tray", `"no"`), want{bootstrap: mine, problems: []string{"keep_in_tray"}}},
 		"width string":     {withField(t, "window_width", `"wide"`), want{bootstrap: mine, problems: []string{"window_width"}}},
 		"height negative":  {withField(t, "window_height", `-5`), want{bootstrap: mine, problems: []string{"window_height"}}},
+		"skip add string":  {withField(t, "skip_add_dialog", `"yes"`), want{bootstrap: mine, problems: []string{"skip_add_dialog"}}},
+		"quit null":        {withField(t, "quit_without_asking", `null`), want{bootstrap: mine, problems: []string{"quit_without_asking"}}},
 	}
 	for name, c := range cases {
 		p := testPaths(t)
@@ -173,7 +177,7 @@ func TestSettingsDamaged(t *testing.T) {
 			t.Errorf("%s: kept-aside content %q, want %q", name, got, c.file)
 		}
 		again, err := LoadSettings(p)
-		if err != nil || again != s {
+		if err != nil || !reflect.DeepEqual(again, s) {
 			t.Errorf("%s: recovered settings not saved: reload %+v, %v; want %+v", name, again, err, s)
 		}
 	}
@@ -214,6 +218,40 @@ func TestSettingsUnreadable(t *testing.T) {
 	}
 	if fi, err := os.Stat(p.SettingsFile); err != nil || !fi.IsDir() {
 		t.Fatalf("the unreadable file was touched: %v", err)
+	}
+}
+
+// TestAddRecentDir: the recent download folders hold each folder once,
+// the latest first, at most maxRecentDirs of them.
+func TestAddRecentDir(t *testing.T) {
+	var s Settings
+	for i := range maxRecentDirs + 3 {
+		s.AddRecentDir(filepath.Join("/d", strconv.Itoa(i)))
+	}
+	s.AddRecentDir("/d/5")
+	if len(s.RecentDirs) != maxRecentDirs || s.RecentDirs[0] != "/d/5" || s.RecentDirs[1] != filepath.Join("/d", strconv.Itoa(maxRecentDirs+2)) {
+		t.Fatalf("recent %v", s.RecentDirs)
+	}
+	seen := map[string]bool{}
+	for _, d := range s.RecentDirs {
+		if seen[d] {
+			t.Fatalf("%s twice in %v", d, s.RecentDirs)
+		}
+		seen[d] = true
+	}
+}
+
+// TestLayoutDamageIsQuiet: a damaged window layout or recent folder list
+// falls back to the default without stopping the rest from loading.
+func TestLayoutDamageIsQuiet(t *testing.T) {
+	for _, f := range []struct{ field, value string }{{"layout", `"wide"`}, {"layout", `{"columns": [1]}`}, {"recent_dirs", `"/x"`}} {
+		p := testPaths(t)
+		os.MkdirAll(filepath.Dir(p.SettingsFile), 0o700)
+		os.WriteFile(p.SettingsFile, []byte(withField(t, f.field, f.value)), 0o600)
+		s, _ := LoadSettings(p)
+		if s.Bootstrap == "" || len(s.Layout.Columns) != 0 || s.RecentDirs != nil {
+			t.Errorf("%s %s: loaded %+v", f.field, f.value, s)
+		}
 	}
 }
 

@@ -18,6 +18,13 @@ type Backend interface {
 	Pause(infoHash string)
 	Resume(infoHash string)
 	ResumeIgnoringSpace(infoHash string)
+	StartChosen(infoHash, dir string, files []engine.FilePriority, paused bool)
+	SetFilePriorities(infoHash string, files []engine.FilePriority)
+	Move(infoHash, newDir string)
+	Recheck(infoHash string)
+	AddPeer(infoHash, addr string) error
+	SetTorrentLimits(infoHash string, down, up int64)
+	AddTrackers(infoHash string, tiers [][]string)
 	PauseAll()
 	ResumeAll()
 	Create(req engine.CreateRequest) int

@@ -24,7 +24,7 @@ func reportBusyPort(m *mainWindow) {
 		var line string
 		fyne.DoAndWait(func() {
 			if m.notListening != nil && len(m.list.rows) > 0 && strings.HasPrefix(m.status.port.Text, "Not listening") {
-				line = fmt.Sprintf("BUSYPORT rows=%d state=%q status=%q", len(m.list.rows), m.list.rows[0].State, m.status.port.Text)
+				line = fmt.Sprintf("BUSYPORT rows=%d state=%q status=%q", len(m.list.rows), m.list.rows[0].view.State, m.status.port.Text)
 			}
 		})
 		if line != "" {
@@ -59,7 +59,7 @@ func TestBusyPortWindow(t *testing.T) {
 	data, _ := mi.Encode()
 	os.WriteFile(tf, data, 0o644)
 	testpeers.WriteSettings(t, filepath.Join(root, "config"), map[string]any{
-		"download_dir": filepath.Join(root, "Downloads"), "port": port})
+		"download_dir": filepath.Join(root, "Downloads"), "port": port, "skip_add_dialog": true})
 
 	p := startProgram(t, env, "busyport", tf)
 	deadline := time.After(30 * time.Second)

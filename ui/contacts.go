@@ -51,7 +51,9 @@ func contactProblem(s string) string {
 // checked as it is typed and pingable.
 type contactEditor struct {
 	be      Backend
-	text    *widget.Entry
+	host    *dialogHost // asks before a reset
+	text    *keyEntry
+	keys    *dialogKeys // the settings dialog's
 	note    *widget.Label
 	rows    []*contactRow
 	box     *fyne.Container
@@ -61,15 +63,16 @@ type contactEditor struct {
 
 // contactRow is one contact of the list view.
 type contactRow struct {
-	entry  *widget.Entry
+	entry  *keyEntry
 	status *widget.Label
 	ping   *widget.Button
 	obj    fyne.CanvasObject
 }
 
-func newContactEditor(be Backend, initial string) *contactEditor {
-	c := &contactEditor{be: be, text: widget.NewMultiLineEntry(), note: widget.NewLabel(""),
+func newContactEditor(be Backend, k *dialogKeys, initial string) *contactEditor {
+	c := &contactEditor{be: be, keys: k, text: newKeyEntry(k), note: widget.NewLabel(""),
 		box: container.NewVBox(), pending: map[int]*contactRow{}}
+	c.text.MultiLine = true
 	c.text.Wrapping = fyne.TextWrapWord
 	c.text.SetMinRowsVisible(2)
 	c.text.SetPlaceHolder("router.example.org:6881, 127.0.0.1:8080")
@@ -134,7 +137,7 @@ func (c *contactEditor) showNote() {
 		c.note.SetText(p)
 	} else {
 		c.note.Importance = widget.MediumImportance
-		c.note.SetText(fmt.Sprintf("%d contact(s)", len(splitContacts(c.text.Text))))
+		c.note.SetText(plural(len(splitContacts(c.text.Text)), "contact"))
 	}
 }
 
@@ -152,7 +155,7 @@ func equalStrings(a, b []string) bool {
 
 // addRow appends a row for contact s.
 func (c *contactEditor) addRow(s string) *contactRow {
-	r := &contactRow{entry: widget.NewEntry(), status: widget.NewLabel("")}
+	r := &contactRow{entry: newKeyEntry(c.keys), status: widget.NewLabel("")}
 	r.entry.SetPlaceHolder("host:port")
 	r.entry.SetText(s)
 	r.status.Truncation = fyne.TextTruncateEllipsis
@@ -244,8 +247,18 @@ func (c *contactEditor) handlePing(ev engine.PingResult) {
 	r.status.SetText(fmt.Sprintf("reply in %.1f ms", float64(ev.RTT)/float64(time.Millisecond)))
 }
 
+// reset asks before replacing the contacts with the defaults (when they
+// differ).
 func (c *contactEditor) reset() {
-	c.text.SetText(defaultBootstrap())
+	if joinContacts(splitContacts(c.text.Text)) == joinContacts(splitContacts(defaultBootstrap())) {
+		return
+	}
+	if c.host == nil {
+		c.text.SetText(defaultBootstrap())
+		return
+	}
+	c.host.confirm("Reset the contacts?", "Replace your contacts with Swarmdrop's default ones?\n\n"+
+		strings.Join(splitContacts(c.text.Text), ", "), "Reset", func() { c.text.SetText(defaultBootstrap()) })
 }
 
 func (c *contactEditor) onAdd() {

@@ -25,29 +25,30 @@ var pieceChoices = []int64{16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 5
 // bar while hashing, then the magnet link and the .torrent to save.
 type createDialog struct {
 	be    Backend
-	win   fyne.Window
+	host  *dialogHost
 	paths []string
 	plan  engine.CreatePlan
 
-	name      *widget.Entry
+	name      *keyEntry
 	info      *widget.Label
-	piece     *widget.Select
-	nodes     *widget.Entry
+	piece     *keySelect
+	nodes     *keyEntry
 	nodesNote *widget.Label
-	trackers  *widget.Entry
-	private   *widget.Check
-	comment   *widget.Entry
+	trackers  *keyEntry
+	private   *keyCheck
+	comment   *keyEntry
 	problem   *widget.Label
 
 	progress *widget.ProgressBar
 	speed    *widget.Label
-	magnet   *widget.Entry
+	magnet   *keyEntry
 	result   *fyne.Container
 	form     *widget.Form // hidden once the torrent is made
 	done     *widget.Label
+	note     *widget.Label // says what Copy and Save did
 
-	create, cancel, copyMagnet, saveTorrent *widget.Button
-	dlg                                     *dialog.CustomDialog
+	create, cancel, copyMagnet, saveTorrent *keyButton
+	dlg                                     *keyDialog
 
 	id      int // request id while hashing, 0 otherwise
 	started time.Time
@@ -58,23 +59,26 @@ type createDialog struct {
 
 // newCreateDialog plans a torrent of paths and builds the dialog; onStart
 // is told the request id of each creation started.
-func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo.Node, onStart func(*createDialog, int)) (*createDialog, error) {
+func newCreateDialog(h *dialogHost, be Backend, paths []string, nodes []metainfo.Node, onStart func(*createDialog, int)) (*createDialog, error) {
 	plan, err := engine.PlanCreate(paths, "")
 	if err != nil {
 		return nil, fmt.Errorf("creating a torrent: %w", err)
 	}
-	c := &createDialog{be: be, win: w, paths: paths, plan: plan, onStart: onStart,
-		name: widget.NewEntry(), info: widget.NewLabel(""), nodes: widget.NewMultiLineEntry(),
-		nodesNote: widget.NewLabel(""), trackers: widget.NewMultiLineEntry(), comment: widget.NewEntry(),
+	k := &dialogKeys{}
+	c := &createDialog{be: be, host: h, paths: paths, plan: plan, onStart: onStart,
+		name: newKeyEntry(k), info: widget.NewLabel(""), nodes: newKeyEntry(k),
+		nodesNote: widget.NewLabel(""), trackers: newKeyEntry(k), comment: newKeyEntry(k),
 		problem: widget.NewLabel(""), progress: widget.NewProgressBar(), speed: widget.NewLabel(""),
-		magnet: widget.NewEntry()}
+		magnet: newKeyEntry(k), note: widget.NewLabel("")}
+	c.nodes.MultiLine, c.trackers.MultiLine = true, true
+	c.note.Importance = widget.SuccessImportance
 	c.name.SetText(plan.Name)
-	c.info.SetText(fmt.Sprintf("%s in %d file(s)", formatSize(plan.Total), plan.Files))
+	c.info.SetText(fmt.Sprintf("%s in %s", formatSize(plan.Total), plural(plan.Files, "file")))
 	opts := []string{autoPiece(plan.PieceLength)}
 	for _, p := range pieceChoices {
 		opts = append(opts, formatSize(p))
 	}
-	c.piece = widget.NewSelect(opts, nil)
+	c.piece = newKeySelect(k, opts, nil)
 	c.piece.SetSelectedIndex(0)
 	c.nodes.Wrapping = fyne.TextWrapWord
 	c.nodes.SetMinRowsVisible(2)
@@ -83,7 +87,7 @@ func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo
 	c.nodesNote.Wrapping = fyne.TextWrapWord
 	c.trackers.SetPlaceHolder("none: trackerless (one announce URL per line)")
 	c.trackers.SetMinRowsVisible(2)
-	c.private = widget.NewCheck("Private (no DHT, no PEX: only for trackers)", nil)
+	c.private = newKeyCheck(k, "Private (no DHT, no PEX: only for trackers)", nil)
 	c.comment.SetPlaceHolder("optional")
 	c.problem.Importance = widget.DangerImportance
 	c.problem.Wrapping = fyne.TextWrapWord
@@ -92,17 +96,19 @@ func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo
 	c.magnet.MultiLine = true
 	c.magnet.SetMinRowsVisible(2)
 
-	c.create = widget.NewButtonWithIcon("Create and seed", theme.ConfirmIcon(), c.onCreate)
+	c.create = newKeyButton(k, "Create and seed", theme.ConfirmIcon(), c.onCreate)
 	c.create.Importance = widget.HighImportance
-	c.cancel = widget.NewButton("Cancel", c.onCancel)
-	c.copyMagnet = widget.NewButtonWithIcon("Copy magnet link", theme.ContentCopyIcon(), func() {
+	c.cancel = newKeyButton(k, "Cancel", nil, c.onCancel)
+	c.copyMagnet = newKeyButton(k, "Copy magnet link", theme.ContentCopyIcon(), func() {
 		fyne.CurrentApp().Clipboard().SetContent(c.created.Magnet)
+		c.note.SetText("Magnet link copied.")
 	})
-	c.saveTorrent = widget.NewButtonWithIcon("Save .torrent…", theme.DocumentSaveIcon(), c.onSave)
+	c.saveTorrent = newKeyButton(k, "Save .torrent…", theme.DocumentSaveIcon(), c.onSave)
 	c.done = widget.NewLabel("")
 	c.done.Wrapping = fyne.TextWrapWord
+	c.note.Wrapping = fyne.TextWrapWord
 	c.result = container.NewVBox(c.done, widget.NewLabel("Magnet link:"),
-		c.magnet, container.NewHBox(c.copyMagnet, c.saveTorrent))
+		c.magnet, container.NewHBox(c.copyMagnet, c.saveTorrent), c.note)
 	c.result.Hide()
 	c.progress.Hide()
 
@@ -117,9 +123,18 @@ func newCreateDialog(w fyne.Window, be Backend, paths []string, nodes []metainfo
 		widget.NewFormItem("Comment", c.comment),
 	)
 	content := container.NewVBox(c.form, c.problem, c.progress, c.speed, c.result)
-	c.dlg = dialog.NewCustomWithoutButtons("Create torrent", content, w)
-	c.dlg.SetButtons([]fyne.CanvasObject{c.cancel, c.create})
-	c.dlg.Resize(fyne.NewSize(640, 0))
+	c.dlg = h.newDialog("Create torrent", content, k, c.cancel, c.create)
+	c.dlg.first = c.name
+	k.confirm = func() {
+		switch {
+		case c.created.InfoHash != "":
+			c.dlg.Hide()
+		case !c.create.Disabled():
+			c.onCreate()
+		}
+	}
+	k.cancel = c.onCancel
+	c.dlg.Resize(fyne.NewSize(min(640, h.win.Canvas().Size().Width-24), 0))
 	c.checkNodes()
 	return c, nil
 }
@@ -159,7 +174,7 @@ func (c *createDialog) checkNodes() bool {
 		c.nodesNote.SetText("⚠ " + strings.Join(warn, ", ") + ": loopback or private address, only reachable on this machine or network.")
 	} else {
 		c.nodesNote.Importance = widget.MediumImportance
-		c.nodesNote.SetText(fmt.Sprintf("%d contact(s) for downloaders to enter the DHT.", len(nodes)))
+		c.nodesNote.SetText(plural(len(nodes), "contact") + " for downloaders to enter the DHT.")
 	}
 	return true
 }
@@ -242,13 +257,14 @@ func (c *createDialog) handleEvent(ev engine.Event) {
 		c.problem.Hide()
 		c.progress.Hide()
 		c.speed.SetText(fmt.Sprintf("Info hash %s", ev.InfoHash))
-		c.done.SetText(fmt.Sprintf("“%s” (%s in %d file(s)) is seeding from where the files are.",
-			ev.Name, formatSize(c.plan.Total), c.plan.Files))
+		c.done.SetText(fmt.Sprintf("“%s” (%s in %s) is seeding from where the files are.",
+			ev.Name, formatSize(c.plan.Total), plural(c.plan.Files, "file")))
 		c.magnet.SetText(ev.Magnet)
 		c.result.Show()
 		c.cancel.SetText("Close")
 		c.create.Hide()
-		c.dlg.Resize(fyne.NewSize(640, 0))
+		c.dlg.Resize(fyne.NewSize(min(640, c.host.win.Canvas().Size().Width-24), 0))
+		c.host.win.Canvas().Focus(c.copyMagnet)
 	case engine.CreateFailed:
 		c.id = 0
 		c.progress.Hide()
@@ -269,10 +285,12 @@ func (c *createDialog) onSave() {
 			werr = cerr
 		}
 		if werr != nil {
-			dialog.ShowError(fmt.Errorf("saving the torrent: %w", werr), c.win)
+			c.host.showError(fmt.Errorf("saving the torrent: %w", werr))
+			return
 		}
-	}, c.win)
+		c.note.SetText("Saved as " + w.URI().Path() + ".")
+	}, c.host.win)
 	d.SetFileName(c.created.Name + ".torrent")
-	d.Resize(fyne.NewSize(800, 560))
+	d.Resize(fileDialogSize(c.host.win))
 	d.Show()
 }

@@ -3,18 +3,21 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 )
 
-// detailsPanel shows the selected torrent: a summary, the piece strip and
-// tabs for its files, peers and sources.
+// detailsPanel shows the current torrent: a summary, the piece strip and
+// tabs for its files (a tree), peers (with a legend of their flags) and
+// sources.
 type detailsPanel struct {
 	t       engine.TorrentStatus
 	shown   bool
@@ -24,24 +27,26 @@ type detailsPanel struct {
 	// startAnyway starts a download refused for lack of free space.
 	startAnyway *widget.Button
 	strip       *pieceStrip
-	files       *widget.Table
+	files       *fileTree
 	peers       *widget.Table
 	sources     *widget.Label
-	tabs        *container.AppTabs
+	tabs        *tabStrip
 	root        *fyne.Container
 }
 
 var (
-	fileHeads  = []string{"File", "Size", "Done"}
-	fileWidths = []float32{420, 90, 70}
-	peerHeads  = []string{"Address", "Client", "Source", "Down", "Up", "Has", "Flags"}
-	peerWidths = []float32{170, 170, 80, 90, 90, 60, 70}
+	peerHeads  = []string{"Address", "Via", "Client", "Source", "Down", "Up", "Has", "Flags"}
+	peerWidths = []float32{170, 80, 170, 80, 90, 90, 60, 70}
 )
+
+// peerLegend explains the letters of the peers' Flags column.
+const peerLegend = "Flags: D downloading from the peer · d we want its pieces, it chokes us · U uploading to it\n" +
+	"u it wants ours, we choke it · I it connected to us · E extension protocol · X fast extension"
 
 // newDetailsPanel builds the panel; onStartAnyway is called with the info
 // hash of a torrent refused for lack of space that the user starts anyway.
 func newDetailsPanel(onStartAnyway func(infoHash string)) *detailsPanel {
-	d := &detailsPanel{summary: widget.NewLabel("Select a torrent to see its files, peers and sources."),
+	d := &detailsPanel{summary: widget.NewLabel(noSelection),
 		problem: widget.NewLabel(""), strip: newPieceStrip(), sources: widget.NewLabel("")}
 	d.startAnyway = widget.NewButton("Start anyway", func() {
 		if d.shown {
@@ -54,18 +59,25 @@ func newDetailsPanel(onStartAnyway func(infoHash string)) *detailsPanel {
 	d.problem.Importance = widget.DangerImportance
 	d.problem.Wrapping = fyne.TextWrapWord
 	d.problem.Hide()
-	d.files = newGrid(fileHeads, fileWidths, func() int { return len(d.t.Files) }, d.fileCell)
+	d.files = newFileTree(false, nil)
 	d.peers = newGrid(peerHeads, peerWidths, func() int { return len(d.t.PeerList) }, d.peerCell)
+	legend := widget.NewLabel(peerLegend)
+	// Two lines, not wrapped, scrolled sideways in a narrow window: a
+	// wrapped label's minimum height, before its first layout, is that
+	// of one letter a line, which made the window taller than the screen.
+	legend.SizeName = theme.SizeNameCaptionText
 	d.sources.Wrapping = fyne.TextWrapWord
-	d.tabs = container.NewAppTabs(
-		container.NewTabItem("Files", d.files),
-		container.NewTabItem("Peers", d.peers),
-		container.NewTabItem("Sources", container.NewVScroll(d.sources)),
-	)
+	d.tabs = newTabStrip([]string{"Files", "Peers", "Sources"}, []fyne.CanvasObject{
+		d.files.root,
+		container.NewBorder(nil, container.NewHScroll(legend), nil, nil, d.peers),
+		container.NewVScroll(d.sources),
+	})
 	top := container.NewVBox(d.summary, container.NewBorder(nil, nil, nil, d.startAnyway, d.problem), d.strip)
-	d.root = container.NewBorder(top, nil, nil, nil, d.tabs)
+	d.root = container.NewBorder(top, nil, nil, nil, d.tabs.root)
 	return d
 }
+
+const noSelection = "Select a torrent to see its files, peers and sources."
 
 // newGrid builds a table with a header row.
 func newGrid(heads []string, widths []float32, rows func() int, cell func(r, c int) string) *widget.Table {
@@ -91,12 +103,8 @@ func newGrid(heads []string, widths []float32, rows func() int, cell func(r, c i
 	return t
 }
 
-func (d *detailsPanel) fileCell(r, c int) string {
-	if r >= len(d.t.Files) {
-		return ""
-	}
-	f := d.t.Files[r]
-	return [...]string{f.Path, formatSize(f.Size), fmt.Sprintf("%.0f%%", 100*f.Progress)}[c]
+func bold(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }
 
 func (d *detailsPanel) peerCell(r, c int) string {
@@ -104,22 +112,37 @@ func (d *detailsPanel) peerCell(r, c int) string {
 		return ""
 	}
 	p := d.t.PeerList[r]
-	return [...]string{p.Addr, p.Client, p.Source, formatRate(p.RateDown), formatRate(p.RateUp),
-		fmt.Sprintf("%.0f%%", 100*p.Progress), p.Flags}[c]
+	return [...]string{p.Addr, peerVia(p), p.Client, p.Source, formatRate(p.RateDown), formatRate(p.RateUp),
+		formatPercent(p.Progress), p.Flags}[c]
+}
+
+// peerVia is how we talk with a peer: "uTP v6", "TCP v4".
+func peerVia(p engine.PeerStatus) string {
+	return strings.TrimSpace(p.Transport + " " + strings.Replace(p.Family, "IP", "", 1))
+}
+
+// fileEntries are a torrent's files for a file tree.
+func fileEntries(fs []engine.FileStatus) []fileEntry {
+	out := make([]fileEntry, len(fs))
+	for i, f := range fs {
+		out[i] = fileEntry{Index: f.Index, Path: filepath.ToSlash(f.Path), Size: f.Size, Progress: f.Progress, Priority: f.Priority}
+	}
+	return out
 }
 
 // show displays t (shown false: nothing selected).
 func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 	d.t, d.shown, d.now = t, shown, now
 	if !shown {
-		d.summary.SetText("Select a torrent to see its files, peers and sources.")
+		d.t = engine.TorrentStatus{}
+		d.summary.SetText(noSelection)
 		d.problem.Hide()
 		d.startAnyway.Hide()
 		d.strip.set(nil, 0)
 		d.sources.SetText("")
+		d.files.set(nil)
 	} else {
-		d.summary.SetText(fmt.Sprintf("%s — %s, %d pieces of %s, %d/%d done — in %s",
-			t.Name, formatSize(t.Size), t.PiecesTotal, formatSize(t.PieceLength), t.PiecesHave, t.PiecesTotal, t.Dir))
+		d.summary.SetText(summaryText(t))
 		switch {
 		case t.Err != nil:
 			d.problem.SetText("Error: " + t.Err.Error())
@@ -137,9 +160,28 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 		}
 		d.strip.set(t.Have, t.PiecesTotal)
 		d.sources.SetText(sourcesText(t, now))
+		d.files.set(fileEntries(t.Files))
 	}
-	d.files.Refresh()
+	d.tabs.setTitle(0, "Files")
+	d.tabs.setTitle(1, "Peers")
+	if shown {
+		d.tabs.setTitle(0, fmt.Sprintf("Files (%s)", formatCount(len(t.Files))))
+		d.tabs.setTitle(1, fmt.Sprintf("Peers (%s)", formatCount(len(t.PeerList))))
+	}
 	d.peers.Refresh()
+}
+
+// summaryText is the line over the details: name, size, pieces, folder.
+func summaryText(t engine.TorrentStatus) string {
+	if t.PiecesTotal == 0 {
+		return fmt.Sprintf("%s — size not known yet — in %s", t.Name, t.Dir)
+	}
+	size := formatSize(t.Size)
+	if t.Wanted > 0 && t.Wanted < t.Size {
+		size = formatSize(t.Wanted) + " chosen of " + size
+	}
+	return fmt.Sprintf("%s — %s, %s of %s, %s done — in %s", t.Name, size,
+		plural(t.PiecesTotal, "piece"), formatSize(t.PieceLength), formatCount(t.PiecesHave), t.Dir)
 }
 
 // sourcesText describes where a torrent's peers come from.
@@ -151,7 +193,7 @@ func sourcesText(t engine.TorrentStatus, now time.Time) string {
 	case !t.DHT.Enabled:
 		b.WriteString("DHT: off\n")
 	default:
-		fmt.Fprintf(&b, "DHT: %d peers found, last lookup %s", t.DHT.PeersFound, formatAge(now, t.DHT.LastLookup))
+		fmt.Fprintf(&b, "DHT: %s found, last lookup %s", plural(t.DHT.PeersFound, "peer"), formatAge(now, t.DHT.LastLookup))
 		if t.DHT.Announced {
 			b.WriteString(", announced")
 		}
@@ -163,7 +205,7 @@ func sourcesText(t engine.TorrentStatus, now time.Time) string {
 	if t.Private {
 		b.WriteString("PEX: off (private torrent)\n")
 	} else {
-		fmt.Fprintf(&b, "PEX: %d addresses learnt\n", t.PEXPeers)
+		fmt.Fprintf(&b, "PEX: %s learnt\n", plural(t.PEXPeers, "address"))
 	}
 	if len(t.Trackers) == 0 {
 		b.WriteString("Trackers: none (trackerless)\n")
@@ -174,7 +216,7 @@ func sourcesText(t engine.TorrentStatus, now time.Time) string {
 		case tr.LastError != "":
 			status = "error: " + tr.LastError
 		case tr.Working:
-			status = fmt.Sprintf("working, %d peers (%d seeders, %d leechers), %s", tr.Peers, tr.Seeders, tr.Leechers, formatAge(now, tr.LastAnnounce))
+			status = fmt.Sprintf("working, %s (%s, %s), %s", plural(tr.Peers, "peer"), plural(tr.Seeders, "seeder"), plural(tr.Leechers, "leecher"), formatAge(now, tr.LastAnnounce))
 		}
 		if tr.LastWarning != "" {
 			status += ", warning: " + tr.LastWarning

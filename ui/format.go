@@ -2,6 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -65,4 +68,32 @@ func formatAge(now, t time.Time) string {
 		return fmt.Sprintf("%dh %02dm ago", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// plural writes a count with its noun: "1 peer", "2 peers", "3 queries",
+// "2 addresses".
+func plural(n int, noun string) string {
+	c := formatCount(n)
+	switch {
+	case n == 1:
+		return c + " " + noun
+	case strings.HasSuffix(noun, "y") && !strings.HasSuffix(noun, "ey"):
+		return c + " " + noun[:len(noun)-1] + "ies"
+	case strings.HasSuffix(noun, "s") || strings.HasSuffix(noun, "x") || strings.HasSuffix(noun, "ch") || strings.HasSuffix(noun, "sh"):
+		return c + " " + noun + "es"
+	}
+	return c + " " + noun + "s"
+}
+
+// formatCount writes a count.
+func formatCount(n int) string { return strconv.Itoa(n) }
+
+// formatPercent writes a share done as a whole percentage, rounded down
+// so that 100 % means done; every progress figure in the window uses it,
+// so that a torrent's row, its files and its bar agree.
+func formatPercent(p float64) string {
+	if math.IsNaN(p) || p < 0 {
+		p = 0
+	}
+	return fmt.Sprintf("%d%%", int(math.Floor(min(p, 1)*100+1e-9)))
 }

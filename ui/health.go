@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -21,20 +20,24 @@ type healthPanel struct {
 	dht, reach, boot, lookups *widget.Label
 	tcp, udp, router          *widget.Label
 	contact                   *widget.Label
-	copyContact               *widget.Button
-	dlg                       *dialog.CustomDialog
+	copyContact               *keyButton
+	copied                    *widget.Label
+	dlg                       *keyDialog
 	my                        string
 }
 
-func newHealthPanel(w fyne.Window, onClose func()) *healthPanel {
-	h := &healthPanel{}
+func newHealthPanel(host *dialogHost, onClose func()) *healthPanel {
+	k := &dialogKeys{}
+	h := &healthPanel{copied: widget.NewLabel("")}
+	h.copied.Importance = widget.SuccessImportance
 	for _, l := range []**widget.Label{&h.dht, &h.reach, &h.boot, &h.lookups, &h.tcp, &h.udp, &h.router, &h.contact} {
 		*l = widget.NewLabel("")
 		(*l).Wrapping = fyne.TextWrapWord
 	}
-	h.copyContact = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	h.copyContact = newKeyButton(k, "Copy", theme.ContentCopyIcon(), func() {
 		if h.my != "" {
 			fyne.CurrentApp().Clipboard().SetContent(h.my)
+			h.copied.SetText("Copied " + h.my)
 		}
 	})
 	form := widget.NewForm(
@@ -47,10 +50,12 @@ func newHealthPanel(w fyne.Window, onClose func()) *healthPanel {
 		container.NewVBox(bold("TCP (peers)"), h.tcp), container.NewVBox(bold("UDP (DHT)"), h.udp))
 	my := container.NewBorder(nil, nil, bold("My contact"), h.copyContact, h.contact)
 	content := container.NewVBox(form, widget.NewSeparator(), bold("Port mapping"), h.router, ports,
-		widget.NewSeparator(), my)
-	h.dlg = dialog.NewCustom("DHT and port health", "Close", content, w)
+		widget.NewSeparator(), my, h.copied)
+	closeB := newKeyButton(k, "Close", nil, func() { h.dlg.Hide() })
+	h.dlg = host.newDialog("DHT and port health", container.NewVScroll(content), k, closeB)
+	k.confirm, h.dlg.first = h.dlg.Hide, closeB
 	h.dlg.SetOnClosed(onClose)
-	h.dlg.Resize(fyne.NewSize(620, 0))
+	h.dlg.Resize(dialogSize(host.win, 620, 520))
 	return h
 }
 
@@ -91,10 +96,14 @@ func (h *healthPanel) apply(snap engine.Snapshot) {
 	h.tcp.SetText(mappingDetail(n.TCP, snap.ListenPort))
 	h.udp.SetText(mappingDetail(n.UDP, snap.ListenPort))
 	h.my = d.MyContact
-	if h.my == "" {
-		h.contact.SetText("unknown (no external address from UPnP)")
+	switch {
+	case h.my == "":
+		h.contact.SetText("unknown (neither UPnP, the DHT nor peers told our address yet)")
 		h.copyContact.Disable()
-	} else {
+	case d.MyContactSource != "":
+		h.contact.SetText(h.my + " (from " + d.MyContactSource + ")")
+		h.copyContact.Enable()
+	default:
 		h.contact.SetText(h.my)
 		h.copyContact.Enable()
 	}

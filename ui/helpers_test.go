@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +33,8 @@ type fakeBackend struct {
 	settings swapp.Settings
 	nextID   int
 	addErr   error
+	addIH    string                // the info hash adds return
+	chosen   []engine.FilePriority // the last StartChosen's or SetFilePriorities' files
 	snaps    chan engine.Snapshot
 	events   chan engine.Event
 }
@@ -56,17 +60,44 @@ func (f *fakeBackend) Calls() []call {
 
 func (f *fakeBackend) AddTorrentFile(p string, _ engine.AddOptions) (string, error) {
 	f.record("AddTorrentFile", p, false)
-	return "", f.addErr
+	return f.addIH, f.addErr
 }
 func (f *fakeBackend) AddMagnet(u string, _ engine.AddOptions) (string, error) {
 	f.record("AddMagnet", u, false)
-	return "", f.addErr
+	return f.addIH, f.addErr
 }
 func (f *fakeBackend) Remove(ih string, data bool) { f.record("Remove", ih, data) }
 func (f *fakeBackend) Pause(ih string)             { f.record("Pause", ih, false) }
 func (f *fakeBackend) Resume(ih string)            { f.record("Resume", ih, false) }
 func (f *fakeBackend) ResumeIgnoringSpace(ih string) {
 	f.record("ResumeIgnoringSpace", ih, false)
+}
+func (f *fakeBackend) StartChosen(ih, dir string, files []engine.FilePriority, paused bool) {
+	f.mu.Lock()
+	f.chosen = files
+	f.mu.Unlock()
+	f.record("StartChosen", ih+" "+dir, paused)
+}
+func (f *fakeBackend) SetFilePriorities(ih string, files []engine.FilePriority) {
+	f.mu.Lock()
+	f.chosen = files
+	f.mu.Unlock()
+	f.record("SetFilePriorities", ih, false)
+}
+func (f *fakeBackend) Move(ih, dir string) { f.record("Move", ih+" "+dir, false) }
+func (f *fakeBackend) Recheck(ih string)   { f.record("Recheck", ih, false) }
+func (f *fakeBackend) AddPeer(ih, addr string) error {
+	f.record("AddPeer", ih+" "+addr, false)
+	if _, err := netip.ParseAddrPort(addr); err != nil {
+		return err
+	}
+	return nil
+}
+func (f *fakeBackend) SetTorrentLimits(ih string, down, up int64) {
+	f.record("SetTorrentLimits", fmt.Sprintf("%s %d %d", ih, down, up), false)
+}
+func (f *fakeBackend) AddTrackers(ih string, tiers [][]string) {
+	f.record("AddTrackers", fmt.Sprintf("%s %v", ih, tiers), false)
 }
 func (f *fakeBackend) PauseAll()  { f.record("PauseAll", "", false) }
 func (f *fakeBackend) ResumeAll() { f.record("ResumeAll", "", false) }

@@ -34,7 +34,7 @@ func TestNotListeningShown(t *testing.T) {
 		t.Fatalf("%d overlays after a second snapshot: the dialog is shown once", len(m.win.Canvas().Overlays().List()))
 	}
 	test.Tap(findButton(t, top, "Choose another port"))
-	if m.settings == nil || m.settings.tabs.SelectedIndex() != 1 {
+	if m.settings == nil || m.settings.tabs.selected != 1 {
 		t.Fatal("the button did not open the port setting")
 	}
 	if !strings.Contains(m.settings.portNote.Text, "tries it as soon as you save") {
@@ -56,7 +56,7 @@ func TestStartAnyway(t *testing.T) {
 	full := engine.TorrentStatus{InfoHash: ih, Name: "big", State: engine.StateError,
 		Err: fmt.Errorf("%w in /mnt: the download needs 3 GiB more, 1 GiB is free", engine.ErrNotEnoughSpace)}
 	m.applySnapshot(snapOf(full))
-	m.list.list.Select(0)
+	m.list.selectIndex(0)
 	if m.details.startAnyway.Hidden {
 		t.Fatal("no Start anyway for a torrent refused for lack of space")
 	}

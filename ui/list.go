@@ -2,26 +2,80 @@ package ui
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 )
 
-// listColumns are the widths of the torrent list's columns after the name:
-// size, progress, state, down, up, peers, ETA.
-var listColumns = columns{widths: []float32{80, 130, 150, 90, 90, 60, 70}}
+// The list's state filters.
+const (
+	filterAll         = "All"
+	filterDownloading = "Downloading"
+	filterSeeding     = "Seeding"
+	filterPaused      = "Paused"
+	filterError       = "Error"
+)
 
-// rowView is what one row of the torrent list shows, as text; rows whose
-// view did not change are not redrawn.
+var stateFilters = []string{filterAll, filterDownloading, filterSeeding, filterPaused, filterError}
+
+// torrentList is the list of torrents: a header whose titles sort and
+// whose edges resize the columns, and one row per torrent that passes the
+// state filter and the name search. Any number of rows can be selected
+// (Ctrl and Shift with the mouse and the arrows, Ctrl+A); the current
+// row is the one whose details are shown. Only rows that changed are
+// redrawn. Used on the Fyne thread only.
+type torrentList struct {
+	table  *rowList
+	header *listHeader
+	cols   *columnSet
+	empty  *fyne.Container // the hint shown over an empty list
+	hint   *widget.Label
+
+	sortKey  string // a column's key, or "" for the order added
+	sortDesc bool
+	filter   string
+	search   string
+
+	all  []engine.TorrentStatus // the torrents last applied, in the order added
+	rows []torrentRow           // the rows shown, in order
+
+	selection map[string]bool // info hashes of the selected rows
+	current   string          // the current row's info hash, "" for none
+	anchor    string          // where a Shift range starts
+
+	// onSelect is told that the selection or the current row changed.
+	onSelect func()
+	// onOpen opens a torrent's data (double-click, Return).
+	onOpen func(infoHash string)
+	// onMenu shows the selection's context menu at pos (absolute).
+	onMenu func(pos fyne.Position)
+	// onKey handles Space, Delete and the other keys the list does not
+	// use itself (nil: none); onShortcut the shortcuts.
+	onKey      func(ev *fyne.KeyEvent)
+	onShortcut func(s fyne.Shortcut)
+	// onLayout is told that the sort or the column widths changed.
+	onLayout func()
+}
+
+// torrentRow is one row: the torrent and what its cells show.
+type torrentRow struct {
+	t    engine.TorrentStatus
+	view rowView
+}
+
+// rowView is what one row shows; rows whose view did not change are not
+// redrawn.
 type rowView struct {
 	InfoHash, Name, Size, State, Down, Up, Peers, ETA string
 	Progress                                          float64
 	Failed                                            bool
+	Selected, Current                                 bool
 }
 
 func viewOf(t engine.TorrentStatus) rowView {
@@ -32,13 +86,20 @@ func viewOf(t engine.TorrentStatus) rowView {
 	v := rowView{
 		InfoHash: t.InfoHash, Name: name, Size: formatSize(t.Size), State: string(t.State),
 		Down: formatRate(t.RateDown), Up: formatRate(t.RateUp),
-		Peers: fmt.Sprintf("%d (%d)", t.Peers, t.Seeds), ETA: "–", Progress: t.Progress,
+		Peers: peersText(t.Peers, t.Seeds), ETA: "–", Progress: t.Progress,
 	}
-	if t.Size == 0 {
+	switch {
+	case t.Size == 0:
 		v.Size = "?"
+	case t.Wanted > 0 && t.Wanted < t.Size:
+		// Some files skipped: what it downloads, as its progress.
+		v.Size = formatSize(t.Wanted)
 	}
 	if t.State == engine.StateDownloading {
 		v.ETA = formatETA(t.ETA)
+	}
+	if t.State == engine.StateMoving {
+		v.State = fmt.Sprintf("moving (%s)", formatPercent(t.Moving))
 	}
 	if t.State == engine.StateError {
 		v.State, v.Failed = "error", true
@@ -51,158 +112,457 @@ func viewOf(t engine.TorrentStatus) rowView {
 	return v
 }
 
-// sortOrder names the torrent list's orders.
-const (
-	sortAdded = "Order added"
-	sortName  = "Name"
-)
-
-// torrentList is the list of torrents: a header and one row per torrent,
-// sorted by add order or name. Only rows that changed are redrawn.
-type torrentList struct {
-	list  *widget.List
-	empty *fyne.Container // the hint shown over an empty list
-	order string
-	rows  []rowView
-	last  []engine.TorrentStatus // the torrents last applied
-	// selected is the info hash of the selected torrent, "" for none.
-	selected string
-
-	onSelect func(infoHash string)
+// peersText is the peers cell: connections and, of them, seeds.
+func peersText(peers, seeds int) string {
+	if seeds == 0 {
+		return formatCount(peers)
+	}
+	return formatCount(peers) + " (" + formatCount(seeds) + ")"
 }
 
-func newTorrentList(onSelect func(string)) *torrentList {
-	l := &torrentList{order: sortAdded, onSelect: onSelect}
-	l.list = widget.NewList(
-		func() int { return len(l.rows) },
-		newRowObject,
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(l.rows) {
-				showRow(o, l.rows[i])
-			}
-		},
-	)
-	l.list.OnSelected = func(i widget.ListItemID) {
-		if i < len(l.rows) && l.rows[i].InfoHash != l.selected {
-			l.selected = l.rows[i].InfoHash
-			l.onSelect(l.selected)
+// sortLayout is the list's saved order.
+type sortLayout struct {
+	Key  string
+	Desc bool
+}
+
+func newTorrentList(widths map[string]float32, order sortLayout) *torrentList {
+	l := &torrentList{filter: filterAll, selection: map[string]bool{}, onSelect: func() {},
+		onOpen: func(string) {}, onMenu: func(fyne.Position) {}, onLayout: func() {}}
+	l.cols = newColumnSet(torrentColumns, widths, 3)
+	for _, c := range torrentColumns {
+		if c.key == order.Key {
+			l.sortKey, l.sortDesc = order.Key, order.Desc
 		}
 	}
-	l.list.OnUnselected = func(i widget.ListItemID) {
-		if i < len(l.rows) && l.rows[i].InfoHash == l.selected {
-			l.selected = ""
-			l.onSelect("")
-		}
-	}
+	l.table = newRowList(l)
+	l.header = newListHeader(l.cols, l.sortBy, l.table.Refresh, func() { l.onLayout() })
+	l.header.showSort(l.sortKey, l.sortDesc)
 	return l
 }
 
 // content returns the header and the list.
 func (l *torrentList) content() fyne.CanvasObject {
-	header := container.New(listColumns,
-		bold("Name"), bold("Size"), bold("Progress"), bold("State"),
-		bold("Down"), bold("Up"), bold("Peers"), bold("ETA"))
-	hint := widget.NewLabelWithStyle("Drop files or folders here to publish them as a trackerless torrent,\n"+
-		"or open a .torrent file or a magnet link.", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
-	hint.Importance = widget.LowImportance
-	l.empty = container.NewCenter(hint)
-	l.empty.Hidden = len(l.rows) > 0
-	return container.NewBorder(header, nil, nil, nil, container.NewStack(l.list, l.empty))
+	l.hint = widget.NewLabelWithStyle(emptyHint, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	l.hint.Importance = widget.LowImportance
+	// Not wrapped: a wrapped label in a centring container is given its
+	// minimum width, one letter, and grows as tall as the text is long.
+	l.empty = container.NewCenter(l.hint)
+	l.showHint()
+	return container.NewBorder(l.header, nil, nil, nil, container.NewStack(l.table, l.empty))
 }
 
-// sortChoice returns the choice of the list's order.
-func (l *torrentList) sortChoice() fyne.CanvasObject {
-	sortBy := widget.NewSelect([]string{sortAdded, sortName}, func(s string) {
-		if s != l.order {
-			l.order = s
-			l.apply(l.last)
-		}
-	})
-	sortBy.SetSelected(l.order)
-	return container.NewHBox(widget.NewLabel("Sort by"), sortBy)
-}
+const (
+	emptyHint = "Drop files or folders here to publish them as a trackerless torrent,\n" +
+		"or open a .torrent file or a magnet link."
+	noMatchHint = "No torrent matches the filter."
+)
 
-func bold(s string) *widget.Label {
-	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-}
-
-// apply shows a snapshot's torrents, redrawing only the rows that changed
-// and keeping the selection on the same torrent.
-func (l *torrentList) apply(ts []engine.TorrentStatus) {
-	l.last = ts
-	rows := make([]rowView, len(ts))
-	for i, t := range ts {
-		rows[i] = viewOf(t)
+func (l *torrentList) showHint() {
+	if l.empty == nil {
+		return
 	}
-	if l.order == sortName {
-		sort.SliceStable(rows, func(i, j int) bool {
-			return strings.ToLower(rows[i].Name) < strings.ToLower(rows[j].Name)
+	hidden, text := len(l.rows) > 0, emptyHint
+	if len(l.all) > 0 {
+		text = noMatchHint
+	}
+	if l.hint.Text != text {
+		l.hint.SetText(text)
+	}
+	if l.empty.Hidden != hidden {
+		l.empty.Hidden = hidden
+		l.empty.Refresh()
+	}
+}
+
+// sortBy sorts by the column key: ascending, then descending, then back
+// to the order added.
+func (l *torrentList) sortBy(key string) {
+	switch {
+	case l.sortKey != key:
+		l.sortKey, l.sortDesc = key, false
+	case !l.sortDesc:
+		l.sortDesc = true
+	default:
+		l.sortKey, l.sortDesc = "", false
+	}
+	l.header.showSort(l.sortKey, l.sortDesc)
+	l.rebuild()
+	l.onLayout()
+}
+
+// setFilter shows only the torrents in a state filter.
+func (l *torrentList) setFilter(f string) {
+	if l.filter != f {
+		l.filter = f
+		l.rebuild()
+	}
+}
+
+// setSearch shows only the torrents whose name holds s (any case).
+func (l *torrentList) setSearch(s string) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if l.search != s {
+		l.search = s
+		l.rebuild()
+	}
+}
+
+// matches tells whether t passes the filter and the search.
+func (l *torrentList) matches(t engine.TorrentStatus) bool {
+	if l.search != "" && !strings.Contains(strings.ToLower(t.Name), l.search) {
+		return false
+	}
+	return filterMatches(l.filter, t.State)
+}
+
+func filterMatches(filter string, s engine.TorrentState) bool {
+	switch filter {
+	case filterDownloading:
+		return s != engine.StateSeeding && s != engine.StatePaused && s != engine.StateError
+	case filterSeeding:
+		return s == engine.StateSeeding
+	case filterPaused:
+		return s == engine.StatePaused
+	case filterError:
+		return s == engine.StateError
+	}
+	return true
+}
+
+// apply shows a snapshot's torrents.
+func (l *torrentList) apply(ts []engine.TorrentStatus) {
+	l.all = ts
+	l.rebuild()
+}
+
+// rebuild filters and sorts the torrents into rows, drops the selection
+// of rows no longer shown, and redraws what changed.
+func (l *torrentList) rebuild() {
+	var rows []torrentRow
+	for _, t := range l.all {
+		if l.matches(t) {
+			rows = append(rows, torrentRow{t: t})
+		}
+	}
+	if l.sortKey != "" {
+		cmp := rowCompare(l.sortKey)
+		slices.SortStableFunc(rows, func(a, b torrentRow) int {
+			if l.sortDesc {
+				return cmp(b.t, a.t)
+			}
+			return cmp(a.t, b.t)
 		})
+	}
+	shown := map[string]bool{}
+	for _, r := range rows {
+		shown[r.t.InfoHash] = true
+	}
+	changed := false
+	for ih := range l.selection {
+		if !shown[ih] {
+			delete(l.selection, ih)
+			changed = true
+		}
+	}
+	if l.current != "" && !shown[l.current] {
+		l.current, changed = "", true
+	}
+	for i := range rows {
+		rows[i].view = viewOf(rows[i].t)
+	}
+	l.setRows(rows)
+	if changed {
+		l.onSelect()
+	}
+}
+
+// setRows shows rows, marking the selection, and redraws the rows that
+// changed (all of them when rows moved).
+func (l *torrentList) setRows(rows []torrentRow) {
+	for i := range rows {
+		ih := rows[i].t.InfoHash
+		rows[i].view.Selected, rows[i].view.Current = l.selection[ih], ih == l.current
 	}
 	old := l.rows
 	l.rows = rows
-	if l.empty != nil && l.empty.Hidden != (len(rows) > 0) {
-		l.empty.Hidden = len(rows) > 0
-		l.empty.Refresh()
-	}
-	moved := len(old) != len(rows)
-	for i := 0; !moved && i < len(rows); i++ {
-		moved = old[i].InfoHash != rows[i].InfoHash
-	}
-	if moved {
-		l.list.Refresh()
-		l.reselect()
+	l.showHint()
+	if len(old) != len(rows) {
+		l.table.Refresh()
 		return
 	}
 	for i := range rows {
-		if rows[i] != old[i] {
-			l.list.RefreshItem(i)
+		if rows[i].view != old[i].view {
+			l.table.RefreshItem(i)
 		}
 	}
 }
 
-// reselect selects the row of the selected torrent after the rows moved.
-func (l *torrentList) reselect() {
+// remark redraws the rows after the selection changed.
+func (l *torrentList) remark() { l.setRows(slices.Clone(l.rows)) }
+
+// rowCompare orders torrents by a column.
+func rowCompare(key string) func(a, b engine.TorrentStatus) int {
+	num := func(f func(t engine.TorrentStatus) float64) func(a, b engine.TorrentStatus) int {
+		return func(a, b engine.TorrentStatus) int {
+			x, y := f(a), f(b)
+			switch {
+			case x < y:
+				return -1
+			case x > y:
+				return 1
+			}
+			return 0
+		}
+	}
+	switch key {
+	case "name":
+		return func(a, b engine.TorrentStatus) int {
+			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		}
+	case "size":
+		return num(func(t engine.TorrentStatus) float64 { return float64(t.Size) })
+	case "progress":
+		return num(func(t engine.TorrentStatus) float64 { return t.Progress })
+	case "state":
+		return func(a, b engine.TorrentStatus) int { return strings.Compare(viewOf(a).State, viewOf(b).State) }
+	case "down":
+		return num(func(t engine.TorrentStatus) float64 { return t.RateDown })
+	case "up":
+		return num(func(t engine.TorrentStatus) float64 { return t.RateUp })
+	case "peers":
+		return num(func(t engine.TorrentStatus) float64 { return float64(t.Peers) })
+	case "eta":
+		// Unknown and finished last.
+		return num(func(t engine.TorrentStatus) float64 {
+			if t.State != engine.StateDownloading || t.ETA <= 0 {
+				return 1e18
+			}
+			return float64(t.ETA)
+		})
+	}
+	return func(a, b engine.TorrentStatus) int { return 0 }
+}
+
+// index returns the row of a torrent, or -1.
+func (l *torrentList) index(ih string) int {
 	for i, r := range l.rows {
-		if r.InfoHash == l.selected {
-			l.list.Select(i)
-			return
+		if r.t.InfoHash == ih {
+			return i
 		}
 	}
-	if l.selected != "" {
-		l.selected = ""
-		l.list.UnselectAll()
-		l.onSelect("")
+	return -1
+}
+
+// selected returns the selected torrents in row order.
+func (l *torrentList) selected() []engine.TorrentStatus {
+	var out []engine.TorrentStatus
+	for _, r := range l.rows {
+		if l.selection[r.t.InfoHash] {
+			out = append(out, r.t)
+		}
+	}
+	return out
+}
+
+// currentTorrent returns the current row's torrent.
+func (l *torrentList) currentTorrent() (engine.TorrentStatus, bool) {
+	if i := l.index(l.current); i >= 0 {
+		return l.rows[i].t, true
+	}
+	return engine.TorrentStatus{}, false
+}
+
+// modifiers are the keyboard modifiers held now (none without a desktop
+// driver, as in tests).
+func modifiers() fyne.KeyModifier {
+	if d, ok := fyne.CurrentApp().Driver().(desktop.Driver); ok {
+		return d.CurrentKeyModifiers()
+	}
+	return 0
+}
+
+// click selects row i as a click with mods does: alone, Ctrl toggles it,
+// Shift selects the range from the anchor.
+func (l *torrentList) click(i int, mods fyne.KeyModifier) {
+	if i < 0 || i >= len(l.rows) {
+		return
+	}
+	ih := l.rows[i].t.InfoHash
+	switch {
+	case mods&fyne.KeyModifierShift != 0:
+		l.selectRange(i)
+	case mods&fyne.KeyModifierShortcutDefault != 0:
+		if l.selection[ih] {
+			delete(l.selection, ih)
+		} else {
+			l.selection[ih] = true
+		}
+		l.anchor = ih
+	default:
+		clear(l.selection)
+		l.selection[ih] = true
+		l.anchor = ih
+	}
+	l.current = ih
+	l.remark()
+	l.onSelect()
+}
+
+// selectRange selects the rows from the anchor to row i.
+func (l *torrentList) selectRange(i int) {
+	a := l.index(l.anchor)
+	if a < 0 {
+		a = i
+		l.anchor = l.rows[i].t.InfoHash
+	}
+	clear(l.selection)
+	for j := min(a, i); j <= max(a, i); j++ {
+		l.selection[l.rows[j].t.InfoHash] = true
 	}
 }
 
-// newRowObject builds an empty row.
-func newRowObject() fyne.CanvasObject {
-	name := widget.NewLabel("")
-	name.Truncation = fyne.TextTruncateEllipsis
-	state := widget.NewLabel("")
-	state.Truncation = fyne.TextTruncateEllipsis
-	cells := []fyne.CanvasObject{name, widget.NewLabel(""), widget.NewProgressBar(), state}
-	for range 4 {
-		cells = append(cells, widget.NewLabel(""))
+// selectIndex selects row i alone and makes it current.
+func (l *torrentList) selectIndex(i int) { l.click(i, 0) }
+
+// selectAll selects every row shown.
+func (l *torrentList) selectAll() {
+	for _, r := range l.rows {
+		l.selection[r.t.InfoHash] = true
 	}
-	return container.New(listColumns, cells...)
+	if l.current == "" && len(l.rows) > 0 {
+		l.current = l.rows[0].t.InfoHash
+	}
+	l.remark()
+	l.onSelect()
 }
 
-// showRow fills a row object with v.
-func showRow(o fyne.CanvasObject, v rowView) {
-	cells := o.(*fyne.Container).Objects
-	cells[0].(*widget.Label).SetText(v.Name)
-	cells[1].(*widget.Label).SetText(v.Size)
-	cells[2].(*widget.ProgressBar).SetValue(v.Progress)
-	st := cells[3].(*widget.Label)
-	st.Importance = widget.MediumImportance
-	if v.Failed {
-		st.Importance = widget.DangerImportance
+// unselectAll empties the selection.
+func (l *torrentList) unselectAll() {
+	clear(l.selection)
+	l.current = ""
+	l.remark()
+	l.onSelect()
+}
+
+// moveTo makes row i current and selected (with Shift: the range from
+// the anchor), scrolling to it.
+func (l *torrentList) moveTo(i int, shift bool) {
+	if len(l.rows) == 0 {
+		return
 	}
-	st.SetText(v.State)
-	st.Refresh()
-	for i, s := range []string{v.Down, v.Up, v.Peers, v.ETA} {
-		cells[4+i].(*widget.Label).SetText(s)
+	i = min(max(i, 0), len(l.rows)-1)
+	if shift {
+		l.selectRange(i)
+		l.current = l.rows[i].t.InfoHash
+		l.remark()
+		l.onSelect()
+	} else {
+		l.click(i, 0)
 	}
+	l.table.ScrollTo(i)
+}
+
+// typedKey is the list's keyboard: arrows, Page Up/Down, Home and End
+// move (with Shift: select a range), Return opens, Menu shows the
+// context menu, Escape empties the selection; others go to onKey.
+func (l *torrentList) typedKey(ev *fyne.KeyEvent) {
+	mods := modifiers()
+	shift := mods&fyne.KeyModifierShift != 0
+	cur := l.index(l.current)
+	switch ev.Name {
+	case fyne.KeyDown:
+		l.moveTo(cur+1, shift)
+	case fyne.KeyUp:
+		if cur < 0 {
+			cur = len(l.rows)
+		}
+		l.moveTo(cur-1, shift)
+	case fyne.KeyPageDown:
+		l.moveTo(cur+l.pageRows(), shift)
+	case fyne.KeyPageUp:
+		l.moveTo(cur-l.pageRows(), shift)
+	case fyne.KeyHome:
+		l.moveTo(0, shift)
+	case fyne.KeyEnd:
+		l.moveTo(len(l.rows)-1, shift)
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if l.current != "" {
+			l.onOpen(l.current)
+		}
+	case desktop.KeyMenu:
+		l.menuAtCurrent()
+	case fyne.KeyF10:
+		if shift {
+			l.menuAtCurrent()
+		}
+	case fyne.KeyEscape:
+		if len(l.selection) > 0 {
+			l.unselectAll()
+		}
+	default:
+		if l.onKey != nil {
+			l.onKey(ev)
+		}
+	}
+}
+
+// pageRows is how many rows a page holds.
+func (l *torrentList) pageRows() int {
+	h := l.table.Size().Height
+	row := l.rowHeight()
+	if row <= 0 || h <= row {
+		return 1
+	}
+	return int(h / row)
+}
+
+func (l *torrentList) rowHeight() float32 {
+	return newRowWidget(l).MinSize().Height
+}
+
+// menuAtCurrent shows the context menu next to the current row (or the
+// list's corner).
+func (l *torrentList) menuAtCurrent() {
+	if len(l.selection) == 0 {
+		return
+	}
+	d := fyne.CurrentApp().Driver()
+	pos := d.AbsolutePositionForObject(l.table)
+	if r := l.table.rowWidgetOf(l.index(l.current)); r != nil {
+		pos = d.AbsolutePositionForObject(r).Add(fyne.NewPos(40, r.Size().Height))
+	}
+	l.onMenu(pos)
+}
+
+// secondaryClick shows the context menu of row i at pos, selecting the
+// row alone first unless it is selected.
+func (l *torrentList) secondaryClick(i int, pos fyne.Position) {
+	if i < 0 || i >= len(l.rows) {
+		return
+	}
+	if !l.selection[l.rows[i].t.InfoHash] {
+		l.click(i, 0)
+	} else if l.current != l.rows[i].t.InfoHash {
+		l.current = l.rows[i].t.InfoHash
+		l.remark()
+		l.onSelect()
+	}
+	l.onMenu(pos)
+}
+
+// typedShortcut selects all on Ctrl+A and gives the others to the window.
+func (l *torrentList) typedShortcut(s fyne.Shortcut) {
+	if _, ok := s.(*fyne.ShortcutSelectAll); ok {
+		l.selectAll()
+		return
+	}
+	if l.onShortcut != nil {
+		l.onShortcut(s)
+	}
+}
+
+// layout returns the sort and the column widths, for the settings.
+func (l *torrentList) layout() (sortLayout, map[string]float32) {
+	return sortLayout{l.sortKey, l.sortDesc}, l.cols.saved()
 }

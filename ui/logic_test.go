@@ -66,7 +66,7 @@ func TestMagnetDialogValidation(t *testing.T) {
 		"magnet:?xt=urn:btih:CIRVKZ4JVPG6ZZZZZZZZZZZZZZZZZZZZ",
 	} {
 		var added string
-		m := newMagnetDialog(w, func(s string) { added = s })
+		m := newMagnetDialog(&dialogHost{win: w}, func(s string) { added = s })
 		m.dlg.Show()
 		test.Type(m.entry, in)
 		_, err := metainfo.ParseMagnet(in)
@@ -114,13 +114,17 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 		PeerList: []engine.PeerStatus{{Addr: "127.0.0.1:6881", Client: "libtorrent", Source: "manual", Flags: "D"}}}
 	b := engine.TorrentStatus{InfoHash: strings.Repeat("b", 40), Name: "alpha", State: engine.StateError, Err: errors.New("disk full")}
 	m.applySnapshot(snapOf(a, b))
-	if len(m.list.rows) != 2 || m.list.rows[0].Name != "zeta" || m.list.rows[1].State != "error: disk full" || !m.list.rows[1].Failed {
+	if len(m.list.rows) != 2 || m.list.rows[0].view.Name != "zeta" || m.list.rows[1].view.State != "error: disk full" || !m.list.rows[1].view.Failed {
 		t.Fatalf("rows %+v", m.list.rows)
 	}
-	if r := m.list.rows[0]; r.ETA != "1m 30s" || r.Down != "2.0 KiB/s" || r.Peers != "3 (1)" || r.Size != "3.0 MiB" {
+	if r := m.list.rows[0].view; r.ETA != "1m 30s" || r.Down != "2.0 KiB/s" || r.Peers != "3 (1)" || r.Size != "3.0 MiB" {
 		t.Errorf("row 0 %+v", r)
 	}
-	if got := m.status.dht.Text; got != "DHT: "+noAnswerYet { // a contact is set, none answered
+	// With files skipped, the row's size is what it downloads.
+	if v := viewOf(engine.TorrentStatus{Size: 3 << 20, Wanted: 1 << 20}); v.Size != "1.0 MiB" {
+		t.Errorf("size with skipped files %q", v.Size)
+	}
+	if got := m.status.dht.Text; got != "⚠ DHT: "+noAnswerYet { // a contact is set, none answered
 		t.Errorf("status DHT %q", got)
 	}
 	if got := m.status.nat.Text; !strings.Contains(got, "TCP: mapped to 51413") || !strings.Contains(got, "UDP: failed (conflict)") {
@@ -130,9 +134,9 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 		t.Error("selection buttons enabled with nothing selected")
 	}
 
-	m.list.list.Select(0)
-	if m.list.selected != a.InfoHash || !strings.HasPrefix(m.details.summary.Text, "zeta") {
-		t.Fatalf("selected %q, summary %q", m.list.selected, m.details.summary.Text)
+	m.list.selectIndex(0)
+	if m.list.current != a.InfoHash || !strings.HasPrefix(m.details.summary.Text, "zeta") {
+		t.Fatalf("selected %q, summary %q", m.list.current, m.details.summary.Text)
 	}
 	if m.pause.Disabled() || !m.resume.Disabled() {
 		t.Error("pause should be on, resume off for a downloading torrent")
@@ -141,22 +145,25 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 	if c := be.Calls(); c[len(c)-1] != (call{"Pause", a.InfoHash, false}) {
 		t.Errorf("pause sent %+v", c[len(c)-1])
 	}
-	if got := m.details.fileCell(0, 0); got != "zeta/one.bin" {
+	if got := m.details.files.files[0].Path; got != "zeta/one.bin" {
 		t.Errorf("file cell %q", got)
 	}
-	if got := m.details.peerCell(0, 1); got != "libtorrent" {
+	if got := m.details.peerCell(0, 2); got != "libtorrent" {
 		t.Errorf("peer cell %q", got)
+	}
+	if got := peerVia(engine.PeerStatus{Transport: "uTP", Family: "IPv6"}); got != "uTP v6" {
+		t.Errorf("peer via %q", got)
 	}
 
 	// Sorted by name, the selection follows its torrent.
-	m.list.order = sortName
+	m.list.sortBy("name")
 	a.Progress = 0.5
 	m.applySnapshot(snapOf(a, b))
-	if m.list.rows[0].Name != "alpha" || m.list.rows[1].Progress != 0.5 || m.list.selected != a.InfoHash {
-		t.Fatalf("after sort rows %+v selected %q", m.list.rows, m.list.selected)
+	if m.list.rows[0].view.Name != "alpha" || m.list.rows[1].view.Progress != 0.5 || m.list.current != a.InfoHash {
+		t.Fatalf("after sort rows %+v selected %q", m.list.rows, m.list.current)
 	}
 	// The failed torrent: resume is offered and the error shown.
-	m.list.list.Select(0)
+	m.list.selectIndex(0)
 	if m.resume.Disabled() || m.details.problem.Text != "Error: disk full" {
 		t.Errorf("failed torrent: resume disabled %v, problem %q", m.resume.Disabled(), m.details.problem.Text)
 	}
@@ -170,8 +177,8 @@ func TestWindowIntakeSnapshotsAndSelection(t *testing.T) {
 	}
 	// The torrent disappears: the selection is dropped.
 	m.applySnapshot(snapOf(a))
-	if m.list.selected != "" || !m.remove.Disabled() {
-		t.Errorf("selection %q after removal", m.list.selected)
+	if m.list.current != "" || !m.remove.Disabled() {
+		t.Errorf("selection %q after removal", m.list.current)
 	}
 }
 
@@ -181,7 +188,7 @@ func TestRemoveDialogChoices(t *testing.T) {
 	defer w.Close()
 	for _, withData := range []bool{false, true} {
 		got := -1
-		d := showRemoveDialog(w, "x", func(b bool) {
+		d := showRemoveDialog(&dialogHost{win: w}, []engine.TorrentStatus{{Name: "x"}}, func(b bool) {
 			got = 0
 			if b {
 				got = 1
@@ -211,6 +218,10 @@ func findButton(t *testing.T, o fyne.CanvasObject, label string) *widget.Button 
 		}
 		if b, ok := o.(*widget.Button); ok && b.Text == label {
 			found = b
+			return
+		}
+		if b, ok := o.(*keyButton); ok && b.Text == label {
+			found = &b.Button
 			return
 		}
 		if c, ok := o.(*fyne.Container); ok {
@@ -259,7 +270,7 @@ func TestFormat(t *testing.T) {
 
 // TestEmptyListHint: the drop hint shows only while the list is empty.
 func TestEmptyListHint(t *testing.T) {
-	l := newTorrentList(func(string) {})
+	l := newTorrentList(nil, sortLayout{})
 	l.content()
 	if l.empty.Hidden {
 		t.Fatal("no hint over an empty list")

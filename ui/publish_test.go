@@ -45,7 +45,7 @@ func TestDropPublishesTrackerless(t *testing.T) {
 		t.Fatalf("creation failed: %s", c.problem.Text)
 	}
 	pump(t, m, be, 30*time.Second, func() bool {
-		return len(m.list.rows) == 1 && m.list.rows[0].State == string(engine.StateSeeding)
+		return len(m.list.rows) == 1 && m.list.rows[0].view.State == string(engine.StateSeeding)
 	})
 
 	dl := t.TempDir()

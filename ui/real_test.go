@@ -31,20 +31,20 @@ func TestRealEngineAddSelectPause(t *testing.T) {
 	}
 	m.intake([]string{tf})
 	ih := mi.InfoHash.String()
-	pump(t, m, be, 10*time.Second, func() bool { return len(m.list.rows) == 1 && m.list.rows[0].Size != "?" })
-	r := m.list.rows[0]
+	pump(t, m, be, 10*time.Second, func() bool { return len(m.list.rows) == 1 && m.list.rows[0].view.Size != "?" })
+	r := m.list.rows[0].view
 	if r.InfoHash != ih || r.Name != "payload" || r.Size != "150.0 KiB" {
 		t.Fatalf("row %+v, want payload of 150 KiB with hash %s", r, ih)
 	}
-	m.list.list.Select(0)
-	if len(m.details.t.Files) != 2 || m.details.fileCell(1, 0) != "payload/sub/two.bin" && m.details.fileCell(1, 0) != "sub/two.bin" {
+	m.list.selectIndex(0)
+	if len(m.details.t.Files) != 2 || len(m.details.files.files) != 2 || m.details.files.files[1].Path != "payload/sub/two.bin" {
 		t.Errorf("files %+v", m.details.t.Files)
 	}
 	if m.details.t.PiecesTotal != 5 {
 		t.Errorf("pieces %d, want 5 of 32 KiB", m.details.t.PiecesTotal)
 	}
 	m.onPause()
-	pump(t, m, be, 10*time.Second, func() bool { return m.list.rows[0].State == string(engine.StatePaused) })
+	pump(t, m, be, 10*time.Second, func() bool { return m.list.rows[0].view.State == string(engine.StatePaused) })
 	if !m.pause.Disabled() || m.resume.Disabled() {
 		t.Error("a paused torrent should offer Resume only")
 	}
@@ -55,10 +55,10 @@ func TestRealEngineAddSelectPause(t *testing.T) {
 	if m.win.Canvas().Overlays().Top() == nil {
 		t.Error("adding a broken torrent showed no error")
 	}
-	m.list.list.Select(0)
+	m.list.selectIndex(0)
 	m.be.Remove(ih, false)
 	pump(t, m, be, 10*time.Second, func() bool { return len(m.list.rows) == 0 })
-	if m.list.selected != "" {
+	if m.list.current != "" {
 		t.Errorf("removed torrent still selected")
 	}
 }
@@ -79,7 +79,7 @@ func TestCreateDialogMatchesLibtorrent(t *testing.T) {
 	if c == nil {
 		t.Fatal("create dialog did not open")
 	}
-	if c.name.Text != "album" || !strings.Contains(c.info.Text, "in 3 file(s)") {
+	if c.name.Text != "album" || !strings.Contains(c.info.Text, "in 3 files") {
 		t.Errorf("name %q, info %q", c.name.Text, c.info.Text)
 	}
 	if c.nodes.Text != "127.0.0.1:6881" || !strings.Contains(c.nodesNote.Text, "127.0.0.1:6881: loopback or private") {
@@ -125,10 +125,10 @@ func TestCreateDialogMatchesLibtorrent(t *testing.T) {
 	}
 	// It seeds in place: the engine lists it, complete.
 	pump(t, m, be, 20*time.Second, func() bool {
-		return len(m.list.rows) == 1 && m.list.rows[0].State == string(engine.StateSeeding)
+		return len(m.list.rows) == 1 && m.list.rows[0].view.State == string(engine.StateSeeding)
 	})
-	if m.list.rows[0].InfoHash != c.created.InfoHash {
-		t.Errorf("seeding %s", m.list.rows[0].InfoHash)
+	if m.list.rows[0].view.InfoHash != c.created.InfoHash {
+		t.Errorf("seeding %s", m.list.rows[0].view.InfoHash)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
@@ -25,13 +24,15 @@ func (m *mainWindow) showSettingsProblem(err error) {
 	}
 	text := widget.NewLabel(settingsRecoveryText(b))
 	text.Wrapping = fyne.TextWrapWord
-	var d *dialog.CustomDialog
-	buttons := container.NewHBox(widget.NewButton("Open Settings…", func() {
+	k := &dialogKeys{}
+	var d *keyDialog
+	open := newKeyButton(k, "Open Settings…", nil, func() {
 		d.Hide()
 		m.onSettings()
-	}))
+	})
+	buttons := []fyne.CanvasObject{open}
 	if b.UPnPReset {
-		buttons.Add(widget.NewButton("Turn UPnP back on", func() {
+		buttons = append(buttons, newKeyButton(k, "Turn UPnP back on", nil, func() {
 			s := m.be.Settings()
 			s.UPnP = true
 			if err := m.be.SetSettings(s); err != nil {
@@ -41,8 +42,11 @@ func (m *mainWindow) showSettingsProblem(err error) {
 			d.Hide()
 		}))
 	}
-	d = dialog.NewCustom("Settings file damaged", "Close", container.NewVBox(text, buttons), m.win)
-	d.Resize(fyne.NewSize(560, 0))
+	closeB := newKeyButton(k, "Close", nil, func() { d.Hide() })
+	closeB.Importance = widget.HighImportance
+	d = m.host.newDialog("Settings file damaged", container.NewVScroll(text), k, append(buttons, closeB)...)
+	k.confirm, d.first = closeB.OnTapped, closeB
+	d.Resize(dialogSize(m.win, 560, 420))
 	d.Show()
 }
 

@@ -26,10 +26,12 @@ func Run(s *swapp.Session) error {
 // thread once the window is up (tests use it to open dialogs).
 func run(a fyne.App, s *swapp.Session, started func(*mainWindow)) error {
 	avoidStopHookRace(a)
+	a.Settings().SetTheme(newSwarmTheme())
 	m := newMainWindow(a, sessionBackend{Engine: s.Engine, s: s})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a.Lifecycle().SetOnStarted(func() {
+		m.fitToScreen()
 		feedDone := make(chan struct{})
 		m.stopFeed = func() {
 			cancel()

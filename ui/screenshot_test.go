@@ -51,8 +51,8 @@ func startScene(m *mainWindow, scene string) {
 	}
 	// Select the first torrent once the engine lists it.
 	m.onSnapshot = func() {
-		if len(m.list.rows) > 0 && m.list.selected == "" {
-			m.list.list.Select(0)
+		if len(m.list.rows) > 0 && m.list.current == "" {
+			m.list.selectIndex(0)
 		}
 	}
 	fmt.Println("READY")
@@ -225,6 +225,7 @@ func TestScreenshots(t *testing.T) {
 	testpeers.WriteSettings(t, filepath.Join(root, "config"), map[string]any{
 		"bootstrap":    fmt.Sprintf("127.0.0.1:%d, 127.0.0.2:6881, localhost:25401, [::1]:6881", dhtPort),
 		"download_dir": dl, "port": testpeers.FreePort(t, "127.0.0.1"), "max_connections": 100,
+		"skip_add_dialog": true, // the add dialog has its own test (TestKeyboardOnly)
 	})
 
 	p := startProgram(t, env, "main", mag.String(), otf)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -23,37 +25,47 @@ func defaultBootstrap() string { return swapp.DefaultBootstrap }
 // settingsDialog edits the user's settings and applies them on Save.
 type settingsDialog struct {
 	be           Backend
-	win          fyne.Window
+	host         *dialogHost
 	base         swapp.Settings // the settings when opened (keeps fields not shown)
 	listen       int            // the port the engine listens on now
 	notListening bool           // the engine could not listen: a new port is tried at once
 	contacts     *contactEditor
-	tabs         *container.AppTabs
+	tabs         *tabStrip // buttons, so that Tab reaches them
 
-	dir                *widget.Entry
-	port               *widget.Entry
+	dir                *keyEntry
+	port               *keyEntry
 	portNote           *widget.Label
 	upnp, lsd, tray    *widget.Check
-	down, up, maxConns *widget.Entry
+	ask                *widget.Check
+	down, up, maxConns *keyEntry
 	problem            *widget.Label
-	save               *widget.Button
-	dlg                *dialog.CustomDialog
+	save               *keyButton
+	dlg                *keyDialog
 }
 
-func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool, onClosed func()) *settingsDialog {
+// newSettingsDialog builds the dialog; trayHost tells whether a panel
+// shows tray icons (only then is "keep running in the tray" offered).
+func newSettingsDialog(h *dialogHost, be Backend, listen int, notListening, trayHost bool, onClosed func()) *settingsDialog {
 	s := be.Settings()
-	d := &settingsDialog{be: be, win: w, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, s.Bootstrap),
-		dir: widget.NewEntry(), port: widget.NewEntry(), portNote: widget.NewLabel(""),
+	k := &dialogKeys{}
+	d := &settingsDialog{be: be, host: h, base: s, listen: listen, notListening: notListening, contacts: newContactEditor(be, k, s.Bootstrap),
+		dir: newKeyEntry(k), port: newKeyEntry(k), portNote: widget.NewLabel(""),
 		upnp: widget.NewCheck("Forward the port on the router (UPnP, TCP and UDP)", nil),
 		lsd:  widget.NewCheck("Local peer discovery (find peers on this network)", nil),
 		tray: widget.NewCheck("Keep running in the tray when the window closes", nil),
-		down: widget.NewEntry(), up: widget.NewEntry(), maxConns: widget.NewEntry(), problem: widget.NewLabel("")}
+		ask:  widget.NewCheck("Ask which files and folder when adding a torrent", nil),
+		down: newKeyEntry(k), up: newKeyEntry(k), maxConns: newKeyEntry(k), problem: widget.NewLabel("")}
+	d.contacts.host = h
 	d.dir.SetText(s.DownloadDir)
 	d.port.SetText(strconv.Itoa(s.Port))
 	d.port.OnChanged = func(string) { d.checkPort() }
 	d.upnp.SetChecked(s.UPnP)
 	d.lsd.SetChecked(s.LSD)
 	d.tray.SetChecked(s.KeepInTray)
+	if !trayHost {
+		d.tray.Hide()
+	}
+	d.ask.SetChecked(!s.SkipAddDialog)
 	d.down.SetText(strconv.FormatInt(s.MaxDownloadRate/1024, 10))
 	d.up.SetText(strconv.FormatInt(s.MaxUploadRate/1024, 10))
 	d.maxConns.SetText(strconv.Itoa(s.MaxConnections))
@@ -73,33 +85,33 @@ func newSettingsDialog(w fyne.Window, be Backend, listen int, notListening bool,
 		widget.NewFormItem("Download limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.down)),
 		widget.NewFormItem("Upload limit", container.NewBorder(nil, nil, nil, widget.NewLabel("KiB/s (0: none)"), d.up)),
 		widget.NewFormItem("Max connections", d.maxConns),
+		widget.NewFormItem("", d.ask),
 		widget.NewFormItem("", d.tray),
 	)
-	d.tabs = container.NewAppTabs(
-		container.NewTabItem("DHT contacts", d.contacts.content()),
-		container.NewTabItem("Network and folders", network),
-	)
-	d.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), d.onSave)
+	d.tabs = newTabStrip([]string{"DHT contacts", "Network and folders"},
+		[]fyne.CanvasObject{d.contacts.content(), network})
+	d.save = newKeyButton(k, "Save", theme.DocumentSaveIcon(), d.onSave)
 	d.save.Importance = widget.HighImportance
-	d.dlg = dialog.NewCustomWithoutButtons("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs), w)
-	d.dlg.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.dlg.Hide), d.save})
+	d.dlg = h.newDialog("Settings", container.NewBorder(nil, d.problem, nil, nil, d.tabs.root), k,
+		newKeyButton(k, "Cancel", nil, func() { d.dlg.Hide() }), d.save)
+	k.confirm = d.onSave
 	d.dlg.SetOnClosed(onClosed)
-	d.dlg.Resize(fyne.NewSize(760, 560))
+	d.dlg.Resize(dialogSize(h.win, 760, 560))
 	return d
 }
 
 func (d *settingsDialog) handlePing(ev engine.PingResult) { d.contacts.handlePing(ev) }
 
 // showNetwork brings the port and folders tab to the front.
-func (d *settingsDialog) showNetwork() { d.tabs.SelectIndex(1) }
+func (d *settingsDialog) showNetwork() { d.tabs.selectIndex(1) }
 
 func (d *settingsDialog) onBrowse() {
 	fd := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 		if err == nil && u != nil {
 			d.dir.SetText(u.Path())
 		}
-	}, d.win)
-	fd.Resize(fyne.NewSize(800, 560))
+	}, d.host.win)
+	fd.Resize(fileDialogSize(d.host.win))
 	fd.Show()
 }
 
@@ -167,8 +179,19 @@ func (d *settingsDialog) collect() (swapp.Settings, error) {
 	if s.MaxConnections, err = atoiField("max connections", d.maxConns.Text); err != nil {
 		return s, err
 	}
-	s.UPnP, s.LSD, s.KeepInTray = d.upnp.Checked, d.lsd.Checked, d.tray.Checked
-	return s, s.Validate()
+	s.UPnP, s.LSD, s.SkipAddDialog = d.upnp.Checked, d.lsd.Checked, !d.ask.Checked
+	if !d.tray.Hidden {
+		s.KeepInTray = d.tray.Checked
+	}
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	if s.DownloadDir != d.base.DownloadDir {
+		if err := writableDir(s.DownloadDir); err != nil {
+			return s, fmt.Errorf("download folder: %w", err)
+		}
+	}
+	return s, nil
 }
 
 func atoiField(name, s string) (int, error) {
@@ -194,4 +217,36 @@ func (d *settingsDialog) onSave() {
 	}
 	d.problem.SetText("")
 	d.dlg.Hide()
+}
+
+// writableDir tells whether files can be made in dir, or, when it does
+// not exist yet, in the nearest folder above it that does (Swarmdrop makes
+// the rest).
+func writableDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%s is not a full path", dir)
+	}
+	at := dir
+	for {
+		fi, err := os.Stat(at)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is a file, not a folder", at)
+			}
+			break
+		}
+		up := filepath.Dir(at)
+		if up == at {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		at = up
+	}
+	f, err := os.CreateTemp(at, ".swarmdrop-write-test-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s", at)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/swarmdrop/swarmdrop/engine"
@@ -55,6 +56,7 @@ func TestContactsTextAndListInSync(t *testing.T) {
 		t.Errorf("text after remove %q (%d rows)", c.text.Text, len(c.rows))
 	}
 	c.reset()
+	d.host.top().keys.handle(&fyne.KeyEvent{Name: fyne.KeyReturn}) // confirms
 	if c.text.Text != defaultBootstrap() || len(c.rows) != len(splitContacts(defaultBootstrap())) {
 		t.Errorf("reset: text %q, %d rows", c.text.Text, len(c.rows))
 	}
@@ -130,15 +132,56 @@ func TestSettingsFieldsRoundTrip(t *testing.T) {
 	d.up.SetText("")
 	d.maxConns.SetText("80")
 	d.upnp.SetChecked(false)
-	d.tray.SetChecked(true)
+	// No panel shows tray icons here: keeping running in the tray is not
+	// offered (the window could not be brought back).
+	if !d.tray.Hidden {
+		t.Error("tray offered without a tray host")
+	}
+	d.ask.SetChecked(false)
+	// A folder that cannot be written is refused.
+	// (A read-only folder is not tried: root, as tests run here, writes
+	// in it anyway. A read-only mount is: /proc.)
+	for _, bad := range []string{"relative/dir", "/dev/null", "/dev/null/sub", "/proc/swarmdrop"} {
+		d.dir.SetText(bad)
+		d.onSave()
+		if !strings.HasPrefix(d.problem.Text, "download folder: ") {
+			t.Errorf("folder %s: problem %q", bad, d.problem.Text)
+		}
+	}
+	d.dir.SetText("/tmp/elsewhere")
 	d.onSave()
 	if d.problem.Text != "" {
 		t.Fatalf("save failed: %s", d.problem.Text)
 	}
 	s := be.Settings()
 	if s.Bootstrap != "127.0.0.1:6881, 127.0.0.2:6882" || s.DownloadDir != "/tmp/elsewhere" || s.Port != 0 ||
-		s.MaxDownloadRate != 100*1024 || s.MaxUploadRate != 0 || s.MaxConnections != 80 || s.UPnP || !s.KeepInTray {
+		s.MaxDownloadRate != 100*1024 || s.MaxUploadRate != 0 || s.MaxConnections != 80 || s.UPnP || s.KeepInTray || !s.SkipAddDialog {
 		t.Errorf("saved %+v", s)
+	}
+}
+
+// TestResetContactsAsks: "Reset to defaults" replaces the contacts only
+// once confirmed.
+func TestResetContactsAsks(t *testing.T) {
+	be := newFakeBackend()
+	d := newTestSettings(t, be)
+	d.contacts.text.SetText("10.9.9.9:6881")
+	d.contacts.reset()
+	if d.contacts.text.Text != "10.9.9.9:6881" {
+		t.Fatal("reset without asking")
+	}
+	top := d.host.top()
+	if top == nil || top == d.dlg {
+		t.Fatal("no confirmation shown")
+	}
+	top.keys.handle(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if d.contacts.text.Text != "10.9.9.9:6881" || d.host.top() != d.dlg {
+		t.Fatalf("Escape: contacts %q", d.contacts.text.Text)
+	}
+	d.contacts.reset()
+	d.host.top().keys.handle(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if d.contacts.text.Text != defaultBootstrap() {
+		t.Fatalf("Return: contacts %q", d.contacts.text.Text)
 	}
 }
 

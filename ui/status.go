@@ -2,7 +2,7 @@ package ui
 
 import (
 	"fmt"
-	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -19,35 +19,85 @@ const (
 )
 
 // statusBar shows the DHT, the listening port, the port mapping and the
-// total rates.
+// total rates, and for a few seconds what the user's last action did
+// ("Magnet link copied"). Its texts truncate in a narrow window.
 type statusBar struct {
-	dht   *widget.Button
-	port  *widget.Label
-	nat   *widget.Label
-	rates *widget.Label
+	dht       *widget.Hyperlink
+	port      *widget.Label
+	nat       *widget.Label
+	note      *widget.Label
+	rates     *widget.Label
+	row       *fyne.Container
+	noteUntil time.Time // when the note from say may go
 }
 
 func newStatusBar(onDHT func()) *statusBar {
-	s := &statusBar{dht: widget.NewButton("DHT: starting", onDHT), port: widget.NewLabel(""),
-		nat: widget.NewLabel(""), rates: widget.NewLabel("")}
-	s.dht.Importance = widget.LowImportance
+	s := &statusBar{dht: widget.NewHyperlink("DHT: starting", nil), port: widget.NewLabel(""),
+		nat: widget.NewLabel(""), note: widget.NewLabel(""), rates: widget.NewLabel("")}
+	s.dht.OnTapped = onDHT
+	for _, l := range []*widget.Label{s.port, s.nat, s.note, s.rates} {
+		l.Truncation = fyne.TextTruncateEllipsis
+	}
+	s.dht.Truncation = fyne.TextTruncateEllipsis
+	s.note.Importance = widget.SuccessImportance
+	s.note.Hide()
 	return s
 }
 
 func (s *statusBar) content() fyne.CanvasObject {
-	return container.NewHBox(s.dht, widget.NewSeparator(), s.port, widget.NewSeparator(), s.nat,
-		layoutSpacer(), s.rates)
+	s.row = container.New(fitRow{spacer: 5}, s.dht, widget.NewSeparator(), s.port, widget.NewSeparator(), s.nat,
+		s.note, s.rates)
+	return s.row
 }
 
-// haveContacts tells whether the settings hold bootstrap contacts.
-func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
-	s.dht.SetText(dhtSummary(snap.DHT, haveContacts))
-	if snap.DHT.Enabled && snap.DHT.Good+snap.DHT.Questionable == 0 {
-		s.dht.Importance = widget.WarningImportance
-	} else {
-		s.dht.Importance = widget.LowImportance
+// texts are the bar's texts, to tell when the row must be laid out again.
+func (s *statusBar) texts() [5]string {
+	return [5]string{s.dht.Text, s.port.Text, s.nat.Text, s.note.Text, s.rates.Text}
+}
+
+func (s *statusBar) relayout(before [5]string) {
+	if s.row != nil && s.texts() != before {
+		s.row.Refresh()
 	}
-	s.dht.Refresh()
+}
+
+// say shows what an action did for a few seconds (until the first
+// snapshot after noteFor: no timer, so nothing reaches the Fyne thread
+// from another goroutine, even after quit).
+func (s *statusBar) say(text string) {
+	s.noteUntil = time.Now().Add(noteFor)
+	s.note.SetText(text)
+	s.note.Show()
+	if s.row != nil {
+		s.row.Refresh()
+	}
+}
+
+// noteFor is how long a note from say stays at least.
+const noteFor = 6 * time.Second
+
+// expireNote hides the note from say once its time is up.
+func (s *statusBar) expireNote(now time.Time) {
+	if s.note.Visible() && now.After(s.noteUntil) {
+		s.note.Hide()
+		if s.row != nil {
+			s.row.Refresh()
+		}
+	}
+}
+
+// apply shows a snapshot; haveContacts tells whether the settings hold
+// bootstrap contacts.
+func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
+	defer s.relayout(s.texts())
+	s.expireNote(time.Now())
+	text := dhtSummary(snap.DHT, haveContacts)
+	if snap.DHT.Enabled && snap.DHT.Good+snap.DHT.Questionable == 0 {
+		text = "⚠ " + text
+	}
+	if s.dht.Text != text {
+		s.dht.SetText(text)
+	}
 	switch {
 	case snap.ListenErr != nil:
 		s.port.SetText("Not listening: " + snap.ListenErr.Error())
@@ -92,15 +142,4 @@ func mappingText(m engine.PortMapping) string {
 		return fmt.Sprintf("mapped to %d", m.ExternalPort)
 	}
 	return "not mapped"
-}
-
-// plural writes a count with its noun: "1 peer", "2 peers".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if strings.HasSuffix(noun, "y") {
-		return fmt.Sprintf("%d %sies", n, noun[:len(noun)-1])
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

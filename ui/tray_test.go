@@ -27,7 +27,7 @@ func TestTray(t *testing.T) {
 
 	root := t.TempDir()
 	writeSettings(t, root, map[string]any{"bootstrap": "", "download_dir": filepath.Join(root, "Downloads"),
-		"port": 0, "upnp": false, "max_connections": 50})
+		"port": 0, "upnp": false, "max_connections": 50, "skip_add_dialog": true})
 	// A torrent nobody seeds, so that "Pause all" has something to pause.
 	src := filepath.Join(root, "src")
 	testpeers.RandomFile(t, filepath.Join(src, "tray-notes.txt"), 200_000, 21)

@@ -1,17 +1,11 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -19,59 +13,86 @@ import (
 )
 
 // mainWindow is Swarmdrop's window: toolbar, torrent list, details of the
-// selection and status bar. Its methods run on the Fyne thread; feed
-// brings the engine's snapshots and events there.
+// current torrent and status bar. Its methods run on the Fyne thread;
+// feed brings the engine's snapshots and events there.
 type mainWindow struct {
 	app     fyne.App
 	win     fyne.Window
 	be      Backend
+	host    *dialogHost
 	list    *torrentList
 	details *detailsPanel
 	status  *statusBar
+	split   *container.Split
+	filter  *widget.Select
+	search  *searchEntry
+	tools   *toolbarLayout
 
 	pause, resume, remove *widget.Button
+	// shortcuts are the window's keyboard shortcuts, also given to them by
+	// the focused list and search field (which would keep them otherwise).
+	shortcuts fyne.ShortcutHandler
 
 	tray         bool // a system tray menu is set
 	snap         engine.Snapshot
 	creates      map[int]*createDialog // by request id
+	adds         map[string]*addDialog // open add dialogs by info hash
 	lastCreate   *createDialog         // the create dialog opened last
 	settings     *settingsDialog       // while open
 	health       *healthPanel          // while open
-	notListening dialog.Dialog         // says the port is taken, while open
+	notListening *keyDialog            // says the port is taken, while open
 	listenErr    bool                  // the last snapshot said we do not listen
+	quitting     *keyDialog            // asks before quitting, while open
 	stopFeed     func()                // ends the feed and waits for it (set by run)
 	onSnapshot   func()                // called after each snapshot is shown (tests)
 }
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
-	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}}
+	s := be.Settings()
+	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}, adds: map[string]*addDialog{}}
+	m.host = &dialogHost{win: m.win}
+	m.host.shortcut = m.shortcuts.TypedShortcut
 	m.details = newDetailsPanel(be.ResumeIgnoringSpace)
-	m.list = newTorrentList(m.onSelect)
+	m.details.files.onOpen = func(p string) { m.openPath(m.details.t, p) }
+	m.details.files.onPriority = m.setPriority
+	m.list = newTorrentList(s.Layout.Columns, sortLayout{s.Layout.SortBy, s.Layout.SortDesc})
+	m.list.onSelect = m.showSelected
+	m.list.onOpen = m.openData
+	m.list.onMenu = m.showRowMenu
+	m.list.onKey = m.onListKey
+	m.list.onShortcut = m.shortcuts.TypedShortcut
+	m.list.onLayout = m.saveLayout
 	m.status = newStatusBar(m.onHealth)
-	tool := func(label string, icon fyne.Resource, f func()) *widget.Button {
-		b := widget.NewButtonWithIcon(label, icon, f)
-		b.Importance = widget.LowImportance
-		return b
+
+	pause := newToolButton("Pause", theme.MediaPauseIcon(), m.onPause)
+	resume := newToolButton("Resume", theme.MediaPlayIcon(), m.onResume)
+	remove := newToolButton("Remove", theme.DeleteIcon(), m.onRemove)
+	m.pause, m.resume, m.remove = pause.btn, resume.btn, remove.btn
+	m.filter = widget.NewSelect(stateFilters, m.list.setFilter)
+	m.filter.SetSelected(filterAll)
+	m.search = newSearchEntry(m)
+	toolbar, tools := newToolbar(
+		[]any{newToolButton("Add torrent", theme.FolderOpenIcon(), m.onAddTorrent),
+			newToolButton("Add magnet", theme.ContentPasteIcon(), m.onAddMagnet),
+			newToolButton("Create torrent", theme.ContentAddIcon(), m.onCreate),
+			toolSeparator(), pause, resume, remove},
+		[]any{m.filter, m.search, toolSeparator(),
+			newToolButton("DHT health", theme.InfoIcon(), m.onHealth),
+			newToolButton("Settings", theme.SettingsIcon(), m.onSettings)},
+		m.search)
+	m.tools = tools
+	m.showSelected()
+
+	m.split = container.NewVSplit(m.list.content(), m.details.root)
+	m.split.Offset = 0.5
+	if f := s.Layout.Split; f >= 0.1 && f <= 0.9 {
+		m.split.Offset = f
 	}
-	m.pause = tool("Pause", theme.MediaPauseIcon(), m.onPause)
-	m.resume = tool("Resume", theme.MediaPlayIcon(), m.onResume)
-	m.remove = tool("Remove", theme.DeleteIcon(), m.onRemove)
-	m.onSelect("")
-	toolbar := container.NewHBox(
-		tool("Add torrent", theme.FolderOpenIcon(), m.onAddTorrent),
-		tool("Add magnet", theme.ContentPasteIcon(), m.onAddMagnet),
-		tool("Create torrent", theme.ContentAddIcon(), m.onCreate),
-		widget.NewSeparator(), m.pause, m.resume, m.remove, layoutSpacer(), m.list.sortChoice(),
-		tool("DHT health", theme.InfoIcon(), m.onHealth),
-		tool("Settings", theme.SettingsIcon(), m.onSettings),
-	)
-	split := container.NewVSplit(m.list.content(), m.details.root)
-	split.Offset = 0.5
 	m.win.SetContent(container.NewBorder(
 		container.NewVBox(toolbar, widget.NewSeparator()),
-		container.NewVBox(widget.NewSeparator(), m.status.content()), nil, nil, split))
+		container.NewVBox(widget.NewSeparator(), m.status.content()), nil, nil, m.split))
 	size := fyne.NewSize(1000, 640)
-	if s := be.Settings(); s.WindowWidth >= 400 && s.WindowHeight >= 300 {
+	if s.WindowWidth >= 400 && s.WindowHeight >= 300 {
 		size = fyne.NewSize(s.WindowWidth, s.WindowHeight)
 	}
 	m.win.Resize(size)
@@ -82,38 +103,49 @@ func newMainWindow(a fyne.App, be Backend) *mainWindow {
 	return m
 }
 
+// addShortcuts sets the window's keyboard: Ctrl+O, Ctrl+M and Ctrl+N add
+// and create, Ctrl+P and Ctrl+R pause and resume the selection (with
+// Shift: every torrent), Ctrl+F goes to the search, Ctrl+L to the list,
+// Ctrl+, opens Settings, Ctrl+Q quits. Keys typed with nothing focused go
+// to the open dialog (Return, Escape) or else to the list.
 func (m *mainWindow) addShortcuts() {
 	c := m.win.Canvas()
-	for key, f := range map[fyne.KeyName]func(){
-		fyne.KeyO: m.onAddTorrent, fyne.KeyN: m.onCreate, fyne.KeyQ: m.quit,
-		fyne.KeyM: m.onAddMagnet, fyne.KeyComma: m.onSettings,
+	ctrl := fyne.KeyModifierShortcutDefault
+	for _, sc := range []struct {
+		key fyne.KeyName
+		mod fyne.KeyModifier
+		f   func()
+	}{
+		{fyne.KeyO, ctrl, m.onAddTorrent}, {fyne.KeyN, ctrl, m.onCreate}, {fyne.KeyQ, ctrl, m.quit},
+		{fyne.KeyM, ctrl, m.onAddMagnet}, {fyne.KeyComma, ctrl, m.onSettings},
+		{fyne.KeyP, ctrl, m.onPause}, {fyne.KeyR, ctrl, m.onResume},
+		{fyne.KeyP, ctrl | fyne.KeyModifierShift, m.be.PauseAll},
+		{fyne.KeyR, ctrl | fyne.KeyModifierShift, m.be.ResumeAll},
+		{fyne.KeyF, ctrl, func() { c.Focus(m.search) }},
+		{fyne.KeyL, ctrl, m.list.table.focus},
 	} {
-		c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault},
-			func(fyne.Shortcut) { f() })
+		f := sc.f
+		s := &desktop.CustomShortcut{KeyName: sc.key, Modifier: sc.mod}
+		c.AddShortcut(s, func(fyne.Shortcut) { f() })
+		m.shortcuts.AddShortcut(s, func(fyne.Shortcut) { f() })
 	}
 	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		if ev.Name == fyne.KeyDelete {
-			m.onRemove()
+		if m.host.handleKey(ev) {
+			return
 		}
+		m.list.typedKey(ev)
 	})
 }
 
-// addTray puts Swarmdrop in the system tray where there is one. On
-// Linux and BSD the tray speaks D-Bus: without a session bus Fyne's tray
-// fails (and crashes on quit), so there is no tray then.
-func (m *mainWindow) addTray() {
-	d, ok := m.app.(desktop.App)
-	if !ok || (runtime.GOOS != "windows" && runtime.GOOS != "darwin" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "") {
-		return
+// onListKey handles the list's keys it does not use itself: Space pauses
+// or resumes the selection, Delete removes it.
+func (m *mainWindow) onListKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeySpace:
+		m.togglePause()
+	case fyne.KeyDelete:
+		m.onRemove()
 	}
-	m.tray = true
-	quit := fyne.NewMenuItem("Quit", m.quit)
-	quit.IsQuit = true
-	d.SetSystemTrayMenu(fyne.NewMenu("Swarmdrop",
-		fyne.NewMenuItem("Show Swarmdrop", m.raise),
-		fyne.NewMenuItem("Pause all", m.be.PauseAll),
-		fyne.NewMenuItem("Resume all", m.be.ResumeAll),
-		fyne.NewMenuItemSeparator(), quit))
 }
 
 // applySnapshot shows the engine's state.
@@ -126,6 +158,7 @@ func (m *mainWindow) applySnapshot(s engine.Snapshot) {
 		m.health.apply(s)
 	}
 	m.checkListening(s)
+	m.applyAdds()
 	if m.onSnapshot != nil {
 		m.onSnapshot()
 	}
@@ -150,14 +183,18 @@ func (m *mainWindow) checkListening(s engine.Snapshot) {
 		"Swarmdrop tries it as soon as you save. Until then, torrents use only the connections "+
 		"Swarmdrop opens itself, and the DHT is off.", s.ListenErr))
 	text.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm("Not listening", "Choose another port", "Later", text, func(ok bool) {
-		m.notListening = nil
-		if ok {
-			m.onSettings()
-			m.settings.showNetwork()
-		}
-	}, m.win)
-	d.Resize(fyne.NewSize(560, 0))
+	k := &dialogKeys{}
+	var d *keyDialog
+	choose := newKeyButton(k, "Choose another port", nil, func() {
+		d.Hide()
+		m.onSettings()
+		m.settings.showNetwork()
+	})
+	choose.Importance = widget.HighImportance
+	d = m.host.newDialog("Not listening", text, k, newKeyButton(k, "Later", nil, func() { d.Hide() }), choose)
+	k.confirm, d.first = choose.OnTapped, choose
+	d.SetOnClosed(func() { m.notListening = nil })
+	d.Resize(fyne.NewSize(min(560, m.win.Canvas().Size().Width-40), 0))
 	m.notListening = d
 	d.Show()
 }
@@ -179,6 +216,12 @@ func (m *mainWindow) handleEvent(ev engine.Event) {
 	switch ev := ev.(type) {
 	case engine.TorrentFinished:
 		m.notify("Download finished", ev.Name)
+	case engine.TorrentDuplicate:
+		m.onDuplicate(ev)
+	case engine.MoveFinished:
+		m.status.say(fmt.Sprintf("“%s” moved to %s", ev.Name, ev.Dir))
+	case engine.MoveFailed:
+		m.showError(fmt.Errorf("moving “%s”: %w (its data stays where it was)", ev.Name, ev.Err))
 	case engine.PingResult:
 		if m.settings != nil {
 			m.settings.handlePing(ev)
@@ -207,221 +250,97 @@ func (m *mainWindow) notify(title, body string) {
 	m.app.SendNotification(fyne.NewNotification(title, body))
 }
 
-func (m *mainWindow) showError(err error) { dialog.ShowError(err, m.win) }
+func (m *mainWindow) showError(err error) { m.host.showError(err) }
 
-// selectedTorrent returns the selected torrent's latest status.
+// selectedTorrent returns the current torrent's latest status.
 func (m *mainWindow) selectedTorrent() (engine.TorrentStatus, bool) {
-	for _, t := range m.snap.Torrents {
-		if t.InfoHash == m.list.selected && t.InfoHash != "" {
-			return t, true
-		}
-	}
-	return engine.TorrentStatus{}, false
-}
-
-func (m *mainWindow) onSelect(string) {
-	m.showSelected()
+	return m.list.currentTorrent()
 }
 
 // showSelected updates the details and the selection's buttons.
 func (m *mainWindow) showSelected() {
 	t, ok := m.selectedTorrent()
 	m.details.show(t, ok, m.snap.Time)
+	sel := m.list.selected()
 	for _, b := range []*widget.Button{m.pause, m.resume, m.remove} {
 		b.Disable()
 	}
-	if !ok {
-		return
+	if len(sel) > 0 {
+		m.remove.Enable()
 	}
-	m.remove.Enable()
-	if t.State == engine.StatePaused || t.State == engine.StateError {
-		m.resume.Enable()
-	} else {
+	if anyPausable(sel) {
 		m.pause.Enable()
+	}
+	if anyResumable(sel) {
+		m.resume.Enable()
 	}
 }
 
+func canResume(t engine.TorrentStatus) bool {
+	return t.State == engine.StatePaused || t.State == engine.StateError
+}
+
+func anyResumable(ts []engine.TorrentStatus) bool {
+	for _, t := range ts {
+		if canResume(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyPausable(ts []engine.TorrentStatus) bool {
+	for _, t := range ts {
+		if !canResume(t) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *mainWindow) onPause() {
-	if t, ok := m.selectedTorrent(); ok {
-		m.be.Pause(t.InfoHash)
+	for _, t := range m.list.selected() {
+		if !canResume(t) {
+			m.be.Pause(t.InfoHash)
+		}
 	}
 }
 
 func (m *mainWindow) onResume() {
-	if t, ok := m.selectedTorrent(); ok {
-		m.be.Resume(t.InfoHash)
+	for _, t := range m.list.selected() {
+		if canResume(t) {
+			m.be.Resume(t.InfoHash)
+		}
+	}
+}
+
+// togglePause pauses the selection, or resumes it when all of it is
+// paused.
+func (m *mainWindow) togglePause() {
+	if anyPausable(m.list.selected()) {
+		m.onPause()
+	} else {
+		m.onResume()
 	}
 }
 
 func (m *mainWindow) onRemove() {
-	t, ok := m.selectedTorrent()
-	if !ok {
+	sel := m.list.selected()
+	if len(sel) == 0 {
 		return
 	}
-	showRemoveDialog(m.win, t.Name, func(withData bool) { m.be.Remove(t.InfoHash, withData) })
-}
-
-func (m *mainWindow) onAddTorrent() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			m.showError(err)
-			return
+	showRemoveDialog(m.host, sel, func(withData bool) {
+		for _, t := range sel {
+			m.be.Remove(t.InfoHash, withData)
 		}
-		if r == nil {
-			return
-		}
-		r.Close()
-		m.addTorrentFile(r.URI().Path())
-	}, m.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".torrent"}))
-	d.Resize(fyne.NewSize(800, 560))
-	d.Show()
-}
-
-func (m *mainWindow) onAddMagnet() {
-	newMagnetDialog(m.win, func(uri string) { m.addMagnet(uri) }).dlg.Show()
-}
-
-func (m *mainWindow) addTorrentFile(path string) error {
-	if _, err := m.be.AddTorrentFile(path, engine.AddOptions{}); err != nil {
-		err = fmt.Errorf("adding torrent: %w", err)
-		m.showError(err)
-		return err
-	}
-	return nil
-}
-
-func (m *mainWindow) addMagnet(uri string) error {
-	if _, err := m.be.AddMagnet(strings.TrimSpace(uri), engine.AddOptions{}); err != nil {
-		err = fmt.Errorf("adding magnet link: %w", err)
-		m.showError(err)
-		return err
-	}
-	return nil
-}
-
-// intake adds command-line or handed-over arguments: magnet links and
-// torrent files; no arguments means "show the window". It returns what
-// could not be added (also shown in the window).
-func (m *mainWindow) intake(items []string) error {
-	if len(items) == 0 {
-		m.raise()
-		return nil
-	}
-	var errs []error
-	p := classifyDrop(items)
-	for _, u := range p.Magnets {
-		errs = append(errs, m.addMagnet(u))
-	}
-	// Anything else given to open is taken for a torrent file, whatever
-	// its name: the engine says when it is not one.
-	for _, f := range append(p.Torrents, p.Create...) {
-		errs = append(errs, m.addTorrentFile(f))
-	}
-	m.raise()
-	return errors.Join(errs...)
-}
-
-// onDropped adds dropped .torrent files and opens the create dialog for
-// the rest.
-func (m *mainWindow) onDropped(_ fyne.Position, uris []fyne.URI) {
-	var paths []string
-	for _, u := range uris {
-		if u.Scheme() == "file" {
-			paths = append(paths, u.Path())
-		} else {
-			paths = append(paths, u.String())
-		}
-	}
-	m.handleDrop(paths)
-}
-
-func (m *mainWindow) handleDrop(paths []string) {
-	p := classifyDrop(paths)
-	for _, u := range p.Magnets {
-		m.addMagnet(u)
-	}
-	for _, f := range p.Torrents {
-		m.addTorrentFile(f)
-	}
-	switch {
-	case len(p.Create) == 0:
-	case !p.AskSplit:
-		m.openCreate(p.Create)
-	default:
-		m.askSplit(p.Create)
-	}
-}
-
-// askSplit asks whether several dropped items make one torrent or one each.
-func (m *mainWindow) askSplit(paths []string) {
-	msg := widget.NewLabel(fmt.Sprintf("You dropped %d items. Make one torrent holding all of them, or one torrent per item?", len(paths)))
-	msg.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomWithoutButtons("Create torrents", msg, m.win)
-	d.SetButtons([]fyne.CanvasObject{
-		widget.NewButton("Cancel", d.Hide),
-		widget.NewButton("One per item", func() {
-			d.Hide()
-			for _, p := range paths {
-				m.openCreate([]string{p})
-			}
-		}),
-		widget.NewButton("One for all", func() { d.Hide(); m.openCreate(paths) }),
 	})
-	d.Resize(fyne.NewSize(480, 0))
-	d.Show()
-}
-
-func (m *mainWindow) onCreate() {
-	var d *dialog.CustomDialog
-	pick := func(folder bool) {
-		d.Hide()
-		cb := func(path string) { m.openCreate([]string{path}) }
-		var fd *dialog.FileDialog
-		if folder {
-			fd = dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
-				if err == nil && u != nil {
-					cb(u.Path())
-				}
-			}, m.win)
-		} else {
-			fd = dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-				if err == nil && r != nil {
-					r.Close()
-					cb(r.URI().Path())
-				}
-			}, m.win)
-		}
-		fd.Resize(fyne.NewSize(800, 560))
-		fd.Show()
-	}
-	msg := widget.NewLabel("Publish a file or a folder as a trackerless torrent.\nYou can also drop files and folders on the window.")
-	d = dialog.NewCustomWithoutButtons("Create torrent", msg, m.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide),
-		widget.NewButtonWithIcon("A file…", theme.FileIcon(), func() { pick(false) }),
-		widget.NewButtonWithIcon("A folder…", theme.FolderIcon(), func() { pick(true) })})
-	d.Show()
-}
-
-// openCreate opens the create dialog for paths.
-func (m *mainWindow) openCreate(paths []string) *createDialog {
-	c, err := newCreateDialog(m.win, m.be, paths, m.be.DefaultNodes(m.snap), func(c *createDialog, id int) {
-		m.creates[id] = c
-	})
-	if err != nil {
-		m.showError(err)
-		return nil
-	}
-	c.dlg.Show()
-	m.lastCreate = c
-	return c
 }
 
 func (m *mainWindow) onSettings() {
 	if m.settings != nil {
 		return
 	}
-	m.settings = newSettingsDialog(m.win, m.be, m.snap.ListenPort, m.snap.ListenErr != nil, func() { m.settings = nil })
+	m.settings = newSettingsDialog(m.host, m.be, m.snap.ListenPort, m.snap.ListenErr != nil, m.trayHost(), func() { m.settings = nil })
 	m.settings.dlg.Show()
 }
 
@@ -429,7 +348,7 @@ func (m *mainWindow) onHealth() {
 	if m.health != nil {
 		return
 	}
-	m.health = newHealthPanel(m.win, func() { m.health = nil })
+	m.health = newHealthPanel(m.host, func() { m.health = nil })
 	m.health.apply(m.snap)
 	m.health.dlg.Show()
 }
@@ -440,34 +359,43 @@ func (m *mainWindow) raise() {
 	m.win.RequestFocus()
 }
 
-// onClose hides the window when Swarmdrop keeps running in the tray, and
-// quits otherwise.
-func (m *mainWindow) onClose() {
-	if m.tray && m.be.Settings().KeepInTray {
-		m.saveSize()
-		m.win.Hide()
-		return
-	}
-	m.quit()
+// searchEntry is the name search: Escape empties it, Down goes to the
+// list, and the window's shortcuts keep working while it has the focus.
+type searchEntry struct {
+	widget.Entry
+	m *mainWindow
 }
 
-// quit remembers the window's size, stops the feed and ends the program.
-func (m *mainWindow) quit() {
-	m.saveSize()
-	if m.stopFeed != nil {
-		m.stopFeed()
-	}
-	m.app.Quit()
+func newSearchEntry(m *mainWindow) *searchEntry {
+	e := &searchEntry{m: m}
+	e.PlaceHolder = "Search names"
+	e.ActionItem = widget.NewIcon(theme.SearchIcon())
+	e.OnChanged = m.list.setSearch
+	e.ExtendBaseWidget(e)
+	return e
 }
 
-func (m *mainWindow) saveSize() {
-	size := m.win.Canvas().Size()
-	s := m.be.Settings()
-	if size.Width < 1 || (s.WindowWidth == size.Width && s.WindowHeight == size.Height) {
+// TypedKey empties the field on Escape and moves to the list on Down.
+func (e *searchEntry) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		e.SetText("")
+		return
+	case fyne.KeyDown, fyne.KeyReturn, fyne.KeyEnter:
+		e.m.list.table.focus()
+		if e.m.list.current == "" {
+			e.m.list.moveTo(0, false)
+		}
 		return
 	}
-	s.WindowWidth, s.WindowHeight = size.Width, size.Height
-	if err := m.be.SetSettings(s); err != nil {
-		fyne.LogError("saving the window size", err)
+	e.Entry.TypedKey(ev)
+}
+
+// TypedShortcut passes the window's shortcuts on.
+func (e *searchEntry) TypedShortcut(s fyne.Shortcut) {
+	if _, ok := s.(*desktop.CustomShortcut); ok {
+		e.m.shortcuts.TypedShortcut(s)
+		return
 	}
+	e.Entry.TypedShortcut(s)
 }

@@ -17,6 +17,13 @@ import (
 // until the test ends, and returns the display name (":N").
 func StartXvfb(t testing.TB) string {
 	t.Helper()
+	return StartXvfbScreen(t, "1280x800x24")
+}
+
+// StartXvfbScreen is StartXvfb with a screen of the given geometry
+// ("1920x1080x24"), for windows larger than the default screen.
+func StartXvfbScreen(t testing.TB, geometry string) string {
+	t.Helper()
 	bin := Require(t, "Xvfb", "xvfb")
 	for range 20 {
 		n := 97 + rand.IntN(800)
@@ -24,7 +31,7 @@ func StartXvfb(t testing.TB) string {
 		if _, err := os.Stat(sock); err == nil {
 			continue
 		}
-		cmd := exec.Command(bin, fmt.Sprintf(":%d", n), "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		cmd := exec.Command(bin, fmt.Sprintf(":%d", n), "-screen", "0", geometry, "-nolisten", "tcp")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

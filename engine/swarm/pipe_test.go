@@ -267,6 +267,10 @@ func TestPipeCancel(t *testing.T) {
 	}
 	r.send(req(1), req(2))
 	r.send(peerwire.Message{ID: peerwire.Cancel, Index: 0, Begin: 2 * BlockSize, Length: BlockSize}, req(3))
+	// The swarm has read the cancel, but its reader may not have acted
+	// on it yet: wait until D is queued (it follows the cancel) before
+	// letting the writer go on.
+	waitQueued(t, s, 3)
 	// The rest of A, then B, then (not C) D.
 	if _, err := io.ReadFull(r.c, make([]byte, BlockSize)); err != nil {
 		t.Fatal(err)
@@ -526,4 +530,26 @@ func TestPipeEviction(t *testing.T) {
 	if !connected("10.2.0.9:1") || s.Stats().Evicted != 2 {
 		t.Fatalf("evicted %d, peers %v; want the idle ones replaced, the downloading one kept", s.Stats().Evicted, s.Stats().PeerList)
 	}
+}
+
+// waitQueued waits (at most 5 s) until a block request for block b of
+// piece 0 is queued for upload to the swarm's one peer.
+func waitQueued(t *testing.T, s *Swarm, b uint32) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		found := false
+		for _, p := range s.peers {
+			p.q.mu.Lock()
+			for _, u := range p.q.uploads {
+				found = found || (u.index == 0 && u.begin == b*BlockSize)
+			}
+			p.q.mu.Unlock()
+		}
+		s.mu.Unlock()
+		if found {
+			return
+		}
+	}
+	t.Fatalf("block %d was never queued for upload", b)
 }

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,8 +21,11 @@ var wanLink = linkem.Link{Delay: 50 * time.Millisecond, Loss: 0.01}
 // ends. Run opens the TCP listener and the UDP socket (DHT and uTP) before
 // anything else, on the thread linkem.Topology.Do put in the namespace;
 // sockets keep their namespace whichever goroutine uses them later.
-// Outgoing TCP dials are not made there: a test using this keeps
-// Timing.UTPHeadStart long so that only uTP dials.
+// Outgoing TCP dials would not be made there but from the test's own
+// namespace (whose default route leaves the machine), so they are refused
+// before they open a socket; a test using this also keeps
+// Timing.UTPHeadStart long so that the dialer does not try TCP at all
+// while uTP works.
 func runEngineIn(t *testing.T, topo *linkem.Topology, i int, e *Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -36,6 +41,16 @@ func runEngineIn(t *testing.T, topo *linkem.Topology, i int, e *Engine) {
 			t.Errorf("engine did not stop")
 		}
 	})
+	e.testPort(t)
+	e.netMu.Lock()
+	n := e.net
+	e.netMu.Unlock()
+	if n == nil || n.dial == nil {
+		t.Fatal("the engine has no dialer")
+	}
+	n.dial.tcp.Control = func(string, string, syscall.RawConn) error {
+		return errors.New("test: no TCP dial from outside the namespace")
+	}
 }
 
 // startLTIn runs ltpeer.py in host i of topo until the test ends.
@@ -73,7 +88,6 @@ func TestUTPOverWAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	runEngineIn(t, topo, 1, e)
-	e.testPort(t)
 	before, err := topo.Stats()
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ bench-swarm:
 bench-hostile:
 	$(GO) run ./scripts/bench/hostile -runs $(RUNS)
 
-# bench-utp: over uTP from a libtorrent seeder, Swarmdrop vs libtorrent: 256 MiB on loopback,
+# bench-utp: over uTP from a libtorrent seeder, Swarmdrop (the engine, and its uTP stack alone) vs libtorrent: 256 MiB on loopback,
 # 8 MiB through an emulated 50 ms / 1 % loss link (needs root) (issue 16).
 bench-utp:
 	$(GO) run ./scripts/bench/utp -runs $(RUNS)

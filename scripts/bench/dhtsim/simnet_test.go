@@ -77,7 +77,14 @@ func TestDelivery(t *testing.T) {
 			t.Errorf("got %q from %v, want \"hello\" from %v", got, from, c.from.addr)
 		}
 	}
-	if sent, drops := n.Drops(); sent != 2 || drops[delivered] != 2 {
+	// The delay line counts a delivery just after handing the packet
+	// over, so the reader may have it first: wait (bounded) for the count.
+	sent, drops := n.Drops()
+	for deadline := time.Now().Add(5 * time.Second); drops[delivered] < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		sent, drops = n.Drops()
+	}
+	if sent != 2 || drops[delivered] != 2 {
 		t.Errorf("sent %d, delivered %d; want 2 and 2", sent, drops[delivered])
 	}
 }

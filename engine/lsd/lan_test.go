@@ -440,11 +440,13 @@ func TestLANInterfaceComesAndGoes(t *testing.T) {
 	lan := testpeers.NewLAN(t, "lsd", 2)
 	ih := randomHash(t)
 	var up atomic.Bool
+	var looks atomic.Int32 // looks at the interface list while it is empty
 	a := serveOn(t, lan.Hosts[0], 6881, func(s *Service) {
 		s.refreshEvery = 100 * time.Millisecond
 		all := interfacesOf(lan.Hosts[0])
 		s.cfg.Interfaces = func() ([]Interface, error) {
 			if !up.Load() {
+				looks.Add(1)
 				return nil, nil
 			}
 			return all()
@@ -452,7 +454,7 @@ func TestLANInterfaceComesAndGoes(t *testing.T) {
 		s.Add(ih)
 	})
 	b := startOn(t, lan.Hosts[1], 6882, func(s *Service) { s.Add(ih) })
-	time.Sleep(300 * time.Millisecond) // three looks at no interface
+	waitFor(t, 10*time.Second, "three looks at no interface", func() bool { return looks.Load() >= 3 })
 	if st := a.Stats(); len(st.Interfaces) != 0 || st.Sent != 0 || st.Received != 0 || st.LastError != "" {
 		t.Fatalf("with no interface: %+v", st)
 	}
@@ -461,6 +463,9 @@ func TestLANInterfaceComesAndGoes(t *testing.T) {
 	collect(t, b, 5*time.Second, "announce on the new interface", func(ps []Peer) bool {
 		return len(ps) > 0 && ps[0].Addr.Port() == 6881
 	})
+	// b may hear the first family's message before a has counted it and
+	// sent the other: wait for both (one per family), then no more.
+	waitFor(t, 5*time.Second, "both families' announces counted", func() bool { return a.Stats().Sent >= 2 })
 	if st := a.Stats(); len(st.Interfaces) != 1 || st.Sent != 2 {
 		t.Fatalf("after the interface came: %+v", st)
 	}

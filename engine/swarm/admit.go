@@ -93,6 +93,7 @@ func (s *Swarm) register(p *peer) error {
 			c.connected, c.fails = true, 0
 		}
 	}
+	s.logf("peer %s connected (%s)", p.addr, direction(p.outgoing))
 	if s.pk != nil {
 		p.have = bitfield.New(s.pk.numPieces)
 	}
@@ -171,6 +172,7 @@ func (s *Swarm) unregisterLocked(p *peer) {
 		return
 	}
 	delete(s.peers, p.id)
+	s.logf("peer %s disconnected after %v", p.addr, time.Since(p.connectedAt).Round(time.Millisecond))
 	s.stats.uploaded += p.upTotal.Load() - p.lastUp
 	p.lastUp = p.upTotal.Load()
 	if s.cfg.Limit != nil {
@@ -213,4 +215,12 @@ func (s *Swarm) scheduleRedialLocked(c *candidate, p *peer) {
 	d := retryDelay(t.RedialMin, t.RedialMax, c.closes)
 	c.nextTry = time.Now().Add(d)
 	time.AfterFunc(d, s.poke) // on time, not at the next tick
+}
+
+// direction names which side opened a connection, for log lines.
+func direction(outgoing bool) string {
+	if outgoing {
+		return "outgoing"
+	}
+	return "incoming"
 }

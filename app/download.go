@@ -263,6 +263,13 @@ type progressLine struct {
 	LSD         string `json:"lsd"`
 	LSDTorrents int    `json:"lsd_torrents"`
 	LSDPeers    uint64 `json:"lsd_peers"`
+	// DHTSeeds and DHTPeers are the swarm's size as the DHT estimates it
+	// (BEP 33 scrape), -1 while unknown (no scrape answered yet, a private
+	// torrent, the DHT off); DHTScrapedAt is when the estimate came, in
+	// Unix seconds (absent while unknown).
+	DHTSeeds     int   `json:"dht_seeds"`
+	DHTPeers     int   `json:"dht_peers"`
+	DHTScrapedAt int64 `json:"dht_scraped_at,omitempty"`
 }
 
 func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) progressLine {
@@ -275,7 +282,16 @@ func (r *reporter) line(ev string, ts engine.TorrentStatus, errText string) prog
 		Port: r.snap.ListenPort, UPnP: string(r.snap.NAT.State), MappedTCP: r.snap.NAT.TCP.ExternalPort,
 		MappedUDP: r.snap.NAT.UDP.ExternalPort, ExternalIP: r.snap.NAT.ExternalIP, DHTNodes: r.snap.DHT.Good,
 		LSD: lsdText(r.snap.LSD), LSDTorrents: r.snap.LSD.Torrents, LSDPeers: r.snap.LSD.Peers,
+		DHTSeeds: ts.DHTSeeds, DHTPeers: ts.DHTPeers, DHTScrapedAt: unixOrZero(ts.DHTScrapedAt),
 	}
+}
+
+// unixOrZero is t in Unix seconds, 0 for the zero time.
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // lsdText is local discovery's state for the --json line.

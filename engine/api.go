@@ -91,7 +91,17 @@ type TorrentStatus struct {
 	PeerList    []PeerStatus
 	Trackers    []TrackerStatus
 	DHT         TorrentDHTStatus
-	PEXPeers    int // addresses learnt through PEX
+	// DHTSeeds and DHTPeers are the swarm's size as the DHT estimates it
+	// (BEP 33 scrape, with each lookup of a non-private torrent): the
+	// distinct addresses announced as seeds and as other peers, us
+	// included once we have announced; good to a few percent up to a few
+	// thousand. Both are -1 while unknown (no scrape answered yet, a
+	// private torrent, the DHT off). DHTScrapedAt is when the estimate
+	// came (zero while unknown); a later scrape that no node answers
+	// leaves the last estimate and its time.
+	DHTSeeds, DHTPeers int
+	DHTScrapedAt       time.Time
+	PEXPeers           int // addresses learnt through PEX
 	// MaxDownloadRate and MaxUploadRate are this torrent's own limits in
 	// bytes per second, on top of the engine's (0: none).
 	MaxDownloadRate, MaxUploadRate int64

@@ -101,6 +101,10 @@ func (t *torrent) status() TorrentStatus {
 	}
 	rs := run.status()
 	ts.DHT = rs.dht
+	ts.DHTSeeds, ts.DHTPeers, ts.DHTScrapedAt = -1, -1, rs.scrapedAt
+	if !rs.scrapedAt.IsZero() {
+		ts.DHTSeeds, ts.DHTPeers = rs.scrape.Seeds, rs.scrape.Peers
+	}
 	if rs.announcer != nil {
 		for _, a := range rs.announcer.Status() {
 			ts.Trackers = append(ts.Trackers, TrackerStatus{

@@ -39,9 +39,10 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		s.r.dht.LastLookup = time.Now()
 		s.r.mu.Unlock()
 		lctx, cancel := context.WithTimeout(ctx, tm.LookupTimeout)
-		// No BEP 33 scrape here: libtorrent's nodes answer a get_peers
+		// The BEP 33 scrape goes to the closest nodes apart from the
+		// lookup (ScrapeClosest): libtorrent's nodes answer a get_peers
 		// that asks for one with the filters instead of the peers.
-		opts := dht.LookupOptions{Port: port, Seed: sw.Complete()}
+		opts := dht.LookupOptions{Port: port, Seed: sw.Complete(), ScrapeClosest: true}
 		res, err := node.Lookup(lctx, s.spec.ih, opts, func(peers []netip.AddrPort) {
 			sw.AddPeers(peers, swarm.SourceDHT)
 			s.r.mu.Lock()
@@ -73,6 +74,9 @@ func (s *service) lookupLoop(ctx context.Context, sw *swarm.Swarm) {
 		} else {
 			s.r.dht.LastErr = ""
 			s.r.dht.Announced = true
+		}
+		if sc := res.Scrape; sc.Replies+sc.Legacy > 0 {
+			s.r.scrape, s.r.scrapedAt = sc, time.Now()
 		}
 		s.r.dht.IPv4 = familyLookup(res.IPv4)
 		s.r.dht.IPv6 = familyLookup(res.IPv6)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
+	"github.com/swarmdrop/swarmdrop/engine/dht"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/engine/storage"
 	"github.com/swarmdrop/swarmdrop/engine/swarm"
@@ -83,7 +84,9 @@ type torrentRun struct {
 	announcer *tracker.Announcer
 	checked   float64 // share verified while checking
 	dht       TorrentDHTStatus
-	saveErr   error // the last resume save failed with it
+	scrape    dht.ScrapeResult // the last BEP 33 estimate with replies
+	scrapedAt time.Time        // when it came; zero: none yet
+	saveErr   error            // the last resume save failed with it
 	// files is the latest file priority list (set by the Run goroutine);
 	// filesKick tells the service that it changed.
 	files     []swarm.Priority
@@ -114,6 +117,8 @@ type runStatus struct {
 	announcer *tracker.Announcer
 	checked   float64
 	dht       TorrentDHTStatus
+	scrape    dht.ScrapeResult
+	scrapedAt time.Time
 	saveErr   error
 }
 
@@ -123,7 +128,7 @@ func (r *torrentRun) status() runStatus {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return runStatus{sw: r.sw, announcer: r.announcer, checked: r.checked, dht: r.dht, saveErr: r.saveErr}
+	return runStatus{sw: r.sw, announcer: r.announcer, checked: r.checked, dht: r.dht, scrape: r.scrape, scrapedAt: r.scrapedAt, saveErr: r.saveErr}
 }
 
 // moving reports whether the torrent's data is being moved.

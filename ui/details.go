@@ -171,17 +171,27 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 	d.peers.Refresh()
 }
 
-// summaryText is the line over the details: name, size, pieces, folder.
+// summaryText is the line over the details: name, size, pieces, the
+// swarm's size by the DHT (BEP 33) once known, folder.
 func summaryText(t engine.TorrentStatus) string {
 	if t.PiecesTotal == 0 {
-		return fmt.Sprintf("%s — size not known yet — in %s", t.Name, t.Dir)
+		return fmt.Sprintf("%s — size not known yet%s — in %s", t.Name, dhtSwarmText(t), t.Dir)
 	}
 	size := formatSize(t.Size)
 	if t.Wanted > 0 && t.Wanted < t.Size {
 		size = formatSize(t.Wanted) + " chosen of " + size
 	}
-	return fmt.Sprintf("%s — %s, %s of %s, %s done — in %s", t.Name, size,
-		plural(t.PiecesTotal, "piece"), formatSize(t.PieceLength), formatCount(t.PiecesHave), t.Dir)
+	return fmt.Sprintf("%s — %s, %s of %s, %s done%s — in %s", t.Name, size,
+		plural(t.PiecesTotal, "piece"), formatSize(t.PieceLength), formatCount(t.PiecesHave), dhtSwarmText(t), t.Dir)
+}
+
+// dhtSwarmText is " — about N seeds, M peers (DHT)", the DHT's estimate
+// of the swarm (BEP 33 scrape), or "" while there is none.
+func dhtSwarmText(t engine.TorrentStatus) string {
+	if t.DHTSeeds < 0 || t.DHTPeers < 0 || t.DHTScrapedAt.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(" — about %s, %s (DHT)", plural(t.DHTSeeds, "seed"), plural(t.DHTPeers, "peer"))
 }
 
 // sourcesText describes where a torrent's peers come from.

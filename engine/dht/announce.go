@@ -29,6 +29,13 @@ type LookupOptions struct {
 	// Scrape asks the lookup's nodes for BEP 33's filters, for
 	// LookupResult.Scrape.
 	Scrape bool
+	// ScrapeClosest estimates the swarm's size too, but with separate
+	// get_peers queries to the closest nodes once the lookup has found
+	// them (at most K per family), so the lookup's own queries get peers:
+	// libtorrent's nodes answer a get_peers that asks for filters with the
+	// filters and no peers. It costs K queries per family more than
+	// Scrape.
+	ScrapeClosest bool
 }
 
 // LookupResult is what a lookup found and did.
@@ -93,13 +100,17 @@ func (n *Node) Lookup(ctx context.Context, infoHash [20]byte, opts LookupOptions
 	var lookupErr, announceErr error
 	looked := 0
 	var sc *scrapeSum
-	if opts.Scrape {
+	if opts.Scrape || opts.ScrapeClosest {
 		sc = &scrapeSum{}
 		if seeds, peers, ok := n.peers.Filters(ih, time.Now()); ok { // ours count too
 			sc.add(krpc.Reply{BFsd: seeds, BFpe: peers})
 		}
 	}
-	err := n.eachFamily(ctx, ih, krpc.MethodGetPeers, deliver, sc, nil, func(f family, closest []*candidate, err error) {
+	lookupSc := sc
+	if !opts.Scrape {
+		lookupSc = nil
+	}
+	err := n.eachFamily(ctx, ih, krpc.MethodGetPeers, deliver, lookupSc, nil, func(f family, closest []*candidate, err error) {
 		fr := FamilyResult{Looked: true, Answered: len(closest), Err: err}
 		switch {
 		case err != nil:
@@ -111,6 +122,9 @@ func (n *Node) Lookup(ctx context.Context, infoHash [20]byte, opts LookupOptions
 			}
 		default:
 			looked++
+		}
+		if err == nil && opts.ScrapeClosest && !opts.Scrape { // after the announce: we count too
+			n.scrapeClosest(ctx, ih, closest, sc)
 		}
 		if f == ipv4 {
 			res.IPv4 = fr

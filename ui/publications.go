@@ -31,9 +31,11 @@ func (m *mainWindow) publicationMenu(t engine.TorrentStatus) []*fyne.MenuItem {
 		return nil
 	}
 	if p.Publisher {
+		exportItem := fyne.NewMenuItem("Export key…", func() { m.exportKey(p) })
+		exportItem.Disabled = p.KeyFile == ""
 		return []*fyne.MenuItem{
 			fyne.NewMenuItem("Publish new version", func() { m.publishNewVersion(p) }),
-			fyne.NewMenuItem("Export key…", func() { m.exportKey(p) }),
+			exportItem,
 			fyne.NewMenuItem("Copy updatable link", func() { m.copyLink(p) }),
 		}
 	}
@@ -141,6 +143,9 @@ func copyKey(src string, w fyne.URIWriteCloser) error {
 func (m *mainWindow) handlePublicationEvent(ev engine.Event) bool {
 	switch ev := ev.(type) {
 	case engine.Updated:
+		if ev.Name == "" {
+			ev.Name = "The publication"
+		}
 		if ev.First {
 			m.status.say(fmt.Sprintf("%s: version %d found, downloading", ev.Name, ev.Version))
 		} else {

@@ -183,6 +183,12 @@ func TestPublisherActions(t *testing.T) {
 		t.Fatal("a failed new version showed no error")
 	}
 
+	s.Publications[0].KeyFile = ""
+	m.applySnapshot(s)
+	if !menuItem(t, m.rowMenu(), "Export key…").Disabled {
+		t.Error("Export key offered without a key file")
+	}
+
 	out := filepath.Join(t.TempDir(), "exported.key")
 	w, err := storage.Writer(storage.NewFileURI(out))
 	if err != nil {
@@ -256,6 +262,10 @@ func TestFollowedPublication(t *testing.T) {
 	m.handleEvent(engine.Updated{Publication: "k/s", Version: 2, InfoHash: strings.Repeat("a", 40), Name: "alpha"})
 	if m.status.note.Text != "alpha updated to version 2" || !m.status.note.Visible() {
 		t.Fatalf("status note %q after Updated", m.status.note.Text)
+	}
+	m.handleEvent(engine.Updated{Publication: "k/s", Version: 3, Name: ""})
+	if m.status.note.Text != "The publication updated to version 3" {
+		t.Errorf("status note %q for a publication without a name", m.status.note.Text)
 	}
 	s.Publications[0].Version, s.Publications[0].Available, s.Publications[0].AutoUpdate = 2, 0, true
 	m.applySnapshot(s)

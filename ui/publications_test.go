@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
+	swapp "github.com/swarmdrop/swarmdrop/app"
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
@@ -359,4 +361,85 @@ func TestCreateUpdatableRealEngine(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestFollowInWindow: a link added in the window of a second engine
+// (empty state, only a libtorrent DHT node as contact) is followed: the
+// status bar says version 1 was found, the torrent downloads, and when
+// the publisher publishes version 2 the window says "<name> updated to
+// version 2" and the details show it.
+func TestFollowInWindow(t *testing.T) {
+	p := testpeers.StartLT(t, "dht", "--port", "0", "--ip", "127.0.0.37", "--seconds", "150")
+	router := fmt.Sprintf("127.0.0.37:%d", p.Port(t))
+	root := filepath.Join(t.TempDir(), "Album")
+	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 200_000, 1)
+	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), 100_000, 2)
+	pub := runEngine(t, engine.Config{DownloadDir: t.TempDir(), Bootstrap: []string{router}})
+	published := make(chan engine.Published, 4)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // the publisher's events: its results, and a failure ends the test
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case ev := <-pub.Events():
+				switch ev := ev.(type) {
+				case engine.Published:
+					published <- ev
+				case engine.CreateFailed:
+					t.Errorf("publishing failed: %v", ev.Err)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+	waitPublished := func() engine.Published {
+		t.Helper()
+		select {
+		case ev := <-published:
+			return ev
+		case <-time.After(60 * time.Second):
+			t.Fatal("no Published within 60 s")
+		}
+		return engine.Published{}
+	}
+
+	pub.Publish(engine.PublishRequest{Path: root, Nodes: router})
+	p1 := waitPublished()
+	dl := t.TempDir()
+	fol := runEngine(t, engine.Config{DownloadDir: dl, Bootstrap: []string{router}, Timing: engine.Timing{FollowCheck: time.Second}})
+	be := &engineBackend{Engine: fol, settings: swapp.Settings{Bootstrap: router, DownloadDir: dl, MaxConnections: 50}}
+	m := newTestWindow(t, be)
+	if err := m.addMagnet(p1.Link); err != nil {
+		t.Fatal(err)
+	}
+	pump(t, m, be, 60*time.Second, func() bool { return m.status.note.Text == "Album: version 1 found, downloading" })
+	pump(t, m, be, 120*time.Second, func() bool {
+		return len(m.list.rows) == 1 && m.list.rows[0].view.State == string(engine.StateSeeding)
+	})
+
+	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), 120_000, 3)
+	pub.Publish(engine.PublishRequest{Path: root, Nodes: router})
+	p2 := waitPublished()
+	if p2.Version != 2 || p2.Link != p1.Link {
+		t.Fatalf("second version %+v after %+v", p2, p1)
+	}
+	pump(t, m, be, 60*time.Second, func() bool { return m.status.note.Text == "Album updated to version 2" })
+	pump(t, m, be, 120*time.Second, func() bool {
+		if len(m.list.rows) != 1 || m.list.rows[0].view.State != string(engine.StateSeeding) {
+			return false
+		}
+		m.list.selectIndex(0)
+		return m.details.pubNote.Text == "Updatable, version 2"
+	})
+	if ts, ok := m.selectedTorrent(); ok {
+		t.Logf("version 2 fetched %d bytes; the changed file is 120000 bytes (pieces of %d)", ts.Downloaded, ts.PieceLength)
+	}
+	b, err := os.ReadFile(filepath.Join(dl, "Album", "b.bin"))
+	want, _ := os.ReadFile(filepath.Join(root, "b.bin"))
+	if err != nil || string(b) != string(want) {
+		t.Fatalf("b.bin after the update differs (%v)", err)
+	}
 }

@@ -260,6 +260,7 @@ func (c *createDialog) onCreate() {
 	c.speed.SetText("Hashing…")
 	c.started = time.Now()
 	if c.updatable.Checked {
+		c.cancel.SetText("Close")
 		c.id = c.be.Publish(c.publishRequest())
 		c.onStart(c, c.id)
 		return
@@ -282,6 +283,12 @@ func (c *createDialog) setEditable(on bool) {
 }
 
 func (c *createDialog) onCancel() {
+	if c.id != 0 && c.updatable.Checked {
+		// The engine has no way to stop a Publish: the dialog goes, the
+		// publication goes on and its notification says when it is ready.
+		c.dlg.Hide()
+		return
+	}
 	if c.id != 0 {
 		c.be.CancelCreate(c.id)
 		c.speed.SetText("Cancelling…")
@@ -338,6 +345,7 @@ func (c *createDialog) handleEvent(ev engine.Event) {
 		c.host.win.Canvas().Focus(c.copyMagnet)
 	case engine.CreateFailed:
 		c.id = 0
+		c.cancel.SetText("Cancel")
 		c.progress.Hide()
 		c.speed.SetText("")
 		c.problem.SetText(ev.Err.Error())

@@ -73,6 +73,15 @@ func TestCreateUpdatable(t *testing.T) {
 	if c.progress.Value != 0.5 {
 		t.Errorf("progress %v, want 0.5", c.progress.Value)
 	}
+	c.onCancel() // closes while publishing: the publication goes on
+	if m.host.top() == c.dlg {
+		t.Error("Close left the dialog open while publishing")
+	}
+	for _, cl := range be.Calls() {
+		if cl.Name == "CancelCreate" {
+			t.Fatal("a publication was cancelled as a creation")
+		}
+	}
 	m.handleEvent(engine.Published{Request: id, Publication: "k/s", Version: 1, InfoHash: strings.Repeat("c", 40),
 		Name: "folder", Link: btpkLink, Torrent: []byte("d4:infod4:name6:folderee")})
 	if c.magnet.Text != btpkLink || !c.result.Visible() || c.form.Visible() {
@@ -103,7 +112,13 @@ func TestCreateUpdatableFails(t *testing.T) {
 	if !c.updatable.Disabled() || !c.nodes.Disabled() {
 		t.Fatal("fields editable while publishing")
 	}
+	if c.cancel.Text != "Close" {
+		t.Errorf("button %q while publishing, want Close (a publication cannot be cancelled)", c.cancel.Text)
+	}
 	m.handleEvent(engine.CreateFailed{Request: c.id, Err: errors.New("publishing folder: no state folder")})
+	if c.cancel.Text != "Cancel" {
+		t.Errorf("button %q after the failure", c.cancel.Text)
+	}
 	if !strings.Contains(c.problem.Text, "no state folder") || c.updatable.Disabled() || !c.updatable.Checked ||
 		c.nodes.Disabled() || !c.name.Disabled() {
 		t.Fatalf("after failure: problem %q, updatable disabled %v checked %v, nodes disabled %v, name disabled %v",

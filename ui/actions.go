@@ -110,6 +110,14 @@ func (m *mainWindow) rowMenu() *fyne.Menu {
 		item("Move data to…", settled, func() { m.moveData(cur) }),
 		item("Set limits…", one, func() { m.showLimits(cur) }),
 		item("Add peer…", one, func() { m.showAddPeer(cur) }),
+	)
+	if one {
+		if pub := m.publicationMenu(cur); pub != nil {
+			items = append(items, fyne.NewMenuItemSeparator())
+			items = append(items, pub...)
+		}
+	}
+	items = append(items,
 		fyne.NewMenuItemSeparator(),
 		item("Remove…", len(sel) > 0, m.onRemove),
 	)

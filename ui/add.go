@@ -62,6 +62,9 @@ func (m *mainWindow) addMagnet(uri string) error {
 	if mg, err := metainfo.ParseMagnet(uri); err == nil && mg.Name != "" {
 		name = mg.Name
 	}
+	if mm, err := metainfo.ParseMutableMagnet(uri); err == nil {
+		return m.follow(uri, mm)
+	}
 	return m.added(name, func(opt engine.AddOptions) (string, error) {
 		ih, err := m.be.AddMagnet(uri, opt)
 		if err != nil {
@@ -69,6 +72,23 @@ func (m *mainWindow) addMagnet(uri string) error {
 		}
 		return ih, err
 	})
+}
+
+// follow follows an updatable link (BEP 46): the engine finds its
+// current version in the DHT and adds it, so there are no files to
+// choose yet.
+func (m *mainWindow) follow(uri string, mm *metainfo.MutableMagnet) error {
+	if _, err := m.be.AddMagnet(uri, engine.AddOptions{}); err != nil { // into the engine's download folder
+		err = fmt.Errorf("following the updatable link: %w", err)
+		m.showError(err)
+		return err
+	}
+	name := mm.Name
+	if name == "" {
+		name = "the publication"
+	}
+	m.status.say(fmt.Sprintf("Following “%s”: looking up its current version", name))
+	return nil
 }
 
 // added runs add with the add dialog's options and opens the dialog; a

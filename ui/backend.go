@@ -29,6 +29,11 @@ type Backend interface {
 	ResumeAll()
 	Create(req engine.CreateRequest) int
 	CancelCreate(id int)
+	// Publish, SetAutoUpdate and UpdateNow are the updatable
+	// publications' commands (BEP 46; see engine.Engine.Publish).
+	Publish(req engine.PublishRequest) int
+	SetAutoUpdate(id string, on bool)
+	UpdateNow(id string)
 	Ping(contact string) int
 	Snapshots() <-chan engine.Snapshot
 	Events() <-chan engine.Event

@@ -36,16 +36,20 @@ type createDialog struct {
 	nodesNote *widget.Label
 	trackers  *keyEntry
 	private   *keyCheck
+	// updatable publishes it as an updatable publication (BEP 46):
+	// Publish instead of Create, and the urn:btpk link to share.
+	updatable *keyCheck
 	comment   *keyEntry
 	problem   *widget.Label
 
-	progress *widget.ProgressBar
-	speed    *widget.Label
-	magnet   *keyEntry
-	result   *fyne.Container
-	form     *widget.Form // hidden once the torrent is made
-	done     *widget.Label
-	note     *widget.Label // says what Copy and Save did
+	progress  *widget.ProgressBar
+	speed     *widget.Label
+	magnet    *keyEntry
+	linkLabel *widget.Label
+	result    *fyne.Container
+	form      *widget.Form // hidden once the torrent is made
+	done      *widget.Label
+	note      *widget.Label // says what Copy and Save did
 
 	create, cancel, copyMagnet, saveTorrent *keyButton
 	dlg                                     *keyDialog
@@ -53,6 +57,8 @@ type createDialog struct {
 	id      int // request id while hashing, 0 otherwise
 	started time.Time
 	created engine.Created // once done
+	// published is the Publish result, once done (updatable).
+	published engine.Published
 
 	onStart func(c *createDialog, id int)
 }
@@ -88,6 +94,7 @@ func newCreateDialog(h *dialogHost, be Backend, paths []string, nodes []metainfo
 	c.trackers.SetPlaceHolder("none: trackerless (one announce URL per line)")
 	c.trackers.SetMinRowsVisible(2)
 	c.private = newKeyCheck(k, "Private (no DHT, no PEX: only for trackers)", nil)
+	c.updatable = newKeyCheck(k, "Updatable (can publish new versions)", func(bool) { c.showKind() })
 	c.comment.SetPlaceHolder("optional")
 	c.problem.Importance = widget.DangerImportance
 	c.problem.Wrapping = fyne.TextWrapWord
@@ -100,6 +107,11 @@ func newCreateDialog(h *dialogHost, be Backend, paths []string, nodes []metainfo
 	c.create.Importance = widget.HighImportance
 	c.cancel = newKeyButton(k, "Cancel", nil, c.onCancel)
 	c.copyMagnet = newKeyButton(k, "Copy magnet link", theme.ContentCopyIcon(), func() {
+		if c.published.Link != "" {
+			fyne.CurrentApp().Clipboard().SetContent(c.published.Link)
+			c.note.SetText("Updatable link copied.")
+			return
+		}
 		fyne.CurrentApp().Clipboard().SetContent(c.created.Magnet)
 		c.note.SetText("Magnet link copied.")
 	})
@@ -107,7 +119,8 @@ func newCreateDialog(h *dialogHost, be Backend, paths []string, nodes []metainfo
 	c.done = widget.NewLabel("")
 	c.done.Wrapping = fyne.TextWrapWord
 	c.note.Wrapping = fyne.TextWrapWord
-	c.result = container.NewVBox(c.done, widget.NewLabel("Magnet link:"),
+	c.linkLabel = widget.NewLabel("Magnet link:")
+	c.result = container.NewVBox(c.done, c.linkLabel,
 		c.magnet, container.NewHBox(c.copyMagnet, c.saveTorrent), c.note)
 	c.result.Hide()
 	c.progress.Hide()
@@ -120,6 +133,7 @@ func newCreateDialog(h *dialogHost, be Backend, paths []string, nodes []metainfo
 		widget.NewFormItem("", c.nodesNote),
 		widget.NewFormItem("Trackers", c.trackers),
 		widget.NewFormItem("", c.private),
+		widget.NewFormItem("", c.updatable),
 		widget.NewFormItem("Comment", c.comment),
 	)
 	content := container.NewVBox(c.form, c.problem, c.progress, c.speed, c.result)
@@ -137,6 +151,27 @@ func newCreateDialog(h *dialogHost, be Backend, paths []string, nodes []metainfo
 	c.dlg.Resize(fyne.NewSize(min(640, h.win.Canvas().Size().Width-24), 0))
 	c.checkNodes()
 	return c, nil
+}
+
+// showKind enables the fields that apply to the kind of torrent chosen:
+// an updatable publication is trackerless and public, with the piece
+// length and name the engine gives it (kept from version to version).
+func (c *createDialog) showKind() {
+	for _, w := range []fyne.Disableable{c.name, c.piece, c.trackers, c.private, c.comment} {
+		if c.updatable.Checked || c.id != 0 {
+			w.Disable()
+		} else {
+			w.Enable()
+		}
+	}
+	if c.updatable.Checked {
+		c.create.SetText("Publish and seed")
+		if c.private.Checked {
+			c.private.SetChecked(false)
+		}
+	} else {
+		c.create.SetText("Create and seed")
+	}
 }
 
 func autoPiece(n int64) string { return "Auto (" + formatSize(n) + ")" }
@@ -189,6 +224,9 @@ func (c *createDialog) request() (engine.CreateRequest, error) {
 	if req.Name == "" {
 		return req, errors.New("the name is empty")
 	}
+	if c.updatable.Checked && len(c.paths) != 1 {
+		return req, errors.New("an updatable publication is one file or folder: drop them one at a time")
+	}
 	for _, line := range strings.Split(c.trackers.Text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -203,6 +241,12 @@ func (c *createDialog) request() (engine.CreateRequest, error) {
 	return req, nil
 }
 
+// publishRequest is the request of an updatable publication: the
+// dropped item (one: a publication is one file or folder) and the nodes.
+func (c *createDialog) publishRequest() engine.PublishRequest {
+	return engine.PublishRequest{Path: c.paths[0], Nodes: c.nodes.Text}
+}
+
 func (c *createDialog) onCreate() {
 	req, err := c.request()
 	if err != nil {
@@ -215,21 +259,36 @@ func (c *createDialog) onCreate() {
 	c.progress.Show()
 	c.speed.SetText("Hashing…")
 	c.started = time.Now()
+	if c.updatable.Checked {
+		c.cancel.SetText("Close")
+		c.id = c.be.Publish(c.publishRequest())
+		c.onStart(c, c.id)
+		return
+	}
 	c.id = c.be.Create(req)
 	c.onStart(c, c.id)
 }
 
 func (c *createDialog) setEditable(on bool) {
-	for _, w := range []fyne.Disableable{c.name, c.piece, c.nodes, c.trackers, c.private, c.comment, c.create} {
+	for _, w := range []fyne.Disableable{c.name, c.piece, c.nodes, c.trackers, c.private, c.comment, c.create, c.updatable} {
 		if on {
 			w.Enable()
 		} else {
 			w.Disable()
 		}
 	}
+	if on {
+		c.showKind()
+	}
 }
 
 func (c *createDialog) onCancel() {
+	if c.id != 0 && c.updatable.Checked {
+		// The engine has no way to stop a Publish: the dialog goes, the
+		// publication goes on and its notification says when it is ready.
+		c.dlg.Hide()
+		return
+	}
 	if c.id != 0 {
 		c.be.CancelCreate(c.id)
 		c.speed.SetText("Cancelling…")
@@ -265,8 +324,28 @@ func (c *createDialog) handleEvent(ev engine.Event) {
 		c.create.Hide()
 		c.dlg.Resize(fyne.NewSize(min(640, c.host.win.Canvas().Size().Width-24), 0))
 		c.host.win.Canvas().Focus(c.copyMagnet)
+	case engine.Published:
+		c.id = 0
+		c.published = ev
+		c.created = engine.Created{Request: ev.Request, InfoHash: ev.InfoHash, Name: ev.Name, Torrent: ev.Torrent}
+		c.form.Hide()
+		c.problem.Hide()
+		c.progress.Hide()
+		c.speed.SetText(fmt.Sprintf("Version %d, info hash %s", ev.Version, ev.InfoHash))
+		c.done.SetText(fmt.Sprintf("“%s” (%s in %s) is published as updatable and seeding from where the files are. "+
+			"Whoever adds the link gets each new version you publish (row menu: Publish new version).",
+			ev.Name, formatSize(c.plan.Total), plural(c.plan.Files, "file")))
+		c.linkLabel.SetText("Updatable link (share this one):")
+		c.copyMagnet.SetText("Copy link")
+		c.magnet.SetText(ev.Link)
+		c.result.Show()
+		c.cancel.SetText("Close")
+		c.create.Hide()
+		c.dlg.Resize(fyne.NewSize(min(640, c.host.win.Canvas().Size().Width-24), 0))
+		c.host.win.Canvas().Focus(c.copyMagnet)
 	case engine.CreateFailed:
 		c.id = 0
+		c.cancel.SetText("Cancel")
 		c.progress.Hide()
 		c.speed.SetText("")
 		c.problem.SetText(ev.Err.Error())

@@ -26,12 +26,23 @@ type detailsPanel struct {
 	problem *widget.Label
 	// startAnyway starts a download refused for lack of free space.
 	startAnyway *widget.Button
-	strip       *pieceStrip
-	files       *fileTree
-	peers       *widget.Table
-	sources     *widget.Label
-	tabs        *tabStrip
-	root        *fyne.Container
+	// pub is the updatable publication of the torrent (pubShown):
+	// its version, and for one we follow, Update now and auto-update.
+	pub       engine.PublicationStatus
+	pubShown  bool
+	pubNote   *widget.Label
+	updateNow *widget.Button
+	autoCheck *widget.Check
+	pubRow    *fyne.Container
+	// onUpdateNow and onAutoUpdate are called with the publication shown.
+	onUpdateNow  func(engine.PublicationStatus)
+	onAutoUpdate func(p engine.PublicationStatus, on bool)
+	strip        *pieceStrip
+	files        *fileTree
+	peers        *widget.Table
+	sources      *widget.Label
+	tabs         *tabStrip
+	root         *fyne.Container
 }
 
 var (
@@ -72,7 +83,18 @@ func newDetailsPanel(onStartAnyway func(infoHash string)) *detailsPanel {
 		container.NewBorder(nil, container.NewHScroll(legend), nil, nil, d.peers),
 		container.NewVScroll(d.sources),
 	})
-	top := container.NewVBox(d.summary, container.NewBorder(nil, nil, nil, d.startAnyway, d.problem), d.strip)
+	d.pubNote = widget.NewLabel("")
+	d.pubNote.Truncation = fyne.TextTruncateEllipsis
+	d.updateNow = widget.NewButton("Update now", func() {
+		if d.pubShown && d.onUpdateNow != nil {
+			d.onUpdateNow(d.pub)
+		}
+	})
+	d.updateNow.Importance = widget.HighImportance
+	d.autoCheck = widget.NewCheck("Update automatically", nil)
+	d.pubRow = container.NewBorder(nil, nil, nil, container.NewHBox(d.updateNow, d.autoCheck), d.pubNote)
+	d.pubRow.Hide()
+	top := container.NewVBox(d.summary, d.pubRow, container.NewBorder(nil, nil, nil, d.startAnyway, d.problem), d.strip)
 	d.root = container.NewBorder(top, nil, nil, nil, d.tabs.root)
 	return d
 }
@@ -169,6 +191,40 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 		d.tabs.setTitle(1, fmt.Sprintf("Peers (%s)", formatCount(len(t.PeerList))))
 	}
 	d.peers.Refresh()
+}
+
+// showPublication shows the current torrent's publication (ok false:
+// it is none).
+func (d *detailsPanel) showPublication(p engine.PublicationStatus, ok bool) {
+	d.pub, d.pubShown = p, ok && d.shown
+	if !d.pubShown {
+		d.pubRow.Hide()
+		return
+	}
+	d.pubNote.SetText(publicationText(p))
+	if p.Publisher {
+		d.updateNow.Hide()
+		d.autoCheck.Hide()
+	} else {
+		d.updateNow.Show()
+		if p.Available > p.Version {
+			d.updateNow.SetText(fmt.Sprintf("Update to version %d", p.Available))
+			d.updateNow.Enable()
+		} else {
+			d.updateNow.SetText("Update now")
+			d.updateNow.Disable()
+		}
+		// Set without calling back: only the user's click is a command.
+		d.autoCheck.OnChanged = nil
+		d.autoCheck.SetChecked(p.AutoUpdate)
+		d.autoCheck.OnChanged = func(on bool) {
+			if d.pubShown && d.onAutoUpdate != nil {
+				d.onAutoUpdate(d.pub, on)
+			}
+		}
+		d.autoCheck.Show()
+	}
+	d.pubRow.Show()
 }
 
 // summaryText is the line over the details: name, size, pieces, the

@@ -104,7 +104,12 @@ func (f *fakeBackend) ResumeAll() { f.record("ResumeAll", "", false) }
 func (f *fakeBackend) Create(r engine.CreateRequest) int {
 	return f.record("Create", r.Name, false)
 }
-func (f *fakeBackend) CancelCreate(id int)               { f.record("CancelCreate", "", false) }
+func (f *fakeBackend) CancelCreate(id int) { f.record("CancelCreate", "", false) }
+func (f *fakeBackend) Publish(r engine.PublishRequest) int {
+	return f.record("Publish", r.Path, false)
+}
+func (f *fakeBackend) SetAutoUpdate(id string, on bool)  { f.record("SetAutoUpdate", id, on) }
+func (f *fakeBackend) UpdateNow(id string)               { f.record("UpdateNow", id, false) }
 func (f *fakeBackend) Ping(c string) int                 { return f.record("Ping", c, false) }
 func (f *fakeBackend) Snapshots() <-chan engine.Snapshot { return f.snaps }
 func (f *fakeBackend) Events() <-chan engine.Event       { return f.events }

@@ -48,6 +48,11 @@ func (m *magnetDialog) onChanged(s string) {
 		return
 	}
 	if _, err := metainfo.ParseMagnet(s); err != nil {
+		if _, perr := metainfo.ParseMutableMagnet(s); perr == nil { // an updatable link: followed
+			m.problem.SetText("")
+			m.add.Enable()
+			return
+		}
 		m.problem.SetText(err.Error())
 		m.add.Disable()
 		return

@@ -36,6 +36,7 @@ type mainWindow struct {
 	tray         bool // a system tray menu is set
 	snap         engine.Snapshot
 	creates      map[int]*createDialog // by request id
+	republishes  map[int]string        // "Publish new version" requests: the publication's name, by request id
 	adds         map[string]*addDialog // open add dialogs by info hash
 	lastCreate   *createDialog         // the create dialog opened last
 	settings     *settingsDialog       // while open
@@ -49,12 +50,14 @@ type mainWindow struct {
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
 	s := be.Settings()
-	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}, adds: map[string]*addDialog{}}
+	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}, republishes: map[int]string{}, adds: map[string]*addDialog{}}
 	m.host = &dialogHost{win: m.win}
 	m.host.shortcut = m.shortcuts.TypedShortcut
 	m.details = newDetailsPanel(be.ResumeIgnoringSpace)
 	m.details.files.onOpen = func(p string) { m.openPath(m.details.t, p) }
 	m.details.files.onPriority = m.setPriority
+	m.details.onUpdateNow = m.updateNow
+	m.details.onAutoUpdate = m.setAutoUpdate
 	m.list = newTorrentList(s.Layout.Columns, sortLayout{s.Layout.SortBy, s.Layout.SortDesc})
 	m.list.onSelect = m.showSelected
 	m.list.onOpen = m.openData
@@ -204,14 +207,20 @@ func (m *mainWindow) handleEvent(ev engine.Event) {
 	if id := createRequest(ev); id != 0 {
 		if c := m.creates[id]; c != nil {
 			c.handleEvent(ev)
-			if ev, ok := ev.(engine.Created); ok {
+			switch ev := ev.(type) {
+			case engine.Created:
 				m.notify("Torrent ready", ev.Name+" is seeding; share its magnet link or .torrent file.")
+			case engine.Published:
+				m.notify("Publication ready", ev.Name+" is seeding; share its updatable link.")
 			}
 			if _, ok := ev.(engine.CreateProgress); !ok {
 				delete(m.creates, id)
 			}
 			return
 		}
+	}
+	if m.handlePublicationEvent(ev) {
+		return
 	}
 	switch ev := ev.(type) {
 	case engine.TorrentFinished:
@@ -240,6 +249,8 @@ func createRequest(ev engine.Event) int {
 		return ev.Request
 	case engine.Created:
 		return ev.Request
+	case engine.Published:
+		return ev.Request
 	case engine.CreateFailed:
 		return ev.Request
 	}
@@ -261,6 +272,8 @@ func (m *mainWindow) selectedTorrent() (engine.TorrentStatus, bool) {
 func (m *mainWindow) showSelected() {
 	t, ok := m.selectedTorrent()
 	m.details.show(t, ok, m.snap.Time)
+	p, isPub := m.publicationOf(t.InfoHash)
+	m.details.showPublication(p, ok && isPub)
 	sel := m.list.selected()
 	for _, b := range []*widget.Button{m.pause, m.resume, m.remove} {
 		b.Disable()

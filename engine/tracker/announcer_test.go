@@ -346,8 +346,8 @@ func TestAnnounceStoppedBounded(t *testing.T) {
 		return srv.URL + "/announce"
 	}
 	a := NewAnnouncer(AnnouncerConfig{
-		Tiers:       [][]string{{hang()}, {hang()}, {hang()}},
-		Request:     testRequest,
+		Tiers:   [][]string{{hang()}, {hang()}, {hang()}},
+		Request: testRequest,
 		// Long enough for three loopback requests to reach their
 		// trackers on a loaded machine (300 ms lost one under CI load);
 		// one after the other they would take 3 times as long.

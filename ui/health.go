@@ -67,8 +67,7 @@ func (h *healthPanel) apply(snap engine.Snapshot) {
 	if !d.Enabled {
 		h.dht.SetText("The DHT is off.")
 	} else {
-		h.dht.SetText(fmt.Sprintf("%d good and %d questionable nodes in %s; table %s",
-			d.Good, d.Questionable, plural(d.Buckets, "bucket"), savedAge(now, d.TableSavedAt)))
+		h.dht.SetText(fmt.Sprintf("%s; table %s", familyTables(d), savedAge(now, d.TableSavedAt)))
 	}
 	if d.IncomingQueries > 0 {
 		h.reach.SetText(fmt.Sprintf("Others reach us: %s (our UDP port %d is reachable)", plural(int(d.IncomingQueries), "incoming query"), snap.ListenPort))
@@ -122,4 +121,19 @@ func mappingDetail(m engine.PortMapping, local int) string {
 		s += fmt.Sprintf(", lease %s", m.Lease.Round(time.Second))
 	}
 	return s
+}
+
+// familyTables describes the routing tables: one per address family
+// (BEP 32) when the node serves IPv6 too, else the IPv4 table alone.
+func familyTables(d engine.DHTStatus) string {
+	if !d.IPv6.Served {
+		return fmt.Sprintf("%d good and %d questionable nodes in %s", d.Good, d.Questionable, plural(d.Buckets, "bucket"))
+	}
+	one := func(name string, f engine.DHTFamilyStatus) string {
+		if !f.Served {
+			return name + ": no socket"
+		}
+		return fmt.Sprintf("%s: %d good and %d questionable nodes in %s", name, f.Good, f.Questionable, plural(f.Buckets, "bucket"))
+	}
+	return one("IPv4", d.IPv4) + "; " + one("IPv6", d.IPv6)
 }

@@ -298,9 +298,32 @@ func TestDHTSummary(t *testing.T) {
 		{engine.DHTStatus{Enabled: true}, true, "DHT: " + noAnswerYet},
 		{engine.DHTStatus{Enabled: true, Good: 1}, false, "DHT: 1 node (1 good)"},
 		{engine.DHTStatus{Enabled: true, Good: 7, Questionable: 2}, true, "DHT: 9 nodes (7 good)"},
+		{engine.DHTStatus{Enabled: true, Good: 7, Questionable: 2, IPv6: engine.DHTFamilyStatus{Served: true, Good: 2, Questionable: 1}}, true, "DHT: 9 nodes (7 good), 3 over IPv6"},
+		{engine.DHTStatus{Enabled: true, Good: 7, Questionable: 2, IPv6: engine.DHTFamilyStatus{Served: true}}, true, "DHT: 9 nodes (7 good)"},
 	} {
 		if got := dhtSummary(c.d, c.contacts); got != c.want {
 			t.Errorf("dhtSummary(%+v, %v) = %q, want %q", c.d, c.contacts, got, c.want)
+		}
+	}
+}
+
+// TestFamilyTables: the health panel names each family's table once the
+// node serves IPv6 (BEP 32), and the IPv4 table alone otherwise.
+func TestFamilyTables(t *testing.T) {
+	for _, c := range []struct {
+		d    engine.DHTStatus
+		want string
+	}{
+		{engine.DHTStatus{Good: 5, Questionable: 1, Buckets: 3}, "5 good and 1 questionable nodes in 3 buckets"},
+		{engine.DHTStatus{Good: 7, Questionable: 1, Buckets: 4,
+			IPv4: engine.DHTFamilyStatus{Served: true, Good: 5, Questionable: 1, Buckets: 3},
+			IPv6: engine.DHTFamilyStatus{Served: true, Good: 2, Buckets: 1}},
+			"IPv4: 5 good and 1 questionable nodes in 3 buckets; IPv6: 2 good and 0 questionable nodes in 1 bucket"},
+		{engine.DHTStatus{Good: 2, Buckets: 1, IPv6: engine.DHTFamilyStatus{Served: true, Good: 2, Buckets: 1}},
+			"IPv4: no socket; IPv6: 2 good and 0 questionable nodes in 1 bucket"},
+	} {
+		if got := familyTables(c.d); got != c.want {
+			t.Errorf("familyTables(%+v) = %q, want %q", c.d, got, c.want)
 		}
 	}
 }

@@ -123,7 +123,11 @@ func dhtSummary(d engine.DHTStatus, haveContacts bool) string {
 	case d.Good+d.Questionable == 0:
 		return "DHT: " + noContacts
 	}
-	return fmt.Sprintf("DHT: %s (%d good)", plural(d.Good+d.Questionable, "node"), d.Good)
+	text := fmt.Sprintf("DHT: %s (%d good)", plural(d.Good+d.Questionable, "node"), d.Good)
+	if v6 := d.IPv6.Good + d.IPv6.Questionable; d.IPv6.Served && v6 > 0 {
+		text += fmt.Sprintf(", %d over IPv6", v6)
+	}
+	return text
 }
 
 // natSummary shows the TCP and UDP mappings side by side.

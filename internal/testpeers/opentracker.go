@@ -2,11 +2,17 @@ package testpeers
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +31,7 @@ func StartOpentracker(t testing.TB, hexHashes ...string) int {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	list := strings.Join(hexHashes, "\n") + "\n"
+	list := strings.Join(append(slices.Clone(hexHashes), probeHash), "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "whitelist"), []byte(list), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +52,16 @@ func StartOpentracker(t testing.TB, hexHashes ...string) int {
 	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		c, err := net.Dial("tcp", addr)
+		// opentracker listens before its whitelist thread has read the
+		// list: until then every hash is "not authorized". A stopped
+		// announce of a hash of our own tells when the list is in,
+		// without adding a peer to any torrent.
+		err := probeOpentracker(addr)
 		if err == nil {
-			c.Close()
 			return port
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("opentracker not listening on %s: %v\n%s", addr, err, out.String())
+			t.Fatalf("opentracker not serving on %s: %v\n%s", addr, err, out.String())
 		}
 	}
 }
@@ -60,4 +69,30 @@ func StartOpentracker(t testing.TB, hexHashes ...string) int {
 // TrackerURLs returns opentracker's HTTP and UDP announce URLs on port.
 func TrackerURLs(port int) (httpURL, udpURL string) {
 	return fmt.Sprintf("http://127.0.0.1:%d/announce", port), fmt.Sprintf("udp://127.0.0.1:%d/announce", port)
+}
+
+// probeHash is whitelisted in every opentracker the tests start, to learn
+// when the whitelist has been read.
+const probeHash = "5377617264726f702070726f62652068617368ff"
+
+// probeOpentracker sends a stopped announce of probeHash and reports an
+// error until opentracker answers it as a whitelisted hash.
+func probeOpentracker(addr string) error {
+	ih, _ := hex.DecodeString(probeHash)
+	q := "info_hash=" + url.QueryEscape(string(ih)) + "&peer_id=" + url.QueryEscape("-SW0100-probe-probe-") +
+		"&port=1&uploaded=0&downloaded=0&left=0&event=stopped&compact=1"
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + addr + "/announce?" + q)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(body, []byte("not authorized")) {
+		return errors.New("the whitelist is not read yet")
+	}
+	return nil
 }

@@ -90,9 +90,13 @@ func TestLibtorrentOverWAN(t *testing.T) {
 	}
 	st := c.Stats()
 	c.Close()
-	t.Logf("from libtorrent: %d MiB in %v; %+v", len(data)>>20, time.Since(start).Round(time.Millisecond), st)
+	took := time.Since(start)
+	t.Logf("from libtorrent: %d MiB in %v; %+v", len(data)>>20, took.Round(time.Millisecond), st)
 	lt.Wait(t, fmt.Sprintf("PEERCONN %v utp", local), 10*time.Second)
-	if ls, err := topo.Stats(); err != nil || ls.Up[0].Lost == 0 || st.RTT < 90*time.Millisecond {
+	// The link bit if it lost packets and the transfer took many round
+	// trips. (Our RTT estimate is no witness: a receiver samples it from
+	// its few sent packets only, and none when the SYN was resent.)
+	if ls, err := topo.Stats(); err != nil || ls.Up[0].Lost == 0 || took < time.Second || (st.RTT != 0 && st.RTT < 90*time.Millisecond) {
 		t.Fatalf("the link did not bite: %+v; link %+v, %v", st, ls.Up, err)
 	}
 

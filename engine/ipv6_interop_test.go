@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,4 +63,60 @@ func TestTrackerPeers6(t *testing.T) {
 		t.Fatalf("tracker status %+v: want one working tracker that gave peers", ts.Trackers)
 	}
 	t.Logf("from %s over %s; tracker: %+v", conns[0].Addr, conns[0].Transport, ts.Trackers[0])
+}
+
+// TestPEXAdded6FromLibtorrent: a libtorrent downloader (ut_pex on, its
+// default) connected to us tells us, in PEX's "added6", of a libtorrent
+// seeder on ::1 that we had no other way to learn of: no DHT, no
+// tracker, no local discovery, and only the downloader given as a peer.
+// We connect to that seeder and download from it, byte-identical; its
+// connection's source is "pex", over IPv6.
+func TestPEXAdded6FromLibtorrent(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "pex", 300_000)
+	data, mi := mktorrent(t, content, 15)
+	tf := filepath.Join(t.TempDir(), "pex.torrent")
+	writeFile(t, tf, data)
+	// The seeder ignores PEX, so that it cannot learn of us from the
+	// downloader and connect first; its rate limit makes the transfer
+	// last long enough for our snapshots to see it.
+	_, seedPort := testpeers.SeedLT(t, tf, src, "--ip", "::1", "--no-pex", "--rate", "1000000")
+	seeder := fmt.Sprintf("[::1]:%d", seedPort)
+	// The downloader's own limits keep it slow: it stays connected to
+	// the seeder (libtorrent drops a connection between two seeds, and
+	// tells only of connected peers) and has little to give us.
+	dl := testpeers.StartLT(t, "download", tf, t.TempDir(), "--port", "0", "--ip", "::1", "--peer", seeder,
+		"--down-rate", "20000", "--up-rate", "20000", "--seconds", "150")
+	dlPort := dl.Port(t)
+	dl.Wait(t, "FIRSTPEER", 30*time.Second)
+
+	e := testEngine(t, Config{Bind: "::1", NoDHT: true})
+	ih, err := e.AddTorrent(data, AddOptions{Peers: []string{fmt.Sprintf("[::1]:%d", dlPort)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, e, ih)
+	start := time.Now()
+	ts := f.waitState(t, StateSeeding, 90*time.Second)
+	if ts.PiecesHave != mi.Info.NumPieces() {
+		t.Fatalf("%d of %d pieces", ts.PiecesHave, mi.Info.NumPieces())
+	}
+	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "pex"))
+	var conn *PeerStatus
+	for _, p := range f.all() {
+		if p.Addr == seeder {
+			conn = &p
+		}
+	}
+	if conn == nil {
+		t.Fatalf("no connection to the seeder %s seen: %+v", seeder, f.all())
+	}
+	if conn.Source != "pex" || conn.Family != "IPv6" {
+		t.Fatalf("connection to the seeder: source %q, %s; want from PEX, IPv6", conn.Source, conn.Family)
+	}
+	if r := f.maxRateDown(seeder); r == 0 {
+		t.Fatalf("nothing downloaded from the seeder %s", seeder)
+	}
+	t.Logf("complete in %v; from the seeder over %s at up to %.0f B/s, source %s",
+		time.Since(start).Round(10*time.Millisecond), conn.Transport, f.maxRateDown(seeder), conn.Source)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,137 @@ func TestPEXAdded6FromLibtorrent(t *testing.T) {
 	}
 	t.Logf("complete in %v; from the seeder over %s at up to %.0f B/s, source %s",
 		time.Since(start).Round(10*time.Millisecond), conn.Transport, f.maxRateDown(seeder), conn.Source)
+}
+
+// TestTransmissionOverIPv6: transmission-daemon in a network namespace,
+// reached only over IPv6 on a veth pair (it ignores loopback peers), both
+// ways: we download a torrent it seeds, then it downloads one we seed
+// (connecting to it, as it has no other way to learn of us); each
+// byte-identical, every connection in our peer list IPv6.
+//
+// uTP: its uTP on (its default) and addresses in 2001:db8::/32, since
+// Transmission 3.00 opens its IPv6 UDP socket (uTP, DHT) only when it has
+// an address in 2000::/3; we dial uTP first, so both transfers run over
+// uTP. TCP: a unique local address (fd5d::/16) and its uTP off: TCP.
+func TestTransmissionOverIPv6(t *testing.T) {
+	t.Run("uTP", func(t *testing.T) { transmissionOverIPv6(t, true) })
+	t.Run("TCP", func(t *testing.T) { transmissionOverIPv6(t, false) })
+}
+
+func transmissionOverIPv6(t *testing.T, utp bool) {
+	ns := testpeers.NewNetns(t, "st6")
+	transport := "TCP"
+	if utp {
+		ns.AddGlobalIPv6(t)
+		transport = "uTP"
+	} else {
+		ns.AddIPv6(t)
+	}
+	trDir := t.TempDir()
+	// Its upload limit (KB/s) and ours make each transfer last long
+	// enough for the snapshots to see the connection.
+	tr := testpeers.StartTransmission(t, ns, trDir, map[string]any{
+		"bind-address-ipv6": ns.NSIP6, "utp-enabled": utp,
+		"speed-limit-up-enabled": true, "speed-limit-up": 2000,
+	})
+	trAddr := fmt.Sprintf("[%s]:%d", ns.NSIP6, tr.Port)
+	// No empty file: Transmission does not create those.
+	files := func(dir, name string) string {
+		root := filepath.Join(dir, name)
+		testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 3_000_001, 1)
+		testpeers.RandomFile(t, filepath.Join(root, "sub", "b.bin"), 1_000_000, 2)
+		return root
+	}
+	engine := func(t *testing.T, cfg Config) *Engine {
+		t0 := time.Now()
+		cfg.Bind = ns.HostIP6
+		cfg.Logf = func(f string, a ...any) {
+			t.Logf("%v "+f, append([]any{time.Since(t0).Round(time.Millisecond)}, a...)...)
+		}
+		e := testEngine(t, cfg)
+		// Listening: our first dial would find the uTP socket not serving
+		// yet (ErrNotReady) and go over TCP.
+		e.testPort(t)
+		return e
+	}
+
+	t.Run("from Transmission", func(t *testing.T) {
+		content := files(trDir, "up")
+		data, mi := mktorrent(t, content, 16)
+		ih := mi.InfoHash.String()
+		tr.Add(t, data, ih)
+		tr.WaitSeeding(t, ih, 60*time.Second)
+		e := engine(t, Config{})
+		start := time.Now()
+		if _, err := e.AddTorrent(data, AddOptions{Peers: []string{trAddr}}); err != nil {
+			t.Fatal(err)
+		}
+		f := follow(t, e, ih)
+		f.waitState(t, StateSeeding, 60*time.Second)
+		elapsed := time.Since(start)
+		sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "up"))
+		conns := onlyIPv6(t, f, ns.NSIP6)
+		t.Logf("%d bytes from Transmission in %v over %s", mi.Info.TotalLength, elapsed.Round(10*time.Millisecond), transports(conns))
+		onlyTransport(t, "Transmission", conns, "IPv6", transport)
+	})
+
+	t.Run("to Transmission", func(t *testing.T) {
+		src := t.TempDir()
+		content := files(src, "down")
+		data, mi := mktorrent(t, content, 16)
+		ih := mi.InfoHash.String()
+		e := engine(t, Config{DownloadDir: src, MaxUploadRate: 2 << 20})
+		if _, err := e.AddTorrent(data, AddOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		f := follow(t, e, ih)
+		f.waitState(t, StateSeeding, 30*time.Second)
+		tr.Add(t, data, ih)
+		// Until it has checked its (empty) folder, it closes connections
+		// for the torrent, and we would redial only 5 s later.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			st, err := tr.Torrent(ih)
+			if err == nil && st.Status == 4 { // downloading
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Transmission not downloading %s after 30 s: %+v %v", ih, st, err)
+			}
+		}
+		start := time.Now()
+		if _, err := e.AddTorrent(data, AddOptions{Peers: []string{trAddr}}); err != nil {
+			t.Fatal(err)
+		}
+		tr.WaitDone(t, ih, 60*time.Second)
+		elapsed := time.Since(start)
+		sameTree(t, content, filepath.Join(trDir, "down"))
+		conns := onlyIPv6(t, f, ns.NSIP6)
+		t.Logf("%d bytes to Transmission in %v over %s", mi.Info.TotalLength, elapsed.Round(10*time.Millisecond), transports(conns))
+		onlyTransport(t, "Transmission", conns, "IPv6", transport)
+	})
+}
+
+// onlyIPv6 returns the connections f saw from host, failing unless there
+// is one and every connection seen is IPv6.
+func onlyIPv6(t *testing.T, f *follower, host string) []PeerStatus {
+	t.Helper()
+	conns := f.seen(host)
+	if len(conns) == 0 {
+		t.Fatalf("no connection from %s seen: %+v", host, f.all())
+	}
+	for _, p := range f.all() {
+		if p.Family != "IPv6" {
+			t.Fatalf("connection %s is %s, want IPv6", p.Addr, p.Family)
+		}
+	}
+	return conns
+}
+
+// transports lists each connection's address and transport.
+func transports(conns []PeerStatus) string {
+	var out []string
+	for _, p := range conns {
+		out = append(out, p.Addr+" "+p.Transport+" ("+p.Source+")")
+	}
+	return strings.Join(out, ", ")
 }

@@ -85,7 +85,31 @@ func (n *Netns) Start(t testing.TB, program string, args ...string) *Proc {
 // tentative).
 func (n *Netns) AddIPv6(t testing.TB) {
 	t.Helper()
-	pfx := fmt.Sprintf("fd5d:%x:%x:%x", rand.IntN(1<<16), rand.IntN(1<<16), rand.IntN(1<<16))
+	n.addIPv6(t, fmt.Sprintf("fd5d:%x:%x:%x", rand.IntN(1<<16), rand.IntN(1<<16), rand.IntN(1<<16)))
+}
+
+// AddGlobalIPv6 is AddIPv6 with addresses that look global: a /64 of
+// 2001:db8::/32 (the documentation range, never routed) chosen at random,
+// and inside the namespace a default IPv6 route into its loopback
+// interface, where packets to other addresses are dropped (the namespace
+// forwards nothing). Programs that open IPv6 sockets only when the
+// route to a public address has a global source address (Transmission's
+// IPv6 UDP socket, for uTP and its DHT) then open them; nothing reaches
+// any network but the veth pair.
+func (n *Netns) AddGlobalIPv6(t testing.TB) {
+	t.Helper()
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	n.addIPv6(t, fmt.Sprintf("2001:db8:%x:%x", rand.IntN(1<<16), rand.IntN(1<<16)))
+	run("-n", n.Name, "-6", "route", "add", "default", "dev", "lo")
+}
+
+func (n *Netns) addIPv6(t testing.TB, pfx string) {
+	t.Helper()
 	n.HostIP6, n.NSIP6 = pfx+"::1", pfx+"::2"
 	run := func(args ...string) {
 		t.Helper()

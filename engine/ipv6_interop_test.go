@@ -312,3 +312,47 @@ func TestTransmissionFindsUsThroughDHT6(t *testing.T) {
 		}
 	}
 }
+
+// TestPEXAdded6ToLibtorrent: the other way round. We download from a
+// libtorrent seeder on ::1; a libtorrent downloader that knows only us
+// learns of that seeder from our PEX ("added6": its address is IPv6) and
+// connects to it. Neither libtorrent has a DHT, and the seeder ignores
+// PEX (so it cannot learn of the downloader from us and dial it first).
+// Our PEX goes out once a minute: this takes up to a minute.
+func TestPEXAdded6ToLibtorrent(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "pex", 300_000)
+	data, _ := mktorrent(t, content, 15)
+	tf := filepath.Join(t.TempDir(), "pex.torrent")
+	writeFile(t, tf, data)
+	// Slow, so that we are still downloading from it (still connected)
+	// when our PEX goes out.
+	_, seedPort := testpeers.SeedLT(t, tf, src, "--ip", "::1", "--no-pex", "--rate", "20000")
+	seeder := fmt.Sprintf("[::1]:%d", seedPort)
+
+	e := testEngine(t, Config{Bind: "::1", NoDHT: true})
+	port := e.testPort(t)
+	ih, err := e.AddTorrent(data, AddOptions{Peers: []string{seeder}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, e, ih)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(f.seen("::1")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not connected to the seeder %s after 30 s", seeder)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	dl := testpeers.StartLT(t, "download", tf, t.TempDir(), "--port", "0", "--ip", "::1", "--print-peers",
+		"--peer", fmt.Sprintf("[::1]:%d", port), "--seconds", "150")
+	// ltpeer.py names a peer ip:port without brackets.
+	dl.Wait(t, fmt.Sprintf("CLIENT ::1:%d ", seedPort), 90*time.Second)
+	t.Logf("the downloader connected to the seeder %v after it started", time.Since(start).Round(10*time.Millisecond))
+	for _, p := range f.all() {
+		if p.Family != "IPv6" {
+			t.Fatalf("connection %s is %s", p.Addr, p.Family)
+		}
+	}
+}

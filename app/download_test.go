@@ -173,3 +173,22 @@ func TestKillAndResume(t *testing.T) {
 	}
 	sameFiles(t, filepath.Join(src, "kill"), filepath.Join(dir, "kill"))
 }
+
+// TestDownloadPeerIPv6: `swarmdrop download --bind ::1 --peer [::1]:port`
+// against a libtorrent seeder listening on ::1 only completes, with the
+// data identical.
+func TestDownloadPeerIPv6(t *testing.T) {
+	src, tf, mi := makeTorrent(t, "six", []int64{700_000, 300_001}, 15)
+	_, port := testpeers.SeedLT(t, tf, src, "--ip", "::1")
+	dir := t.TempDir()
+	r := runSwarmdrop(t, "download", "--json", "--no-dht", "--no-upnp", "--no-lsd", "--port", "0", "--bind", "::1",
+		"--dir", dir, "--peer", fmt.Sprintf("[::1]:%d", port), tf)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	ls := jsonLines(t, r.stdout)
+	if last := ls[len(ls)-1]; last.Event != "complete" || last.PiecesHave != mi.Info.NumPieces() {
+		t.Fatalf("last line %+v", last)
+	}
+	sameFiles(t, filepath.Join(src, "six"), filepath.Join(dir, "six"))
+}

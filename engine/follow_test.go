@@ -16,12 +16,13 @@ type follower struct {
 	snap  Snapshot
 	last  TorrentStatus
 	peers map[string]PeerStatus // by address; the last status seen
+	down  map[string]float64    // by address; the highest RateDown seen
 	stop  chan struct{}
 }
 
 // follow starts following torrent ih of e until the test ends.
 func follow(t *testing.T, e *Engine, ih string) *follower {
-	f := &follower{peers: make(map[string]PeerStatus), stop: make(chan struct{})}
+	f := &follower{peers: make(map[string]PeerStatus), down: make(map[string]float64), stop: make(chan struct{})}
 	done := make(chan struct{})
 	t.Cleanup(func() { close(f.stop); <-done })
 	go func() {
@@ -42,6 +43,7 @@ func follow(t *testing.T, e *Engine, ih string) *follower {
 					f.last = ts
 					for _, p := range ts.PeerList {
 						f.peers[p.Addr] = p
+						f.down[p.Addr] = max(f.down[p.Addr], p.RateDown)
 					}
 					f.mu.Unlock()
 				}
@@ -109,4 +111,11 @@ func (f *follower) all() []PeerStatus {
 		out = append(out, p)
 	}
 	return out
+}
+
+// maxRateDown returns the highest download rate seen from addr.
+func (f *follower) maxRateDown(addr string) float64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.down[addr]
 }

@@ -139,3 +139,38 @@ func TestDHTOverIPv6(t *testing.T) {
 func node6Port(t *testing.T, contact string) int {
 	return int(netip.MustParseAddrPort(contact).Port())
 }
+
+// TestMagnetPeerIPv6: a magnet whose only peer is x.pe=[::1]:port, a
+// libtorrent seeder listening on ::1 only, with no DHT: we fetch the
+// metadata and the data from it, byte-identical, over IPv6, from a peer
+// whose source is "magnet".
+func TestMagnetPeerIPv6(t *testing.T) {
+	src := t.TempDir()
+	content := testContent(t, src, "xpe", 150_000)
+	data, mi := mktorrent(t, content, 15)
+	tf := filepath.Join(t.TempDir(), "xpe.torrent")
+	writeFile(t, tf, data)
+	// The rate limit makes the transfer last long enough for our
+	// snapshots to see the connection.
+	_, port := testpeers.SeedLT(t, tf, src, "--ip", "::1", "--rate", "500000")
+	peer := fmt.Sprintf("[::1]:%d", port)
+
+	e := testEngine(t, Config{Bind: "::1", NoDHT: true})
+	e.testPort(t)
+	ih, err := e.AddMagnet("magnet:?xt=urn:btih:"+mi.InfoHash.String()+"&x.pe="+peer, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, e, ih)
+	f.waitState(t, StateSeeding, 60*time.Second)
+	sameTree(t, content, filepath.Join(e.cfg.DownloadDir, "xpe"))
+	conns := f.seen("::1")
+	if len(conns) == 0 {
+		t.Fatalf("no connection to %s seen", peer)
+	}
+	for _, p := range conns {
+		if p.Addr != peer || p.Source != "magnet" || p.Family != "IPv6" {
+			t.Fatalf("connection %s: source %q, %s; want %s from the magnet, IPv6", p.Addr, p.Source, p.Family, peer)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
-// startDHTNodes runs n DHT nodes (engine/dht) on ip, each knowing the
+// startDHTNodes runs n DHT nodes (engine/dht) on ip (IPv4 or IPv6), each knowing the
 // others, until the test ends, and returns their addresses: a small DHT
 // on an address that a counterpart in a namespace can reach.
 func startDHTNodes(t *testing.T, ip string, n int) []netip.AddrPort {
@@ -22,7 +22,7 @@ func startDHTNodes(t *testing.T, ip string, n int) []netip.AddrPort {
 	var nodes []*dht.Node
 	done := make(chan error, n)
 	for range n {
-		pc, err := net.ListenPacket("udp4", net.JoinHostPort(ip, "0"))
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}

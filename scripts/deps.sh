@@ -6,7 +6,7 @@
 # Uses sudo when not root. Idempotent: does nothing when all are present.
 set -eu
 build="gcc pkg-config libgl1-mesa-dev xorg-dev"
-test="$build gcc-mingw-w64-x86-64 python3-libtorrent python3-xlib python3-cryptography mktorrent aria2 rtorrent transmission-daemon opentracker miniupnpd miniupnpd-nftables nftables miniupnpc iproute2 xvfb imagemagick xdotool x11-utils xdg-utils desktop-file-utils libfile-mimeinfo-perl dbus-daemon dbus-bin"
+test="$build gcc-mingw-w64-x86-64 python3-libtorrent python3-xlib python3-cryptography mktorrent aria2 rtorrent transmission-daemon opentracker qbittorrent-nox miniupnpd miniupnpd-nftables nftables miniupnpc iproute2 xvfb imagemagick xdotool x11-utils xdg-utils desktop-file-utils libfile-mimeinfo-perl dbus-daemon dbus-bin"
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;

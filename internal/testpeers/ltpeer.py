@@ -31,7 +31,10 @@ network namespace the test made, never on the machine's own network.
   poll interval, default 0.01), --progress S (print 'PROGRESS
   <seconds> <bytes done> <peers>' every S seconds) and --wait-file PATH
   (once listening, wait until PATH exists before adding the torrent; the
-  seconds of DONE count from then))
+  seconds of DONE count from then), --down-rate B/s and --up-rate B/s (the
+  torrent's own limits, which apply to local peers too))
+  (seed and download also take --no-pex: the torrent ignores what PEX
+  (ut_pex) tells it, though it still tells others)
   ltpeer.py dht --port P [--ip A] [--bootstrap h:p,..] [--announce HEX] [--get HEX] [--seconds S]
       [--put-immutable TEXT] [--put-mutable TEXT --key SEEDHEX] [--salt HEX] [--put-delay S]
       [--get-immutable HEX] [--get-mutable PUBKEYHEX [--get-salt HEX]]
@@ -184,7 +187,7 @@ def cmd_info(a):
             print('attr', ''.join(c for f, c in names if fl & f) or '-', fs.file_path(i))
 
 
-def add(ses, src, d, seed=False):
+def add(ses, src, d, seed=False, pex=True):
     if src.startswith('magnet:'):
         p = lt.parse_magnet_uri(src)
     else:
@@ -193,6 +196,8 @@ def add(ses, src, d, seed=False):
     p.save_path = d
     if seed:
         p.flags |= lt.torrent_flags.seed_mode
+    if not pex:
+        p.flags |= lt.torrent_flags.disable_pex
     return ses.add_torrent(p)
 
 
@@ -241,7 +246,7 @@ def cmd_seed(a):
     lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
-    h = add(ses, a.torrent, a.dir, seed=not a.check)
+    h = add(ses, a.torrent, a.dir, seed=not a.check, pex=not a.no_pex)
     if a.rate:
         # The session limit spares local peers (libtorrent's local peer
         # class); a torrent's own limit applies to every peer.
@@ -293,7 +298,11 @@ def cmd_download(a):
     wait_listen(ses)
     wait_file(a.wait_file, a.seconds)
     t0 = time.time()
-    h = add(ses, a.torrent, a.dir)
+    h = add(ses, a.torrent, a.dir, pex=not a.no_pex)
+    if a.down_rate:
+        h.set_download_limit(a.down_rate)
+    if a.up_rate:
+        h.set_upload_limit(a.up_rate)
     if a.peer:
         h.connect_peer(hp(a.peer))
     listed = Listed(h, a.peers)
@@ -578,6 +587,8 @@ def main():
     d.add_argument('--wait-file', help='once listening, wait until this file exists before adding the torrent')
     s.add_argument('--print-uploads', action='store_true', help="print 'UPLOAD <piece> <block>' per block sent")
     d.add_argument('--flush', action='store_true', help='print DONE once the data is written to the files')
+    d.add_argument('--down-rate', type=int, default=0, help="the torrent's download limit in bytes/s (0: none)")
+    d.add_argument('--up-rate', type=int, default=0, help="the torrent's upload limit in bytes/s (0: none)")
     h = sp.add_parser('dht'); h.add_argument('--bootstrap'); h.add_argument('--announce'); h.add_argument('--get')
     h.add_argument('--put-immutable'); h.add_argument('--put-mutable'); h.add_argument('--key', help='ed25519 seed, hex')
     h.add_argument('--salt', help='hex'); h.add_argument('--put-delay', type=float, default=3)
@@ -595,6 +606,7 @@ def main():
         p.add_argument('--bind-outgoing', action='store_true', help='outgoing connections from --ip too')
         p.add_argument('--print-peers', action='store_true', help="print peers' client names")
         p.add_argument('--utp', action='store_true', help='peer connections over uTP only (TCP off)')
+        p.add_argument('--no-pex', action='store_true', help="ignore the peers PEX (ut_pex) tells of")
     for p in (s, d, h, m):
         p.add_argument('--port', type=int, required=True)
         p.add_argument('--ip', default='127.0.0.1', help='loopback address to bind (127.0.0.0/8 or ::1)')

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Netns is a network namespace made for one test, joined to this one by a
@@ -18,6 +19,7 @@ import (
 type Netns struct {
 	Name           string
 	HostIP, NSIP   string
+	HostIP6, NSIP6 string // set by AddIPv6
 	hostIf, nsIf   string
 	hostPfx, nsPfx netip.Prefix
 }
@@ -74,4 +76,67 @@ func (n *Netns) Command(program string, args ...string) *exec.Cmd {
 func (n *Netns) Start(t testing.TB, program string, args ...string) *Proc {
 	t.Helper()
 	return Start(t, "ip", append([]string{"netns", "exec", n.Name, program}, args...)...)
+}
+
+// AddIPv6 gives both ends of the veth pair an IPv6 address in a /64 of
+// fd5d::/16 (a unique local range) chosen at random, HostIP6 ending in
+// ::1 and NSIP6 in ::2, without duplicate address detection, so that
+// both are usable at once (it waits until no address of either end is
+// tentative).
+func (n *Netns) AddIPv6(t testing.TB) {
+	t.Helper()
+	n.addIPv6(t, fmt.Sprintf("fd5d:%x:%x:%x", rand.IntN(1<<16), rand.IntN(1<<16), rand.IntN(1<<16)))
+}
+
+// AddGlobalIPv6 is AddIPv6 with addresses that look global: a /64 of
+// 2001:db8::/32 (the documentation range, never routed) chosen at random,
+// and inside the namespace a default IPv6 route into its loopback
+// interface, where packets to other addresses are dropped (the namespace
+// forwards nothing). Programs that open IPv6 sockets only when the
+// route to a public address has a global source address (Transmission's
+// IPv6 UDP socket, for uTP and its DHT) then open them; nothing reaches
+// any network but the veth pair.
+func (n *Netns) AddGlobalIPv6(t testing.TB) {
+	t.Helper()
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	n.addIPv6(t, fmt.Sprintf("2001:db8:%x:%x", rand.IntN(1<<16), rand.IntN(1<<16)))
+	run("-n", n.Name, "-6", "route", "add", "default", "dev", "lo")
+}
+
+func (n *Netns) addIPv6(t testing.TB, pfx string) {
+	t.Helper()
+	n.HostIP6, n.NSIP6 = pfx+"::1", pfx+"::2"
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	// No duplicate address detection for the link-local addresses either.
+	run("sysctl", "-qw", "net.ipv6.conf."+n.hostIf+".accept_dad=0")
+	run("ip", "netns", "exec", n.Name, "sysctl", "-qw", "net.ipv6.conf."+n.nsIf+".accept_dad=0")
+	run("ip", "addr", "add", n.HostIP6+"/64", "dev", n.hostIf, "nodad")
+	run("ip", "-n", n.Name, "addr", "add", n.NSIP6+"/64", "dev", n.nsIf, "nodad")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		h, _ := exec.Command("ip", "-6", "addr", "show", "dev", n.hostIf).CombinedOutput()
+		i, _ := exec.Command("ip", "-n", n.Name, "-6", "addr", "show", "dev", n.nsIf).CombinedOutput()
+		if !strings.Contains(string(h)+string(i), "tentative") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("IPv6 addresses still tentative after 10 s:\n%s%s", h, i)
+		}
+	}
+}
+
+// StartLT starts ltpeer.py with args inside the namespace, like StartLT.
+func (n *Netns) StartLT(t testing.TB, args ...string) *Proc {
+	t.Helper()
+	RequireLibtorrent(t)
+	return n.Start(t, Python, append([]string{LTPeer()}, args...)...)
 }

@@ -66,6 +66,7 @@ type wireState struct {
 	metaSize     int
 	pexSent      map[netip.AddrPort]bool
 	lastPexIn    time.Time
+	lastPexOut   time.Time // our last PEX message to the peer (zero: none yet)
 	// chokedRequests counts requests received while we choke the peer
 	// (since the last unchoke).
 	chokedRequests int

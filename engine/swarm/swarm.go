@@ -131,7 +131,6 @@ type Swarm struct {
 	optimist  peerID
 	optimistT time.Time
 	lastChoke time.Time
-	lastPEX   time.Time
 	// handshaking counts incoming handshakes in progress.
 	handshaking int
 	// evicted maps addresses that took or lost a slot by eviction to

@@ -42,9 +42,8 @@ func (s *Swarm) onTick() {
 	if now.Sub(s.lastChoke) >= s.cfg.Timing.RechokeEvery {
 		s.rechokeLocked(now)
 	}
-	if !s.cfg.Private && now.Sub(s.lastPEX) >= s.cfg.Timing.PEXEvery {
-		s.lastPEX = now
-		s.sendPEXLocked()
+	if !s.cfg.Private {
+		s.sendPEXLocked(now)
 	}
 	if s.meta != nil {
 		s.requestMetadataLocked(now)

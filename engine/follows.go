@@ -26,6 +26,9 @@ type followEntry struct {
 	// Value and Sig are the item's `v` and signature, in hex.
 	Value publish.HexBytes `json:"value,omitempty"`
 	Sig   publish.HexBytes `json:"sig,omitempty"`
+	// PrevInfoHash is the previous version's torrent, still seeding
+	// until the current one is complete.
+	PrevInfoHash string `json:"prev_info_hash,omitempty"`
 }
 
 // maxFollows bounds what is read back from follows.json.
@@ -44,6 +47,9 @@ func (e *Engine) saveFollows() {
 		fe := followEntry{Link: f.link.String(), Dir: f.dir, AutoUpdate: f.auto, Seq: f.seq}
 		if f.seq != publish.NoVersion {
 			fe.InfoHash, fe.Value, fe.Sig = f.ih.String(), f.item.V, f.item.Sig[:]
+		}
+		if f.hasPrev {
+			fe.PrevInfoHash = f.prev.String()
 		}
 		list = append(list, fe)
 	}
@@ -101,6 +107,9 @@ func followOf(fe followEntry) (string, *following, bool) {
 		copy(it.Sig[:], fe.Sig)
 		if v, err := publish.Check(it, link, publish.NoVersion); err == nil && v.InfoHash == ih {
 			f.seq, f.ih, f.item = v.Seq, v.InfoHash, v.Item
+			if prev, err := parseHash(fe.PrevInfoHash); err == nil && prev != ih {
+				f.prev, f.hasPrev = prev, true
+			}
 		}
 	}
 	return publicationID(link), f, true

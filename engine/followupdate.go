@@ -63,11 +63,11 @@ func (e *Engine) supersede(f *following, old metainfo.Hash) {
 
 // versionSeeding is told that t has all its pieces (Run goroutine): when
 // t is the current version of a followed publication, the version it
-// replaced stops seeding now, and once it has stopped the folder is
-// brought to t's files: those longer on disk than in t are cut to their
-// length in t (a file that shrank keeps no stale tail; its pieces were
-// verified on its first bytes only), and those of the replaced versions
-// that t does not have are removed (see removeStale).
+// replaced stops seeding now, and the folder is brought to t's files:
+// those longer on disk than in t are cut to their length in t at once (a
+// file that shrank keeps no stale tail; its pieces were verified on its
+// first bytes only), and those of the replaced versions that t does not
+// have are removed once the old version has stopped (see removeStale).
 func (e *Engine) versionSeeding(t *torrent) {
 	if t.mi == nil || len(t.sources) > 0 {
 		return
@@ -78,10 +78,10 @@ func (e *Engine) versionSeeding(t *torrent) {
 		}
 		stale := f.stale
 		f.stale = nil
+		if err := trimFiles(t.dir, &t.mi.Info); err != nil {
+			e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("trimming the files of the new version: %w", err)})
+		}
 		tidy := func() {
-			if err := trimFiles(t.dir, &t.mi.Info); err != nil {
-				e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("trimming the files of the new version: %w", err)})
-			}
 			if err := removeStale(t.dir, &t.mi.Info, stale); err != nil {
 				e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("removing the files the new version no longer has: %w", err)})
 			}

@@ -81,6 +81,27 @@ func LoadKey(path string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
+// SaveKey writes key to path as NewKey does, unless path exists already
+// (the key Open read from it).
+func SaveKey(path string, key ed25519.PrivateKey) error {
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	return writeKey(path, key)
+}
+
+// writeKey writes key to path (its folder made if missing, mode 0700),
+// with permission KeyFileMode.
+func writeKey(path string, key ed25519.PrivateKey) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("saving key: %w", err)
+	}
+	if err := atomicfile.Write(path, FormatKey(key), KeyFileMode); err != nil {
+		return fmt.Errorf("saving key: %w", err)
+	}
+	return nil
+}
+
 // NewKey makes a new random key and writes it to path (its folder made if
 // missing, mode 0700), with permission KeyFileMode. It refuses to replace
 // an existing file.

@@ -138,12 +138,18 @@ func (e *Engine) UpdateNow(id string) {
 	})
 }
 
-// Unfollow stops following a publication; its torrent stays in the list.
+// Unfollow stops following a publication; its current version's
+// torrent stays in the list (Remove it to drop it too). A previous
+// version still seeding while the current one downloads leaves the list,
+// its files kept.
 func (e *Engine) Unfollow(id string) {
 	e.queue.put(func() {
 		f := e.pubs.followed[id]
 		if f == nil {
 			return
+		}
+		if t := e.torrents[f.prev]; f.hasPrev && t != nil && f.prev != f.ih {
+			e.removeTorrent(t, false, nil)
 		}
 		f.cancel()
 		delete(e.pubs.followed, id)

@@ -197,3 +197,16 @@ func (e *Engine) nextSeq(ctx context.Context, rec *publish.Record, link *metainf
 	}
 	return top + 1
 }
+
+// ImportKey saves a key file's content (made by another machine's
+// Swarmdrop, see publish.FormatKey) in the state folder, mode 0600, and
+// returns its path: publishing a folder with it (PublishRequest.KeyFile,
+// and the salt of the publication) goes on with that publication's
+// versions. Content that is not a key file gives an error wrapping
+// publish.ErrBadKeyFile.
+func (e *Engine) ImportKey(data []byte) (string, error) {
+	if e.cfg.StateDir == "" {
+		return "", errors.New("importing a key needs a state folder")
+	}
+	return publish.ImportKey(e.cfg.StateDir, data)
+}

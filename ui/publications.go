@@ -24,7 +24,8 @@ func (m *mainWindow) publicationOf(infoHash string) (engine.PublicationStatus, b
 
 // publicationMenu is the row menu's part for the current torrent when it
 // is a publication: for ours, a new version and the key; for one we
-// follow, the update and the auto-update switch. Nil otherwise.
+// follow, the update, the auto-update switch and Unfollow. Nil
+// otherwise.
 func (m *mainWindow) publicationMenu(t engine.TorrentStatus) []*fyne.MenuItem {
 	p, ok := m.publicationOf(t.InfoHash)
 	if !ok {
@@ -43,7 +44,8 @@ func (m *mainWindow) publicationMenu(t engine.TorrentStatus) []*fyne.MenuItem {
 	update.Disabled = p.Available <= p.Version
 	auto := fyne.NewMenuItem("Update automatically", func() { m.setAutoUpdate(p, !p.AutoUpdate) })
 	auto.Checked = p.AutoUpdate
-	return []*fyne.MenuItem{update, auto, fyne.NewMenuItem("Copy updatable link", func() { m.copyLink(p) })}
+	return []*fyne.MenuItem{update, auto, fyne.NewMenuItem("Copy updatable link", func() { m.copyLink(p) }),
+		fyne.NewMenuItem("Unfollow…", func() { m.askUnfollow(p) })}
 }
 
 // updateLabel names the "Update now" action, with the version it fetches.

@@ -130,3 +130,24 @@ func LoadOrNewKey(path string) (ed25519.PrivateKey, error) {
 	}
 	return LoadKey(path)
 }
+
+// ImportKey checks that data is a key file's content (ParseKey; at most
+// a few kilobytes) and saves the key in stateDir/publications/keys, named
+// by its public key, with permission KeyFileMode: importing the same key
+// again gives the same file. It returns the file's path, to publish with
+// (the publisher's KeyFile).
+func ImportKey(stateDir string, data []byte) (string, error) {
+	if len(data) > maxKeyFile {
+		return "", fmt.Errorf("%w: over %d bytes", ErrBadKeyFile, maxKeyFile)
+	}
+	key, err := ParseKey(data)
+	if err != nil {
+		return "", err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	path := filepath.Join(stateDir, "publications", "keys", hex.EncodeToString(pub)+".key")
+	if err := writeKey(path, key); err != nil {
+		return "", err
+	}
+	return path, nil
+}

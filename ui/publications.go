@@ -60,7 +60,7 @@ func updateLabel(p engine.PublicationStatus) string {
 func publicationText(p engine.PublicationStatus) string {
 	var s string
 	if p.Publisher {
-		s = fmt.Sprintf("Updatable, version %d — you publish it (Publish new version after changing %s)", p.Version, p.Path)
+		s = fmt.Sprintf("Updatable, version %d — you publish it (drop files on the window to add them, or Publish new version after changing %s)", p.Version, p.Path)
 	} else {
 		s = fmt.Sprintf("Updatable, version %d", p.Version)
 		if p.Available > p.Version {

@@ -15,7 +15,8 @@ import (
 
 // TestFollowOfForgedEntry: a saved version whose signature does not
 // hold (a follows.json edited by hand, or damaged) is dropped, and the
-// publication is followed from no version; a good one is kept.
+// publication is followed from no version; a good one is kept, with the
+// previous version still seeding when there is one.
 func TestFollowOfForgedEntry(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	salt := []byte("x")
@@ -29,6 +30,18 @@ func TestFollowOfForgedEntry(t *testing.T) {
 	id, f, ok := followOf(good)
 	if !ok || id != publicationID(link) || f.seq != 4 || !f.auto || f.item.V == nil {
 		t.Fatalf("good entry: %v %+v", ok, f)
+	}
+	if f.hasPrev {
+		t.Fatal("an entry without a previous version has one")
+	}
+	withPrev := good
+	withPrev.PrevInfoHash = "02" + strings.Repeat("0", 38)
+	if _, f, _ = followOf(withPrev); !f.hasPrev || f.prev.String() != withPrev.PrevInfoHash {
+		t.Fatalf("previous version still seeding not read back: %+v", f)
+	}
+	withPrev.PrevInfoHash = good.InfoHash // the current one: no previous
+	if _, f, _ = followOf(withPrev); f.hasPrev {
+		t.Fatal("the current version read back as the previous one")
 	}
 	forged := good
 	forged.Seq = 9 // the signature was over seq 4

@@ -88,8 +88,26 @@ func (e *Engine) restoreFollows() {
 			continue
 		}
 		e.pubs.followed[id] = f
+		e.endOverlap(f)
 		e.startFollowing(id, f)
 	}
+	e.saveFollows()
+}
+
+// endOverlap removes the previous version of f still seeding when the
+// engine stopped (Run goroutine, at restore): after a restart it could
+// check its files again and fetch back, over the new version's, the
+// pieces the new version replaced. Its files are kept, and those the
+// current version lacks are removed once it is complete.
+func (e *Engine) endOverlap(f *following) {
+	if !f.hasPrev {
+		return
+	}
+	if t := e.torrents[f.prev]; t != nil && f.prev != f.ih {
+		f.stale = append(f.stale, versionFiles(t)...)
+		e.removeTorrent(t, false, nil)
+	}
+	f.prev, f.hasPrev = metainfo.Hash{}, false
 }
 
 // followOf reads a saved entry: the publication's ID and its state, and

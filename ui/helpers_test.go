@@ -115,9 +115,9 @@ func (f *fakeBackend) Publish(r engine.PublishRequest) int {
 	f.mu.Unlock()
 	return f.record("Publish", r.Path, false)
 }
-func (f *fakeBackend) SetAutoUpdate(id string, on bool)  { f.record("SetAutoUpdate", id, on) }
-func (f *fakeBackend) UpdateNow(id string)               { f.record("UpdateNow", id, false) }
-func (f *fakeBackend) Unfollow(id string)                { f.record("Unfollow", id, false) }
+func (f *fakeBackend) SetAutoUpdate(id string, on bool) { f.record("SetAutoUpdate", id, on) }
+func (f *fakeBackend) UpdateNow(id string)              { f.record("UpdateNow", id, false) }
+func (f *fakeBackend) Unfollow(id string)               { f.record("Unfollow", id, false) }
 func (f *fakeBackend) ImportKey(data []byte) (string, error) {
 	f.record("ImportKey", string(data), false)
 	return publish.ImportKey(f.stateDir, data)

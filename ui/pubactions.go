@@ -71,7 +71,7 @@ func (m *mainWindow) importKeyData(name string, data []byte, readErr error) stri
 func (m *mainWindow) publishWithKey(path, keyFile string) {
 	id := m.be.Publish(engine.PublishRequest{Path: path, KeyFile: keyFile,
 		Nodes: metainfo.FormatNodes(m.be.DefaultNodes(m.snap))})
-	m.republishes[id] = filepath.Base(path)
+	m.republishes[id] = republish{name: filepath.Base(path), imported: true}
 	m.status.say(fmt.Sprintf("Publishing “%s” with the imported key…", filepath.Base(path)))
 }
 

@@ -17,7 +17,8 @@ import (
 // that is not a key is refused with an error saying what a key file is,
 // and nothing is saved; a key exported by "Export key…" (publish's key
 // file format) is saved in the state folder with mode 0600, a folder is
-// asked for, and publishing it uses the imported key.
+// asked for, and publishing it uses the imported key; a version 1 made
+// with it says that no earlier version was found under the folder's name.
 func TestImportKeyAction(t *testing.T) {
 	be := newFakeBackend()
 	be.stateDir = t.TempDir()
@@ -59,6 +60,14 @@ func TestImportKeyAction(t *testing.T) {
 	m.handleEvent(engine.Published{Request: id, Publication: "k/alpha", Version: 4, Name: "alpha", Link: btpkLink})
 	if m.status.note.Text != "alpha published as version 4" {
 		t.Errorf("status %q after publishing with the imported key", m.status.note.Text)
+	}
+	// Version 1 with an imported key: most likely another salt (folder
+	// name) than on the first machine; the status says so.
+	m.publishWithKey(dir, path)
+	id = len(be.Calls())
+	m.handleEvent(engine.Published{Request: id, Publication: "k/alpha", Version: 1, Name: "alpha", Link: btpkLink})
+	if !strings.Contains(m.status.note.Text, "no earlier version was found under the imported key") {
+		t.Errorf("status %q after an imported key made version 1", m.status.note.Text)
 	}
 }
 

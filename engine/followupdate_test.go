@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +154,66 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if _, err := os.Stat(outside); err != nil {
 		t.Fatalf("a file outside the folder: %v", err)
+	}
+}
+
+// TestSupersedeAndUnfollow (on the engine's own state, no DHT): a
+// complete version being replaced stays in the list as the previous one,
+// an incomplete one (a magnet still fetching its metadata) leaves at
+// once; Unfollow drops a previous version still seeding from the list,
+// its files kept, and keeps the current one.
+func TestSupersedeAndUnfollow(t *testing.T) {
+	e := testEngine(t, Config{StateDir: t.TempDir(), NoDHT: true})
+	root := filepath.Join(t.TempDir(), "v1")
+	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 30_000, 1)
+	v1 := waitCreated(t, e, e.Create(CreateRequest{Paths: []string{root}}), 30*time.Second)
+	waitState(t, e, v1.InfoHash, StateSeeding, 30*time.Second)
+	v2, err := e.AddMagnet("magnet:?xt=urn:btih:"+strings.Repeat("2", 40), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := e.AddMagnet("magnet:?xt=urn:btih:"+strings.Repeat("3", 40), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := &metainfo.MutableMagnet{Salt: []byte("s"), Name: "v1"}
+	h1, _ := parseHash(v1.InfoHash)
+	h2, _ := parseHash(v2)
+	h3, _ := parseHash(cur)
+	kept := make(chan bool, 1)
+	e.queue.put(func() {
+		e.pubsInit()
+		f := &following{link: link, seq: 3, ih: h3, cancel: func() {}}
+		e.pubs.followed["x"] = f
+		e.supersede(f, h1) // complete: kept seeding as the previous version
+		e.supersede(f, h2) // incomplete: removed now
+		kept <- f.hasPrev && f.prev == h1
+	})
+	if !<-kept {
+		t.Fatal("the complete version was not kept as the previous one")
+	}
+	listed := func() (bool, bool, bool) {
+		s := <-e.Snapshots()
+		_, a := findStatus(s, v1.InfoHash)
+		_, b := findStatus(s, v2)
+		_, c := findStatus(s, cur)
+		return a, b, c
+	}
+	if a, b, c := listed(); !a || b || !c {
+		t.Fatalf("after superseding: previous listed %v, incomplete %v, current %v", a, b, c)
+	}
+	e.Unfollow("x")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a, _, c := listed()
+		if !a && c {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Unfollow: previous listed %v, current %v", a, c)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "a.bin")); err != nil {
+		t.Fatalf("the previous version's file: %v", err)
 	}
 }

@@ -189,29 +189,37 @@ func (e *Engine) savedHave(t *torrent) (have, partial bitfield.Bitfield) {
 func (e *Engine) Remove(infoHash string, withData bool) {
 	e.queue.put(func() {
 		ih, err := parseHash(infoHash)
-		t := e.torrents[ih]
-		if err != nil || t == nil {
-			return
+		if t := e.torrents[ih]; err == nil && t != nil {
+			e.removeTorrent(t, withData, nil)
 		}
-		t.removed = true
-		delete(e.torrents, ih)
-		e.order = slices.DeleteFunc(e.order, func(h metainfo.Hash) bool { return h == ih })
-		e.saveList()
-		finish := func() {
-			delete(e.leaving, ih)
-			if withData && len(t.sources) == 0 && t.mi != nil {
-				if err := storage.RemoveFiles(t.dir, &t.mi.Info); err != nil {
-					e.emit(Problem{InfoHash: infoHash, Name: t.name(), Err: fmt.Errorf("%w: %w", ErrRemovingData, err)})
-				}
-			}
-			e.forget(t)
-		}
-		if t.run != nil || t.move != nil {
-			e.leaving[ih] = t
-		}
-		e.stop(t, finish)
-		e.changed = true
 	})
+}
+
+// removeTorrent is Remove on the Run goroutine; then, when set, runs
+// once t has stopped (its files closed).
+func (e *Engine) removeTorrent(t *torrent, withData bool, then func()) {
+	ih, infoHash := t.ih, t.ih.String()
+	t.removed = true
+	delete(e.torrents, ih)
+	e.order = slices.DeleteFunc(e.order, func(h metainfo.Hash) bool { return h == ih })
+	e.saveList()
+	finish := func() {
+		delete(e.leaving, ih)
+		if withData && len(t.sources) == 0 && t.mi != nil {
+			if err := storage.RemoveFiles(t.dir, &t.mi.Info); err != nil {
+				e.emit(Problem{InfoHash: infoHash, Name: t.name(), Err: fmt.Errorf("%w: %w", ErrRemovingData, err)})
+			}
+		}
+		e.forget(t)
+		if then != nil {
+			then()
+		}
+	}
+	if t.run != nil || t.move != nil {
+		e.leaving[ih] = t
+	}
+	e.stop(t, finish)
+	e.changed = true
 }
 
 // Pause stops a torrent's transfers and closes its connections and files.

@@ -73,8 +73,8 @@ func (e *Engine) Create(req CreateRequest) int {
 	return id
 }
 
-// CancelCreate stops a torrent creation; it ends with an EventError whose
-// Err says it was cancelled.
+// CancelCreate stops a torrent creation or a publication (Publish); it
+// ends with a CreateFailed event whose Err wraps ErrCancelled.
 func (e *Engine) CancelCreate(id int) {
 	e.queue.put(func() {
 		if c := e.creates[id]; c != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/dht"
@@ -36,6 +35,13 @@ type following struct {
 	available publish.Version // newer than seq when Seq > seq (auto off)
 	kick      chan struct{}
 	cancel    context.CancelFunc
+	// prev is the torrent of the version before seq, complete and kept
+	// seeding until seq's is (hasPrev); stale are the files of versions
+	// dropped before they were complete, removed from the folder with
+	// prev's that seq no longer has (see versionSeeding).
+	prev    metainfo.Hash
+	hasPrev bool
+	stale   []staleFile
 
 	lastCheck, nextCheck, lastPut time.Time
 	stored                        int
@@ -58,10 +64,11 @@ func (f *following) status(id string) PublicationStatus {
 // looks the publication up in the DHT at once and then every
 // Timing.FollowCheck, downloads its current version into opt.Dir (the
 // engine's download folder if ""), and, while auto-update is on (it is
-// at first), downloads each newer version into the same folder: the
-// previous version's torrent is removed (its files kept), so the new one
-// finds the unchanged files on disk and verifies them in place instead
-// of fetching them. Versions only move forward: an item not signed by
+// at first), downloads each newer version into the same folder, where
+// it finds the unchanged files and verifies them in place instead of
+// fetching them. The previous version keeps seeding until the new one is
+// complete; then it stops, and the files it had that the new one has
+// not are removed from the folder (see removeStale). Versions only move forward: an item not signed by
 // the link's key, or of a seq not above the current one, is ignored. The
 // item of the current version is put again every dht.ItemRepublish, so
 // that the publication stays in the DHT while its publisher is away.
@@ -131,12 +138,18 @@ func (e *Engine) UpdateNow(id string) {
 	})
 }
 
-// Unfollow stops following a publication; its torrent stays in the list.
+// Unfollow stops following a publication; its current version's
+// torrent stays in the list (Remove it to drop it too). A previous
+// version still seeding while the current one downloads leaves the list,
+// its files kept.
 func (e *Engine) Unfollow(id string) {
 	e.queue.put(func() {
 		f := e.pubs.followed[id]
 		if f == nil {
 			return
+		}
+		if t := e.torrents[f.prev]; f.hasPrev && t != nil && f.prev != f.ih {
+			e.removeTorrent(t, false, nil)
 		}
 		f.cancel()
 		delete(e.pubs.followed, id)
@@ -246,8 +259,11 @@ func (e *Engine) checked(id string, v publish.Version, found bool, err error, pu
 	e.changed = true
 }
 
-// applyVersion replaces f's torrent with that of its available version,
-// in the same folder (Run goroutine).
+// applyVersion makes f's available version its current one (Run
+// goroutine): its torrent is added into the same folder, where it finds
+// the unchanged files and verifies them in place. The version it
+// replaces keeps seeding until the new one is complete (see
+// versionSeeding), unless it was not complete itself: then it stops now.
 func (e *Engine) applyVersion(id string, f *following) {
 	v := f.available
 	first := f.seq == publish.NoVersion
@@ -257,63 +273,9 @@ func (e *Engine) applyVersion(id string, f *following) {
 		return // the same torrent under a higher seq
 	}
 	if had {
-		e.Remove(old.String(), false) // its files stay: the new version checks them in place
+		e.supersede(f, old)
 	}
 	m := &metainfo.Magnet{InfoHash: v.InfoHash, Name: f.link.Name, Peers: f.link.Peers}
 	e.add(nil, m, nil, AddOptions{Dir: f.dir}, time.Now())
 	e.emit(Updated{Publication: id, Version: v.Seq, InfoHash: v.InfoHash.String(), Name: f.link.Name, First: first})
-}
-
-// versionSeeding is told that t has all its pieces (Run goroutine): when
-// t is the current version of a followed publication, the files of the
-// previous version that are longer on disk than in t are cut to their
-// length in t (a file that shrank in the new version keeps no stale
-// tail; its pieces were verified on its first bytes only).
-func (e *Engine) versionSeeding(t *torrent) {
-	if t.mi == nil || len(t.sources) > 0 {
-		return
-	}
-	for _, f := range e.pubs.followed {
-		if f.seq != publish.NoVersion && f.ih == t.ih {
-			if err := trimFiles(t.dir, &t.mi.Info); err != nil {
-				e.emit(Problem{InfoHash: t.ih.String(), Name: t.name(), Err: fmt.Errorf("trimming the files of the new version: %w", err)})
-			}
-			return
-		}
-	}
-}
-
-// trimFiles cuts each file of info under dir that is longer on disk than
-// in info to its length, never leaving dir.
-func trimFiles(dir string, info *metainfo.Info) error {
-	paths, err := info.SafePaths()
-	if err != nil {
-		return err
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for i, p := range paths {
-		if p == "" {
-			continue
-		}
-		st, err := root.Lstat(p)
-		if err != nil || !st.Mode().IsRegular() || st.Size() <= info.Files[i].Length {
-			continue
-		}
-		fh, err := root.OpenFile(p, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		err = fh.Truncate(info.Files[i].Length)
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -26,6 +26,9 @@ type followEntry struct {
 	// Value and Sig are the item's `v` and signature, in hex.
 	Value publish.HexBytes `json:"value,omitempty"`
 	Sig   publish.HexBytes `json:"sig,omitempty"`
+	// PrevInfoHash is the previous version's torrent, still seeding
+	// until the current one is complete.
+	PrevInfoHash string `json:"prev_info_hash,omitempty"`
 }
 
 // maxFollows bounds what is read back from follows.json.
@@ -44,6 +47,9 @@ func (e *Engine) saveFollows() {
 		fe := followEntry{Link: f.link.String(), Dir: f.dir, AutoUpdate: f.auto, Seq: f.seq}
 		if f.seq != publish.NoVersion {
 			fe.InfoHash, fe.Value, fe.Sig = f.ih.String(), f.item.V, f.item.Sig[:]
+		}
+		if f.hasPrev {
+			fe.PrevInfoHash = f.prev.String()
 		}
 		list = append(list, fe)
 	}
@@ -82,8 +88,26 @@ func (e *Engine) restoreFollows() {
 			continue
 		}
 		e.pubs.followed[id] = f
+		e.endOverlap(f)
 		e.startFollowing(id, f)
 	}
+	e.saveFollows()
+}
+
+// endOverlap removes the previous version of f still seeding when the
+// engine stopped (Run goroutine, at restore): after a restart it could
+// check its files again and fetch back, over the new version's, the
+// pieces the new version replaced. Its files are kept, and those the
+// current version lacks are removed once it is complete.
+func (e *Engine) endOverlap(f *following) {
+	if !f.hasPrev {
+		return
+	}
+	if t := e.torrents[f.prev]; t != nil && f.prev != f.ih {
+		f.stale = append(f.stale, versionFiles(t)...)
+		e.removeTorrent(t, false, nil)
+	}
+	f.prev, f.hasPrev = metainfo.Hash{}, false
 }
 
 // followOf reads a saved entry: the publication's ID and its state, and
@@ -101,6 +125,9 @@ func followOf(fe followEntry) (string, *following, bool) {
 		copy(it.Sig[:], fe.Sig)
 		if v, err := publish.Check(it, link, publish.NoVersion); err == nil && v.InfoHash == ih {
 			f.seq, f.ih, f.item = v.Seq, v.InfoHash, v.Item
+			if prev, err := parseHash(fe.PrevInfoHash); err == nil && prev != ih {
+				f.prev, f.hasPrev = prev, true
+			}
 		}
 	}
 	return publicationID(link), f, true

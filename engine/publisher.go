@@ -61,26 +61,37 @@ const (
 // version's torrent (its files are the same ones, never deleted), and
 // puts the new version in the DHT; it returns the request's id. Progress
 // comes as CreateProgress events, the result as Published or
-// CreateFailed. While the engine runs the item is put again every
+// CreateFailed. CancelCreate stops it until the version is put (then
+// CreateFailed's Err wraps ErrCancelled): nothing of the new version is
+// left behind, no torrent, no record and no new key, and the previous
+// version goes on. While the engine runs the item is put again every
 // dht.ItemRepublish (and, with KeepList, after each start). The
 // publication's record and key live in StateDir/publications (mode
 // 0600), so Publish needs a StateDir.
 func (e *Engine) Publish(req PublishRequest) int {
 	nodes, nerr := metainfo.ParseNodes(req.Nodes)
 	id := e.newRequestID()
+	ctx, cancel := context.WithCancel(context.Background())
 	e.queue.put(func() {
 		if e.ctx == nil {
+			cancel()
 			return
 		}
-		ctx := e.ctx
+		e.creates[id] = cancel
+		stop := context.AfterFunc(e.ctx, cancel)
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
+			defer stop()
+			defer e.queue.put(func() { delete(e.creates, id) })
 			if nerr != nil {
 				e.emit(CreateFailed{Request: id, Err: fmt.Errorf("nodes: %w", nerr)})
 				return
 			}
 			if err := e.publishPath(ctx, id, req, nodes); err != nil {
+				if errors.Is(err, context.Canceled) {
+					err = ErrCancelled
+				}
 				e.emit(CreateFailed{Request: id, Err: fmt.Errorf("publishing %s: %w", filepath.Base(req.Path), err)})
 			}
 		}()
@@ -88,7 +99,8 @@ func (e *Engine) Publish(req PublishRequest) int {
 	return id
 }
 
-// publishPath is the work of Publish, on a goroutine of its own.
+// publishPath is the work of Publish, on a goroutine of its own, until
+// ctx is cancelled.
 func (e *Engine) publishPath(ctx context.Context, id int, req PublishRequest, nodes []metainfo.Node) error {
 	if e.cfg.StateDir == "" {
 		return errors.New("publishing needs a state folder")
@@ -121,16 +133,30 @@ func (e *Engine) publishPath(ctx context.Context, id int, req PublishRequest, no
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if _, err := e.AddTorrent(data, AddOptions{Sources: res.Sources}); err != nil {
 		return fmt.Errorf("seeding the new version: %w", err)
 	}
-	if rec.InfoHash != "" && rec.InfoHash != mi.InfoHash.String() {
-		e.Remove(rec.InfoHash, false) // seeded in place: its files are never deleted
-	}
+	newTorrent := rec.InfoHash != mi.InfoHash.String()
 	link := publish.Link(key, rec.Salt, mi.Info.Name)
 	seq := e.nextSeq(ctx, rec, link, mi.InfoHash)
+	if err := ctx.Err(); err != nil { // cancelled: the new version goes, the previous one stays
+		if newTorrent {
+			e.Remove(mi.InfoHash.String(), false)
+		}
+		return err
+	}
+	// From here on the version is made: no more cancelling.
+	if rec.InfoHash != "" && newTorrent {
+		e.Remove(rec.InfoHash, false) // seeded in place: its files are never deleted
+	}
 	it, err := krpc.SignItem(key, rec.Salt, seq, krpc.InfoHashValue(mi.InfoHash))
 	if err != nil {
+		return err
+	}
+	if err := publish.SaveKey(rec.KeyFile, key); err != nil {
 		return err
 	}
 	rec.Seq, rec.InfoHash, rec.PieceLength = seq, mi.InfoHash.String(), mi.Info.PieceLength
@@ -170,4 +196,17 @@ func (e *Engine) nextSeq(ctx context.Context, rec *publish.Record, link *metainf
 		return top
 	}
 	return top + 1
+}
+
+// ImportKey saves a key file's content (made by another machine's
+// Swarmdrop, see publish.FormatKey) in the state folder, mode 0600, and
+// returns its path: publishing a folder with it (PublishRequest.KeyFile,
+// and the salt of the publication) goes on with that publication's
+// versions. Content that is not a key file gives an error wrapping
+// publish.ErrBadKeyFile.
+func (e *Engine) ImportKey(data []byte) (string, error) {
+	if e.cfg.StateDir == "" {
+		return "", errors.New("importing a key needs a state folder")
+	}
+	return publish.ImportKey(e.cfg.StateDir, data)
 }

@@ -177,7 +177,8 @@ func (m *mainWindow) intake(items []string) error {
 }
 
 // onDropped adds dropped .torrent files and opens the create dialog for
-// the rest.
+// the rest; while one of our publications is selected, it first offers
+// to add the rest to that publication (see offerPublicationDrop).
 func (m *mainWindow) onDropped(_ fyne.Position, uris []fyne.URI) {
 	var paths []string
 	for _, u := range uris {
@@ -198,12 +199,15 @@ func (m *mainWindow) handleDrop(paths []string) {
 	for _, f := range p.Torrents {
 		m.addTorrentFile(f)
 	}
-	switch {
-	case len(p.Create) == 0:
-	case !p.AskSplit:
-		m.openCreate(p.Create)
-	default:
-		m.askSplit(p.Create)
+	create := func() {
+		if p.AskSplit {
+			m.askSplit(p.Create)
+		} else {
+			m.openCreate(p.Create)
+		}
+	}
+	if len(p.Create) > 0 && !m.offerPublicationDrop(p.Create, create) {
+		create()
 	}
 }
 

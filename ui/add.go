@@ -157,10 +157,12 @@ func (m *mainWindow) onCreate() {
 		fd.Resize(fileDialogSize(m.win))
 		fd.Show()
 	}
-	msg := widget.NewLabel("Publish a file or a folder as a trackerless torrent.\nYou can also drop files and folders on the window.")
+	msg := widget.NewLabel("Publish a file or a folder as a trackerless torrent.\nYou can also drop files and folders on the window.\n" +
+		"Moving an updatable publication from another machine? Import its key (saved there with Export key…).")
 	file := newKeyButton(k, "A file…", theme.FileIcon(), func() { pick(false) })
 	folder := newKeyButton(k, "A folder…", theme.FolderIcon(), func() { pick(true) })
-	d = m.host.newDialog("Create torrent", msg, k, newKeyButton(k, "Cancel", nil, func() { d.Hide() }), file, folder)
+	key := newKeyButton(k, "Import key…", theme.LoginIcon(), func() { d.Hide(); m.importKey() })
+	d = m.host.newDialog("Create torrent", msg, k, newKeyButton(k, "Cancel", nil, func() { d.Hide() }), key, file, folder)
 	k.confirm, d.first = folder.OnTapped, folder
 	d.Show()
 }

@@ -29,11 +29,13 @@ type Backend interface {
 	ResumeAll()
 	Create(req engine.CreateRequest) int
 	CancelCreate(id int)
-	// Publish, SetAutoUpdate and UpdateNow are the updatable
-	// publications' commands (BEP 46; see engine.Engine.Publish).
+	// Publish, SetAutoUpdate, UpdateNow, Unfollow and ImportKey are the
+	// updatable publications' commands (BEP 46; see engine.Engine.Publish).
 	Publish(req engine.PublishRequest) int
 	SetAutoUpdate(id string, on bool)
 	UpdateNow(id string)
+	Unfollow(id string)
+	ImportKey(data []byte) (string, error)
 	Ping(contact string) int
 	Snapshots() <-chan engine.Snapshot
 	Events() <-chan engine.Event

@@ -260,7 +260,6 @@ func (c *createDialog) onCreate() {
 	c.speed.SetText("Hashing…")
 	c.started = time.Now()
 	if c.updatable.Checked {
-		c.cancel.SetText("Close")
 		c.id = c.be.Publish(c.publishRequest())
 		c.onStart(c, c.id)
 		return
@@ -283,13 +282,8 @@ func (c *createDialog) setEditable(on bool) {
 }
 
 func (c *createDialog) onCancel() {
-	if c.id != 0 && c.updatable.Checked {
-		// The engine has no way to stop a Publish: the dialog goes, the
-		// publication goes on and its notification says when it is ready.
-		c.dlg.Hide()
-		return
-	}
-	if c.id != 0 {
+	if c.id != 0 { // a creation or a publication: the engine stops either
+
 		c.be.CancelCreate(c.id)
 		c.speed.SetText("Cancelling…")
 		return

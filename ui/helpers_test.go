@@ -13,6 +13,7 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
+	"github.com/swarmdrop/swarmdrop/engine/publish"
 
 	swapp "github.com/swarmdrop/swarmdrop/app"
 
@@ -37,6 +38,9 @@ type fakeBackend struct {
 	chosen   []engine.FilePriority // the last StartChosen's or SetFilePriorities' files
 	snaps    chan engine.Snapshot
 	events   chan engine.Event
+	stateDir string // where ImportKey saves keys ("": the working folder; tests set it)
+	// published is the last Publish's request.
+	published engine.PublishRequest
 }
 
 func newFakeBackend() *fakeBackend {
@@ -106,10 +110,18 @@ func (f *fakeBackend) Create(r engine.CreateRequest) int {
 }
 func (f *fakeBackend) CancelCreate(id int) { f.record("CancelCreate", "", false) }
 func (f *fakeBackend) Publish(r engine.PublishRequest) int {
+	f.mu.Lock()
+	f.published = r
+	f.mu.Unlock()
 	return f.record("Publish", r.Path, false)
 }
-func (f *fakeBackend) SetAutoUpdate(id string, on bool)  { f.record("SetAutoUpdate", id, on) }
-func (f *fakeBackend) UpdateNow(id string)               { f.record("UpdateNow", id, false) }
+func (f *fakeBackend) SetAutoUpdate(id string, on bool) { f.record("SetAutoUpdate", id, on) }
+func (f *fakeBackend) UpdateNow(id string)              { f.record("UpdateNow", id, false) }
+func (f *fakeBackend) Unfollow(id string)               { f.record("Unfollow", id, false) }
+func (f *fakeBackend) ImportKey(data []byte) (string, error) {
+	f.record("ImportKey", string(data), false)
+	return publish.ImportKey(f.stateDir, data)
+}
 func (f *fakeBackend) Ping(c string) int                 { return f.record("Ping", c, false) }
 func (f *fakeBackend) Snapshots() <-chan engine.Snapshot { return f.snaps }
 func (f *fakeBackend) Events() <-chan engine.Event       { return f.events }

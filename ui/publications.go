@@ -24,7 +24,8 @@ func (m *mainWindow) publicationOf(infoHash string) (engine.PublicationStatus, b
 
 // publicationMenu is the row menu's part for the current torrent when it
 // is a publication: for ours, a new version and the key; for one we
-// follow, the update and the auto-update switch. Nil otherwise.
+// follow, the update, the auto-update switch and Unfollow. Nil
+// otherwise.
 func (m *mainWindow) publicationMenu(t engine.TorrentStatus) []*fyne.MenuItem {
 	p, ok := m.publicationOf(t.InfoHash)
 	if !ok {
@@ -43,7 +44,8 @@ func (m *mainWindow) publicationMenu(t engine.TorrentStatus) []*fyne.MenuItem {
 	update.Disabled = p.Available <= p.Version
 	auto := fyne.NewMenuItem("Update automatically", func() { m.setAutoUpdate(p, !p.AutoUpdate) })
 	auto.Checked = p.AutoUpdate
-	return []*fyne.MenuItem{update, auto, fyne.NewMenuItem("Copy updatable link", func() { m.copyLink(p) })}
+	return []*fyne.MenuItem{update, auto, fyne.NewMenuItem("Copy updatable link", func() { m.copyLink(p) }),
+		fyne.NewMenuItem("Unfollow…", func() { m.askUnfollow(p) })}
 }
 
 // updateLabel names the "Update now" action, with the version it fetches.
@@ -58,7 +60,7 @@ func updateLabel(p engine.PublicationStatus) string {
 func publicationText(p engine.PublicationStatus) string {
 	var s string
 	if p.Publisher {
-		s = fmt.Sprintf("Updatable, version %d — you publish it (Publish new version after changing %s)", p.Version, p.Path)
+		s = fmt.Sprintf("Updatable, version %d — you publish it (drop files on the window to add them, or Publish new version after changing %s)", p.Version, p.Path)
 	} else {
 		s = fmt.Sprintf("Updatable, version %d", p.Version)
 		if p.Available > p.Version {
@@ -75,7 +77,7 @@ func publicationText(p engine.PublicationStatus) string {
 // makes the next version if anything changed.
 func (m *mainWindow) publishNewVersion(p engine.PublicationStatus) {
 	id := m.be.Publish(engine.PublishRequest{Path: p.Path})
-	m.republishes[id] = p.Name
+	m.republishes[id] = republish{name: p.Name}
 	m.status.say(fmt.Sprintf("Publishing a new version of “%s”…", p.Name))
 }
 
@@ -137,6 +139,13 @@ func copyKey(src string, w fyne.URIWriteCloser) error {
 	return w.Close()
 }
 
+// republish is a publication made outside the create dialog: its name,
+// and whether it uses an imported key.
+type republish struct {
+	name     string
+	imported bool
+}
+
 // handlePublicationEvent shows the events of publications not tied to a
 // create dialog: a followed publication updated, and the outcome of
 // "Publish new version". It reports whether ev was one of them.
@@ -154,16 +163,24 @@ func (m *mainWindow) handlePublicationEvent(ev engine.Event) bool {
 		}
 		return true
 	case engine.Published:
-		if _, ok := m.republishes[ev.Request]; ok {
+		if r, ok := m.republishes[ev.Request]; ok {
 			delete(m.republishes, ev.Request)
-			m.status.say(fmt.Sprintf("%s published as version %d", ev.Name, ev.Version))
+			msg := fmt.Sprintf("%s published as version %d", ev.Name, ev.Version)
+			if r.imported && ev.Version == 1 {
+				// No earlier version under the key and this salt (the
+				// folder's name): another name on the first machine, or
+				// a DHT not reached.
+				msg += fmt.Sprintf(" — no earlier version was found under the imported key and the name “%s”: "+
+					"if it was published from a folder of another name, rename this one so and publish again", ev.Name)
+			}
+			m.status.say(msg)
 		}
 		return true
 	case engine.CreateFailed:
-		name, ok := m.republishes[ev.Request]
+		r, ok := m.republishes[ev.Request]
 		if ok {
 			delete(m.republishes, ev.Request)
-			m.showError(fmt.Errorf("publishing a new version of “%s”: %w", name, ev.Err))
+			m.showError(fmt.Errorf("publishing a new version of “%s”: %w", r.name, ev.Err))
 		}
 		return ok
 	case engine.CreateProgress:

@@ -73,15 +73,6 @@ func TestCreateUpdatable(t *testing.T) {
 	if c.progress.Value != 0.5 {
 		t.Errorf("progress %v, want 0.5", c.progress.Value)
 	}
-	c.onCancel() // closes while publishing: the publication goes on
-	if m.host.top() == c.dlg {
-		t.Error("Close left the dialog open while publishing")
-	}
-	for _, cl := range be.Calls() {
-		if cl.Name == "CancelCreate" {
-			t.Fatal("a publication was cancelled as a creation")
-		}
-	}
 	m.handleEvent(engine.Published{Request: id, Publication: "k/s", Version: 1, InfoHash: strings.Repeat("c", 40),
 		Name: "folder", Link: btpkLink, Torrent: []byte("d4:infod4:name6:folderee")})
 	if c.magnet.Text != btpkLink || !c.result.Visible() || c.form.Visible() {
@@ -99,8 +90,10 @@ func TestCreateUpdatable(t *testing.T) {
 	}
 }
 
-// TestCreateUpdatableFails: a failed publication shows the engine's
-// error and gives the fields back, with Updatable still checked.
+// TestCreateUpdatableFails: Cancel while publishing asks the engine to
+// stop (CancelCreate, as for a creation); a failed (or cancelled)
+// publication shows the engine's error and gives the fields back, with
+// Updatable still checked.
 func TestCreateUpdatableFails(t *testing.T) {
 	be := newFakeBackend()
 	m := newTestWindow(t, be)
@@ -112,8 +105,12 @@ func TestCreateUpdatableFails(t *testing.T) {
 	if !c.updatable.Disabled() || !c.nodes.Disabled() {
 		t.Fatal("fields editable while publishing")
 	}
-	if c.cancel.Text != "Close" {
-		t.Errorf("button %q while publishing, want Close (a publication cannot be cancelled)", c.cancel.Text)
+	if c.cancel.Text != "Cancel" {
+		t.Errorf("button %q while publishing, want Cancel", c.cancel.Text)
+	}
+	c.onCancel() // a publication is cancelled as a creation is
+	if got := lastCall(t, be); got.Name != "CancelCreate" || m.host.top() != c.dlg {
+		t.Fatalf("Cancel while publishing called %+v (dialog on top: %v), want CancelCreate", got, m.host.top() == c.dlg)
 	}
 	m.handleEvent(engine.CreateFailed{Request: c.id, Err: errors.New("publishing folder: no state folder")})
 	if c.cancel.Text != "Cancel" {

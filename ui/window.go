@@ -36,7 +36,7 @@ type mainWindow struct {
 	tray         bool // a system tray menu is set
 	snap         engine.Snapshot
 	creates      map[int]*createDialog // by request id
-	republishes  map[int]string        // "Publish new version" requests: the publication's name, by request id
+	republishes  map[int]republish     // "Publish new version" requests (and publications with an imported key), by request id
 	adds         map[string]*addDialog // open add dialogs by info hash
 	lastCreate   *createDialog         // the create dialog opened last
 	settings     *settingsDialog       // while open
@@ -50,7 +50,7 @@ type mainWindow struct {
 
 func newMainWindow(a fyne.App, be Backend) *mainWindow {
 	s := be.Settings()
-	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}, republishes: map[int]string{}, adds: map[string]*addDialog{}}
+	m := &mainWindow{app: a, be: be, win: a.NewWindow("Swarmdrop"), creates: map[int]*createDialog{}, republishes: map[int]republish{}, adds: map[string]*addDialog{}}
 	m.host = &dialogHost{win: m.win}
 	m.host.shortcut = m.shortcuts.TypedShortcut
 	m.details = newDetailsPanel(be.ResumeIgnoringSpace)

@@ -81,6 +81,27 @@ func LoadKey(path string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
+// SaveKey writes key to path as NewKey does, unless path exists already
+// (the key Open read from it).
+func SaveKey(path string, key ed25519.PrivateKey) error {
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	return writeKey(path, key)
+}
+
+// writeKey writes key to path (its folder made if missing, mode 0700),
+// with permission KeyFileMode.
+func writeKey(path string, key ed25519.PrivateKey) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("saving key: %w", err)
+	}
+	if err := atomicfile.Write(path, FormatKey(key), KeyFileMode); err != nil {
+		return fmt.Errorf("saving key: %w", err)
+	}
+	return nil
+}
+
 // NewKey makes a new random key and writes it to path (its folder made if
 // missing, mode 0700), with permission KeyFileMode. It refuses to replace
 // an existing file.
@@ -108,4 +129,25 @@ func LoadOrNewKey(path string) (ed25519.PrivateKey, error) {
 		return NewKey(path)
 	}
 	return LoadKey(path)
+}
+
+// ImportKey checks that data is a key file's content (ParseKey; at most
+// a few kilobytes) and saves the key in stateDir/publications/keys, named
+// by its public key, with permission KeyFileMode: importing the same key
+// again gives the same file. It returns the file's path, to publish with
+// (the publisher's KeyFile).
+func ImportKey(stateDir string, data []byte) (string, error) {
+	if len(data) > maxKeyFile {
+		return "", fmt.Errorf("%w: over %d bytes", ErrBadKeyFile, maxKeyFile)
+	}
+	key, err := ParseKey(data)
+	if err != nil {
+		return "", err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	path := filepath.Join(stateDir, "publications", "keys", hex.EncodeToString(pub)+".key")
+	if err := writeKey(path, key); err != nil {
+		return "", err
+	}
+	return path, nil
 }

@@ -2,9 +2,11 @@ package publish
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -106,4 +108,35 @@ func FuzzParseKey(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+// TestImportKey: a key file's content is saved under the state folder,
+// named by its public key, mode 0600, whatever white space surrounds it;
+// anything else is refused with ErrBadKeyFile and saves nothing.
+func TestImportKey(t *testing.T) {
+	state := t.TempDir()
+	_, key, _ := ed25519.GenerateKey(nil)
+	path, err := ImportKey(state, append([]byte("  "), FormatKey(key)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != KeyFileMode || filepath.Dir(filepath.Dir(filepath.Dir(path))) != state {
+		t.Fatalf("imported key at %s: %v", path, err)
+	}
+	got, err := LoadKey(path)
+	if err != nil || !got.Equal(key) {
+		t.Fatalf("imported key reads back as another key (%v)", err)
+	}
+	if again, err := ImportKey(state, FormatKey(key)); err != nil || again != path {
+		t.Fatalf("importing again: %s %v, want %s", again, err, path)
+	}
+	for _, bad := range [][]byte{nil, []byte("hello"), make([]byte, 64), bytes.Repeat([]byte("a"), 5000), []byte(strings.Repeat("zz", 32))} {
+		if _, err := ImportKey(state, bad); !errors.Is(err, ErrBadKeyFile) {
+			t.Errorf("importing %.20q: %v, want ErrBadKeyFile", bad, err)
+		}
+	}
+	if left, _ := os.ReadDir(filepath.Dir(path)); len(left) != 1 {
+		t.Fatalf("%d files in the keys folder, want 1", len(left))
+	}
 }

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -143,7 +144,9 @@ func Link(key ed25519.PrivateKey, salt []byte, name string) *metainfo.MutableMag
 // lives, or to import one); otherwise the record's, or for a new
 // publication a new key of its own next to the record. salt, when not
 // empty, replaces the record's; a new publication without one is salted
-// with the base name of path (cut to MaxSaltLen bytes). Nothing is saved.
+// with the base name of path (cut to MaxSaltLen bytes). Nothing is saved:
+// a missing key file gets a new key, written by SaveKey once the
+// publication is sure to go ahead (a cancelled one leaves no key behind).
 func Open(stateDir, path, keyFile string, salt []byte) (*Record, string, ed25519.PrivateKey, error) {
 	if len(salt) > metainfo.MaxSaltLen {
 		return nil, "", nil, fmt.Errorf("salt of %d bytes, at most %d", len(salt), metainfo.MaxSaltLen)
@@ -161,7 +164,10 @@ func Open(stateDir, path, keyFile string, salt []byte) (*Record, string, ed25519
 			return nil, "", nil, err
 		}
 	}
-	key, err := LoadOrNewKey(rec.KeyFile)
+	key, err := LoadKey(rec.KeyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	}
 	if err != nil {
 		return nil, "", nil, err
 	}

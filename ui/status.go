@@ -100,17 +100,24 @@ func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
 	}
 	switch {
 	case snap.ListenErr != nil:
-		s.port.SetText("Not listening: " + snap.ListenErr.Error())
-		s.port.Importance = widget.DangerImportance
+		showLabel(s.port, "Not listening: "+snap.ListenErr.Error(), widget.DangerImportance)
 	case snap.ListenPort == 0:
-		s.port.SetText("Port: starting")
+		showLabel(s.port, "Port: starting", s.port.Importance)
 	default:
-		s.port.SetText(fmt.Sprintf("Port %d", snap.ListenPort))
-		s.port.Importance = widget.MediumImportance
+		showLabel(s.port, fmt.Sprintf("Port %d", snap.ListenPort), widget.MediumImportance)
 	}
-	s.port.Refresh()
-	s.nat.SetText(natSummary(snap.NAT))
-	s.rates.SetText(fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")))
+	showLabel(s.nat, natSummary(snap.NAT), s.nat.Importance)
+	showLabel(s.rates, fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")), s.rates.Importance)
+}
+
+// showLabel gives label l text and importance imp, redrawing it only when
+// either changed: a label that may truncate lays its text out anew at
+// each refresh, and the status bar follows every snapshot.
+func showLabel(l *widget.Label, text string, imp widget.Importance) {
+	if l.Text != text || l.Importance != imp {
+		l.Text, l.Importance = text, imp
+		l.Refresh()
+	}
 }
 
 // dhtSummary is the status bar's word on the DHT.

@@ -86,7 +86,7 @@ func viewOf(t engine.TorrentStatus) rowView {
 	v := rowView{
 		InfoHash: t.InfoHash, Name: name, Size: formatSize(t.Size), State: string(t.State),
 		Down: formatRate(t.RateDown), Up: formatRate(t.RateUp),
-		Peers: peersText(t.Peers, t.Seeds), ETA: "–", Progress: t.Progress,
+		Peers: peersText(t), ETA: "–", Progress: t.Progress,
 	}
 	switch {
 	case t.Size == 0:
@@ -112,12 +112,18 @@ func viewOf(t engine.TorrentStatus) rowView {
 	return v
 }
 
-// peersText is the peers cell: connections and, of them, seeds.
-func peersText(peers, seeds int) string {
-	if seeds == 0 {
-		return formatCount(peers)
+// peersText is the peers cell: connections and, of them, seeds, as
+// "12 (3)"; when the DHT estimated the swarm (BEP 33, trackerless
+// torrents above all), the connections and the swarm's size, seeds and
+// peers together, as qBittorrent shows a tracker's count: "12 (~40 DHT)".
+func peersText(t engine.TorrentStatus) string {
+	if n, ok := dhtSwarmSize(t); ok {
+		return formatCount(t.Peers) + " (~" + formatCount(n) + " DHT)"
 	}
-	return formatCount(peers) + " (" + formatCount(seeds) + ")"
+	if t.Seeds == 0 {
+		return formatCount(t.Peers)
+	}
+	return formatCount(t.Peers) + " (" + formatCount(t.Seeds) + ")"
 }
 
 // sortLayout is the list's saved order.

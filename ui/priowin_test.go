@@ -31,7 +31,12 @@ func startFilesScene(m *mainWindow) {
 		if printed || n == nil || n.Size().Width < 1 {
 			return
 		}
-		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(n)
+		d := fyne.CurrentApp().Driver()
+		pos, tree := d.AbsolutePositionForObject(n), m.details.files.tree
+		top, size := d.AbsolutePositionForObject(tree), tree.Size()
+		if size.Height < 3*n.Size().Height || pos.Y < top.Y || pos.Y+n.Size().Height > top.Y+size.Height {
+			return // not laid out yet, or scrolled out of sight
+		}
 		scale := m.win.Canvas().Scale()
 		at := fmt.Sprintf("NODE %d %d", int((pos.X+n.Size().Width/4)*scale), int((pos.Y+n.Size().Height/2)*scale))
 		if at == last {

@@ -44,6 +44,9 @@ type torrentList struct {
 
 	all  []engine.TorrentStatus // the torrents last applied, in the order added
 	rows []torrentRow           // the rows shown, in order
+	// spare is the rows shown before the last ones, emptied, whose room
+	// the next rebuild fills (no new thousand rows per snapshot).
+	spare []torrentRow
 
 	selection map[string]bool // info hashes of the selected rows
 	current   string          // the current row's info hash, "" for none
@@ -245,7 +248,8 @@ func (l *torrentList) apply(ts []engine.TorrentStatus) {
 // rebuild filters and sorts the torrents into rows, drops the selection
 // of rows no longer shown, and redraws what changed.
 func (l *torrentList) rebuild() {
-	var rows []torrentRow
+	rows := l.spare[:0]
+	l.spare = nil
 	for _, t := range l.all {
 		if l.matches(t) {
 			rows = append(rows, torrentRow{t: t})
@@ -254,19 +258,21 @@ func (l *torrentList) rebuild() {
 	if l.sortKey != "" {
 		rows = l.sorted(rows)
 	}
-	shown := map[string]bool{}
-	for _, r := range rows {
-		shown[r.t.InfoHash] = true
-	}
 	changed := false
-	for ih := range l.selection {
-		if !shown[ih] {
-			delete(l.selection, ih)
-			changed = true
+	if len(l.selection) > 0 || l.current != "" {
+		shown := make(map[string]bool, len(rows))
+		for _, r := range rows {
+			shown[r.t.InfoHash] = true
 		}
-	}
-	if l.current != "" && !shown[l.current] {
-		l.current, changed = "", true
+		for ih := range l.selection {
+			if !shown[ih] {
+				delete(l.selection, ih)
+				changed = true
+			}
+		}
+		if l.current != "" && !shown[l.current] {
+			l.current, changed = "", true
+		}
 	}
 	for i := range rows {
 		rows[i].view = viewOf(rows[i].t)
@@ -308,6 +314,10 @@ func (l *torrentList) setRows(rows []torrentRow) {
 	}
 	old := l.rows
 	l.rows = rows
+	defer func() {
+		clear(old) // holds no snapshot's files and peers
+		l.spare = old[:0]
+	}()
 	l.showHint()
 	if len(old) != len(rows) {
 		l.table.Refresh()

@@ -31,11 +31,17 @@ func (l *cellLabel) truncationFor(w float32) fyne.TextTruncation {
 	if w <= 0 {
 		return l.cut
 	}
-	text := fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle)
-	if text.Width+2*theme.InnerPadding() <= w {
+	if l.textWidth() <= w {
 		return fyne.TextTruncateOff
 	}
 	return l.cut
+}
+
+// textWidth is the width the label needs to show all of its text: the
+// text and the padding drawn on either side (a label's minimum width when
+// it does not truncate).
+func (l *cellLabel) textWidth() float32 {
+	return fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle).Width + 2*theme.InnerPadding()
 }
 
 // show sets the label's text and importance, refreshing it only when

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 )
@@ -110,6 +112,34 @@ func TestRowWidgetUpdatesOnlyChanges(t *testing.T) {
 			if w.bg.Visible() {
 				t.Errorf("row %d, not selected, shows the selection", i)
 			}
+		}
+	}
+}
+
+// TestCellLabelTruncatesOnlyWhenTooWide: a cell label wants the width a
+// plain label of its text needs (so the status bar does not cut "Port
+// 44019" short); laid out wider it does not truncate, narrower it cuts
+// its text as told, and widened again it shows it all.
+func TestCellLabelTruncatesOnlyWhenTooWide(t *testing.T) {
+	test.NewTempApp(t)
+	for _, text := range []string{"Port 44019", "↓ 1.2 MiB/s   ↑ 300.0 KiB/s   12 peers", "UPnP: off"} {
+		l := newCellLabel(fyne.TextTruncateEllipsis)
+		l.SetText(text)
+		plain := widget.NewLabel(text).MinSize().Width
+		if got := wantWidth(l); got < plain || got > plain+fitSlack+1 {
+			t.Errorf("%q: wants %v, a label needs %v", text, got, plain)
+		}
+		l.Resize(fyne.NewSize(plain, 30))
+		if l.Truncation != fyne.TextTruncateOff {
+			t.Errorf("%q at its full width: truncation %v", text, l.Truncation)
+		}
+		l.Resize(fyne.NewSize(plain/2, 30))
+		if l.Truncation != fyne.TextTruncateEllipsis {
+			t.Errorf("%q at half its width: truncation %v", text, l.Truncation)
+		}
+		l.Resize(fyne.NewSize(plain+20, 30))
+		if l.Truncation != fyne.TextTruncateOff {
+			t.Errorf("%q widened again: truncation %v", text, l.Truncation)
 		}
 	}
 }

@@ -23,21 +23,19 @@ const (
 // ("Magnet link copied"). Its texts truncate in a narrow window.
 type statusBar struct {
 	dht       *widget.Hyperlink
-	port      *widget.Label
-	nat       *widget.Label
-	note      *widget.Label
-	rates     *widget.Label
+	port      *cellLabel
+	nat       *cellLabel
+	note      *cellLabel
+	rates     *cellLabel
 	row       *fyne.Container
 	noteUntil time.Time // when the note from say may go
 }
 
 func newStatusBar(onDHT func()) *statusBar {
-	s := &statusBar{dht: widget.NewHyperlink("DHT: starting", nil), port: widget.NewLabel(""),
-		nat: widget.NewLabel(""), note: widget.NewLabel(""), rates: widget.NewLabel("")}
+	s := &statusBar{dht: widget.NewHyperlink("DHT: starting", nil), port: newCellLabel(fyne.TextTruncateEllipsis),
+		nat: newCellLabel(fyne.TextTruncateEllipsis), note: newCellLabel(fyne.TextTruncateEllipsis),
+		rates: newCellLabel(fyne.TextTruncateEllipsis)}
 	s.dht.OnTapped = onDHT
-	for _, l := range []*widget.Label{s.port, s.nat, s.note, s.rates} {
-		l.Truncation = fyne.TextTruncateEllipsis
-	}
 	s.dht.Truncation = fyne.TextTruncateEllipsis
 	s.note.Importance = widget.SuccessImportance
 	s.note.Hide()
@@ -100,14 +98,14 @@ func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
 	}
 	switch {
 	case snap.ListenErr != nil:
-		showLabel(s.port, "Not listening: "+snap.ListenErr.Error(), widget.DangerImportance)
+		s.port.show("Not listening: "+snap.ListenErr.Error(), widget.DangerImportance)
 	case snap.ListenPort == 0:
-		showLabel(s.port, "Port: starting", s.port.Importance)
+		s.port.show("Port: starting", s.port.Importance)
 	default:
-		showLabel(s.port, fmt.Sprintf("Port %d", snap.ListenPort), widget.MediumImportance)
+		s.port.show(fmt.Sprintf("Port %d", snap.ListenPort), widget.MediumImportance)
 	}
-	showLabel(s.nat, natSummary(snap.NAT), s.nat.Importance)
-	showLabel(s.rates, fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")), s.rates.Importance)
+	s.nat.show(natSummary(snap.NAT), s.nat.Importance)
+	s.rates.show(fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")), s.rates.Importance)
 }
 
 // showLabel gives label l text and importance imp, redrawing it only when

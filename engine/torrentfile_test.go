@@ -151,3 +151,56 @@ func TestTorrentFileOfMagnet(t *testing.T) {
 	}
 	wantLTFiles(t, lines, mi)
 }
+
+// TestTorrentFileOfTrackerlessMagnet: a magnet link with only xt, its
+// metadata and peers found through the DHT (a libtorrent node and
+// seeder), saves as a .torrent with good nodes of our routing table;
+// libtorrent lists them, and a second engine with no contact of its own
+// downloads the torrent from that file alone.
+func TestTorrentFileOfTrackerlessMagnet(t *testing.T) {
+	router := startLTNode(t, "127.0.0.83")
+	src := t.TempDir()
+	content := testContent(t, src, "alone", 60_000)
+	data, mi := mktorrent(t, content, 15)
+	tf := filepath.Join(t.TempDir(), "alone.torrent")
+	writeFile(t, tf, data)
+	testpeers.SeedLT(t, tf, src, "--ip", "127.0.0.84", "--dht", router)
+
+	e := testEngine(t, Config{StateDir: t.TempDir(), Bootstrap: []string{router}})
+	ih, err := e.AddMagnet("magnet:?xt=urn:btih:"+mi.InfoHash.String(), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, ih, StateSeeding, 120*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	saved, err := e.TorrentFile(ctx, ih)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := metainfo.Parse(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.InfoHash != mi.InfoHash || len(back.Trackers()) != 0 || len(back.Nodes) == 0 || len(back.Nodes) > 8 {
+		t.Fatalf("saved: info hash %v (want %v), trackers %q, nodes %v: want a trackerless torrent with 1 to 8 nodes",
+			back.InfoHash, mi.InfoHash, back.Trackers(), back.Nodes)
+	}
+	var nodes []string // as ltpeer.py prints them
+	for _, n := range back.Nodes {
+		nodes = append(nodes, fmt.Sprintf("%s:%d", n.Host, n.Port))
+	}
+	lines := ltInfo(t, saved)
+	if !slices.Contains(lines, "infohash "+ih) || !slices.Contains(lines, "nodes "+strings.Join(nodes, ",")) {
+		t.Fatalf("libtorrent's view (nodes %v):\n%s", back.Nodes, strings.Join(lines, "\n"))
+	}
+	wantLTFiles(t, lines, mi)
+
+	alone := testEngine(t, Config{StateDir: t.TempDir()})
+	ih2, err := alone.AddTorrent(saved, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, alone, ih2, StateSeeding, 120*time.Second)
+	sameTree(t, content, filepath.Join(alone.cfg.DownloadDir, "alone"))
+}

@@ -71,7 +71,7 @@ func TestSaveTorrentOfExisting(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.torrentSaved(cur, out, m.writeTorrent(ih, f))
-	if want := "Saved " + out; m.status.note.Text != want || !m.status.note.Visible() {
+	if want := "Saved Kept.torrent"; m.status.note.Text != want || !m.status.note.Visible() {
 		t.Errorf("status note %q, want %q", m.status.note.Text, want)
 	}
 	saved := parseTorrentFile(t, out)
@@ -93,4 +93,64 @@ func TestSaveTorrentOfExisting(t *testing.T) {
 	if m.status.note.Text != "" {
 		t.Errorf("a failed save was confirmed: %q", m.status.note.Text)
 	}
+}
+
+// TestSaveTorrentInWindow runs the real window under Xvfb, driven by keys
+// alone (xdotool): Ctrl+L and Down select the torrent given on the
+// command line, the Menu key opens its context menu, Down four times
+// reaches "Save .torrent…" and Return opens the save dialog, whose name
+// field holds "Three.torrent" in the torrent's folder; Return saves it
+// there. The file has the torrent's info hash, and libtorrent reads it.
+func TestSaveTorrentInWindow(t *testing.T) {
+	display := testpeers.StartXvfbScreen(t, "1366x768x24")
+	root := t.TempDir()
+	dl := filepath.Join(root, "Downloads")
+	writeSettings(t, root, map[string]any{"bootstrap": "", "download_dir": dl, "port": 0, "upnp": false,
+		"max_connections": 50, "skip_add_dialog": true, "window_width": 1000, "window_height": 640})
+	src := filepath.Join(root, "src", "Three")
+	testpeers.RandomFile(t, filepath.Join(src, "a.bin"), 90_000, 81)
+	testpeers.RandomFile(t, filepath.Join(src, "b.bin"), 40_000, 82)
+	mi := mktorrent(t, src, 15)
+	tf := filepath.Join(root, "three.torrent")
+	data, err := mi.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(tf, data, 0o644)
+
+	p := startProgram(t, xdgEnv(root, display), "main", tf)
+	waitList(t, filepath.Join(root, "state", "swarmdrop", "torrents.json"), "added", func(l []listEntry) bool { return len(l) == 1 })
+	time.Sleep(time.Second)
+	keys := func(k ...string) {
+		t.Helper()
+		xdotool(t, display, append([]string{"search", "--sync", "--name", "^Swarmdrop$", "windowfocus", "--sync", "key", "--clearmodifiers", "--delay", "200"}, k...)...)
+		time.Sleep(500 * time.Millisecond)
+	}
+	keys("ctrl+l", "Down", "Menu")
+	screenshot(t, display, "save-torrent-menu.png")
+	keys("Down", "Down", "Down", "Down", "Return")
+	screenshot(t, display, "save-torrent-dialog.png")
+	keys("Return")
+	saved := filepath.Join(dl, "Three.torrent")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if fi, err := os.Stat(saved); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			screenshot(t, display, "save-torrent-missing.png")
+			t.Fatalf("%s not written within 10 s", saved)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // written and closed; the note drawn
+	screenshot(t, display, "save-torrent-saved.png")
+	if got := parseTorrentFile(t, saved); got.InfoHash != mi.InfoHash {
+		t.Fatalf("saved info hash %v, want %v", got.InfoHash, mi.InfoHash)
+	}
+	lines := strings.Split(strings.TrimSpace(testpeers.LT(t, "info", saved)), "\n")
+	for _, want := range []string{"infohash " + mi.InfoHash.String(), "file 90000 Three/a.bin", "file 40000 Three/b.bin"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("libtorrent's view lacks %q:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+	p.quit(t, display)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -225,5 +226,5 @@ func (m *mainWindow) torrentSaved(t engine.TorrentStatus, path string, err error
 		m.showError(fmt.Errorf("saving the .torrent of “%s”: %w", t.Name, err))
 		return
 	}
-	m.status.say("Saved " + path)
+	m.status.say("Saved " + filepath.Base(path)) // the folder is the one just chosen
 }

@@ -75,6 +75,20 @@ func (u *uploads) count(from time.Time, in func(piece int) bool) int {
 	return n
 }
 
+// last returns when the last block of a piece accepted by in was sent
+// (zero: none).
+func (u *uploads) last(in func(piece int) bool) time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var at time.Time
+	for _, b := range u.blocks {
+		if in(b.piece) {
+			at = b.at
+		}
+	}
+	return at
+}
+
 func anyPiece(int) bool { return true }
 
 // waitUploads waits until the seeder sent n blocks since from.

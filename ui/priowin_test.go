@@ -124,6 +124,7 @@ func TestSkipFileWhileDownloading(t *testing.T) {
 	waitList(t, list, "c.bin skipped", func(l []listEntry) bool {
 		return len(l) == 1 && reflect.DeepEqual(l[0].Files, []int{0, 0, -1})
 	})
+	skipped := time.Now()
 	cBefore := ups.count(time.Time{}, inC)
 
 	var done time.Time
@@ -142,8 +143,8 @@ func TestSkipFileWhileDownloading(t *testing.T) {
 	screenshot(t, display, "files-skipped.png")
 	late := ups.count(done, inC)
 	total := ups.count(time.Time{}, inC)
-	t.Logf("blocks of c.bin sent: %d before the skip was saved, %d after, %d once a.bin and b.bin were complete; c.bin has %d",
-		cBefore, total-cBefore, late, sizes["c.bin"]/(16<<10))
+	t.Logf("blocks of c.bin sent: %d before the skip was saved, %d after (the last %.1f s after), %d once a.bin and b.bin were complete (%.1f s after); c.bin has %d",
+		cBefore, total-cBefore, ups.last(inC).Sub(skipped).Seconds(), late, done.Sub(skipped).Seconds(), sizes["c.bin"]/(16<<10))
 	if late > 0 {
 		t.Errorf("the seeder sent %d blocks of c.bin after a.bin and b.bin were complete", late)
 	}

@@ -96,7 +96,7 @@ bench-scale:
 # the search, sorted by name and by upload rate, a row selected) and to
 # move down by a page. Fyne's test driver: the window's work, no painting.
 bench-scale-ui:
-	$(GO) test -run '^$$' -bench 'ApplySnapshot|ScrollPage|PageDown' -benchtime=50x ./ui/
+	$(GO) test -run '^$$' -bench 'ApplySnapshot|ScrollPage|PageDown|StatusBar' -benchtime=50x ./ui/
 
 # install puts the program, its desktop entry, icons and metainfo under
 # PREFIX and makes it the user's handler of .torrent files and magnet links

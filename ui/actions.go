@@ -102,6 +102,7 @@ func (m *mainWindow) rowMenu() *fyne.Menu {
 	}
 	items = append(items,
 		item(map[bool]string{true: "Copy magnet link", false: "Copy magnet links"}[one], true, func() { m.copyMagnets(sel) }),
+		item(saveTorrentLabel(cur, one), one && hasMetadata(cur), func() { m.saveTorrent(cur) }),
 		fyne.NewMenuItemSeparator(),
 		item("Pause", anyPausable(sel), m.onPause),
 		item("Resume", anyResumable(sel), m.onResume),

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+
 	"github.com/swarmdrop/swarmdrop/engine"
 	"github.com/swarmdrop/swarmdrop/engine/metainfo"
 
@@ -25,6 +27,10 @@ type Backend interface {
 	AddPeer(infoHash, addr string) error
 	SetTorrentLimits(infoHash string, down, up int64)
 	AddTrackers(infoHash string, tiers [][]string)
+	// TorrentFile returns a torrent's .torrent (see
+	// engine.Engine.TorrentFile); it waits for the engine, so the window
+	// calls it off the Fyne thread.
+	TorrentFile(ctx context.Context, infoHash string) ([]byte, error)
 	PauseAll()
 	ResumeAll()
 	Create(req engine.CreateRequest) int

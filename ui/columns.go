@@ -23,7 +23,7 @@ var torrentColumns = []listColumn{
 	{"state", "State", 150, 80, 0},
 	{"down", "Down", 90, 60, 3},
 	{"up", "Up", 90, 60, 1},
-	{"peers", "Peers", 75, 45, 2},
+	{"peers", "Peers", 105, 45, 2},
 	{"eta", "ETA", 70, 45, 5},
 }
 

@@ -157,20 +157,20 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 	d.t, d.shown, d.now = t, shown, now
 	if !shown {
 		d.t = engine.TorrentStatus{}
-		d.summary.SetText(noSelection)
+		showLabel(d.summary, noSelection, d.summary.Importance)
 		d.problem.Hide()
 		d.startAnyway.Hide()
 		d.strip.set(nil, 0)
-		d.sources.SetText("")
+		showLabel(d.sources, "", d.sources.Importance)
 		d.files.set(nil)
 	} else {
-		d.summary.SetText(summaryText(t))
+		showLabel(d.summary, summaryText(t), d.summary.Importance)
 		switch {
 		case t.Err != nil:
-			d.problem.SetText("Error: " + t.Err.Error())
+			showLabel(d.problem, "Error: "+t.Err.Error(), d.problem.Importance)
 			d.problem.Show()
 		case t.Warning != "":
-			d.problem.SetText("Warning: " + t.Warning)
+			showLabel(d.problem, "Warning: "+t.Warning, d.problem.Importance)
 			d.problem.Show()
 		default:
 			d.problem.Hide()
@@ -181,15 +181,16 @@ func (d *detailsPanel) show(t engine.TorrentStatus, shown bool, now time.Time) {
 			d.startAnyway.Hide()
 		}
 		d.strip.set(t.Have, t.PiecesTotal)
-		d.sources.SetText(sourcesText(t, now))
+		showLabel(d.sources, sourcesText(t, now), d.sources.Importance)
 		d.files.set(fileEntries(t.Files))
 	}
-	d.tabs.setTitle(0, "Files")
-	d.tabs.setTitle(1, "Peers")
+	files, peers := "Files", "Peers"
 	if shown {
-		d.tabs.setTitle(0, fmt.Sprintf("Files (%s)", formatCount(len(t.Files))))
-		d.tabs.setTitle(1, fmt.Sprintf("Peers (%s)", formatCount(len(t.PeerList))))
+		files = "Files (" + formatCount(len(t.Files)) + ")"
+		peers = "Peers (" + formatCount(len(t.PeerList)) + ")"
 	}
+	d.tabs.setTitle(0, files)
+	d.tabs.setTitle(1, peers)
 	d.peers.Refresh()
 }
 
@@ -244,10 +245,19 @@ func summaryText(t engine.TorrentStatus) string {
 // dhtSwarmText is " — about N seeds, M peers (DHT)", the DHT's estimate
 // of the swarm (BEP 33 scrape), or "" while there is none.
 func dhtSwarmText(t engine.TorrentStatus) string {
-	if t.DHTSeeds < 0 || t.DHTPeers < 0 || t.DHTScrapedAt.IsZero() {
+	if _, ok := dhtSwarmSize(t); !ok {
 		return ""
 	}
 	return fmt.Sprintf(" — about %s, %s (DHT)", plural(t.DHTSeeds, "seed"), plural(t.DHTPeers, "peer"))
+}
+
+// dhtSwarmSize is the DHT's estimate of the swarm's size, seeds and
+// peers together; ok is false while there is none.
+func dhtSwarmSize(t engine.TorrentStatus) (n int, ok bool) {
+	if t.DHTSeeds < 0 || t.DHTPeers < 0 || t.DHTScrapedAt.IsZero() {
+		return 0, false
+	}
+	return t.DHTSeeds + t.DHTPeers, true
 }
 
 // sourcesText describes where a torrent's peers come from.

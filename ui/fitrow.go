@@ -21,6 +21,8 @@ type fitRow struct {
 // still cuts its last letters.
 func wantWidth(o fyne.CanvasObject) float32 {
 	switch o := o.(type) {
+	case *cellLabel:
+		return o.textWidth() + fitSlack
 	case *widget.Label:
 		l := widget.NewLabelWithStyle(o.Text, o.Alignment, o.TextStyle)
 		l.SizeName = o.SizeName
@@ -34,6 +36,8 @@ func wantWidth(o fyne.CanvasObject) float32 {
 // shrinks tells whether o can be drawn narrower than it wants.
 func shrinks(o fyne.CanvasObject) bool {
 	switch o := o.(type) {
+	case *cellLabel:
+		return o.cut != fyne.TextTruncateOff
 	case *widget.Label:
 		return o.Truncation != fyne.TextTruncateOff
 	case *widget.Hyperlink:

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -102,6 +103,10 @@ func (f *fakeBackend) SetTorrentLimits(ih string, down, up int64) {
 }
 func (f *fakeBackend) AddTrackers(ih string, tiers [][]string) {
 	f.record("AddTrackers", fmt.Sprintf("%s %v", ih, tiers), false)
+}
+func (f *fakeBackend) TorrentFile(_ context.Context, ih string) ([]byte, error) {
+	f.record("TorrentFile", ih, false)
+	return nil, errors.New("the fake backend has no .torrent")
 }
 func (f *fakeBackend) PauseAll()  { f.record("PauseAll", "", false) }
 func (f *fakeBackend) ResumeAll() { f.record("ResumeAll", "", false) }

@@ -44,6 +44,9 @@ type torrentList struct {
 
 	all  []engine.TorrentStatus // the torrents last applied, in the order added
 	rows []torrentRow           // the rows shown, in order
+	// spare is the rows shown before the last ones, emptied, whose room
+	// the next rebuild fills (no new thousand rows per snapshot).
+	spare []torrentRow
 
 	selection map[string]bool // info hashes of the selected rows
 	current   string          // the current row's info hash, "" for none
@@ -86,7 +89,7 @@ func viewOf(t engine.TorrentStatus) rowView {
 	v := rowView{
 		InfoHash: t.InfoHash, Name: name, Size: formatSize(t.Size), State: string(t.State),
 		Down: formatRate(t.RateDown), Up: formatRate(t.RateUp),
-		Peers: peersText(t.Peers, t.Seeds), ETA: "–", Progress: t.Progress,
+		Peers: peersText(t), ETA: "–", Progress: t.Progress,
 	}
 	switch {
 	case t.Size == 0:
@@ -112,12 +115,18 @@ func viewOf(t engine.TorrentStatus) rowView {
 	return v
 }
 
-// peersText is the peers cell: connections and, of them, seeds.
-func peersText(peers, seeds int) string {
-	if seeds == 0 {
-		return formatCount(peers)
+// peersText is the peers cell: connections and, of them, seeds, as
+// "12 (3)"; when the DHT estimated the swarm (BEP 33, trackerless
+// torrents above all), the connections and the swarm's size, seeds and
+// peers together, as qBittorrent shows a tracker's count: "12 (~40 DHT)".
+func peersText(t engine.TorrentStatus) string {
+	if n, ok := dhtSwarmSize(t); ok {
+		return formatCount(t.Peers) + " (~" + formatCount(n) + " DHT)"
 	}
-	return formatCount(peers) + " (" + formatCount(seeds) + ")"
+	if t.Seeds == 0 {
+		return formatCount(t.Peers)
+	}
+	return formatCount(t.Peers) + " (" + formatCount(t.Seeds) + ")"
 }
 
 // sortLayout is the list's saved order.
@@ -239,7 +248,8 @@ func (l *torrentList) apply(ts []engine.TorrentStatus) {
 // rebuild filters and sorts the torrents into rows, drops the selection
 // of rows no longer shown, and redraws what changed.
 func (l *torrentList) rebuild() {
-	var rows []torrentRow
+	rows := l.spare[:0]
+	l.spare = nil
 	for _, t := range l.all {
 		if l.matches(t) {
 			rows = append(rows, torrentRow{t: t})
@@ -248,19 +258,21 @@ func (l *torrentList) rebuild() {
 	if l.sortKey != "" {
 		rows = l.sorted(rows)
 	}
-	shown := map[string]bool{}
-	for _, r := range rows {
-		shown[r.t.InfoHash] = true
-	}
 	changed := false
-	for ih := range l.selection {
-		if !shown[ih] {
-			delete(l.selection, ih)
-			changed = true
+	if len(l.selection) > 0 || l.current != "" {
+		shown := make(map[string]bool, len(rows))
+		for _, r := range rows {
+			shown[r.t.InfoHash] = true
 		}
-	}
-	if l.current != "" && !shown[l.current] {
-		l.current, changed = "", true
+		for ih := range l.selection {
+			if !shown[ih] {
+				delete(l.selection, ih)
+				changed = true
+			}
+		}
+		if l.current != "" && !shown[l.current] {
+			l.current, changed = "", true
+		}
 	}
 	for i := range rows {
 		rows[i].view = viewOf(rows[i].t)
@@ -302,6 +314,10 @@ func (l *torrentList) setRows(rows []torrentRow) {
 	}
 	old := l.rows
 	l.rows = rows
+	defer func() {
+		clear(old) // holds no snapshot's files and peers
+		l.spare = old[:0]
+	}()
 	l.showHint()
 	if len(old) != len(rows) {
 		l.table.Refresh()

@@ -90,19 +90,13 @@ type rowWidget struct {
 }
 
 func newRowWidget(l *torrentList) *rowWidget {
-	name := widget.NewLabel("")
-	name.Truncation = fyne.TextTruncateEllipsis
-	state := widget.NewLabel("")
-	state.Truncation = fyne.TextTruncateEllipsis
 	bar := widget.NewProgressBar()
 	bar.TextFormatter = func() string { return formatPercent(bar.Value) }
-	cells := []fyne.CanvasObject{name, widget.NewLabel(""), bar, state}
+	cells := []fyne.CanvasObject{newCellLabel(fyne.TextTruncateEllipsis), newCellLabel(fyne.TextTruncateClip),
+		bar, newCellLabel(fyne.TextTruncateEllipsis)}
 	for range 4 {
-		lb := widget.NewLabel("")
-		lb.Truncation = fyne.TextTruncateClip
-		cells = append(cells, lb)
+		cells = append(cells, newCellLabel(fyne.TextTruncateClip))
 	}
-	cells[1].(*widget.Label).Truncation = fyne.TextTruncateClip
 	w := &rowWidget{l: l, id: -1, cells: container.New(columnsLayout{l.cols}, cells...),
 		bg: canvas.NewRectangle(theme.Color(theme.ColorNameSelection)), mark: canvas.NewRectangle(nil)}
 	w.mark.StrokeColor = theme.Color(theme.ColorNamePrimary)
@@ -115,31 +109,45 @@ func newRowWidget(l *torrentList) *rowWidget {
 }
 
 // show fills the row with v; focused says whether the list has the
-// keyboard (the current row then shows the focus mark).
+// keyboard (the current row then shows the focus mark). Only the cells
+// whose text or value changed are refreshed: a label's SetText lays its
+// text out again even when it is the same, and scrolling a page of the
+// list re-shows every row on screen.
 func (w *rowWidget) show(id int, v rowView, focused bool) {
 	w.id = id
 	cells := w.cells.Objects
-	cells[0].(*widget.Label).SetText(v.Name)
-	cells[1].(*widget.Label).SetText(v.Size)
-	cells[2].(*widget.ProgressBar).SetValue(v.Progress)
-	st := cells[3].(*widget.Label)
+	setLabel(cells[0], v.Name)
+	setLabel(cells[1], v.Size)
+	if bar := cells[2].(*widget.ProgressBar); bar.Value != v.Progress {
+		bar.SetValue(v.Progress)
+	}
 	imp := widget.MediumImportance
 	if v.Failed {
 		imp = widget.DangerImportance
 	}
-	if st.Importance != imp || st.Text != v.State {
-		st.Importance = imp
-		st.Text = v.State
-		st.Refresh()
+	cells[3].(*cellLabel).show(v.State, imp)
+	setLabel(cells[4], v.Down)
+	setLabel(cells[5], v.Up)
+	setLabel(cells[6], v.Peers)
+	setLabel(cells[7], v.ETA)
+	setHidden(w.bg, !v.Selected)
+	setHidden(w.mark, !(v.Current && focused))
+}
+
+// setLabel shows text in cell o unless it shows it already.
+func setLabel(o fyne.CanvasObject, text string) {
+	l := o.(*cellLabel)
+	l.show(text, l.Importance)
+}
+
+// setHidden hides or shows o when it is not so already.
+func setHidden(o fyne.CanvasObject, hidden bool) {
+	switch {
+	case hidden && o.Visible():
+		o.Hide()
+	case !hidden && !o.Visible():
+		o.Show()
 	}
-	for i, s := range []string{v.Down, v.Up, v.Peers, v.ETA} {
-		cells[4+i].(*widget.Label).SetText(s)
-	}
-	w.bg.Hidden = !v.Selected
-	w.mark.Hidden = !(v.Current && focused)
-	w.cells.Refresh()
-	w.bg.Refresh()
-	w.mark.Refresh()
 }
 
 // MouseDown opens the row's data on a double click (two presses of the

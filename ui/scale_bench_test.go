@@ -168,3 +168,17 @@ func BenchmarkPageDown(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
 }
+
+// BenchmarkStatusBar applies to the status bar alone a snapshot whose
+// total rates changed, as while anything transfers, and reports ms per
+// snapshot.
+func BenchmarkStatusBar(b *testing.B) {
+	s := scaleSnapshot(scaleTorrents)
+	m := newScaleWindow(b, s)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.RateDown, s.RateUp, s.Peers = float64(i%5000)*1024, float64(i%3000)*1024, i%50
+		m.status.apply(s, true)
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/snapshot")
+}

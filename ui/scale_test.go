@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/swarmdrop/swarmdrop/engine"
 )
@@ -17,7 +16,7 @@ func upCell(t *testing.T, m *mainWindow, i int) string {
 	if w == nil {
 		t.Fatalf("row %d is not on screen", i)
 	}
-	return w.cells.Objects[5].(*widget.Label).Text
+	return w.cells.Objects[5].(*cellLabel).Text
 }
 
 // TestListRedrawsChangedRows: with 1,001 torrents, a changed rate shows on

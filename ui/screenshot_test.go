@@ -48,6 +48,9 @@ func startScene(m *mainWindow, scene string) {
 		m.onHealth()
 	case "busyport":
 		go reportBusyPort(m)
+	case "files":
+		startFilesScene(m)
+		return
 	}
 	// Select the first torrent once the engine lists it.
 	m.onSnapshot = func() {

@@ -23,21 +23,19 @@ const (
 // ("Magnet link copied"). Its texts truncate in a narrow window.
 type statusBar struct {
 	dht       *widget.Hyperlink
-	port      *widget.Label
-	nat       *widget.Label
-	note      *widget.Label
-	rates     *widget.Label
+	port      *cellLabel
+	nat       *cellLabel
+	note      *cellLabel
+	rates     *cellLabel
 	row       *fyne.Container
 	noteUntil time.Time // when the note from say may go
 }
 
 func newStatusBar(onDHT func()) *statusBar {
-	s := &statusBar{dht: widget.NewHyperlink("DHT: starting", nil), port: widget.NewLabel(""),
-		nat: widget.NewLabel(""), note: widget.NewLabel(""), rates: widget.NewLabel("")}
+	s := &statusBar{dht: widget.NewHyperlink("DHT: starting", nil), port: newCellLabel(fyne.TextTruncateEllipsis),
+		nat: newCellLabel(fyne.TextTruncateEllipsis), note: newCellLabel(fyne.TextTruncateEllipsis),
+		rates: newCellLabel(fyne.TextTruncateEllipsis)}
 	s.dht.OnTapped = onDHT
-	for _, l := range []*widget.Label{s.port, s.nat, s.note, s.rates} {
-		l.Truncation = fyne.TextTruncateEllipsis
-	}
 	s.dht.Truncation = fyne.TextTruncateEllipsis
 	s.note.Importance = widget.SuccessImportance
 	s.note.Hide()
@@ -100,17 +98,24 @@ func (s *statusBar) apply(snap engine.Snapshot, haveContacts bool) {
 	}
 	switch {
 	case snap.ListenErr != nil:
-		s.port.SetText("Not listening: " + snap.ListenErr.Error())
-		s.port.Importance = widget.DangerImportance
+		s.port.show("Not listening: "+snap.ListenErr.Error(), widget.DangerImportance)
 	case snap.ListenPort == 0:
-		s.port.SetText("Port: starting")
+		s.port.show("Port: starting", s.port.Importance)
 	default:
-		s.port.SetText(fmt.Sprintf("Port %d", snap.ListenPort))
-		s.port.Importance = widget.MediumImportance
+		s.port.show(fmt.Sprintf("Port %d", snap.ListenPort), widget.MediumImportance)
 	}
-	s.port.Refresh()
-	s.nat.SetText(natSummary(snap.NAT))
-	s.rates.SetText(fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")))
+	s.nat.show(natSummary(snap.NAT), s.nat.Importance)
+	s.rates.show(fmt.Sprintf("↓ %s   ↑ %s   %s", formatRate(snap.RateDown), formatRate(snap.RateUp), plural(snap.Peers, "peer")), s.rates.Importance)
+}
+
+// showLabel gives label l text and importance imp, redrawing it only when
+// either changed: a label that may truncate lays its text out anew at
+// each refresh, and the status bar follows every snapshot.
+func showLabel(l *widget.Label, text string, imp widget.Importance) {
+	if l.Text != text || l.Importance != imp {
+		l.Text, l.Importance = text, imp
+		l.Refresh()
+	}
 }
 
 // dhtSummary is the status bar's word on the DHT.

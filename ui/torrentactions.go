@@ -1,13 +1,18 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/swarmdrop/swarmdrop/engine"
@@ -149,4 +154,77 @@ func (m *mainWindow) showAddPeer(t engine.TorrentStatus) *peerDialog {
 	p.dlg.Resize(dialogSize(m.win, 460, 0))
 	p.dlg.Show()
 	return p
+}
+
+// hasMetadata tells whether torrent t's metadata is known (a magnet
+// link's arrives from peers): only then can its .torrent be saved.
+func hasMetadata(t engine.TorrentStatus) bool { return t.PiecesTotal > 0 }
+
+// saveTorrentLabel is the row menu's item to save a .torrent; it says why
+// it is disabled while a magnet link's metadata is on its way.
+func saveTorrentLabel(t engine.TorrentStatus, one bool) string {
+	if one && !hasMetadata(t) {
+		return "Save .torrent… (metadata not received yet)"
+	}
+	return "Save .torrent…"
+}
+
+// saveTorrent asks where to save torrent t's .torrent ("NAME.torrent"
+// in its data's folder at first) and saves it there.
+func (m *mainWindow) saveTorrent(t engine.TorrentStatus) {
+	if !hasMetadata(t) {
+		m.host.message("No .torrent yet", fmt.Sprintf("The metadata of “%s” has not been received yet: its .torrent can be saved once it has.", t.Name))
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		// The engine answers from its own goroutine: wait for it
+		// off the Fyne thread.
+		go func() {
+			err := m.writeTorrent(t.InfoHash, w)
+			fyne.Do(func() { m.torrentSaved(t, w.URI().Path(), err) })
+		}()
+	}, m.win)
+	d.SetFileName(torrentFileName(t.Name))
+	if u, err := storage.ListerForURI(storage.NewFileURI(t.Dir)); err == nil {
+		d.SetLocation(u)
+	}
+	d.Resize(fileDialogSize(m.win))
+	d.Show()
+}
+
+// torrentFileName is the name a torrent's .torrent is offered under:
+// its name with ".torrent", path separators replaced.
+func torrentFileName(name string) string {
+	name = strings.NewReplacer("/", "_", "\\", "_").Replace(strings.TrimSpace(name))
+	if name == "" || name == "." || name == ".." {
+		name = "torrent"
+	}
+	return name + ".torrent"
+}
+
+// writeTorrent writes the .torrent of torrent infoHash, as the engine
+// gives it, to w and closes w.
+func (m *mainWindow) writeTorrent(infoHash string, w io.WriteCloser) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, err := m.be.TorrentFile(ctx, infoHash)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// torrentSaved says what saving torrent t's .torrent at path did.
+func (m *mainWindow) torrentSaved(t engine.TorrentStatus, path string, err error) {
+	if err != nil {
+		m.showError(fmt.Errorf("saving the .torrent of “%s”: %w", t.Name, err))
+		return
+	}
+	m.status.say("Saved " + filepath.Base(path)) // the folder is the one just chosen
 }

@@ -275,17 +275,19 @@ func (m *mainWindow) showSelected() {
 	p, isPub := m.publicationOf(t.InfoHash)
 	m.details.showPublication(p, ok && isPub)
 	sel := m.list.selected()
-	for _, b := range []*widget.Button{m.pause, m.resume, m.remove} {
+	setEnabled(m.remove, len(sel) > 0)
+	setEnabled(m.pause, anyPausable(sel))
+	setEnabled(m.resume, anyResumable(sel))
+}
+
+// setEnabled enables or disables b when it is not so already (each
+// change redraws the button and its icon).
+func setEnabled(b *widget.Button, on bool) {
+	switch {
+	case on && b.Disabled():
+		b.Enable()
+	case !on && !b.Disabled():
 		b.Disable()
-	}
-	if len(sel) > 0 {
-		m.remove.Enable()
-	}
-	if anyPausable(sel) {
-		m.pause.Enable()
-	}
-	if anyResumable(sel) {
-		m.resume.Enable()
 	}
 }
 

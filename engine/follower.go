@@ -277,5 +277,6 @@ func (e *Engine) applyVersion(id string, f *following) {
 	}
 	m := &metainfo.Magnet{InfoHash: v.InfoHash, Name: f.link.Name, Peers: f.link.Peers}
 	e.add(nil, m, nil, AddOptions{Dir: f.dir}, time.Now())
+	e.restrictPrev(f) // the new version's metadata may be known already
 	e.emit(Updated{Publication: id, Version: v.Seq, InfoHash: v.InfoHash.String(), Name: f.link.Name, First: first})
 }

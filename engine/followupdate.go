@@ -53,6 +53,7 @@ func (e *Engine) supersede(f *following, old metainfo.Hash) {
 	}
 	if t.state == StateSeeding && !f.hasPrev {
 		f.prev, f.hasPrev = old, true
+		e.restrictPrev(f) // until the new version's metadata says what it keeps: nothing
 		return
 	}
 	if len(f.stale) < maxStaleFiles {

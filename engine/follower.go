@@ -67,7 +67,9 @@ func (f *following) status(id string) PublicationStatus {
 // at first), downloads each newer version into the same folder, where
 // it finds the unchanged files and verifies them in place instead of
 // fetching them. The previous version keeps seeding until the new one is
-// complete; then it stops, and the files it had that the new one has
+// complete, but only the pieces the new one does not rewrite (see
+// safePieces): a peer never gets from it a piece that fails its hash
+// check. Then it stops, and the files it had that the new one has
 // not are removed from the folder (see removeStale). Versions only move forward: an item not signed by
 // the link's key, or of a seq not above the current one, is ignored. The
 // item of the current version is put again every dht.ItemRepublish, so
@@ -277,5 +279,6 @@ func (e *Engine) applyVersion(id string, f *following) {
 	}
 	m := &metainfo.Magnet{InfoHash: v.InfoHash, Name: f.link.Name, Peers: f.link.Peers}
 	e.add(nil, m, nil, AddOptions{Dir: f.dir}, time.Now())
+	e.restrictPrev(f) // the new version's metadata may be known already
 	e.emit(Updated{Publication: id, Version: v.Seq, InfoHash: v.InfoHash.String(), Name: f.link.Name, First: first})
 }

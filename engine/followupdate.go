@@ -44,8 +44,10 @@ func versionFiles(t *torrent) []staleFile {
 
 // supersede is told that the version of torrent old is no longer f's
 // current one (Run goroutine). A complete old version keeps seeding, as
-// f.prev, until the new one is complete; an incomplete one (or an
-// older prev) stops now, its files kept in f.stale for the cleanup.
+// f.prev, until the new one is complete, uploading only the pieces the
+// new one leaves intact (restrictPrev: none until its metadata is known);
+// an incomplete one (or an older prev) stops now, its files kept in
+// f.stale for the cleanup.
 func (e *Engine) supersede(f *following, old metainfo.Hash) {
 	t := e.torrents[old]
 	if t == nil {
@@ -53,6 +55,7 @@ func (e *Engine) supersede(f *following, old metainfo.Hash) {
 	}
 	if t.state == StateSeeding && !f.hasPrev {
 		f.prev, f.hasPrev = old, true
+		e.restrictPrev(f) // until the new version's metadata says what it keeps: nothing
 		return
 	}
 	if len(f.stale) < maxStaleFiles {

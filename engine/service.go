@@ -178,6 +178,9 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 	}
 	s.r.mu.Lock()
 	s.r.sw = sw
+	if s.r.allowed != nil {
+		applyRestriction(sw, s.r.allowed)
+	}
 	s.r.mu.Unlock()
 	e.routesMu.Lock()
 	e.routes[spec.ih] = sw
@@ -441,6 +444,7 @@ func (s *service) gotMetadata(ctx context.Context, go1 func(func()), raw []byte,
 			return
 		}
 		t.mi = mi
+		e.metadataKnown(t)
 		if t.run == r && !r.stopping {
 			t.state = StateChecking
 			if hold {

@@ -53,6 +53,9 @@ type torrent struct {
 	down, up *swarm.RateLimit
 	// move is the move of its data in progress (Move), nil when none is.
 	move *moveJob
+	// allowed limits the pieces it uploads (nil: none limited): a
+	// previous version of a followed publication (see restrictPrev).
+	allowed *bitfield.Bitfield
 
 	state   TorrentState
 	err     error             // why it stopped, with StateError
@@ -91,6 +94,9 @@ type torrentRun struct {
 	// filesKick tells the service that it changed.
 	files     []swarm.Priority
 	filesKick chan struct{}
+	// allowed is the upload restriction of the torrent (set by the Run
+	// goroutine), applied to sw (see restrict).
+	allowed *bitfield.Bitfield
 }
 
 // setFiles hands the run new file priorities (any goroutine).
@@ -177,7 +183,7 @@ func (e *Engine) startRun(t *torrent, checkOnly bool) {
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	files := swarmFiles(t.prio)
-	r := &torrentRun{cancel: cancel, files: files, filesKick: make(chan struct{}, 1)}
+	r := &torrentRun{cancel: cancel, files: files, filesKick: make(chan struct{}, 1), allowed: t.allowed}
 	announced := make(chan struct{})
 	spec := runSpec{
 		ih: t.ih, mi: t.mi, magnet: t.magnet, dir: t.dir, sources: t.sources, peers: t.peers,

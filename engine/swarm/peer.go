@@ -225,17 +225,22 @@ func (s *Swarm) greet(p *peer) {
 	if p.ext {
 		ms = append(ms, peerwire.Message{ID: peerwire.Extended, ExtID: 0, ExtPayload: s.extHandshakeLocked(p)})
 	}
+	var have bitfield.Bitfield
+	all := false
+	if s.pk != nil {
+		have, all = s.advertisedLocked()
+	}
 	switch {
 	case s.pk == nil:
 		if p.fast {
 			ms = append(ms, peerwire.Message{ID: peerwire.HaveNone})
 		}
-	case p.fast && s.pk.complete():
+	case p.fast && all:
 		ms = append(ms, peerwire.Message{ID: peerwire.HaveAll})
-	case p.fast && s.pk.have.Count() == 0:
+	case p.fast && have.Count() == 0:
 		ms = append(ms, peerwire.Message{ID: peerwire.HaveNone})
-	case s.pk.have.Count() > 0:
-		ms = append(ms, peerwire.Message{ID: peerwire.Bitfield, Bitfield: s.pk.have.Clone().Bytes()})
+	case have.Count() > 0:
+		ms = append(ms, peerwire.Message{ID: peerwire.Bitfield, Bitfield: have.Clone().Bytes()})
 	}
 	if p.dht && s.cfg.DHTPort > 0 {
 		ms = append(ms, peerwire.Message{ID: peerwire.Port, Port: uint16(s.cfg.DHTPort)})

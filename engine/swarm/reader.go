@@ -224,6 +224,15 @@ func (s *Swarm) onRequestLocked(p *peer, m peerwire.Message) error {
 	if p.amChoking || !s.pk.have.Has(i) {
 		return reject()
 	}
+	if !s.uploadAllowed(i) {
+		// Advertised once, now held back (RestrictUploads): refused
+		// without counting against the peer, which asked in good faith.
+		s.stats.refused++
+		if p.fast {
+			p.sendLocked(peerwire.Message{ID: peerwire.Reject, Index: m.Index, Begin: m.Begin, Length: m.Length})
+		}
+		return nil
+	}
 	if !p.q.upload(uploadReq{m.Index, m.Begin, m.Length}) {
 		return errSendBudget
 	}

@@ -15,6 +15,7 @@ type counters struct {
 	hashFails  int
 	banned     int
 	rejected   int // our requests that peers rejected
+	refused    int // peers' requests for pieces RestrictUploads does not allow
 	evicted    int // connections replaced by newcomers
 	rateDown   float64
 	rateUp     float64
@@ -37,6 +38,7 @@ type Stats struct {
 	HashFails    int
 	Banned       int
 	Rejected     int     // our requests that peers rejected
+	Refused      int     // peers' requests for pieces not allowed (RestrictUploads)
 	Evicted      int     // connections that gave their slot to a newcomer
 	RateDown     float64 // bytes per second
 	RateUp       float64
@@ -78,6 +80,7 @@ func (s *Swarm) Stats() Stats {
 		Uploaded:   s.stats.uploaded,
 		Wasted:     s.stats.wasted,
 		HashFails:  s.stats.hashFails,
+		Refused:    s.stats.refused,
 		Banned:     s.stats.banned,
 		Rejected:   s.stats.rejected,
 		Evicted:    s.stats.evicted,

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/bitfield"
@@ -104,6 +105,9 @@ type Swarm struct {
 	hashWG   sync.WaitGroup // this swarm's pieces queued or being verified
 	wg       sync.WaitGroup // this swarm's goroutines
 	fatal    chan error
+	// uploadMask is the set of pieces RestrictUploads allows (nil: all);
+	// the bitfield is never modified once stored.
+	uploadMask atomic.Pointer[bitfield.Bitfield]
 
 	// mu guards everything below it.
 	mu        sync.Mutex

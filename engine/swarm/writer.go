@@ -117,6 +117,9 @@ func (p *peer) readBatch(b *batch, data **[]byte) (int, error) {
 	buf := (*bp)[:0]
 	payload := 0
 	for _, u := range b.uploads {
+		if !p.s.uploadAllowed(int(u.index)) {
+			continue // restricted after it was queued: never read
+		}
 		buf = slices.Grow(buf, 13+int(u.length))
 		buf = peerwire.AppendPieceHeader(buf, u.index, u.begin, int(u.length))
 		start := len(buf)

@@ -29,7 +29,9 @@ network namespace the test made, never on the machine's own network.
   --peers h:p,h:p (connect to each, again every 5 s while not connected),
   --stay (keep seeding after DONE until --seconds end), --poll S (status
   poll interval, default 0.01), --progress S (print 'PROGRESS
-  <seconds> <bytes done> <peers>' every S seconds) and --wait-file PATH
+  <seconds> <bytes done> <peers>' every S seconds), --health S (print
+  'HEALTH <seconds> <pieces as 0/1> <total_failed_bytes> <hash_failed
+  alerts> <peers>' every S seconds, and once at DONE or TIMEOUT) and --wait-file PATH
   (once listening, wait until PATH exists before adding the torrent; the
   seconds of DONE count from then), --down-rate B/s and --up-rate B/s (the
   torrent's own limits, which apply to local peers too))
@@ -307,6 +309,7 @@ def cmd_download(a):
         h.connect_peer(hp(a.peer))
     listed = Listed(h, a.peers)
     progress = Progress(a.progress, t0)
+    health = Health(a.health, t0)
     end = t0 + a.seconds
     last_connect = time.time()
     first_peer = first_piece = False
@@ -327,19 +330,23 @@ def cmd_download(a):
             if a.flush and not flush(ses, h, 10):
                 print('TIMEOUT flushing the disk cache', flush=True)
                 return 1
+            health.poll(st, force=True)
             print('DONE %.3f s %d bytes' % (dt, st.total_wanted), flush=True)
             if a.stay:
                 stay(ses, end)
             return 0
         listed.poll()
         progress.poll(st)
+        health.poll(st)
         if a.peer and st.num_peers == 0 and time.time() - last_connect > 1:
             h.connect_peer(hp(a.peer))
             last_connect = time.time()
         for al in ses.pop_alerts():
             lsd_alert(al)
+            health.alert(al)
         time.sleep(a.poll)
     st = h.status()
+    health.poll(st, force=True)
     print('TIMEOUT progress %.3f peers %d' % (st.progress, st.num_peers), flush=True)
     return 1
 
@@ -377,6 +384,26 @@ class Progress:
         if self.every > 0 and time.time() - self.last >= self.every:
             self.last = time.time()
             print('PROGRESS %.3f %d %d' % (self.last - self.t0, st.total_wanted_done, st.num_peers), flush=True)
+
+
+class Health:
+    """Prints 'HEALTH <seconds> <pieces> <failed bytes> <hash fails>
+    <peers>' every --health seconds (0: never): the pieces libtorrent has
+    as a string of 0 and 1, its torrent_status.total_failed_bytes (bytes
+    of pieces that failed the hash check) and the hash_failed_alerts seen."""
+
+    def __init__(self, every, t0):
+        self.every, self.t0, self.last, self.fails = every, t0, 0, 0
+
+    def alert(self, al):
+        if isinstance(al, lt.hash_failed_alert):
+            self.fails += 1
+
+    def poll(self, st, force=False):
+        if self.every > 0 and (force or time.time() - self.last >= self.every):
+            self.last = time.time()
+            pieces = ''.join('1' if x else '0' for x in st.pieces) or '-'
+            print('HEALTH %.3f %s %d %d %d' % (self.last - self.t0, pieces, st.total_failed_bytes, self.fails, st.num_peers), flush=True)
 
 
 def wait_file(path, seconds):
@@ -584,6 +611,7 @@ def main():
     d.add_argument('--stay', action='store_true', help='keep seeding after DONE until --seconds end')
     d.add_argument('--poll', type=float, default=0.01, help='seconds between status polls')
     d.add_argument('--progress', type=float, default=0, help="print 'PROGRESS' lines every S seconds (0: never)")
+    d.add_argument('--health', type=float, default=0, help="print 'HEALTH' lines every S seconds (0: never)")
     d.add_argument('--wait-file', help='once listening, wait until this file exists before adding the torrent')
     s.add_argument('--print-uploads', action='store_true', help="print 'UPLOAD <piece> <block>' per block sent")
     d.add_argument('--flush', action='store_true', help='print DONE once the data is written to the files')

@@ -134,7 +134,8 @@ func (pk *picker) priority(i int) Priority {
 }
 
 // setPriorities sets each piece's priority (nil: all Normal). Pieces
-// being downloaded that are no longer wanted still complete.
+// being downloaded that are no longer wanted are the caller's to
+// abandon.
 func (pk *picker) setPriorities(prio []Priority) {
 	pk.prio = prio
 	pk.recount()
@@ -489,18 +490,37 @@ func (pk *picker) unrequest(b block) {
 	}
 }
 
+// abandon drops active piece i: its received blocks are lost, its memory
+// given back; outstanding requests for it are ignored when they come
+// back.
+func (pk *picker) abandon(i int) {
+	pp := pk.active[i]
+	if pp == nil {
+		return
+	}
+	pk.unlistOpen(pp)
+	delete(pk.active, i)
+	pk.release(pp)
+}
+
+// unlistOpen removes pp from open.
+func (pk *picker) unlistOpen(pp *partial) {
+	if !pp.inOpen {
+		return
+	}
+	for i, q := range pk.open {
+		if q == pp {
+			pk.open = append(pk.open[:i], pk.open[i+1:]...)
+			break
+		}
+	}
+	pp.inOpen = false
+}
+
 // finish moves a fully received piece from active to hashing.
 func (pk *picker) finish(pp *partial) {
 	delete(pk.active, pp.index)
-	if pp.inOpen {
-		for i, q := range pk.open {
-			if q == pp {
-				pk.open = append(pk.open[:i], pk.open[i+1:]...)
-				break
-			}
-		}
-		pp.inOpen = false
-	}
+	pk.unlistOpen(pp)
 	pk.hashing.Set(pp.index)
 	pk.nHash++
 	if pk.need.Has(pp.index) {

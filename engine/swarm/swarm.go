@@ -220,7 +220,8 @@ func (s *Swarm) setInfoLocked(info *metainfo.Info, raw []byte, c Content) error 
 
 // SetFilePriorities changes the priority of each file of the torrent
 // (in torrent order, pad files included; nil: all Normal). Pieces of
-// skipped files only are no longer requested; pieces of High files are
+// skipped files only are no longer requested (those being downloaded are
+// given up, their requests cancelled); pieces of High files are
 // requested first; partly kept pieces that lack bytes of a file wanted
 // now are downloaded again. OnHave is told the outcome. Before a magnet
 // link's metadata is known, the list is kept for when it is.
@@ -239,6 +240,7 @@ func (s *Swarm) SetFilePriorities(files []Priority) {
 		s.pk.dropPartial(i)
 	}
 	s.pk.setPriorities(s.layout.prio)
+	s.abandonSkippedLocked()
 	s.done = s.pk.done()
 	for _, p := range s.peers {
 		s.updateInterestLocked(p)

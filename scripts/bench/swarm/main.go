@@ -112,6 +112,18 @@
 // libtorrent's 84.6 (plain TCP 95.0; 86-89 in other runs of the day):
 // unchanged, for the reason below.
 //
+// What costs Swarmdrop most in the mixed swarm and the flash crowd is uTP
+// (measured the same evening by adding --no-utp to the Swarmdrop
+// leechers, which the benchmark does not do): ltpeer runs libtorrent
+// with uTP off, so libtorrent trades over TCP (BBR here, which ignores
+// random loss) while Swarmdrop's dialer prefers uTP (LEDBAT, which halves
+// its window on each loss, and costs twice the CPU in Go). Mixed swarm:
+// 46.3 and 46.9 s over uTP-first (libtorrent 45.3 and 45.7 s, 1.02x),
+// 35.8 s over TCP; flash crowd, Swarmdrop alone at load 20: 14.7 and 14.6
+// s over TCP with 7.8-8.9 s of client CPU, 15.5-17.9 s over uTP with
+// 16-18 s. The request queue change does not cause the mixed swarm's
+// slowdown: with 1.5 s for every peer it took 52.4 and 51.6 s.
+//
 // Every namespace gets the same sysctls (sysctls below), printed at the
 // start; both clients see the same links and the same TCP settings.
 package main

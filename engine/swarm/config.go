@@ -102,9 +102,11 @@ type Timing struct {
 	// RequestTimeout: a request unanswered this long goes to other peers
 	// and the peer gets a short queue (snubbed).
 	RequestTimeout time.Duration
-	// RequestQueueTime is how much of a peer's measured rate we keep
+	// RequestQueueTime is the most of a peer's measured rate we keep
 	// requested from it (within the request queue bounds and its reqq):
-	// enough to cover the round trip with room to spare.
+	// enough to cover the round trip with room to spare. Peers whose
+	// round trip the transport measures get less on short paths
+	// (queueSpan).
 	RequestQueueTime time.Duration
 	// MetadataTimeout: a metadata piece unanswered this long is asked of
 	// another peer; a peer that lets maxMetadataTimeouts pass is dropped.

@@ -8,7 +8,8 @@ import (
 
 // Request queue bounds: a peer gets at least minQueue requests outstanding
 // and at most maxQueue (and always fewer than it accepts, its reqq); in
-// between, enough for Timing.RequestQueueTime of its measured rate, so
+// between, enough for a span of its measured rate (queueSpan: 8 round
+// trips of the path, within 0.5 s and Timing.RequestQueueTime), so
 // that one fast peer fills the pipe (bandwidth x delay) and a slow one
 // does not hoard blocks. minQueue is added to the rate's share and is
 // small: with many peers, every block it reserves from a slow peer is one

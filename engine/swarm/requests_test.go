@@ -225,3 +225,19 @@ func TestRetryDelay(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueSpan(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct{ rtt, most, want time.Duration }{
+		{0, 1500 * ms, 1500 * ms},        // unknown: all of it
+		{10 * ms, 1500 * ms, 500 * ms},   // a short path: the floor
+		{100 * ms, 1500 * ms, 800 * ms},  // rttSpans round trips
+		{200 * ms, 1500 * ms, 1500 * ms}, // a long fat path: the whole span
+		{time.Second, 1500 * ms, 1500 * ms},
+		{10 * ms, 300 * ms, 300 * ms}, // never over the configured span
+	} {
+		if got := queueSpan(tc.rtt, tc.most); got != tc.want {
+			t.Errorf("queueSpan(%v, %v) = %v, want %v", tc.rtt, tc.most, got, tc.want)
+		}
+	}
+}

@@ -30,7 +30,8 @@ func (s *Swarm) onTick() {
 		down += p.rateDown
 		up += p.rateUp
 		t := s.cfg.Timing
-		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, prevDown, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, t.RequestQueueTime)
+		span := queueSpan(pathRTT(p.conn), t.RequestQueueTime)
+		p.maxReq, p.slowStart = nextQueue(p.maxReq, p.slowStart, prevDown, p.rateDown, now.Sub(p.lastBlock), t.RequestTimeout, span)
 		s.checkRequestsLocked(p, now)
 		s.fillRequestsLocked(p)
 		if s.cfg.Logf != nil {

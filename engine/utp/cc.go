@@ -24,15 +24,20 @@ const (
 	rtoGrain   = 10 * time.Millisecond
 )
 
-// rttEstimator is RFC 6298's smoothed round-trip time and its variation.
+// rttEstimator is RFC 6298's smoothed round-trip time and its variation,
+// and the lowest sample (the path's round trip without queuing).
 type rttEstimator struct {
 	srtt, rttvar time.Duration
+	min          time.Duration
 	samples      int
 }
 
 func (r *rttEstimator) add(d time.Duration) {
 	if d < 0 {
 		return
+	}
+	if r.samples == 0 || d < r.min {
+		r.min = d
 	}
 	if r.samples == 0 {
 		r.srtt, r.rttvar = d, d/2

@@ -8,6 +8,7 @@ import (
 // ConnStats is a snapshot of one connection.
 type ConnStats struct {
 	RTT        time.Duration // smoothed round-trip time (0 before a sample)
+	MinRTT     time.Duration // lowest round-trip sample (0 before one)
 	RTO        time.Duration // retransmission timeout
 	Delay      time.Duration // queuing delay our packets see, LEDBAT's measure
 	Window     int           // congestion window, bytes
@@ -28,12 +29,22 @@ type ConnStats struct {
 	Ignored                             uint64 // packets out of any window (stale, forged or misdirected)
 }
 
+// MinRTT returns the lowest round trip measured on the connection (0
+// before a sample): the path's delay without the queues our traffic
+// builds. The swarm sizes its request queue by it.
+func (c *Conn) MinRTT() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rtt.min
+}
+
 // Stats returns a snapshot of the connection's state and counters.
 func (c *Conn) Stats() ConnStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.st
 	st.RTT = c.rtt.srtt
+	st.MinRTT = c.rtt.min
 	st.RTO = c.rtt.rto()
 	st.Delay = c.cc.delay(0)
 	st.Window = int(c.cc.cwnd)

@@ -75,6 +75,55 @@
 // rate fell to 70 Mbit/s, and 3 s of rate instead of 1.5 s gained
 // nothing measurable (88 Mbit/s, within the noise).
 //
+// Why the libtorrent seeder bounds both downloaders (2 December, ss -tin
+// in the seeder's namespace during the runs): ltpeer runs libtorrent with
+// uTP off, so Swarmdrop's uTP attempt gets no answer and TCP connects
+// after the dialer's 1 s head start (Swarmdrop's first 10 % 5.8-6.9 s,
+// libtorrent's, which dials TCP at once, 6.3-7.1 s). The namespaces'
+// congestion control is BBR. libtorrent's upload leaves its socket short
+// of data now and then (it buffers at most 500 KiB above the socket), so
+// every round trip is marked application-limited and BBR never leaves
+// STARTUP: pacing and window gain 2.89 for the whole download, about
+// 5,000 packets in flight (2.9x bandwidth x delay) against a queue of one
+// bandwidth x delay, so the link drops a fifth of the seeder's packets
+// at its full queue (40-50 thousand per run), and retransmissions lost
+// in turn end in timeouts (a window of 4 packets seen mid-run). A source
+// that always has data (the plain TCP reference) leaves STARTUP and gets
+// 92-98 Mbit/s. The downloader cannot fix this: 2,000 requests
+// outstanding (31 MiB, libtorrent's reqq) changed nothing (85.0 Mbit/s;
+// the seeder's socket still ran dry with 11 of its 16 MiB of buffer
+// used); a receive window clamp (TCP_WINDOW_CLAMP) at 1.8x bandwidth x
+// delay, which would keep BBR's flight within the queue, is undone by
+// the kernel's receive autotuning, and SO_RCVBUF is capped by rmem_max,
+// which a namespace cannot raise.
+//
+// After the request queue became a span of 8 round trips (0.5-1.5 s of
+// rate) instead of 1.5 s for every peer (branch wan, RUNS=3, load
+// averages 8-20 from other work on the machine): flash crowd mean 16.4 s
+// against libtorrent's 18.2 s (0.90x; runs 15.5/17.4, 16.4/18.2,
+// 17.9/18.4, the last as the load rose), the Swarmdrop seeder 1.85
+// copies, every piece sent once 12.0-13.9 s after joining (libtorrent's
+// 15.8-16.7 s); Swarmdrop alone, the two queues alternating: mean 16.0,
+// 16.2, 15.2, 15.5 s against 18.0, 16.7, 17.1, 16.2 s with 1.5 s. The
+// Swarmdrop leechers and seeder use 16-18 s of CPU per run against
+// libtorrent's 9-10 s (uTP in Go against the kernel's TCP), so the ratio
+// worsens when the machine is busy (0.98x in a run at load 18-20). Long
+// fat link from the libtorrent seeder: steady 82.0 Mbit/s against
+// libtorrent's 84.6 (plain TCP 95.0; 86-89 in other runs of the day):
+// unchanged, for the reason below.
+//
+// What costs Swarmdrop most in the mixed swarm and the flash crowd is uTP
+// (measured the same evening by adding --no-utp to the Swarmdrop
+// leechers, which the benchmark does not do): ltpeer runs libtorrent
+// with uTP off, so libtorrent trades over TCP (BBR here, which ignores
+// random loss) while Swarmdrop's dialer prefers uTP (LEDBAT, which halves
+// its window on each loss, and costs twice the CPU in Go). Mixed swarm:
+// 46.3 and 46.9 s over uTP-first (libtorrent 45.3 and 45.7 s, 1.02x),
+// 35.8 s over TCP; flash crowd, Swarmdrop alone at load 20: 14.7 and 14.6
+// s over TCP with 7.8-8.9 s of client CPU, 15.5-17.9 s over uTP with
+// 16-18 s. The request queue change does not cause the mixed swarm's
+// slowdown: with 1.5 s for every peer it took 52.4 and 51.6 s.
+//
 // Every namespace gets the same sysctls (sysctls below), printed at the
 // start; both clients see the same links and the same TCP settings.
 package main

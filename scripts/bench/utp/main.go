@@ -32,6 +32,16 @@
 // so the goal is missed by 0.3 s, within the runs' spread; CPU ratio 0.33
 // (stack alone 0.92, 0.22). A RUNS=1 run gave 0.14 and 1.00 (32.6 against
 // 32.5 s). 1 % random loss makes single transfers vary a lot.
+//
+// Later the same day (branch wan, RUNS=3, load 5-21), two runs of the
+// emulated link: before the request queue change, engine 30.8 s (runs
+// 24.8-33.6), libtorrent 35.0 s (28.4-36.1): ratio 0.88; after it, engine
+// 32.9 s (31.9-33.0), libtorrent 28.9 s (28.8-32.3): ratio 1.14, the uTP
+// stack alone 1.06. The spread of single runs (up to 11 s) is the
+// sender's: libtorrent's LEDBAT halves its window on each loss, so the
+// rate follows the loss pattern, and the downloader only acknowledges
+// (each packet, with selective ACKs) and keeps requests queued (20-30
+// blocks, over a second of the rate). Loopback in the same run: 0.06.
 package main
 
 import (

@@ -130,7 +130,47 @@ func startSim(t *testing.T, count int) []simNode {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	settleSim(t, mn, nodes, deadline)
 	return nodes
+}
+
+// settleSim waits until the network is quiet: no packet waiting in an
+// inbox and no query awaiting its answer, twice in a row. A bootstrap
+// ends once its lookup has its K closest nodes, but the nodes it asked
+// add it to their tables only when their verification ping (BEP 5: only
+// nodes that answered enter a table) has been answered; a lookup started
+// before that finds a gap in their tables, and on a loaded machine those
+// pings are still on their way when the last bootstrap ends.
+func settleSim(t *testing.T, mn *memNet, nodes []simNode, deadline time.Time) {
+	t.Helper()
+	busy := func() (inbox, pending int) {
+		mn.mu.Lock()
+		for _, c := range mn.conns {
+			inbox += len(c.in)
+		}
+		mn.mu.Unlock()
+		for _, sn := range nodes {
+			pending += sn.n.rpc.len()
+		}
+		return inbox, pending
+	}
+	first := true
+	for quiet := 0; quiet < 2; {
+		inbox, pending := busy()
+		if inbox+pending > 0 {
+			if first {
+				t.Logf("after the last bootstrap: %d packets in inboxes, %d queries awaiting answers; waiting for them", inbox, pending)
+			}
+			quiet = 0
+		} else {
+			quiet++
+		}
+		first = false
+		if time.Now().After(deadline) {
+			t.Fatalf("the network did not quieten: %d packets in inboxes, %d queries awaiting answers", inbox, pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // trueClosest returns the k nodes closest to target, skipping exclude.
@@ -187,7 +227,13 @@ func TestSimulation(t *testing.T) {
 		target := randomID()
 		ctx, cancel := context.WithTimeout(context.Background(), simLookupTimeout)
 		defer cancel()
-		got, err := sn.n.lookup(ctx, target, krpc.MethodFindNode, nil)
+		st, err := sn.n.starts(ctx, target)
+		if err != nil {
+			t.Errorf("node %d: lookup: %v", i, err)
+			return
+		}
+		l := sn.n.newLookup(ipv4, target, krpc.MethodFindNode, nil, st[ipv4].nodes, st[ipv4].seeds)
+		got, err := l.run(ctx)
 		if err != nil {
 			t.Errorf("node %d: lookup: %v", i, err)
 			return
@@ -200,6 +246,7 @@ func TestSimulation(t *testing.T) {
 		if !slices.Equal(ids, want) {
 			misses.Add(1)
 			t.Logf("table:\n%s", sn.n.tables[ipv4].dump())
+			t.Logf("missed: %s", missedWhy(nodes, l, want, ids))
 			t.Errorf("node %d (%x, table %d): lookup of %x found\n%v\nwant\n%v", i, sn.n.ID(), sn.n.tables[ipv4].Len(), target[:4], shortIDs(ids), shortIDs(want))
 		}
 		queries.Add(1)
@@ -231,6 +278,51 @@ func TestSimulation(t *testing.T) {
 		}
 	})
 	t.Logf("%d get_peers lookups in %v; %d did not find the peer", count-1, time.Since(started), notFound.Load())
+}
+
+// missedWhy says, for each node of want that the lookup l did not
+// return, what the lookup knew of it and which tables hold it.
+func missedWhy(nodes []simNode, l *lookup, want, got []ID) string {
+	var sb strings.Builder
+	states := []string{"fresh", "waiting", "answered", "failed"}
+	for _, id := range want {
+		if slices.Contains(got, id) {
+			continue
+		}
+		var x simNode
+		for _, sn := range nodes {
+			if sn.n.ID() == id {
+				x = sn
+			}
+		}
+		fmt.Fprintf(&sb, "\n  %x at %v:", id[:3], x.addr)
+		if c := l.byAddr[x.addr]; c != nil {
+			fmt.Fprintf(&sb, " candidate %s (slow %v, after %v)", states[c.state], c.slow, time.Since(c.sentAt))
+		} else {
+			sb.WriteString(" never heard of")
+		}
+		var holders, answeredHolders []string
+		for _, c := range l.cands {
+			if c.state != answered {
+				continue
+			}
+			for _, sn := range nodes {
+				if sn.addr == c.Addr && sn.n.tables[ipv4].Has(x.addr) {
+					answeredHolders = append(answeredHolders, fmt.Sprintf("%x", c.ID[:3]))
+				}
+			}
+		}
+		for _, sn := range nodes {
+			if sn.n.tables[ipv4].Has(x.addr) {
+				id := sn.n.ID()
+				holders = append(holders, fmt.Sprintf("%x", id[:3]))
+			}
+		}
+		st := x.n.Stats()
+		fmt.Fprintf(&sb, " in %d tables (%v); of the %d nodes that answered, in the tables of %v; it rate-limited %d, left %d unanswered",
+			len(holders), holders, l.answers, answeredHolders, st.RateLimited, st.Unanswered)
+	}
+	return sb.String()
 }
 
 func shortIDs(ids []ID) []string {

@@ -174,10 +174,10 @@ func settleSim(t *testing.T, mn *memNet, nodes []simNode, deadline time.Time) {
 }
 
 // trueClosest returns the k nodes closest to target, skipping exclude.
-func trueClosest(nodes []simNode, target ID, k int, exclude ID) []ID {
+func trueClosest(nodes []simNode, target ID, k int, exclude ...ID) []ID {
 	var ids []ID
 	for _, sn := range nodes {
-		if id := ID(sn.n.ID()); id != exclude {
+		if id := ID(sn.n.ID()); !slices.Contains(exclude, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -208,8 +208,9 @@ func parallel(count, workers int, f func(i int)) {
 // TestSimulation runs 500 nodes in one process over an in-memory network
 // (100 under the race detector, which slows it several times over, so
 // that `go test -race` stays quick on two shared cores): every node finds
-// the true 8 closest nodes of a random target, and a peer announced from
-// one node is found by get_peers from every other node.
+// the true 8 closest nodes of a random target (but a node that no node
+// it asked could name: a routing-table gap, rare and bounded), and a peer
+// announced from one node is found by get_peers from every other node.
 func TestSimulation(t *testing.T) {
 	count := 500
 	if raceDetector {
@@ -220,7 +221,7 @@ func TestSimulation(t *testing.T) {
 	t.Logf("%d nodes joined in %v", count, time.Since(started))
 
 	started = time.Now()
-	var misses atomic.Int64
+	var misses, gapped atomic.Int64
 	var queries atomic.Int64
 	parallel(count, 16, func(i int) {
 		sn := nodes[i]
@@ -244,14 +245,33 @@ func TestSimulation(t *testing.T) {
 			ids = append(ids, c.ID)
 		}
 		if !slices.Equal(ids, want) {
-			misses.Add(1)
-			t.Logf("table:\n%s", sn.n.tables[ipv4].dump())
-			t.Logf("missed: %s", missedWhy(nodes, l, want, ids))
-			t.Errorf("node %d (%x, table %d): lookup of %x found\n%v\nwant\n%v", i, sn.n.ID(), sn.n.tables[ipv4].Len(), target[:4], shortIDs(ids), shortIDs(want))
+			// A node that none of the nodes the lookup asked would name is
+			// out of its reach: when fewer than K nodes share the target's
+			// prefix, the K-th closest lies in a subtree of which the
+			// nodes closer to the target each keep a full bucket (BEP 5:
+			// K nodes, the old ones kept), possibly all without it. The
+			// lookup must then return the closest nodes but that one.
+			gaps := unnamed(nodes, l, target, want, ids)
+			if len(gaps) > 0 && slices.Equal(ids, trueClosest(nodes, target, K, append(gaps, sn.n.ID())...)) {
+				gapped.Add(1)
+				t.Logf("node %d: lookup of %x: %d of the true %d closest in no table of the nodes it asked, within their %d closest (routing-table gap): %s",
+					i, target[:4], len(gaps), K, K, missedWhy(nodes, l, want, ids))
+			} else {
+				misses.Add(1)
+				t.Logf("table:\n%s", sn.n.tables[ipv4].dump())
+				t.Logf("missed: %s", missedWhy(nodes, l, want, ids))
+				t.Errorf("node %d (%x, table %d): lookup of %x found\n%v\nwant\n%v", i, sn.n.ID(), sn.n.tables[ipv4].Len(), target[:4], shortIDs(ids), shortIDs(want))
+			}
 		}
 		queries.Add(1)
 	})
-	t.Logf("%d find_node lookups in %v, %d missed the true 8 closest", queries.Load(), time.Since(started), misses.Load())
+	t.Logf("%d find_node lookups in %v, %d missed the true 8 closest, %d only a node no table they could use held",
+		queries.Load(), time.Since(started), misses.Load(), gapped.Load())
+	// Such gaps are rare (2 lookups in 1 of about 100 runs): a network
+	// where they are common has tables that do not hold their neighbours.
+	if g := gapped.Load(); g > int64(count/10) {
+		t.Errorf("%d of %d lookups met a routing-table gap; want at most %d", g, count, count/10)
+	}
 
 	// One node announces a peer; every other node must find it.
 	ih := randomID()
@@ -278,6 +298,35 @@ func TestSimulation(t *testing.T) {
 		}
 	})
 	t.Logf("%d get_peers lookups in %v; %d did not find the peer", count-1, time.Since(started), notFound.Load())
+}
+
+// unnamed returns the nodes of want missing from got that no node the
+// lookup l asked would have named in its reply: none has it among the K
+// closest to target of its table (the nodes a find_node reply holds).
+func unnamed(nodes []simNode, l *lookup, target ID, want, got []ID) []ID {
+	byAddr := map[netip.AddrPort]*Node{}
+	for _, sn := range nodes {
+		byAddr[sn.addr] = sn.n
+	}
+	var out []ID
+	for _, id := range want {
+		if slices.Contains(got, id) {
+			continue
+		}
+		named := false
+		for _, c := range l.cands {
+			if c.state != answered || byAddr[c.Addr] == nil {
+				continue
+			}
+			for _, x := range byAddr[c.Addr].tables[ipv4].Closest(target, K, false, time.Now()) {
+				named = named || x.ID == id
+			}
+		}
+		if !named {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // missedWhy says, for each node of want that the lookup l did not

@@ -36,8 +36,8 @@ type candidate struct {
 // Every query it sends costs the network, and most of a lookup's
 // queries in parallel are spent on the way to the target, where the
 // first answer makes the others' nodes obsolete. So while answers bring
-// nodes closer than the closest that answered, pathAlpha queries are in
-// flight; once an answer brings none (the lookup has reached the
+// new nodes closer than the closest that answered, pathAlpha queries are
+// in flight; once an answer brings none (the lookup has reached the
 // target's neighbourhood, whose K nodes must all be asked), alpha. In
 // both phases no node is asked while K nodes closer than it have answered
 // or are being asked: it could not be among the K closest unless one of
@@ -62,7 +62,7 @@ type lookup struct {
 	active    int // waiting and not slow
 	sent      int
 	answers   int
-	converged bool // an answer brought no node closer than the closest that answered
+	converged bool // an answer brought no new node closer than the closest that answered
 }
 
 // start is where a lookup in one family starts: nodes of its table and,
@@ -409,8 +409,8 @@ func (l *lookup) handle(r result) {
 	if l.fam == ipv6 {
 		own, other = other, own
 	}
-	// Progress: a new node closer than any that answered (this one
-	// included).
+	// Progress: a node not known before, closer than any that answered
+	// (this one included).
 	best := l.closestAnswered()
 	progress := false
 	for _, nc := range own {

@@ -160,17 +160,30 @@ func (n *Node) GetPeers(ctx context.Context, infoHash [20]byte, announcePort int
 // announce sends announce_peer to the nodes that gave a token and waits
 // for their answers; it returns how many accepted it.
 func (n *Node) announce(ctx context.Context, ih ID, port int, seed bool, nodes []*candidate) (int, error) {
+	return n.sendWithTokens(ctx, nodes, "accepted", func(c *candidate) krpc.Msg {
+		q := krpc.Msg{Q: krpc.MethodAnnouncePeer, A: krpc.Args{InfoHash: ih, Token: c.token, Port: port, Seed: seed}}
+		if port < 0 {
+			q.A.Port, q.A.ImpliedPort = 0, true
+		}
+		return q
+	}, nil)
+}
+
+// sendWithTokens sends the query that query makes for each node of nodes
+// that gave a token (announce_peer, BEP 44's put) and waits for their
+// answers; it returns how many accepted it (answered with a response),
+// and calls refused, unless nil, with the code of each error reply. When
+// none accepted, the error says no node gave a token, or that no node
+// did what (e.g. "stored") with the last failure; ctx's end returns what
+// was accepted by then, or ctx's error if nothing was.
+func (n *Node) sendWithTokens(ctx context.Context, nodes []*candidate, what string, query func(c *candidate) krpc.Msg, refused func(code int)) (int, error) {
 	out := make(chan result, len(nodes))
 	sent := 0
 	for _, c := range nodes {
 		if len(c.token) == 0 {
 			continue
 		}
-		q := krpc.Msg{Q: krpc.MethodAnnouncePeer, A: krpc.Args{InfoHash: ih, Token: c.token, Port: port, Seed: seed}}
-		if port < 0 {
-			q.A.Port, q.A.ImpliedPort = 0, true
-		}
-		if _, err := n.send(c.Addr, c.ID, q, func(r result) { out <- r }); err == nil {
+		if _, err := n.send(c.Addr, c.ID, query(c), func(r result) { out <- r }); err == nil {
 			sent++
 		}
 	}
@@ -187,6 +200,9 @@ func (n *Node) announce(ctx context.Context, ih ID, port int, seed bool, nodes [
 				lastErr = r.err
 			case r.msg.Y == krpc.KindError:
 				lastErr = r.msg.E
+				if refused != nil {
+					refused(r.msg.E.Code)
+				}
 			default:
 				ok++
 			}
@@ -200,7 +216,7 @@ func (n *Node) announce(ctx context.Context, ih ID, port int, seed bool, nodes [
 		}
 	}
 	if ok == 0 {
-		return 0, fmt.Errorf("no node accepted it: %w", lastErr)
+		return 0, fmt.Errorf("no node %s it: %w", what, lastErr)
 	}
 	return ok, nil
 }

@@ -202,50 +202,13 @@ func (n *Node) Put(ctx context.Context, it Item, opts PutOptions) (PutResult, er
 // those that hold a version) and waits for their answers; it returns how
 // many stored it, and counts refusals by code in refused.
 func (n *Node) putTo(ctx context.Context, it Item, cas *int64, nodes []*candidate, refused map[int]int) (int, error) {
-	out := make(chan result, len(nodes))
-	sent := 0
-	for _, c := range nodes {
-		if len(c.token) == 0 {
-			continue
-		}
+	return n.sendWithTokens(ctx, nodes, "stored", func(c *candidate) krpc.Msg {
 		q := krpc.Msg{Q: krpc.MethodPut, A: krpc.Args{Token: c.token, Item: it}}
 		if c.held {
 			q.A.CAS = cas
 		}
-		if _, err := n.send(c.Addr, c.ID, q, func(r result) { out <- r }); err == nil {
-			sent++
-		}
-	}
-	if sent == 0 {
-		return 0, errors.New("no node gave a token")
-	}
-	ok := 0
-	var lastErr error
-	for range sent {
-		select {
-		case r := <-out:
-			switch {
-			case r.err != nil:
-				lastErr = r.err
-			case r.msg.Y == krpc.KindError:
-				lastErr = r.msg.E
-				refused[r.msg.E.Code]++
-			default:
-				ok++
-			}
-		case <-ctx.Done():
-			if ok > 0 {
-				return ok, nil
-			}
-			return 0, ctx.Err()
-		case <-n.done:
-			return ok, ErrClosed
-		}
-	}
-	if ok == 0 {
-		return 0, fmt.Errorf("no node stored it: %w", lastErr)
-	}
-	return ok, nil
+		return q
+	}, func(code int) { refused[code]++ })
 }
 
 // itemSearch gathers the items of a get lookup's replies (both families)

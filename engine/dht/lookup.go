@@ -24,14 +24,25 @@ type candidate struct {
 	idKnown bool // false for bootstrap contacts until they answer
 	state   int
 	sentAt  time.Time
-	slow    bool   // waiting for longer than slowAfter: no longer counts against alpha
+	slow    bool   // waiting for longer than slowAfter: no longer counts against pathAlpha or alpha
 	token   []byte // from its get_peers or get reply
 	held    bool   // its get reply held an item, or a mutable item's seq (BEP 44)
 }
 
 // lookup is one iterative lookup (BEP 5): it asks the closest nodes it
-// knows for closer ones, alpha queries in flight, until the K closest
-// nodes have answered. It runs on its caller's goroutine.
+// knows for closer ones until the K closest nodes have answered. It runs
+// on its caller's goroutine.
+//
+// Every query it sends costs the network, and most of a lookup's
+// queries in parallel are spent on the way to the target, where the
+// first answer makes the others' nodes obsolete. So while answers bring
+// new nodes closer than the closest that answered, pathAlpha queries are
+// in flight; once an answer brings none (the lookup has reached the
+// target's neighbourhood, whose K nodes must all be asked), alpha. In
+// both phases no node is asked while K nodes closer than it have answered
+// or are being asked: it could not be among the K closest unless one of
+// them fails. A query unanswered after slowAfter frees its place for
+// another (its answer is still used if it comes).
 type lookup struct {
 	n         *Node
 	fam       family
@@ -51,6 +62,7 @@ type lookup struct {
 	active    int // waiting and not slow
 	sent      int
 	answers   int
+	converged bool // an answer brought no new node closer than the closest that answered
 }
 
 // start is where a lookup in one family starts: nodes of its table and,
@@ -215,13 +227,26 @@ func (n *Node) newLookup(f family, target ID, method string, onPeers func([]neti
 	return l
 }
 
-func (l *lookup) add(c krpc.NodeInfo, idKnown bool) {
+func (l *lookup) add(c krpc.NodeInfo, idKnown bool) bool {
 	if !usableAddr(c.Addr) || familyOf(c.Addr.Addr()) != l.fam || l.byAddr[c.Addr] != nil || idKnown && c.ID == l.n.ID() {
-		return
+		return false
 	}
 	x := &candidate{NodeInfo: c, idKnown: idKnown}
 	l.cands = append(l.cands, x)
 	l.byAddr[c.Addr] = x
+	return true
+}
+
+// closestAnswered returns the ID of the closest node that answered.
+func (l *lookup) closestAnswered() ID {
+	var best ID
+	found := false
+	for _, c := range l.cands {
+		if c.state == answered && c.idKnown && (!found || distanceCmp(c.ID, best, l.target) < 0) {
+			best, found = c.ID, true
+		}
+	}
+	return best
 }
 
 func (l *lookup) sort() {
@@ -281,12 +306,17 @@ func (l *lookup) run(ctx context.Context) ([]*candidate, error) {
 }
 
 // fill sends queries to the closest fresh candidates while fewer than
-// alpha are active, and reports whether the lookup is done: none of the
-// candidates closer than the K-th closest that answered is still to be
-// asked or waited for (slow queries aside).
+// pathAlpha (alpha once converged) are active and fewer than K closer
+// candidates have answered or are active, and reports whether the lookup
+// is done: none of the candidates closer than the K-th closest that
+// answered is still to be asked or waited for (slow queries aside).
 func (l *lookup) fill() (done bool) {
-	answeredSeen := 0
+	answeredSeen, ahead := 0, 0
 	pending := false
+	limit := pathAlpha
+	if l.converged {
+		limit = alpha
+	}
 	for _, c := range l.cands {
 		if answeredSeen >= K {
 			break
@@ -294,14 +324,21 @@ func (l *lookup) fill() (done bool) {
 		switch c.state {
 		case answered:
 			answeredSeen++
+			ahead++
 		case waiting:
-			pending = pending || !c.slow
+			if !c.slow {
+				pending = true
+				ahead++
+			}
 		case fresh:
 			if l.sent >= maxLookupQueries {
 				break
 			}
-			if l.active < alpha {
+			if l.active < limit && ahead < K {
 				l.ask(c)
+				if c.state == waiting {
+					ahead++
+				}
 			}
 			pending = pending || c.state != failed
 		}
@@ -372,8 +409,17 @@ func (l *lookup) handle(r result) {
 	if l.fam == ipv6 {
 		own, other = other, own
 	}
+	// Progress: a node not known before, closer than any that answered
+	// (this one included).
+	best := l.closestAnswered()
+	progress := false
 	for _, nc := range own {
-		l.add(nc, true)
+		if l.add(nc, true) && distanceCmp(nc.ID, best, l.target) < 0 {
+			progress = true
+		}
+	}
+	if !progress {
+		l.converged = true
 	}
 	if l.want != nil {
 		l.leak(other)

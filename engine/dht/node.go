@@ -139,7 +139,8 @@ type Config struct {
 const (
 	maxPacket          = 4096 // larger UDP payloads are dropped
 	maxValues          = 100  // peers in one get_peers reply
-	alpha              = 4    // queries in flight per lookup
+	pathAlpha          = 2    // queries in flight per lookup while its answers bring new closer nodes
+	alpha              = 4    // queries in flight per lookup once an answer brought none
 	maxLookupQueries   = 256  // queries one lookup may send
 	maxPending         = 4096 // our queries awaiting an answer
 	maxContactQueue    = 256  // AddContacts and AddPeerDHTPort entries waiting

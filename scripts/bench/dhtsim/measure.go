@@ -89,6 +89,19 @@ type lookupResult struct {
 	TableGood int // good nodes in the probe's table when the lookup started
 }
 
+// reached returns how many of the K closest live reachable nodes (the
+// oracle's) answered the lookup: a lookup that stops early sends fewer
+// queries, but misses some of them.
+func (r lookupResult) reached() int {
+	n := 0
+	for _, id := range r.Ideal.Closest {
+		if slices.Contains(r.Trace.answerers, id) {
+			n++
+		}
+	}
+	return n
+}
+
 // probe starts a fresh node that knows one contact and looks up a first
 // info hash at once (cold); once it has bootstrapped, it looks up a
 // second one (warm), then leaves.

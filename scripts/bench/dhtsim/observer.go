@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,10 +38,11 @@ type trace struct {
 	errors        int // KRPC error replies
 	queryLost     [causes]int
 	replyLost     [causes]int
-	firstPeersHop int   // hop of the first node whose answer held peers; 0: none
-	maxHop        int   // largest hop that answered
-	firstSent     int64 // when the first query left (network time); 0: none
-	lastAnswer    int64 // when the last answer arrived (network time); 0: none
+	firstPeersHop int       // hop of the first node whose answer held peers; 0: none
+	maxHop        int       // largest hop that answered
+	firstSent     int64     // when the first query left (network time); 0: none
+	lastAnswer    int64     // when the last answer arrived (network time); 0: none
+	answerers     []krpc.ID // IDs of the nodes that answered
 }
 
 // tail is how long a lookup that took done went on after its last
@@ -156,6 +158,7 @@ func (o *observer) received(b []byte, from netip.AddrPort, now int64) {
 		return
 	}
 	t.answered++
+	t.answerers = append(t.answerers, m.R.ID)
 	t.lastAnswer = now
 	t.maxHop = max(t.maxHop, hop)
 	if len(m.R.Values) > 0 && t.firstPeersHop == 0 {
@@ -168,7 +171,9 @@ func (o *observer) Trace(ih krpc.ID) trace {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if t := o.traces[ih]; t != nil {
-		return *t
+		c := *t
+		c.answerers = slices.Clone(t.answerers)
+		return c
 	}
 	return trace{}
 }

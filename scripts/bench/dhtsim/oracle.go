@@ -37,6 +37,7 @@ type ideal struct {
 	Queries   int // nodes asked, contact included
 	PathHops  int // asks before the first of the K closest (its hop is PathHops+1)
 	Completed bool
+	Closest   []krpc.ID // the K closest live reachable nodes: those a lookup must reach
 }
 
 func newOracle(ids []krpc.ID, seed uint64) *oracle {
@@ -105,7 +106,7 @@ func (o *oracle) lookup(start, target krpc.ID, fromContact bool) ideal {
 	}
 	asked := map[krpc.ID]bool{}
 	known := map[krpc.ID]bool{}
-	var res ideal
+	res := ideal{Closest: want}
 	learn := func(from krpc.ID) {
 		for _, id := range closest(o.table(from), target, dht.K) {
 			known[id] = true

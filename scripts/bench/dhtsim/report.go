@@ -83,6 +83,7 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 	}
 	var first, done, tails, queries, ideals, ratios, findNodes, hops, idealHops []float64
 	announced, found, failed, incomplete := 0, 0, 0, 0
+	reached, allReached := 0, 0
 	for _, x := range rs {
 		done = append(done, x.Done.Seconds())
 		tails = append(tails, x.Trace.tail(x.Done).Seconds())
@@ -105,6 +106,10 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 			idealHops = append(idealHops, float64(x.Ideal.PathHops+1))
 			ideals = append(ideals, float64(x.Ideal.Queries))
 			ratios = append(ratios, float64(x.Trace.queries)/float64(x.Ideal.Queries))
+			reached += x.reached()
+			if x.reached() == len(x.Ideal.Closest) {
+				allReached++
+			}
 		} else {
 			incomplete++
 		}
@@ -134,6 +139,10 @@ func writeKind(w io.Writer, title string, rs []lookupResult, goals bool) {
 		row("ideal hops to the first of the K closest", idealHops, "%.0f", "")
 	}
 	row("find_node queries meanwhile (bootstrap)", findNodes, "%.0f", "")
+	if n := len(ratios); n > 0 {
+		fmt.Fprintf(w, "  the %d closest live reachable nodes that answered: %.2f on average; all of them in %d of %d lookups\n",
+			8, float64(reached)/float64(n), allReached, n)
+	}
 	fmt.Fprintf(w, "  announced peer found in %d of %d lookups of announced info hashes; %d lookups failed", found, announced, failed)
 	if incomplete > 0 {
 		fmt.Fprintf(w, "; the oracle did not complete %d", incomplete)
@@ -195,7 +204,7 @@ func (r *report) writeCSV(path string) error {
 		return err
 	}
 	cw := csv.NewWriter(f)
-	cw.Write([]string{"kind", "announced", "found", "first_peer_s", "done_s", "get_peers", "answered", "unanswered", "ideal", "ideal_path_hops", "first_peers_hop", "max_hop", "find_node", "table_good", "tail_s", "error"})
+	cw.Write([]string{"kind", "announced", "found", "first_peer_s", "done_s", "get_peers", "answered", "unanswered", "ideal", "ideal_path_hops", "first_peers_hop", "max_hop", "find_node", "table_good", "tail_s", "reached", "error"})
 	for _, x := range r.results {
 		kind := "cold"
 		if x.Warm {
@@ -210,7 +219,7 @@ func (r *report) writeCSV(path string) error {
 			strconv.Itoa(x.Trace.queries), strconv.Itoa(x.Trace.answered), strconv.Itoa(x.Trace.unanswered()),
 			strconv.Itoa(x.Ideal.Queries), strconv.Itoa(x.Ideal.PathHops),
 			strconv.Itoa(x.Trace.firstPeersHop), strconv.Itoa(x.Trace.maxHop),
-			strconv.Itoa(x.FindNodes), strconv.Itoa(x.TableGood), fmt.Sprintf("%.3f", x.Trace.tail(x.Done).Seconds()), errText})
+			strconv.Itoa(x.FindNodes), strconv.Itoa(x.TableGood), fmt.Sprintf("%.3f", x.Trace.tail(x.Done).Seconds()), strconv.Itoa(x.reached()), errText})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

@@ -57,9 +57,11 @@ bench-dht:
 # mixed swarm, flash crowd), Swarmdrop vs libtorrent (issue 17). Needs root;
 # stops by itself within 15 minutes; writes bench-swarm.png. LEECHERS is the
 # flash crowd's size (the issue's 20 needs a machine with cores to spare).
+# SWARM_FLAGS adds the program's flags (e.g. -cases mixed -lt-utp).
 LEECHERS ?= 10
+SWARM_FLAGS ?=
 bench-swarm:
-	$(GO) run ./scripts/bench/swarm -runs $(RUNS) -leechers $(LEECHERS)
+	$(GO) run ./scripts/bench/swarm -runs $(RUNS) -leechers $(LEECHERS) $(SWARM_FLAGS)
 
 # bench-hostile: a seeder's memory, CPU and a real download next to each attack (issue 13).
 bench-hostile:

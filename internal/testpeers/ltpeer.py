@@ -75,6 +75,9 @@ cache_flushed_alert); the time it reports is still that of completion.
 --utp (seed, download) makes peer connections use uTP only (BEP 29): TCP
 is off both ways, uTP on both ways (on the UDP port of the same number);
 then 'PEERCONN ip:port utp|tcp' is printed for each new peer connection.
+--utp-too (seed, download) keeps TCP on and turns uTP on as well, as
+libtorrent does by default (it then prefers uTP for outgoing connections).
+It prints no 'PEERCONN' lines (they cost a poll of every peer).
 """
 import argparse, os, sys, tempfile, time
 import libtorrent as lt
@@ -85,7 +88,7 @@ def endpoint(ip, port):
     return ('[%s]:%d' if ':' in ip else '%s:%d') % (ip, port)
 
 
-def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing='', utp=False):
+def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_interval=0, outgoing='', utp=False, utp_too=False):
     s = {
         'upload_rate_limit': upload_limit,
         'listen_interfaces': endpoint(ip, port),
@@ -103,6 +106,8 @@ def session(port, ip, dht_boot=None, dht=True, upload_limit=0, lsd=False, lsd_in
     }
     if lsd_interval:
         s['local_service_announce_interval'] = lsd_interval
+    if utp_too:
+        s.update({'enable_incoming_utp': True, 'enable_outgoing_utp': True})
     if utp:
         s.update({'enable_incoming_tcp': False, 'enable_outgoing_tcp': False,
                   'enable_incoming_utp': True, 'enable_outgoing_utp': True})
@@ -244,7 +249,7 @@ def report_conns(h, seen):
 
 
 def cmd_seed(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), upload_limit=a.rate, lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp, utp_too=a.utp_too)
     lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
@@ -294,7 +299,7 @@ def lsd_alert(al):
 
 
 def cmd_download(a):
-    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp)
+    ses = session(a.port, a.ip, a.dht, dht=bool(a.dht), lsd=a.lsd, lsd_interval=a.lsd_interval, outgoing=outgoing(a), utp=a.utp, utp_too=a.utp_too)
     lean(ses, a)
     peers = PeerPrinter(a.print_peers)
     wait_listen(ses)
@@ -634,6 +639,7 @@ def main():
         p.add_argument('--bind-outgoing', action='store_true', help='outgoing connections from --ip too')
         p.add_argument('--print-peers', action='store_true', help="print peers' client names")
         p.add_argument('--utp', action='store_true', help='peer connections over uTP only (TCP off)')
+        p.add_argument('--utp-too', action='store_true', help="uTP as well as TCP (libtorrent's defaults)")
         p.add_argument('--no-pex', action='store_true', help="ignore the peers PEX (ut_pex) tells of")
     for p in (s, d, h, m):
         p.add_argument('--port', type=int, required=True)

@@ -48,6 +48,9 @@ func (b *bench) startSeeder(n *network, i int, c client, ct content, xdg string,
 	if c == libtorrent {
 		args := []string{b.ltpeer, "seed", ct.torrent, ct.dir, "--port", fmt.Sprint(peerPort), "--ip", n.ip(i),
 			"--check", "--lean", "--seconds", "7200"}
+		if *ltUTP {
+			args = append(args, "--utp-too")
+		}
 		if counting {
 			args = append(args, "--print-uploads")
 		}
@@ -130,6 +133,9 @@ func (b *bench) startLeecher(n *network, i int, c client, ct content, base, goFi
 			"--seconds", fmt.Sprint(int(timeout.Seconds()))}
 		if stay {
 			args = append(args, "--stay")
+		}
+		if *ltUTP {
+			args = append(args, "--utp-too")
 		}
 		l.p, err = n.start(i, label, nil, benchkit.Python, args...)
 		return l, err

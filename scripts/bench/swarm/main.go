@@ -148,6 +148,7 @@ var (
 	leechers = flag.Int("leechers", 10, "leechers of the flash crowd (the issue asks 20: see the package comment)")
 	pngPath  = flag.String("png", "bench-swarm.png", "where the plot goes")
 	verbose  = flag.Bool("v", false, "print what each link did in each run")
+	ltUTP    = flag.Bool("lt-utp", false, "run libtorrent with uTP on as well as TCP, its own defaults (ltpeer --utp-too); by default libtorrent runs TCP only")
 	debugDir = flag.String("debug", "", "a folder for every leecher's output, Swarmdrop's debugging lines included (diagnosis)")
 )
 

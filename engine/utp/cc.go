@@ -6,14 +6,26 @@ import (
 
 // Congestion control: LEDBAT as BEP 29 and libtorrent run it. The window
 // grows while the one-way queuing delay our packets see stays under the
-// target, shrinks when it is over, halves on loss and drops to one packet
-// on a timeout.
+// target, shrinks when it is over, and drops to one packet on a timeout.
+// A loss halves it when the queuing delay is near the target or unknown,
+// but takes only a fifth off while the delay is under randomLossDelay: a
+// queue that drops packets fills first, and LEDBAT has seen that as delay
+// before the loss, so a loss with the queue nearly empty is most likely
+// the path's random loss (radio, a busy router), which halving would
+// answer with half the rate and no relief (issue 17: links of 0-1 % loss
+// against the kernel's BBR). Either cut comes at most once per
+// lossReduceEvery and once per window of packets (send.go's lossLocked),
+// so the decrease stays multiplicative and a shallow queue that drops
+// before delay shows still brings the window down within a few round
+// trips.
 const (
-	targetDelay     = 100 * time.Millisecond
-	gainBytes       = 3000 // most the window grows in one round trip at zero delay
-	lossReduceEvery = 100 * time.Millisecond
-	delayBuckets    = 10 // minutes of history for the base delay
-	minDelaySamples = 120
+	targetDelay      = 100 * time.Millisecond
+	gainBytes        = 3000 // most the window grows in one round trip at zero delay
+	lossReduceEvery  = 100 * time.Millisecond
+	randomLossDelay  = targetDelay / 4
+	randomLossFactor = 0.8
+	delayBuckets     = 10 // minutes of history for the base delay
+	minDelaySamples  = 120
 )
 
 // Retransmission timer per RFC 6298, with uTP's 500 ms floor.
@@ -206,14 +218,19 @@ func (c *congestion) onAck(acked, inflight int, delay time.Duration, saturated b
 	c.cwnd = min(max(c.cwnd+gain, float64(mss)), c.maxWindow)
 }
 
-// onLoss halves the window, at most once per lossReduceEvery, and ends
-// slow start.
+// onLoss cuts the window, at most once per lossReduceEvery, and ends slow
+// start: by randomLossFactor while the last queuing delay samples are
+// under randomLossDelay, by half otherwise (see the constants).
 func (c *congestion) onLoss(now time.Time, mss int) bool {
 	if now.Before(c.nextLoss) {
 		return false
 	}
 	c.nextLoss = now.Add(lossReduceEvery)
-	c.cwnd = max(c.cwnd/2, float64(mss))
+	factor := 0.5
+	if c.nrec > 0 && c.delay(0) < randomLossDelay {
+		factor = randomLossFactor
+	}
+	c.cwnd = max(c.cwnd*factor, float64(mss))
 	if c.slowStart {
 		c.ssthresh = c.cwnd
 		c.slowStart = false

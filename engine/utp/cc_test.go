@@ -43,3 +43,45 @@ func TestMinRTT(t *testing.T) {
 		}
 	}
 }
+
+// TestLossResponse checks that a loss with the queue nearly empty (random
+// loss) takes a fifth off the window, one with queuing delay near the
+// target or none measured yet halves it, a second loss within
+// lossReduceEvery changes nothing, and a timeout leaves one packet.
+func TestLossResponse(t *testing.T) {
+	const mss, wnd = 1000, 100000
+	now := time.Unix(1000, 0)
+	ms := uint32(time.Millisecond / time.Microsecond)
+	cases := []struct {
+		name  string
+		delay []uint32 // queuing delays sampled before the loss, ms (the first is the base)
+		want  float64
+	}{
+		{"no samples", nil, wnd / 2},
+		{"empty queue", []uint32{0, 5, 10, 20}, wnd * randomLossFactor},
+		{"just under the threshold", []uint32{0, 24, 40, 30}, wnd * randomLossFactor},
+		{"filling queue", []uint32{0, 30, 40, 35}, wnd / 2},
+		{"near the target", []uint32{0, 90, 95, 90}, wnd / 2},
+		{"over the target", []uint32{0, 150, 140, 160}, wnd / 2},
+	}
+	for _, tc := range cases {
+		c := newCongestion(mss, 1<<20)
+		c.cwnd = wnd
+		for i, d := range tc.delay {
+			c.sample(7_000_000+d*ms, now.Add(time.Duration(i)*time.Millisecond))
+		}
+		if !c.onLoss(now, mss) || c.cwnd != tc.want || c.slowStart {
+			t.Errorf("%s: window %v (slow start %v), want %v", tc.name, c.cwnd, c.slowStart, tc.want)
+		}
+		if c.onLoss(now.Add(lossReduceEvery/2), mss) || c.cwnd != tc.want {
+			t.Errorf("%s: second loss within %v cut the window to %v", tc.name, lossReduceEvery, c.cwnd)
+		}
+		if !c.onLoss(now.Add(lossReduceEvery), mss) || c.cwnd >= tc.want {
+			t.Errorf("%s: loss after %v left the window at %v", tc.name, lossReduceEvery, c.cwnd)
+		}
+		c.onTimeout(mss)
+		if c.cwnd != mss || !c.slowStart {
+			t.Errorf("%s: after a timeout window %v, slow start %v", tc.name, c.cwnd, c.slowStart)
+		}
+	}
+}

@@ -118,8 +118,12 @@ func (m *mainWindow) askQuit(down, up int, host bool) {
 	if up > 0 {
 		what = append(what, plural(up, "torrent")+" seeding to peers")
 	}
-	text := widget.NewLabel(fmt.Sprintf("%s. Quitting stops %s; they go on at the next start.",
-		capitalize(strings.Join(what, " and ")), map[bool]string{true: "it", false: "them"}[down+up == 1]))
+	stops := "them; they go on"
+	if down+up == 1 {
+		stops = "it; it goes on"
+	}
+	text := widget.NewLabel(fmt.Sprintf("%s. Quitting stops %s at the next start.",
+		capitalize(strings.Join(what, " and ")), stops))
 	text.Wrapping = fyne.TextWrapWord
 	k := &dialogKeys{}
 	again := newKeyCheck(k, "Don't ask again", nil)

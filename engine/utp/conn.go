@@ -92,6 +92,7 @@ type Conn struct {
 	lastSend     time.Time
 	scratch      []byte
 	sackBuf      [maxSACKBytes]byte
+	batch        sendBatch // packets of one flush, sent together
 
 	st ConnStats
 }

@@ -1,6 +1,7 @@
 package udpmux
 
 import (
+	"net"
 	"net/netip"
 	"syscall"
 	"unsafe"
@@ -35,4 +36,42 @@ func (d Dual) WriteSegments(b []byte, size int, addr netip.AddrPort) error {
 		return err
 	}
 	return m.WriteSegments(b, size, addr)
+}
+
+// udpGRO is the UDP_GRO socket option and control message type.
+const udpGRO = 104
+
+// enableGRO asks the kernel to hand over packets of one flow that arrive
+// together as one buffer (UDP generic receive offload): one read for a
+// burst of uTP packets. It reports whether the kernel agreed.
+func enableGRO(conn *net.UDPConn) bool {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_UDP, udpGRO, 1)
+	}); err != nil {
+		return false
+	}
+	return serr == nil
+}
+
+// groSize returns the size of the packets coalesced in a buffer read
+// (every one but the last, which may be shorter) from the control
+// messages of the read, or 0 if the buffer is one packet.
+func groSize(oob []byte) int {
+	for len(oob) >= syscall.CmsgLen(0) {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < syscall.CmsgLen(0) || l > len(oob) {
+			return 0
+		}
+		if h.Level == syscall.IPPROTO_UDP && h.Type == udpGRO && l >= syscall.CmsgLen(4) {
+			return int(*(*int32)(unsafe.Pointer(&oob[syscall.CmsgLen(0)])))
+		}
+		oob = oob[min(len(oob), syscall.CmsgSpace(l-syscall.CmsgLen(0))):]
+	}
+	return 0
 }

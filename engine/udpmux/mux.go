@@ -61,6 +61,7 @@ type Mux struct {
 	utp   atomic.Pointer[Handler]
 	dht   *dhtConn
 	v4    bool          // the socket is IPv4 only
+	gro   bool          // reads may return several packets (UDP GRO)
 	stop  atomic.Bool   // Serve is ending
 	done  chan struct{} // closed when Serve returns
 	serve atomic.Bool
@@ -99,6 +100,7 @@ func New(conn *net.UDPConn, cfg Config) *Mux {
 	if err := allowFragments(conn, m.v4); err != nil {
 		m.logf("udpmux: %v", err)
 	}
+	m.gro = enableGRO(conn)
 	if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
 		m.logf("udpmux: setting the receive buffer: %v", err)
 	}

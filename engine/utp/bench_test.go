@@ -14,7 +14,7 @@ import (
 
 // benchSocket serves a uTP socket on a new loopback UDP socket through a
 // udpmux, as the engine does, with no tap, until the benchmark ends.
-func benchSocket(b *testing.B) (*Socket, netip.AddrPort) {
+func benchSocket(b testing.TB) (*Socket, netip.AddrPort) {
 	b.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

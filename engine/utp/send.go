@@ -164,7 +164,9 @@ func (c *Conn) flushPacketsLocked(now time.Time) {
 		payload := payloadBuf(n)
 		c.unsent.Read(payload)
 		c.sentData = true
-		c.sendNewLocked(&outPacket{typ: TypeData, seq: c.seqNr, payload: payload, probe: probe}, now)
+		p := newOutPacket()
+		p.typ, p.seq, p.payload, p.probe = TypeData, c.seqNr, payload, probe
+		c.sendNewLocked(p, now)
 		if n < full {
 			c.nagleActive, c.nagleSeq = true, c.seqNr-1
 		}
@@ -277,7 +279,7 @@ func (c *Conn) ackedLocked(p *outPacket, now time.Time, minRTT *time.Duration) i
 	if c.nagleActive && p.seq == c.nagleSeq {
 		c.nagleActive = false
 	}
-	freePayload(p.payload)
+	freeOutPacket(p)
 	return n
 }
 

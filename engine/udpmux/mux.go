@@ -6,6 +6,11 @@
 // and without a copy; anything else is dropped and counted. Writes from
 // both go straight to the socket.
 //
+// On Linux the socket reads with UDP GRO (a burst of one flow's packets
+// comes in one read and is split again here) and WriteSegments sends a
+// burst of same-size packets in one call (UDP GSO): the kernel walks its
+// stack once per burst rather than once per packet, most of uTP's CPU.
+//
 // A Mux is built by New and read by Serve; its methods are safe for
 // concurrent use.
 package udpmux

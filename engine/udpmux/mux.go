@@ -6,6 +6,11 @@
 // and without a copy; anything else is dropped and counted. Writes from
 // both go straight to the socket.
 //
+// On Linux the socket reads with UDP GRO (a burst of one flow's packets
+// comes in one read and is split again here) and WriteSegments sends a
+// burst of same-size packets in one call (UDP GSO): the kernel walks its
+// stack once per burst rather than once per packet, most of uTP's CPU.
+//
 // A Mux is built by New and read by Serve; its methods are safe for
 // concurrent use.
 package udpmux
@@ -61,6 +66,7 @@ type Mux struct {
 	utp   atomic.Pointer[Handler]
 	dht   *dhtConn
 	v4    bool          // the socket is IPv4 only
+	gro   bool          // reads may return several packets (UDP GRO)
 	stop  atomic.Bool   // Serve is ending
 	done  chan struct{} // closed when Serve returns
 	serve atomic.Bool
@@ -99,6 +105,7 @@ func New(conn *net.UDPConn, cfg Config) *Mux {
 	if err := allowFragments(conn, m.v4); err != nil {
 		m.logf("udpmux: %v", err)
 	}
+	m.gro = enableGRO(conn)
 	if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
 		m.logf("udpmux: setting the receive buffer: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // readBatch reads every packet waiting on the socket without blocking,
-// dispatching each, tells the uTP handler when the socket is drained, and
+// dispatching each (a read coalesced by GRO holds several), tells the uTP handler when the socket is drained, and
 // waits for more; it returns on an error or when the mux stops.
 func (m *Mux) readBatch(buf []byte) error {
 	rc, err := m.conn.SyscallConn()
@@ -16,9 +16,20 @@ func (m *Mux) readBatch(buf []byte) error {
 		return err
 	}
 	var readErr error
+	var oob [64]byte
 	err = rc.Read(func(fd uintptr) bool {
 		for !m.stop.Load() {
-			n, sa, err := syscall.Recvfrom(int(fd), buf, 0)
+			var n, oobn, seg int
+			var sa syscall.Sockaddr
+			var err error
+			if m.gro {
+				n, oobn, _, sa, err = syscall.Recvmsg(int(fd), buf, oob[:], 0)
+				if err == nil {
+					seg = groSize(oob[:oobn])
+				}
+			} else {
+				n, sa, err = syscall.Recvfrom(int(fd), buf, 0)
+			}
 			switch err {
 			case nil:
 			case syscall.EAGAIN:
@@ -30,8 +41,18 @@ func (m *Mux) readBatch(buf []byte) error {
 				readErr = err
 				return true
 			}
-			if from := addrPort(sa); from.IsValid() {
+			from := addrPort(sa)
+			if !from.IsValid() {
+				continue
+			}
+			if seg <= 0 || seg >= n {
 				m.dispatch(buf[:n], from)
+				continue
+			}
+			for b := buf[:n]; len(b) > 0; { // packets coalesced by GRO
+				p := b[:min(seg, len(b))]
+				b = b[len(p):]
+				m.dispatch(p, from)
 			}
 		}
 		return true

@@ -113,6 +113,20 @@ type outPacket struct {
 	probe      bool // a path MTU probe (sent with don't-fragment)
 }
 
+// outPacketPool holds the records of packets no longer in flight.
+var outPacketPool = sync.Pool{New: func() any { return new(outPacket) }}
+
+// newOutPacket returns a zero packet record.
+func newOutPacket() *outPacket { return outPacketPool.Get().(*outPacket) }
+
+// freeOutPacket returns p and its payload to their pools: p was taken
+// out of the ring, and nothing refers to it any more.
+func freeOutPacket(p *outPacket) {
+	freePayload(p.payload)
+	*p = outPacket{}
+	outPacketPool.Put(p)
+}
+
 // outRing holds the packets in flight, indexed by sequence number. Its
 // size is a power of two that grows up to maxOutRing; the range of live
 // sequence numbers is always smaller than its size.

@@ -92,6 +92,7 @@ type Conn struct {
 	lastSend     time.Time
 	scratch      []byte
 	sackBuf      [maxSACKBytes]byte
+	batch        sendBatch // packets of one flush, sent together
 
 	st ConnStats
 }
@@ -334,7 +335,7 @@ func (c *Conn) dieLocked(err error) {
 	c.dead.Store(true)
 	for seq := c.ackedSeq + 1; seq != c.seqNr; seq++ {
 		if p := c.out.remove(seq); p != nil {
-			freePayload(p.payload)
+			freeOutPacket(p)
 		}
 	}
 	c.out = outRing{}

@@ -17,6 +17,12 @@
 // small writes, path MTU discovery by probing (no ICMP needed), FIN,
 // RESET, keep-alives, and connect, idle and linger time-outs.
 //
+// Cost: the packets one flush lets out leave in one segmented send when
+// the Transport is a SegmentWriter (udpmux on Linux: UDP GSO), packet
+// records and payloads are pooled, and acknowledgements wait until the
+// socket is drained (or 16 packets). BenchmarkLoopback reports the CPU
+// time per MiB moved.
+//
 // Hardening: a SYN creates no state. It is answered with one packet no
 // larger than itself whose sequence number is a keyed hash of the request
 // (a cookie); the connection exists only once the initiator's next packet

@@ -31,20 +31,30 @@ func (c *Conn) writeLocked(h Header, payload []byte, df bool, now time.Time) (in
 		h.SACK = c.sackLocked()
 		c.needAck, c.unackedPkts = false, 0
 	}
+	c.lastSend = now
+	c.st.PacketsSent++
+	if !df && c.batch.add(c.s.seg, h, payload) {
+		return len(c.batch.buf) - c.batch.start, nil
+	}
+	c.sendBatchLocked() // what the flush gathered goes first
 	if c.scratch == nil {
 		c.scratch = make([]byte, 0, 2048)
 	}
 	b := h.Append(c.scratch[:0])
 	b = append(b, payload...)
 	c.scratch = b[:0]
-	c.lastSend = now
-	c.st.PacketsSent++
 	var err error
 	if df {
 		err = c.s.sendDF(b, c.remote)
 	} else {
 		err = c.s.send(b, c.remote)
 	}
+	c.sendErrLocked(err)
+	return len(b), err
+}
+
+// sendErrLocked handles the outcome of a send.
+func (c *Conn) sendErrLocked(err error) {
 	switch {
 	case err == nil || errors.Is(err, syscall.EMSGSIZE):
 	case errors.Is(err, net.ErrClosed):
@@ -53,7 +63,6 @@ func (c *Conn) writeLocked(h Header, payload []byte, df bool, now time.Time) (in
 		c.sendFailed = true // once per connection: the packet counts as lost
 		c.s.logf("utp: %v: sending: %v", c, err)
 	}
-	return len(b), err
 }
 
 // sendSynLocked sends (or sends again) the SYN of a dial.
@@ -92,8 +101,16 @@ func (c *Conn) payloadSize() int { return c.mtu.size - HeaderLen }
 func (c *Conn) window() int { return min(int(c.cc.cwnd), int(c.peerWnd)) }
 
 // flushLocked sends what the windows allow: timed-out packets first, then
-// new data, then the FIN once everything written is out.
+// new data, then the FIN once everything written is out. The packets of
+// one flush leave together (see sendBatch).
 func (c *Conn) flushLocked(now time.Time) {
+	c.batch.on = c.s.seg != nil && !c.batch.broken
+	c.flushPacketsLocked(now)
+	c.batch.on = false
+	c.sendBatchLocked()
+}
+
+func (c *Conn) flushPacketsLocked(now time.Time) {
 	if c.state != stateConnected {
 		return
 	}
@@ -147,7 +164,9 @@ func (c *Conn) flushLocked(now time.Time) {
 		payload := payloadBuf(n)
 		c.unsent.Read(payload)
 		c.sentData = true
-		c.sendNewLocked(&outPacket{typ: TypeData, seq: c.seqNr, payload: payload, probe: probe}, now)
+		p := newOutPacket()
+		p.typ, p.seq, p.payload, p.probe = TypeData, c.seqNr, payload, probe
+		c.sendNewLocked(p, now)
 		if n < full {
 			c.nagleActive, c.nagleSeq = true, c.seqNr-1
 		}
@@ -260,7 +279,7 @@ func (c *Conn) ackedLocked(p *outPacket, now time.Time, minRTT *time.Duration) i
 	if c.nagleActive && p.seq == c.nagleSeq {
 		c.nagleActive = false
 	}
-	freePayload(p.payload)
+	freeOutPacket(p)
 	return n
 }
 

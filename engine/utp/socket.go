@@ -100,6 +100,7 @@ type Socket struct {
 	cfg    Config
 	tr     Transport
 	df     DontFragmenter // nil when the transport cannot set the bit
+	seg    SegmentWriter  // nil when the transport cannot send segments
 	logf   func(string, ...any)
 	epoch  time.Time
 	cookie cookieKey
@@ -164,6 +165,7 @@ func New(cfg Config) (*Socket, error) {
 		resets:  tokenBucket{rate: 200, burst: 50},
 	}
 	s.df, _ = cfg.Transport.(DontFragmenter)
+	s.seg, _ = cfg.Transport.(SegmentWriter)
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
 	}

@@ -315,13 +315,19 @@ func (s *Swarm) cancelOthersLocked(got *peer, b block) {
 			continue
 		}
 		if _, ok := q.requests[b]; ok {
-			delete(q.requests, b)
 			if pp != nil {
 				pp.inflight[b.begin/BlockSize]--
 			}
-			q.sendLocked(peerwire.Message{ID: peerwire.Cancel, Index: uint32(b.piece), Begin: uint32(b.begin), Length: uint32(blockLenOf(pp, b))})
+			s.cancelLocked(q, b, pp)
 		}
 	}
+}
+
+// cancelLocked withdraws our outstanding request b (of piece pp, nil when
+// no longer active) from p: forgotten here, a cancel sent.
+func (s *Swarm) cancelLocked(p *peer, b block, pp *partial) {
+	delete(p.requests, b)
+	p.sendLocked(peerwire.Message{ID: peerwire.Cancel, Index: uint32(b.piece), Begin: uint32(b.begin), Length: uint32(blockLenOf(pp, b))})
 }
 
 func blockLenOf(pp *partial, b block) int {

@@ -1,7 +1,5 @@
 package swarm
 
-import "github.com/swarmdrop/swarmdrop/engine/peerwire"
-
 // abandonSkippedLocked gives up the pieces being downloaded that hold no
 // byte of a wanted file any more: their outstanding requests are
 // cancelled at every peer and their received blocks and memory let go,
@@ -23,12 +21,9 @@ func (s *Swarm) abandonSkippedLocked() {
 	}
 	for _, p := range s.peers {
 		for b := range p.requests {
-			pp, ok := gone[b.piece]
-			if !ok {
-				continue
+			if pp, ok := gone[b.piece]; ok {
+				s.cancelLocked(p, b, pp)
 			}
-			delete(p.requests, b)
-			p.sendLocked(peerwire.Message{ID: peerwire.Cancel, Index: uint32(b.piece), Begin: uint32(b.begin), Length: uint32(pp.blockLen(b.begin / BlockSize))})
 		}
 	}
 	for i := range gone {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -263,54 +262,7 @@ func transports(conns []PeerStatus) string {
 // announced over IPv6. It connects to us over IPv6 and uTP, and
 // downloads everything within 60 s, byte-identical.
 func TestTransmissionFindsUsThroughDHT6(t *testing.T) {
-	src := t.TempDir()
-	content := filepath.Join(src, "set") // no empty file: Transmission does not create those
-	testpeers.RandomFile(t, filepath.Join(content, "a.bin"), 1_500_001, 1)
-	testpeers.RandomFile(t, filepath.Join(content, "sub", "b.bin"), 300_000, 2)
-	data, mi := mktorrent(t, content, 15)
-	ih := mi.InfoHash.String()
-	ns := testpeers.NewNetns(t, "sd6")
-	// Transmission opens its IPv6 UDP socket (DHT, uTP) only with an
-	// address in 2000::/3.
-	ns.AddGlobalIPv6(t)
-	nodes := startDHTNodes(t, ns.HostIP6, 11)
-	var contacts []string
-	for _, a := range nodes {
-		contacts = append(contacts, a.String())
-	}
-
-	e := testEngine(t, Config{DownloadDir: src, Bind: ns.HostIP6, Bootstrap: contacts})
-	port := e.testPort(t)
-	if _, err := e.AddTorrent(data, AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f := follow(t, e, ih)
-	f.waitState(t, StateSeeding, 30*time.Second)
-	deadline := time.Now().Add(30 * time.Second)
-	for f.status().DHT.IPv6.Announced == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("our seeder did not announce to the IPv6 DHT within 30 s: %+v", f.status().DHT)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-
-	dst := t.TempDir()
-	start := time.Now()
-	self := netip.AddrPortFrom(netip.MustParseAddr(ns.HostIP6), uint16(port))
-	tr := testpeers.StartTransmissionDHT(t, ns, dst, map[string]any{"utp-enabled": true, "bind-address-ipv6": ns.NSIP6},
-		append([]netip.AddrPort{self}, nodes...))
-	tr.Add(t, data, ih)
-	tr.WaitDone(t, ih, 60*time.Second-time.Since(start))
-	t.Logf("Transmission found us through the IPv6 DHT and downloaded %d bytes in %v",
-		mi.Info.TotalLength, time.Since(start).Round(10*time.Millisecond))
-	sameTree(t, content, filepath.Join(dst, "set"))
-	conns := f.seen(ns.NSIP6)
-	onlyTransport(t, "Transmission", conns, "IPv6", "uTP")
-	for _, c := range conns {
-		if c.Source != "incoming" {
-			t.Fatalf("connection %s from Transmission has source %q: we dialed it", c.Addr, c.Source)
-		}
-	}
+	transmissionFindsUsThroughDHT(t, true)
 }
 
 // TestPEXAdded6ToLibtorrent: the other way round. We download from a
@@ -318,7 +270,6 @@ func TestTransmissionFindsUsThroughDHT6(t *testing.T) {
 // learns of that seeder from our PEX ("added6": its address is IPv6) and
 // connects to it. Neither libtorrent has a DHT, and the seeder ignores
 // PEX (so it cannot learn of the downloader from us and dial it first).
-// Our PEX goes out once a minute: this takes up to a minute.
 func TestPEXAdded6ToLibtorrent(t *testing.T) {
 	src := t.TempDir()
 	content := testContent(t, src, "pex", 300_000)

@@ -28,18 +28,9 @@ func TestFollowerSeedsOldVersionUntilNew(t *testing.T) {
 	testpeers.RandomFile(t, filepath.Join(root, "old.bin"), 100_000, 2)
 	testpeers.RandomFile(t, filepath.Join(root, "sub", "gone.bin"), 60_000, 3)
 	testpeers.RandomFile(t, filepath.Join(root, "edited.bin"), 50_000, 4)
-	pub := testEngine(t, Config{StateDir: t.TempDir(), Bootstrap: []string{router}, MaxUploadRate: 150_000})
-	folCfg := Config{StateDir: t.TempDir(), Bootstrap: []string{router}, DownloadDir: t.TempDir(),
-		Timing: Timing{FollowCheck: time.Second}}
-	fol := testEngine(t, folCfg)
-
-	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
-	p1 := waitPubEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
-	if _, err := fol.Follow(p1.Link, AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitState(t, fol, p1.InfoHash, StateSeeding, 120*time.Second)
-	dest := filepath.Join(folCfg.DownloadDir, "set")
+	pf := publishAndFollow(t, router, root, 150_000)
+	pub, fol, p1 := pf.pub, pf.fol, pf.v1
+	dest := filepath.Join(pf.folDir, "set")
 	sameTree(t, root, dest)
 	writeFile(t, filepath.Join(dest, "notes.txt"), []byte("mine"))
 	// The user adds to edited.bin (its first bytes, still version 1's,
@@ -65,7 +56,7 @@ func TestFollowerSeedsOldVersionUntilNew(t *testing.T) {
 		}
 	}
 	testpeers.RandomFile(t, filepath.Join(root, "new.bin"), 1_500_000, 5)
-	req = pub.Publish(PublishRequest{Path: root, Nodes: router})
+	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
 	p2 := waitPubEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
 	if p2.Version != 2 {
 		t.Fatalf("second publication %+v", p2)
@@ -216,4 +207,33 @@ func TestSupersedeAndUnfollow(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "a.bin")); err != nil {
 		t.Fatalf("the previous version's file: %v", err)
 	}
+}
+
+// publishedFollow is a publication of a new publisher engine followed by
+// a new follower engine (see publishAndFollow).
+type publishedFollow struct {
+	pub, fol *Engine
+	folDir   string    // the follower's download folder
+	id       string    // the follow's id
+	v1       Published // version 1
+}
+
+// publishAndFollow publishes root from a new publisher (its upload capped
+// at upCap bytes/s, 0: none) and follows the link from a new follower
+// that checks for versions every second, both on router's DHT; it returns
+// once the follower seeds version 1.
+func publishAndFollow(t *testing.T, router, root string, upCap int64) publishedFollow {
+	t.Helper()
+	pf := publishedFollow{folDir: t.TempDir()}
+	pf.pub = testEngine(t, Config{StateDir: t.TempDir(), Bootstrap: []string{router}, MaxUploadRate: upCap})
+	pf.fol = testEngine(t, Config{StateDir: t.TempDir(), Bootstrap: []string{router}, DownloadDir: pf.folDir,
+		Timing: Timing{FollowCheck: time.Second}})
+	req := pf.pub.Publish(PublishRequest{Path: root, Nodes: router})
+	pf.v1 = waitPubEvent(t, pf.pub, 60*time.Second, func(p Published) bool { return p.Request == req })
+	var err error
+	if pf.id, err = pf.fol.Follow(pf.v1.Link, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, pf.fol, pf.v1.InfoHash, StateSeeding, 120*time.Second)
+	return pf
 }

@@ -45,17 +45,8 @@ func TestFollowerOverlapNoHashFails(t *testing.T) {
 	testpeers.RandomFile(t, filepath.Join(root, "c.bin"), 2_000_000, 2)
 	// The publisher's upload is capped so that version 2's c.bin takes
 	// ~13 s to reach the follower: the overlap.
-	pub := testEngine(t, Config{StateDir: t.TempDir(), Bootstrap: []string{router}, MaxUploadRate: 150_000})
-	folCfg := Config{StateDir: t.TempDir(), Bootstrap: []string{router}, DownloadDir: t.TempDir(),
-		Timing: Timing{FollowCheck: time.Second}}
-	fol := testEngine(t, folCfg)
-
-	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
-	p1 := waitPubEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
-	if _, err := fol.Follow(p1.Link, AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitState(t, fol, p1.InfoHash, StateSeeding, 120*time.Second)
+	pf := publishAndFollow(t, router, root, 150_000)
+	pub, fol, p1 := pf.pub, pf.fol, pf.v1
 	mi, err := metainfo.Parse(p1.Torrent)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +101,7 @@ func TestFollowerOverlapNoHashFails(t *testing.T) {
 	testpeers.RandomFile(t, filepath.Join(root, "c.bin"), 2_000_000, 3)
 	drain()
 	atPublish := last
-	req = pub.Publish(PublishRequest{Path: root, Nodes: router})
+	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
 	p2 := waitPubEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
 	waitBoth(t, fol, p1.InfoHash, p2.InfoHash, 60*time.Second)
 	waitState(t, fol, p2.InfoHash, StateSeeding, 120*time.Second)

@@ -19,18 +19,8 @@ func TestAddFilesToPublication(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "photos")
 	testpeers.RandomFile(t, filepath.Join(root, "a.bin"), 300_000, 1)
 	testpeers.RandomFile(t, filepath.Join(root, "b.bin"), 100_000, 2)
-	pub := testEngine(t, Config{StateDir: t.TempDir(), Bootstrap: []string{router}})
-	folCfg := Config{StateDir: t.TempDir(), Bootstrap: []string{router}, DownloadDir: t.TempDir(),
-		Timing: Timing{FollowCheck: time.Second}}
-	fol := testEngine(t, folCfg)
-
-	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
-	p1 := waitPubEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
-	id, err := fol.Follow(p1.Link, AddOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitState(t, fol, p1.InfoHash, StateSeeding, 120*time.Second)
+	pf := publishAndFollow(t, router, root, 0)
+	pub, fol, p1, id := pf.pub, pf.fol, pf.v1, pf.id
 
 	drop := t.TempDir()
 	testpeers.RandomFile(t, filepath.Join(drop, "c.bin"), 120_000, 3)
@@ -38,14 +28,14 @@ func TestAddFilesToPublication(t *testing.T) {
 	if err := publish.CopyInto(root, []string{filepath.Join(drop, "c.bin"), filepath.Join(drop, "more")}, false); err != nil {
 		t.Fatal(err)
 	}
-	req = pub.Publish(PublishRequest{Path: root, Nodes: router})
+	req := pub.Publish(PublishRequest{Path: root, Nodes: router})
 	p2 := waitPubEvent(t, pub, 60*time.Second, func(p Published) bool { return p.Request == req })
 	if p2.Version != 2 || p2.Link != p1.Link {
 		t.Fatalf("after the drop: %+v", p2)
 	}
 	u := waitPubEvent(t, fol, 60*time.Second, func(u Updated) bool { return u.Publication == id && u.Version == 2 })
 	ts := waitState(t, fol, u.InfoHash, StateSeeding, 120*time.Second)
-	sameTree(t, root, filepath.Join(folCfg.DownloadDir, "photos"))
+	sameTree(t, root, filepath.Join(pf.folDir, "photos"))
 	added := int64(120_000 + 80_000)
 	pl := ts.PieceLength
 	most := (120_000+pl-1)/pl*pl + (80_000+pl-1)/pl*pl

@@ -20,11 +20,18 @@ func benchSocket(b testing.TB) (*Socket, netip.AddrPort) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn := pc.(*net.UDPConn)
+	return serveMuxed(b, pc.(*net.UDPConn))
+}
+
+// serveMuxed serves a uTP socket on conn through a udpmux, as the engine
+// does (no tap), until the test or benchmark ends; it returns once the
+// socket serves.
+func serveMuxed(tb testing.TB, conn *net.UDPConn) (*Socket, netip.AddrPort) {
+	tb.Helper()
 	m := udpmux.New(conn, udpmux.Config{})
 	s, err := New(Config{Transport: m})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	m.SetUTP(s)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -32,7 +39,7 @@ func benchSocket(b testing.TB) (*Socket, netip.AddrPort) {
 	wg.Add(2)
 	go func() { defer wg.Done(); s.Serve(ctx) }()
 	go func() { defer wg.Done(); m.Serve(ctx) }()
-	b.Cleanup(func() { cancel(); wg.Wait(); conn.Close() })
+	tb.Cleanup(func() { cancel(); wg.Wait(); conn.Close() })
 	for !s.serving.Load() {
 		time.Sleep(time.Millisecond)
 	}

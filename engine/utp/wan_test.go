@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/swarmdrop/swarmdrop/engine/udpmux"
 	"github.com/swarmdrop/swarmdrop/internal/linkem"
 	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
@@ -35,22 +34,7 @@ func startUDPIn(t *testing.T, topo *linkem.Topology, i int) (*Socket, netip.Addr
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := udpmux.New(conn, udpmux.Config{})
-	s, err := New(Config{Transport: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.SetUTP(s)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.Serve(ctx) }()
-	go func() { defer wg.Done(); m.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait(); conn.Close() })
-	for !s.serving.Load() {
-		time.Sleep(time.Millisecond)
-	}
-	return s, conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return serveMuxed(t, conn)
 }
 
 // startLTIn runs ltpeer.py in host i of topo until the test ends.

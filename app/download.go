@@ -34,6 +34,7 @@ type transferFlags struct {
 	peers            stringList
 	noDHT, noUPnP    bool
 	noUTP            bool
+	preferUTP        bool
 	noLSD            bool
 	seed, jsonOut    bool
 	ignoreSpace      bool
@@ -58,6 +59,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
 	fs.BoolVar(&f.noUTP, "no-utp", false, "connect to peers over TCP only, not uTP")
+	fs.BoolVar(&f.preferUTP, "prefer-utp", false, "dial peers over uTP first (default: TCP first, uTP when TCP fails)")
 	fs.BoolVar(&f.noLSD, "no-lsd", false, "no local peer discovery: do not announce the torrent on the LAN (default: the settings' choice)")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")
@@ -104,7 +106,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	boot := append(nodeStrings(settings.Contacts()), nodeStrings(extra)...)
 	e, err := engine.New(engine.Config{
 		StateDir: paths.StateDir, DownloadDir: f.dir, Port: f.port, Bind: f.bind,
-		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoUTP: f.noUTP || !settings.UTP,
+		Bootstrap: boot, NoDHT: f.noDHT, NoUPnP: f.noUPnP || !settings.UPnP, NoUTP: f.noUTP || !settings.UTP, PreferUTP: f.preferUTP,
 		NoLSD:          f.noLSD || !settings.LSD,
 		MaxConnections: settings.MaxConnections, SnapshotEvery: 100 * time.Millisecond,
 		MaxDownloadRate: settings.MaxDownloadRate, MaxUploadRate: settings.MaxUploadRate,

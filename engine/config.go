@@ -28,6 +28,11 @@ type Config struct {
 	NoUPnP bool
 	NoUTP  bool
 	NoLSD  bool
+	// PreferUTP dials peers over uTP first, as libtorrent and
+	// Transmission do; by default TCP goes first and uTP joins after
+	// Timing.DialHeadStart, or at once when TCP fails or the peer closes
+	// it at the handshake (see peerDialer).
+	PreferUTP bool
 	// MaxConnections bounds peer connections over all torrents (default 200).
 	MaxConnections int
 	// MaxDownloadRate and MaxUploadRate in bytes per second; 0 = no limit.
@@ -76,9 +81,10 @@ type Timing struct {
 	// FollowCheck is the interval between two lookups of a new version
 	// of a followed publication (15 min).
 	FollowCheck time.Duration
-	// UTPHeadStart is how long an outgoing uTP connection attempt runs
-	// alone before a TCP attempt races it (1 s).
-	UTPHeadStart time.Duration
+	// DialHeadStart is how long an outgoing connection attempt over the
+	// first transport (TCP, or uTP with Config.PreferUTP) runs alone
+	// before one over the other races it (1 s).
+	DialHeadStart time.Duration
 }
 
 // withDefaults returns tm with every zero field set to its default.
@@ -98,6 +104,6 @@ func (tm Timing) withDefaults() Timing {
 	set(&tm.Handshake, 10*time.Second)
 	set(&tm.Ping, 5*time.Second)
 	set(&tm.FollowCheck, 15*time.Minute)
-	set(&tm.UTPHeadStart, time.Second)
+	set(&tm.DialHeadStart, time.Second)
 	return tm
 }

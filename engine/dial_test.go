@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,21 +67,111 @@ func tcpListener(t *testing.T, addr string) net.Listener {
 	return l
 }
 
-// TestDialPrefersUTP: a peer listening on both gets a uTP connection.
-func TestDialPrefersUTP(t *testing.T) {
-	ours, _ := startUTPOn(t, "127.0.0.1:0")
-	theirs, at := startUTPOn(t, "127.0.0.1:0")
-	tcpListener(t, at.String()) // same port number for TCP
+// utpAcceptor accepts and holds uTP connections on sock until the test
+// ends.
+func utpAcceptor(t *testing.T, sock *utp.Socket) {
 	go func() {
 		for {
-			c, err := theirs.Accept()
+			c, err := sock.Accept()
 			if err != nil {
 				return
 			}
 			t.Cleanup(func() { c.Close() })
 		}
 	}()
-	d := newPeerDialer(ours, time.Second)
+}
+
+// dialOnce dials at with d and returns the connection's network ("tcp"
+// or "udp") and how long it took.
+func dialOnce(t *testing.T, d *peerDialer, at string) (string, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	c.Close()
+	return c.RemoteAddr().Network(), took
+}
+
+// TestDialPrefersTCP: a peer listening on both gets a TCP connection by
+// default, a uTP one with preferUTP.
+func TestDialPrefersTCP(t *testing.T) {
+	ours, _ := startUTPOn(t, "127.0.0.1:0")
+	theirs, at := startUTPOn(t, "127.0.0.1:0")
+	tcpListener(t, at.String()) // same port number for TCP
+	utpAcceptor(t, theirs)
+	if got, _ := dialOnce(t, newPeerDialer(ours, time.Second, false), at.String()); got != "tcp" {
+		t.Fatalf("connected over %s, want TCP", got)
+	}
+	d := newPeerDialer(ours, time.Second, true)
+	if got, _ := dialOnce(t, d, at.String()); got != "udp" {
+		t.Fatalf("with preferUTP connected over %s, want uTP", got)
+	}
+	if !d.firstUTP(at) {
+		t.Fatal("uTP won but the address is no longer dialed over uTP first")
+	}
+}
+
+// TestDialFallsBackToTCP: with preferUTP, a peer with no uTP gets a TCP
+// connection once the head start has passed, and is then dialed over TCP
+// first.
+func TestDialFallsBackToTCP(t *testing.T) {
+	ours, _ := startUTPOn(t, "127.0.0.1:0")
+	l := tcpListener(t, "127.0.0.1:0")
+	at := l.Addr().(*net.TCPAddr).AddrPort()
+	const headStart = 300 * time.Millisecond
+	d := newPeerDialer(ours, headStart, true)
+	if got, took := dialOnce(t, d, at.String()); took < headStart || got != "tcp" {
+		t.Fatalf("connected over %s after %v, want TCP after the %v head start", got, took, headStart)
+	}
+	if d.firstUTP(at) {
+		t.Fatal("TCP won but the address is still dialed over uTP first")
+	}
+	if got, took := dialOnce(t, d, at.String()); took >= headStart || got != "tcp" {
+		t.Fatalf("second dial: over %s after %v, want TCP at once", got, took)
+	}
+}
+
+// TestDialFallsBackToUTP: a peer refusing TCP gets a uTP connection at
+// once, without waiting for the head start.
+func TestDialFallsBackToUTP(t *testing.T) {
+	ours, _ := startUTPOn(t, "127.0.0.1:0")
+	theirs, at := startUTPOn(t, "127.0.0.1:0")
+	utpAcceptor(t, theirs)
+	d := newPeerDialer(ours, 5*time.Second, false)
+	if got, took := dialOnce(t, d, at.String()); took >= time.Second || got != "udp" {
+		t.Fatalf("connected over %s after %v, want uTP at once", got, took)
+	}
+	if !d.firstUTP(at) {
+		t.Fatal("uTP won but the address is not dialed over uTP first")
+	}
+}
+
+// TestDialRefusedAtHandshake: a peer that accepts TCP and closes it at
+// once (libtorrent with TCP turned off) is dialed again over uTP first.
+func TestDialRefusedAtHandshake(t *testing.T) {
+	ours, _ := startUTPOn(t, "127.0.0.1:0")
+	theirs, at := startUTPOn(t, "127.0.0.1:0")
+	utpAcceptor(t, theirs)
+	l, err := net.Listen("tcp4", at.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	d := newPeerDialer(ours, 5*time.Second, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := d.DialContext(ctx, "tcp", at.String())
@@ -88,41 +179,22 @@ func TestDialPrefersUTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if c.RemoteAddr().Network() != "udp" {
-		t.Fatalf("connected over %s, want uTP", c.RemoteAddr().Network())
+	if c.RemoteAddr().Network() != "tcp" {
+		t.Fatalf("first dial over %s, want TCP", c.RemoteAddr().Network())
 	}
-	if d.utpFailed(at) {
-		t.Fatal("uTP won but the address is remembered as TCP only")
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the peer sent a byte")
 	}
-}
-
-// TestDialFallsBackToTCP: a peer with no uTP gets a TCP connection once
-// the head start has passed, and is then dialed over both at once.
-func TestDialFallsBackToTCP(t *testing.T) {
-	ours, _ := startUTPOn(t, "127.0.0.1:0")
-	l := tcpListener(t, "127.0.0.1:0")
-	at := l.Addr().(*net.TCPAddr).AddrPort()
-	const headStart = 300 * time.Millisecond
-	d := newPeerDialer(ours, headStart)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", at.String())
-	if err != nil {
-		t.Fatal(err)
+	if !d.Refused(c) {
+		t.Fatal("Refused does not ask to dial again")
 	}
-	c.Close()
-	if took := time.Since(start); took < headStart || c.RemoteAddr().Network() != "tcp" {
-		t.Fatalf("connected over %s after %v, want TCP after the %v head start", c.RemoteAddr().Network(), took, headStart)
+	if got, took := dialOnce(t, d, at.String()); took >= time.Second || got != "udp" {
+		t.Fatalf("after the refusal: over %s after %v, want uTP at once", got, took)
 	}
-	if !d.utpFailed(at) {
-		t.Fatal("TCP won but the address is not remembered")
+	tcpOnly := newPeerDialer(nil, time.Second, false)
+	if tcpOnly.Refused(c) {
+		t.Fatal("a dialer without uTP asks to dial again")
 	}
-	c, err = d.DialContext(ctx, "tcp", at.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
 }
 
 // TestDialNothingListens: both attempts fail, and the error names both.
@@ -131,7 +203,7 @@ func TestDialNothingListens(t *testing.T) {
 	l := tcpListener(t, "127.0.0.1:0")
 	at := l.Addr().String()
 	l.Close()
-	d := newPeerDialer(ours, 100*time.Millisecond)
+	d := newPeerDialer(ours, 100*time.Millisecond, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	c, err := d.DialContext(ctx, "tcp", at)
@@ -139,16 +211,18 @@ func TestDialNothingListens(t *testing.T) {
 		c.Close()
 		t.Fatal("connected to nothing")
 	}
-	t.Logf("error: %v", err)
+	if msg := err.Error(); !strings.Contains(msg, "TCP:") || !strings.Contains(msg, "uTP:") {
+		t.Fatalf("error %q does not name both transports", msg)
+	}
 }
 
-// TestNoUTPMemoryBounded: the addresses remembered as TCP only never
-// exceed maxNoUTP, however many there are.
-func TestNoUTPMemoryBounded(t *testing.T) {
-	d := newPeerDialer(nil, time.Second)
-	for i := range 3 * maxNoUTP {
-		d.rememberNoUTP(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881), true)
-		if n := len(d.noUTP); n > maxNoUTP {
+// TestDialWinnersBounded: the addresses whose winning transport is
+// remembered never exceed maxWinners, however many there are.
+func TestDialWinnersBounded(t *testing.T) {
+	d := newPeerDialer(nil, time.Second, false)
+	for i := range 3 * maxWinners {
+		d.remember(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881), true)
+		if n := len(d.winners); n > maxWinners {
 			t.Fatalf("%d addresses remembered after %d", n, i+1)
 		}
 	}

@@ -130,8 +130,8 @@ func TestPEXAdded6FromLibtorrent(t *testing.T) {
 //
 // uTP: its uTP on (its default) and addresses in 2001:db8::/32, since
 // Transmission 3.00 opens its IPv6 UDP socket (uTP, DHT) only when it has
-// an address in 2000::/3; we dial uTP first, so both transfers run over
-// uTP. TCP: a unique local address (fd5d::/16) and its uTP off: TCP.
+// an address in 2000::/3; we dial uTP first (Config.PreferUTP), so both
+// transfers run over uTP. TCP: a unique local address (fd5d::/16) and its uTP off: TCP.
 func TestTransmissionOverIPv6(t *testing.T) {
 	t.Run("uTP", func(t *testing.T) { transmissionOverIPv6(t, true) })
 	t.Run("TCP", func(t *testing.T) { transmissionOverIPv6(t, false) })
@@ -164,6 +164,7 @@ func transmissionOverIPv6(t *testing.T, utp bool) {
 	engine := func(t *testing.T, cfg Config) *Engine {
 		t0 := time.Now()
 		cfg.Bind = ns.HostIP6
+		cfg.PreferUTP = utp
 		cfg.Logf = func(f string, a ...any) {
 			t.Logf("%v "+f, append([]any{time.Since(t0).Round(time.Millisecond)}, a...)...)
 		}

@@ -85,7 +85,7 @@ func (e *Engine) startNetwork(ctx context.Context) (*network, error) {
 			return nil, err
 		}
 	}
-	n.dial = newPeerDialer(nil, e.timing.UTPHeadStart)
+	n.dial = newPeerDialer(nil, e.timing.DialHeadStart, e.cfg.PreferUTP)
 	n.setUTP(!e.cfg.NoUTP)
 	n.nat = nat.NewService(nat.Config{
 		Port:        n.port,

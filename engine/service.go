@@ -149,6 +149,7 @@ func (s *service) serve(ctx context.Context, children *sync.WaitGroup, announcer
 	}
 	if spec.dial != nil {
 		cfg.Dial = spec.dial.DialContext
+		cfg.Refused = spec.dial.Refused
 	}
 	if spec.dht != nil {
 		cfg.DHTPort = spec.port

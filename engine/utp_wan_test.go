@@ -23,9 +23,9 @@ var wanLink = linkem.Link{Delay: 50 * time.Millisecond, Loss: 0.01}
 // sockets keep their namespace whichever goroutine uses them later.
 // Outgoing TCP dials would not be made there but from the test's own
 // namespace (whose default route leaves the machine), so they are refused
-// before they open a socket; a test using this also keeps
-// Timing.UTPHeadStart long so that the dialer does not try TCP at all
-// while uTP works.
+// before they open a socket; a test using this also sets
+// Config.PreferUTP and keeps Timing.DialHeadStart long so that the dialer
+// does not try TCP at all while uTP works.
 func runEngineIn(t *testing.T, topo *linkem.Topology, i int, e *Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -80,9 +80,10 @@ func TestUTPOverWAN(t *testing.T) {
 	lt.Wait(t, "SEEDING", 30*time.Second)
 
 	e, err := New(withTesting(t, Config{
-		Bind:   topo.Addr4(1).String(),
-		NoDHT:  true,
-		Timing: Timing{UTPHeadStart: 10 * time.Minute},
+		Bind:      topo.Addr4(1).String(),
+		NoDHT:     true,
+		PreferUTP: true,
+		Timing:    Timing{DialHeadStart: 10 * time.Minute},
 	}))
 	if err != nil {
 		t.Fatal(err)

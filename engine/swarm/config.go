@@ -64,6 +64,10 @@ type Config struct {
 	// Dial opens outgoing connections (default: net.Dialer with
 	// Timing.HandshakeTimeout).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Refused, when set, is told of an outgoing connection the peer
+	// closed during the handshake before sending a byte; true dials the
+	// address again at once, once (the dialer may pick another transport).
+	Refused func(net.Conn) bool
 	// OnDHTPort receives the DHT address of peers that send PORT.
 	OnDHTPort func(netip.AddrPort)
 	// OnHave receives the verified pieces at most once a second while

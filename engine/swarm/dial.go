@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/swarmdrop/swarmdrop/engine/peerwire"
@@ -32,6 +34,13 @@ func (s *Swarm) dial(ctx context.Context, a netip.AddrPort) {
 	var hs peerwire.Handshake
 	if err == nil {
 		hs, err = s.handshakeOut(dctx, conn)
+		if err != nil && closedAtHandshake(err) && s.cfg.Refused != nil && s.cfg.Refused(conn) {
+			conn.Close()
+			conn, err = s.cfg.Dial(dctx, "tcp", a.String())
+			if err == nil {
+				hs, err = s.handshakeOut(dctx, conn)
+			}
+		}
 	}
 	cancel()
 	s.mu.Lock()
@@ -61,6 +70,12 @@ func (s *Swarm) dial(ctx context.Context, a netip.AddrPort) {
 	}
 	s.mu.Unlock()
 	s.runPeer(ctx, conn, hs, a, true, src)
+}
+
+// closedAtHandshake reports whether a handshake failed because the peer
+// closed the connection before sending a byte.
+func closedAtHandshake(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // retryDelay is the wait after n failures (or closes) in a row: first,

@@ -10,8 +10,9 @@
 // minutes per download there.)
 //
 // Three downloaders are compared: "swarmdrop", the whole engine (a
-// `swarmdrop download --no-dht --no-upnp --no-lsd --peer SEEDER` child,
-// built with -tags nogui, with empty XDG folders: its uTP-first dialer,
+// `swarmdrop download --no-dht --no-upnp --no-lsd --prefer-utp --peer
+// SEEDER` child (uTP first, as libtorrent here has TCP off), built with
+// -tags nogui, with empty XDG folders: its dialer,
 // swarm, storage and hashing), done at its --json "complete" event;
 // "uTP stack", this program re-run as a child (`utp fetch`): engine/udpmux
 // and engine/utp under a minimal downloader built from engine/peerwire and
@@ -170,7 +171,7 @@ const (
 func (b *bench) downloaders() []downloader {
 	return []downloader{
 		engineDL: {name: "swarmdrop  <- libtorrent", done: isComplete, start: func(p *path, seeder, dir string, env []string) (*benchkit.Proc, error) {
-			return start("swarmdrop download", env, p.downloader(b.bin, "download", "--json", "--no-upnp", "--no-dht", "--no-lsd",
+			return start("swarmdrop download", env, p.downloader(b.bin, "download", "--json", "--no-upnp", "--no-dht", "--no-lsd", "--prefer-utp",
 				"--port", "0", "--bind", p.downloaderIP, "--dir", dir, "--peer", seeder, b.torrent))
 		}},
 		stackDL: {name: "uTP stack  <- libtorrent", done: isDone, start: func(p *path, seeder, dir string, _ []string) (*benchkit.Proc, error) {

@@ -58,7 +58,7 @@ bench-dht:
 # stops by itself within 15 minutes; writes bench-swarm.png. LEECHERS is the
 # flash crowd's size (the issue's 20 needs a machine with cores to spare).
 # SWARM_FLAGS adds the program's flags (e.g. -cases mixed -lt-utp).
-LEECHERS ?= 10
+LEECHERS ?= 20
 SWARM_FLAGS ?=
 bench-swarm:
 	$(GO) run ./scripts/bench/swarm -runs $(RUNS) -leechers $(LEECHERS) $(SWARM_FLAGS)

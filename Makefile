@@ -56,7 +56,7 @@ bench-dht:
 # bench-swarm: an emulated internet in network namespaces (long fat link,
 # mixed swarm, flash crowd), Swarmdrop vs libtorrent (issue 17). Needs root;
 # stops by itself within 15 minutes; writes bench-swarm.png. LEECHERS is the
-# flash crowd's size (the issue's 20 needs a machine with cores to spare).
+# flash crowd's size (the issue's 20 by default).
 # SWARM_FLAGS adds the program's flags (e.g. -cases mixed -lt-utp).
 LEECHERS ?= 20
 SWARM_FLAGS ?=
@@ -69,8 +69,11 @@ bench-hostile:
 
 # bench-utp: over uTP from a libtorrent seeder, Swarmdrop (the engine, and its uTP stack alone) vs libtorrent: 256 MiB on loopback,
 # 8 MiB through an emulated 50 ms / 1 % loss link (needs root) (issue 16).
+# UTP_FLAGS adds the program's flags (e.g. RUNS=7 UTP_FLAGS="-link an":
+# the lossy link alone, whose single runs vary by 25 %).
+UTP_FLAGS ?=
 bench-utp:
-	$(GO) run ./scripts/bench/utp -runs $(RUNS)
+	$(GO) run ./scripts/bench/utp -runs $(RUNS) $(UTP_FLAGS)
 
 # bench-dhtsim: 10,000 of our DHT nodes on a simulated internet; lookups
 # from fresh nodes vs an ideal Kademlia lookup (issue 17). It runs in

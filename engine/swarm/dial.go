@@ -75,7 +75,7 @@ func (s *Swarm) dial(ctx context.Context, a netip.AddrPort) {
 // closedAtHandshake reports whether a handshake failed because the peer
 // closed the connection before sending a byte.
 func closedAtHandshake(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // retryDelay is the wait after n failures (or closes) in a row: first,

@@ -59,7 +59,7 @@ func runTransfer(ctx context.Context, name string, args []string, stdout, stderr
 	fs.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT")
 	fs.BoolVar(&f.noUPnP, "no-upnp", false, "do not ask the router to forward the port")
 	fs.BoolVar(&f.noUTP, "no-utp", false, "connect to peers over TCP only, not uTP")
-	fs.BoolVar(&f.preferUTP, "prefer-utp", false, "dial peers over uTP first (default: TCP first, uTP when TCP fails)")
+	fs.BoolVar(&f.preferUTP, "prefer-utp", false, "dial peers over uTP first, TCP a second later (default: race both, TCP winning a tie)")
 	fs.BoolVar(&f.noLSD, "no-lsd", false, "no local peer discovery: do not announce the torrent on the LAN (default: the settings' choice)")
 	fs.BoolVar(&f.seed, "seed", name == "seed", "keep seeding after completion until interrupted")
 	fs.BoolVar(&f.jsonOut, "json", false, "one JSON object per line on stdout")

@@ -28,10 +28,9 @@ type Config struct {
 	NoUPnP bool
 	NoUTP  bool
 	NoLSD  bool
-	// PreferUTP dials peers over uTP first, as libtorrent and
-	// Transmission do; by default TCP goes first and uTP joins after
-	// Timing.DialHeadStart, or at once when TCP fails or the peer closes
-	// it at the handshake (see peerDialer).
+	// PreferUTP dials peers over uTP first and TCP after
+	// Timing.DialHeadStart, as libtorrent does; by default the two race,
+	// TCP winning a near tie (see peerDialer).
 	PreferUTP bool
 	// MaxConnections bounds peer connections over all torrents (default 200).
 	MaxConnections int
@@ -81,9 +80,10 @@ type Timing struct {
 	// FollowCheck is the interval between two lookups of a new version
 	// of a followed publication (15 min).
 	FollowCheck time.Duration
-	// DialHeadStart is how long an outgoing connection attempt over the
-	// first transport (TCP, or uTP with Config.PreferUTP) runs alone
-	// before one over the other races it (1 s).
+	// DialHeadStart is how long an outgoing uTP attempt runs alone
+	// before a TCP one joins it, when uTP goes first (Config.PreferUTP,
+	// or an address where uTP won last), and the longest a uTP
+	// connection that won a race waits for TCP (1 s).
 	DialHeadStart time.Duration
 }
 

@@ -21,28 +21,32 @@ const (
 	maxWinners   = 4096
 )
 
-// peerDialer opens outgoing peer connections over TCP and uTP. One
-// transport starts at once and the other joins it after headStart (or as
-// soon as the first fails); the first to connect wins, the other is
-// abandoned, and closed should it connect too. TCP goes first unless
-// preferUTP: on a lossy path the host's TCP (CUBIC, BBR) keeps its rate
-// where uTP's LEDBAT halves its window at each loss, and it costs no
-// user-space CPU per packet (bench-swarm: the mixed swarm 35.8 s over
-// TCP against 46.3 s over uTP first). An address where the other
-// transport won, or whose TCP connection was closed at the handshake (a
-// peer with TCP turned off, as libtorrent and Transmission allow), is
-// dialed over the winner first for winnerMemory. Without a uTP socket it
+// peerDialer opens outgoing peer connections over TCP and uTP. By
+// default it races them: both attempts start at once and TCP wins a near
+// tie (uTP connecting first waits up to half its connect time, within
+// minGrace and headStart, for TCP): on a lossy path the host's TCP
+// (CUBIC, BBR) keeps its rate where uTP's LEDBAT halves its window at
+// each loss, and it costs no user-space CPU per packet (bench-swarm: the
+// mixed swarm 35 s over TCP against 46 s over uTP first). With preferUTP
+// it dials as libtorrent does: uTP first, TCP after headStart or as soon
+// as uTP fails. An address where uTP won, or whose TCP connection was
+// closed at the handshake (a peer with TCP turned off, as libtorrent and
+// Transmission allow), is dialed over uTP first for winnerMemory; with
+// preferUTP, an address where TCP won is raced. Without a uTP socket it
 // dials TCP only. Safe for concurrent use.
 type peerDialer struct {
 	utp       atomic.Pointer[utp.Socket] // nil: TCP only
 	headStart time.Duration
 	preferUTP bool
-	tcp       net.Dialer
+	tcp       func(ctx context.Context, network, address string) (net.Conn, error)
 
 	// mu guards winners.
 	mu      sync.Mutex
 	winners map[netip.AddrPort]winner
 }
+
+// minGrace is the least a uTP connection that won a race waits for TCP.
+const minGrace = 20 * time.Millisecond
 
 // winner is the transport that last won the race to an address.
 type winner struct {
@@ -52,6 +56,7 @@ type winner struct {
 
 func newPeerDialer(sock *utp.Socket, headStart time.Duration, preferUTP bool) *peerDialer {
 	d := &peerDialer{headStart: headStart, preferUTP: preferUTP, winners: make(map[netip.AddrPort]winner)}
+	d.tcp = (&net.Dialer{}).DialContext
 	d.utp.Store(sock)
 	return d
 }
@@ -69,7 +74,7 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 	ap, err := netip.ParseAddrPort(address)
 	sock := d.utp.Load()
 	if sock == nil || err != nil {
-		return d.tcp.DialContext(ctx, "tcp", address)
+		return d.tcp(ctx, "tcp", address)
 	}
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	ctx, cancel := context.WithCancel(ctx)
@@ -85,51 +90,101 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 					r.conn = c
 				}
 			} else {
-				r.conn, r.err = d.tcp.DialContext(ctx, "tcp", address)
+				r.conn, r.err = d.tcp(ctx, "tcp", address)
 			}
 			results <- r
 		}()
 	}
-	first := d.firstUTP(ap)
-	start(first)
-	pending, secondStarted := 1, false
+	began := time.Now()
+	utpFirst, race := d.plan(ap)
+	pending, tcpPending := 1, false
+	if race {
+		start(false)
+		start(true)
+		pending, tcpPending = 2, true
+	} else {
+		start(utpFirst)
+		tcpPending = !utpFirst
+	}
 	startSecond := func() {
-		if !secondStarted {
-			secondStarted = true
+		if pending < 2 && !race {
+			race = true // both started now
 			pending++
-			start(!first)
+			tcpPending = tcpPending || utpFirst
+			start(!utpFirst)
 		}
 	}
 	timer := time.NewTimer(d.headStart)
 	defer timer.Stop()
+	var held net.Conn // a uTP connection waiting out its grace for TCP
 	var errs []error
 	notReady := false // the uTP socket was not serving yet: no verdict on the peer
+	win := func(c net.Conn, overUTP bool) (net.Conn, error) {
+		if !notReady {
+			d.remember(ap, overUTP)
+		}
+		if pending > 0 {
+			cancel()
+			go closeLate(results)
+		}
+		return c, nil
+	}
 	for pending > 0 {
 		select {
 		case <-timer.C:
+			if held != nil {
+				return win(held, true)
+			}
 			startSecond()
 		case r := <-results:
 			pending--
-			if r.err == nil {
-				if !notReady {
-					d.remember(ap, r.utp)
-				}
-				if pending > 0 {
-					cancel()
-					go closeLate(results)
-				}
-				return r.conn, nil
+			if !r.utp {
+				tcpPending = false
 			}
-			name := "TCP"
-			if r.utp {
-				name = "uTP"
-				notReady = notReady || errors.Is(r.err, utp.ErrNotReady)
+			switch {
+			case r.err == nil && r.utp && tcpPending:
+				held = r.conn
+				timer.Reset(min(d.headStart, max(minGrace, time.Since(began)/2)))
+			case r.err == nil:
+				if held != nil {
+					held.Close()
+				}
+				return win(r.conn, r.utp)
+			case held != nil:
+				return win(held, true) // TCP failed
+			default:
+				name := "TCP"
+				if r.utp {
+					name = "uTP"
+					notReady = notReady || errors.Is(r.err, utp.ErrNotReady)
+				}
+				errs = append(errs, fmt.Errorf("%s: %w", name, r.err))
+				startSecond()
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", name, r.err))
-			startSecond()
 		}
 	}
+	if held != nil {
+		return win(held, true)
+	}
 	return nil, errors.Join(errs...)
+}
+
+// plan returns how to dial ap: over uTP first (else TCP first) with the
+// other after the head start, or both at once (race).
+func (d *peerDialer) plan(ap netip.AddrPort) (utpFirst, race bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w, ok := d.winners[ap]
+	if ok && time.Since(w.at) >= winnerMemory {
+		ok = false
+	}
+	switch {
+	case ok && w.utp:
+		return true, false
+	case d.preferUTP && !ok:
+		return true, false
+	}
+	return false, true
 }
 
 // closeLate closes the losing attempt's connection, should it connect
@@ -154,17 +209,6 @@ func (d *peerDialer) Refused(conn net.Conn) bool {
 	}
 	d.remember(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true)
 	return true
-}
-
-// firstUTP reports whether to dial ap over uTP first: the transport that
-// last won there, else the dialer's preference.
-func (d *peerDialer) firstUTP(ap netip.AddrPort) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if w, ok := d.winners[ap]; ok && time.Since(w.at) < winnerMemory {
-		return w.utp
-	}
-	return d.preferUTP
 }
 
 // remember records which transport won the race to ap.

@@ -98,7 +98,7 @@ func dialOnce(t *testing.T, d *peerDialer, at string) (string, time.Duration) {
 }
 
 // TestDialPrefersTCP: a peer listening on both gets a TCP connection by
-// default, a uTP one with preferUTP.
+// default (the race's tie goes to TCP), a uTP one with preferUTP.
 func TestDialPrefersTCP(t *testing.T) {
 	ours, _ := startUTPOn(t, "127.0.0.1:0")
 	theirs, at := startUTPOn(t, "127.0.0.1:0")
@@ -111,14 +111,35 @@ func TestDialPrefersTCP(t *testing.T) {
 	if got, _ := dialOnce(t, d, at.String()); got != "udp" {
 		t.Fatalf("with preferUTP connected over %s, want uTP", got)
 	}
-	if !d.firstUTP(at) {
+	if utpFirst, race := d.plan(at); !utpFirst || race {
 		t.Fatal("uTP won but the address is no longer dialed over uTP first")
 	}
 }
 
+// TestDialTCPSilent: when TCP gets no answer (a firewall dropping SYNs),
+// the uTP connection wins once it has waited its grace for TCP, well
+// before the head start, and the address is then dialed over uTP first.
+func TestDialTCPSilent(t *testing.T) {
+	ours, _ := startUTPOn(t, "127.0.0.1:0")
+	theirs, at := startUTPOn(t, "127.0.0.1:0")
+	utpAcceptor(t, theirs)
+	const headStart = 5 * time.Second
+	d := newPeerDialer(ours, headStart, false)
+	d.tcp = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if got, took := dialOnce(t, d, at.String()); took >= time.Second || got != "udp" {
+		t.Fatalf("connected over %s after %v, want uTP within a second", got, took)
+	}
+	if utpFirst, race := d.plan(at); !utpFirst || race {
+		t.Fatal("uTP won but the address is not dialed over uTP first")
+	}
+}
+
 // TestDialFallsBackToTCP: with preferUTP, a peer with no uTP gets a TCP
-// connection once the head start has passed, and is then dialed over TCP
-// first.
+// connection once the head start has passed, and is then raced (TCP at
+// once).
 func TestDialFallsBackToTCP(t *testing.T) {
 	ours, _ := startUTPOn(t, "127.0.0.1:0")
 	l := tcpListener(t, "127.0.0.1:0")
@@ -128,8 +149,8 @@ func TestDialFallsBackToTCP(t *testing.T) {
 	if got, took := dialOnce(t, d, at.String()); took < headStart || got != "tcp" {
 		t.Fatalf("connected over %s after %v, want TCP after the %v head start", got, took, headStart)
 	}
-	if d.firstUTP(at) {
-		t.Fatal("TCP won but the address is still dialed over uTP first")
+	if _, race := d.plan(at); !race {
+		t.Fatal("TCP won but the address is not raced next")
 	}
 	if got, took := dialOnce(t, d, at.String()); took >= headStart || got != "tcp" {
 		t.Fatalf("second dial: over %s after %v, want TCP at once", got, took)
@@ -146,7 +167,7 @@ func TestDialFallsBackToUTP(t *testing.T) {
 	if got, took := dialOnce(t, d, at.String()); took >= time.Second || got != "udp" {
 		t.Fatalf("connected over %s after %v, want uTP at once", got, took)
 	}
-	if !d.firstUTP(at) {
+	if utpFirst, race := d.plan(at); !utpFirst || race {
 		t.Fatal("uTP won but the address is not dialed over uTP first")
 	}
 }

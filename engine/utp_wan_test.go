@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,8 +48,8 @@ func runEngineIn(t *testing.T, topo *linkem.Topology, i int, e *Engine) {
 	if n == nil || n.dial == nil {
 		t.Fatal("the engine has no dialer")
 	}
-	n.dial.tcp.Control = func(string, string, syscall.RawConn) error {
-		return errors.New("test: no TCP dial from outside the namespace")
+	n.dial.tcp = func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("test: no TCP dial from outside the namespace")
 	}
 }
 

@@ -13,9 +13,10 @@ import (
 )
 
 // TestLimitsSharedByUTPAndTCP: one address opens 5 TCP and 5 uTP
-// connections to a torrent, each with a handshake and its own peer ID:
-// the per-address limit of a torrent (swarm.DefaultMaxPeersPerIP) holds
-// for both transports together.
+// connections to a torrent, each with a handshake and its own peer ID
+// (the first, over uTP, admitted before the others start): the
+// per-address limit of a torrent (swarm.DefaultMaxPeersPerIP) holds for
+// both transports together.
 func TestLimitsSharedByUTPAndTCP(t *testing.T) {
 	e, ih, mi, addr := seedForFlood(t, testContent(t, t.TempDir(), "set", 50_000), 15)
 	sock, _ := startUTPOn(t, "127.0.0.1:0")
@@ -51,6 +52,12 @@ func TestLimitsSharedByUTPAndTCP(t *testing.T) {
 				}
 			}
 		}()
+		if i == 0 {
+			// The first (uTP) takes its slot before the TCP ones race
+			// for the rest: on a loaded machine TCP's handshakes would
+			// otherwise all finish first.
+			waitTransport(t, e, ih, "uTP")
+		}
 	}
 	deadline := time.Now().Add(3 * time.Second)
 	most, transports := 0, map[string]bool{}
@@ -69,4 +76,18 @@ func TestLimitsSharedByUTPAndTCP(t *testing.T) {
 		t.Fatalf("transports seen %v, want both", transports)
 	}
 	t.Logf("at most %d of 10 connections from one address; transports seen %v", most, transports)
+}
+
+// waitTransport waits up to 10 s until the torrent's peer list holds a
+// connection over transport.
+func waitTransport(t *testing.T, e *Engine, ih, transport string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, p := range lastStatus(t, e, ih).PeerList {
+			if p.Transport == transport {
+				return
+			}
+		}
+	}
+	t.Fatalf("no %s connection listed after 10 s", transport)
 }

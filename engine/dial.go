@@ -96,23 +96,19 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 		}()
 	}
 	began := time.Now()
-	utpFirst, race := d.plan(ap)
-	pending, tcpPending := 1, false
-	if race {
-		start(false)
-		start(true)
-		pending, tcpPending = 2, true
-	} else {
-		start(utpFirst)
-		tcpPending = !utpFirst
-	}
-	startSecond := func() {
-		if pending < 2 && !race {
-			race = true // both started now
+	// Race: both now. uTP first: TCP after the head start, or when uTP fails.
+	pending, tcpStarted, tcpPending := 0, false, false
+	startTCP := func() {
+		if !tcpStarted {
+			tcpStarted, tcpPending = true, true
 			pending++
-			tcpPending = tcpPending || utpFirst
-			start(!utpFirst)
+			start(false)
 		}
+	}
+	pending++
+	start(true)
+	if !d.utpFirst(ap) {
+		startTCP()
 	}
 	timer := time.NewTimer(d.headStart)
 	defer timer.Stop()
@@ -135,7 +131,7 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 			if held != nil {
 				return win(held, true)
 			}
-			startSecond()
+			startTCP()
 		case r := <-results:
 			pending--
 			if !r.utp {
@@ -159,7 +155,9 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 					notReady = notReady || errors.Is(r.err, utp.ErrNotReady)
 				}
 				errs = append(errs, fmt.Errorf("%s: %w", name, r.err))
-				startSecond()
+				if r.utp {
+					startTCP()
+				}
 			}
 		}
 	}
@@ -169,22 +167,17 @@ func (d *peerDialer) DialContext(ctx context.Context, _, address string) (net.Co
 	return nil, errors.Join(errs...)
 }
 
-// plan returns how to dial ap: over uTP first (else TCP first) with the
-// other after the head start, or both at once (race).
-func (d *peerDialer) plan(ap netip.AddrPort) (utpFirst, race bool) {
+// utpFirst reports whether to dial ap over uTP first, TCP after the head
+// start (an address where uTP won last, or with preferUTP one where TCP
+// has not), rather than to race them.
+func (d *peerDialer) utpFirst(ap netip.AddrPort) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w, ok := d.winners[ap]
-	if ok && time.Since(w.at) >= winnerMemory {
-		ok = false
+	if ok && time.Since(w.at) < winnerMemory {
+		return w.utp
 	}
-	switch {
-	case ok && w.utp:
-		return true, false
-	case d.preferUTP && !ok:
-		return true, false
-	}
-	return false, true
+	return d.preferUTP
 }
 
 // closeLate closes the losing attempt's connection, should it connect

@@ -12,6 +12,7 @@ import (
 
 	"github.com/swarmdrop/swarmdrop/engine/udpmux"
 	"github.com/swarmdrop/swarmdrop/engine/utp"
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
 // startUTPOn runs a uTP socket behind a mux on a UDP socket at addr until
@@ -67,18 +68,21 @@ func tcpListener(t *testing.T, addr string) net.Listener {
 	return l
 }
 
-// utpAcceptor accepts and holds uTP connections on sock until the test
-// ends.
-func utpAcceptor(t *testing.T, sock *utp.Socket) {
+// utpPeers starts our uTP socket and a peer's, which accepts and holds
+// connections until the test ends; it returns ours and the peer's address.
+func utpPeers(t *testing.T) (*utp.Socket, netip.AddrPort) {
+	ours, _ := startUTPOn(t, "127.0.0.1:0")
+	theirs, at := startUTPOn(t, "127.0.0.1:0")
 	go func() {
 		for {
-			c, err := sock.Accept()
+			c, err := theirs.Accept()
 			if err != nil {
 				return
 			}
 			t.Cleanup(func() { c.Close() })
 		}
 	}()
+	return ours, at
 }
 
 // dialOnce dials at with d and returns the connection's network ("tcp"
@@ -100,10 +104,8 @@ func dialOnce(t *testing.T, d *peerDialer, at string) (string, time.Duration) {
 // TestDialPrefersTCP: a peer listening on both gets a TCP connection by
 // default (the race's tie goes to TCP), a uTP one with preferUTP.
 func TestDialPrefersTCP(t *testing.T) {
-	ours, _ := startUTPOn(t, "127.0.0.1:0")
-	theirs, at := startUTPOn(t, "127.0.0.1:0")
+	ours, at := utpPeers(t)
 	tcpListener(t, at.String()) // same port number for TCP
-	utpAcceptor(t, theirs)
 	if got, _ := dialOnce(t, newPeerDialer(ours, time.Second, false), at.String()); got != "tcp" {
 		t.Fatalf("connected over %s, want TCP", got)
 	}
@@ -111,7 +113,7 @@ func TestDialPrefersTCP(t *testing.T) {
 	if got, _ := dialOnce(t, d, at.String()); got != "udp" {
 		t.Fatalf("with preferUTP connected over %s, want uTP", got)
 	}
-	if utpFirst, race := d.plan(at); !utpFirst || race {
+	if !d.utpFirst(at) {
 		t.Fatal("uTP won but the address is no longer dialed over uTP first")
 	}
 }
@@ -120,9 +122,7 @@ func TestDialPrefersTCP(t *testing.T) {
 // the uTP connection wins once it has waited its grace for TCP, well
 // before the head start, and the address is then dialed over uTP first.
 func TestDialTCPSilent(t *testing.T) {
-	ours, _ := startUTPOn(t, "127.0.0.1:0")
-	theirs, at := startUTPOn(t, "127.0.0.1:0")
-	utpAcceptor(t, theirs)
+	ours, at := utpPeers(t)
 	const headStart = 5 * time.Second
 	d := newPeerDialer(ours, headStart, false)
 	d.tcp = func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -132,7 +132,7 @@ func TestDialTCPSilent(t *testing.T) {
 	if got, took := dialOnce(t, d, at.String()); took >= time.Second || got != "udp" {
 		t.Fatalf("connected over %s after %v, want uTP within a second", got, took)
 	}
-	if utpFirst, race := d.plan(at); !utpFirst || race {
+	if !d.utpFirst(at) {
 		t.Fatal("uTP won but the address is not dialed over uTP first")
 	}
 }
@@ -149,7 +149,7 @@ func TestDialFallsBackToTCP(t *testing.T) {
 	if got, took := dialOnce(t, d, at.String()); took < headStart || got != "tcp" {
 		t.Fatalf("connected over %s after %v, want TCP after the %v head start", got, took, headStart)
 	}
-	if _, race := d.plan(at); !race {
+	if d.utpFirst(at) {
 		t.Fatal("TCP won but the address is not raced next")
 	}
 	if got, took := dialOnce(t, d, at.String()); took >= headStart || got != "tcp" {
@@ -160,14 +160,12 @@ func TestDialFallsBackToTCP(t *testing.T) {
 // TestDialFallsBackToUTP: a peer refusing TCP gets a uTP connection at
 // once, without waiting for the head start.
 func TestDialFallsBackToUTP(t *testing.T) {
-	ours, _ := startUTPOn(t, "127.0.0.1:0")
-	theirs, at := startUTPOn(t, "127.0.0.1:0")
-	utpAcceptor(t, theirs)
+	ours, at := utpPeers(t)
 	d := newPeerDialer(ours, 5*time.Second, false)
 	if got, took := dialOnce(t, d, at.String()); took >= time.Second || got != "udp" {
 		t.Fatalf("connected over %s after %v, want uTP at once", got, took)
 	}
-	if utpFirst, race := d.plan(at); !utpFirst || race {
+	if !d.utpFirst(at) {
 		t.Fatal("uTP won but the address is not dialed over uTP first")
 	}
 }
@@ -175,23 +173,8 @@ func TestDialFallsBackToUTP(t *testing.T) {
 // TestDialRefusedAtHandshake: a peer that accepts TCP and closes it at
 // once (libtorrent with TCP turned off) is dialed again over uTP first.
 func TestDialRefusedAtHandshake(t *testing.T) {
-	ours, _ := startUTPOn(t, "127.0.0.1:0")
-	theirs, at := startUTPOn(t, "127.0.0.1:0")
-	utpAcceptor(t, theirs)
-	l, err := net.Listen("tcp4", at.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ours, at := utpPeers(t)
+	testpeers.ClosingListener(t, at.String())
 	d := newPeerDialer(ours, 5*time.Second, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -7,26 +7,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/swarmdrop/swarmdrop/internal/testpeers"
 )
 
-// closingDial returns a Dial to a loopback listener that accepts each
-// connection and closes it at once, as a peer with TCP turned off does,
-// counting the dials.
+// closingDial returns a Dial to a loopback listener that closes each
+// connection at once, counting the dials.
 func closingDial(t *testing.T, dials *atomic.Int32) func(context.Context, string, string) (net.Conn, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	l := testpeers.ClosingListener(t, "127.0.0.1:0")
 	var d net.Dialer
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
 		dials.Add(1)

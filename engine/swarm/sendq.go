@@ -18,8 +18,8 @@ const (
 	// asked for and not yet received, counted at their size on the wire.
 	// They are not held in memory: blocks are read from storage and
 	// metadata pieces cut from the info dictionary only when sent,
-	// writeBatch bytes at a time.
-	maxQueuedData = 8 << 20
+	// writeBatch bytes at a time. It holds maxUploadQueue full blocks.
+	maxQueuedData = 32 << 20
 	// writeBatch bounds the blocks and metadata pieces read for one write.
 	writeBatch = 128 << 10
 )

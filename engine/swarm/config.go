@@ -119,8 +119,9 @@ type Timing struct {
 	// interval at which we take a peer's.
 	PEXEvery, PEXMinIn time.Duration
 	// RechokeEvery is the choking round; OptimisticEvery the rotation of
-	// the optimistic unchoke.
-	RechokeEvery, OptimisticEvery time.Duration
+	// the optimistic unchoke; NewcomerTurn its rotation, checked every
+	// tick, while some interested peer was never unchoked.
+	RechokeEvery, OptimisticEvery, NewcomerTurn time.Duration
 	// RedialMin is the wait before reconnecting to a peer that closed a
 	// working connection; it doubles with each close in a row, up to
 	// RedialMax, which also caps the wait after failed dials.
@@ -147,6 +148,7 @@ func DefaultTiming() Timing {
 		PEXMinIn:         45 * time.Second,
 		RechokeEvery:     10 * time.Second,
 		OptimisticEvery:  30 * time.Second,
+		NewcomerTurn:     3 * time.Second,
 		RedialMin:        time.Second,
 		RedialMax:        5 * time.Minute,
 		DialRetryMin:     5 * time.Second,
@@ -164,6 +166,7 @@ func (t Timing) withDefaults() Timing {
 		{&t.MetadataTimeout, &d.MetadataTimeout},
 		{&t.PEXEvery, &d.PEXEvery}, {&t.PEXMinIn, &d.PEXMinIn},
 		{&t.RechokeEvery, &d.RechokeEvery}, {&t.OptimisticEvery, &d.OptimisticEvery},
+		{&t.NewcomerTurn, &d.NewcomerTurn},
 		{&t.RedialMin, &d.RedialMin}, {&t.RedialMax, &d.RedialMax},
 		{&t.DialRetryMin, &d.DialRetryMin}, {&t.EvictAfter, &d.EvictAfter},
 	} {

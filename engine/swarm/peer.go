@@ -59,6 +59,9 @@ type wireState struct {
 	peerChoking  bool   // the peer chokes us
 	peerInterest bool   // the peer is interested in us
 	amChoking    bool
+	// lastUnchoked is when we last had the peer unchoked, as of the last
+	// choking round (zero: never): choking prefers who waited longest.
+	lastUnchoked time.Time
 	amInterested bool
 	reqq         int // how many requests the peer accepts (extended handshake)
 	utMetadata   int // the peer's id for ut_metadata (0: none)

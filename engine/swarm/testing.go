@@ -21,6 +21,7 @@ func TestingTiming() Timing {
 		PEXMinIn:         100 * time.Millisecond,
 		RechokeEvery:     time.Second,
 		OptimisticEvery:  3 * time.Second,
+		NewcomerTurn:     time.Second,
 		RedialMin:        100 * time.Millisecond,
 		RedialMax:        2 * time.Second,
 		DialRetryMin:     200 * time.Millisecond,

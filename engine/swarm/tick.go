@@ -42,6 +42,8 @@ func (s *Swarm) onTick() {
 	s.stats.rateDown, s.stats.rateUp = down, up
 	if now.Sub(s.lastChoke) >= s.cfg.Timing.RechokeEvery {
 		s.rechokeLocked(now)
+	} else {
+		s.newcomerTurnLocked(now)
 	}
 	if !s.cfg.Private {
 		s.sendPEXLocked(now)

@@ -36,6 +36,43 @@
 // a download that does not finish in its case's time is reported as
 // such, and a run that the budget has no room for is not started.
 //
+// Measured on 3 December 2026, 04:11-04:24, make bench-swarm RUNS=3, 20
+// leechers, with the reqq we announce raised from 500 to 2,000
+// (engine/swarm/peer.go) and optimistic unchokes for newcomers
+// (engine/swarm/choke.go), the machine otherwise idle (load 4-21 from
+// the benchmark itself), medians, Swarmdrop against libtorrent:
+//
+//   - long fat link from the Swarmdrop seeder: steady 92.4 Mbit/s (92.4,
+//     93.0, 91.9: met) against 93.4, plain TCP 94.0; done 26.1 s against
+//     28.1. With a reqq of 500 both downloaders ran out of requests: on
+//     the quiet machine at 03:14, -cases longfat-sd RUNS=3, Swarmdrop
+//     90.9 (90.6, 90.9, 91.7) and libtorrent 90.7; with 2,000, in the two
+//     invocations after, 94.0 (94.0, 94.3, 91.5) and 93.9 (93.0, 93.9,
+//     95.1), libtorrent 93.4 and 93.7, and 92.9 (94.5, 92.9, 92.8) in a
+//     whole make bench-swarm at 03:31. Each loss holds TCP's in-order
+//     delivery, and the requests that follow, for a round trip: 500
+//     blocks (8 MiB) barely covered what is in flight, queued at the
+//     link and held out of order.
+//   - long fat link from the libtorrent seeder: steady 89.6 Mbit/s (85.5,
+//     90.4, 89.6) against libtorrent's own 86.3, plain TCP 94.5 (87.5 and
+//     88.7 at 03:31, 87.5 at 03:23): bounded by libtorrent's upload (BBR
+//     kept in STARTUP: 46-52 thousand packets dropped at the link's queue
+//     per run against 3-8 thousand from the Swarmdrop seeder; see below),
+//     for both downloaders alike.
+//   - mixed swarm: 35.1 s against 44.9 (0.78x: met); last 10 % 4.0 s
+//     against 13.2.
+//   - flash crowd of 20: mean 16.8 s against 21.0 (0.80x: met), last
+//     leecher 18.9 s against 21.5; the Swarmdrop seeder 2.08 copies,
+//     99-100 % of pieces sent once before any reached 5 copies
+//     (libtorrent's 59-87 %, 2.77 copies). Before the newcomer unchokes
+//     (03:31, and -cases flash -clients swarmdrop -debug, 7 runs) one or
+//     two leechers in most runs finished 4-7 s after the others (last
+//     23.0 s against a mean of 16.8): choked by every peer from their
+//     second second to their fourteenth, having joined last, they got no
+//     regular slot (nothing to give) and waited for a random optimistic
+//     unchoke held 30 s; in 5 of 100 leechers a stall of 9-11 s, after
+//     the change 1 of 80 (8.6 s).
+//
 // Measured on 2 December 2026, 23:44-23:59, with outgoing connections
 // racing TCP and uTP, TCP winning a tie (engine/dial.go), the machine
 // otherwise idle (load 1-12), medians, Swarmdrop against libtorrent:

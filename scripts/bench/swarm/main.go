@@ -48,7 +48,7 @@
 //     the quiet machine at 03:14, -cases longfat-sd RUNS=3, Swarmdrop
 //     90.9 (90.6, 90.9, 91.7) and libtorrent 90.7; with 2,000, in the two
 //     invocations after, 94.0 (94.0, 94.3, 91.5) and 93.9 (93.0, 93.9,
-//     95.1), libtorrent 93.4 and 93.7, and 92.9 (94.5, 92.9, 92.8) in a
+//     95.1), libtorrent 93.4 and 92.0, and 92.9 (94.5, 92.9, 92.8) in a
 //     whole make bench-swarm at 03:31. Each loss holds TCP's in-order
 //     delivery, and the requests that follow, for a round trip: 500
 //     blocks (8 MiB) barely covered what is in flight, queued at the

@@ -199,3 +199,29 @@ func TestConnLimitPerAddress(t *testing.T) {
 		t.Fatal("handshake counts kept after they ended")
 	}
 }
+
+// TestMetadataBudget: metadata pieces stop at their own budget, well
+// within the data budget, and it comes back once a batch is sent.
+func TestMetadataBudget(t *testing.T) {
+	q := newSendQueue(0)
+	m := newMetaReq(1, 0, make([]byte, 2600)) // a small info dictionary's only piece
+	n := 0
+	for q.metadata(m) {
+		n++
+	}
+	if want := maxQueuedMetadata / m.wireLen(); n != want {
+		t.Fatalf("%d metadata pieces queued, want %d (the metadata budget)", n, want)
+	}
+	if _, data := q.queued(); data > maxQueuedMetadata {
+		t.Fatalf("%d data bytes queued past the metadata budget %d", data, maxQueuedMetadata)
+	}
+	if !q.upload(uploadReq{0, 0, BlockSize}) {
+		t.Fatal("a block was refused with only metadata queued")
+	}
+	var b batch
+	q.take(&b, nil)
+	q.sent(&b)
+	if !q.metadata(m) {
+		t.Fatal("the metadata budget did not come back after a batch was sent")
+	}
+}

@@ -20,6 +20,12 @@ const (
 	// metadata pieces cut from the info dictionary only when sent,
 	// writeBatch bytes at a time. It holds maxUploadQueue full blocks.
 	maxQueuedData = 32 << 20
+	// maxQueuedMetadata bounds, within maxQueuedData, the metadata pieces
+	// one peer has asked for and not yet received (64 full pieces; a
+	// downloader asks for a few at a time), so that a flood of requests
+	// for a small info dictionary's one piece ends the connection well
+	// before maxQueuedData, and its queue of references stays small.
+	maxQueuedMetadata = 1 << 20
 	// writeBatch bounds the blocks and metadata pieces read for one write.
 	writeBatch = 128 << 10
 )
@@ -42,6 +48,7 @@ type sendQueue struct {
 	uploads   []uploadReq // blocks the peer asked for, oldest first
 	metas     []metaReq   // metadata pieces the peer asked for
 	dataBytes int         // wire bytes of uploads and metas queued or being written
+	metaBytes int         // of which metas
 	wake      chan struct{}
 }
 
@@ -138,12 +145,13 @@ func (q *sendQueue) upload(u uploadReq) bool {
 func (q *sendQueue) metadata(m metaReq) bool {
 	n := m.wireLen()
 	q.mu.Lock()
-	if q.dataBytes+n > maxQueuedData {
+	if q.dataBytes+n > maxQueuedData || q.metaBytes+n > maxQueuedMetadata {
 		q.mu.Unlock()
 		return false
 	}
 	q.metas = append(q.metas, m)
 	q.dataBytes += n
+	q.metaBytes += n
 	q.mu.Unlock()
 	q.kick()
 	return true
@@ -221,6 +229,9 @@ func (q *sendQueue) sent(b *batch) {
 	q.mu.Lock()
 	q.msgBytes -= len(b.msgs)
 	q.dataBytes -= b.dataBytes
+	for _, m := range b.metas {
+		q.metaBytes -= m.wireLen()
+	}
 	q.mu.Unlock()
 }
 

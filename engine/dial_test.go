@@ -51,21 +51,7 @@ func startUTPOn(t *testing.T, addr string) (*utp.Socket, netip.AddrPort) {
 // tcpListener accepts and holds connections until the test ends.
 func tcpListener(t *testing.T, addr string) net.Listener {
 	t.Helper()
-	l, err := net.Listen("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	return l
+	return testpeers.Listener(t, addr, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
 }
 
 // utpPeers starts our uTP socket and a peer's, which accepts and holds

@@ -5,11 +5,10 @@ import (
 	"testing"
 )
 
-// ClosingListener listens for TCP on addr ("127.0.0.1:0" or a port shared
-// with a UDP socket) and closes every connection as soon as it is
-// accepted, as libtorrent and Transmission do with TCP turned off, until
-// the test ends.
-func ClosingListener(t *testing.T, addr string) net.Listener {
+// Listener listens for TCP on addr ("127.0.0.1:0" or a port shared with a
+// UDP socket) and hands every accepted connection to each, until the
+// test ends.
+func Listener(t *testing.T, addr string, each func(net.Conn)) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp4", addr)
 	if err != nil {
@@ -22,8 +21,15 @@ func ClosingListener(t *testing.T, addr string) net.Listener {
 			if err != nil {
 				return
 			}
-			c.Close()
+			each(c)
 		}
 	}()
 	return l
+}
+
+// ClosingListener is a Listener that closes every connection as soon as
+// it is accepted, as libtorrent and Transmission do with TCP turned off.
+func ClosingListener(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	return Listener(t, addr, func(c net.Conn) { c.Close() })
 }
